@@ -1,0 +1,410 @@
+/** The sandbox's HTTP JSON admin API: channels and posts, clock, flood budgets, faults, connections, request log. */
+import { Hono } from "hono"
+import type { Fault, FloodBudget, SandboxControl } from "./Control.ts"
+import type { ChannelInfo, WorldApi } from "./Model.ts"
+
+export interface AdminOptions {
+  readonly world: WorldApi
+  readonly control: SandboxControl
+  /** The sandbox descriptor (served as is by `GET /descriptor`). */
+  readonly descriptor: () => unknown
+}
+
+export interface AdminApp {
+  readonly app: Hono
+  /** Cancels the background publishing still pending. */
+  close(): void
+}
+
+/** Largest number of posts one request may publish. */
+export const MAX_PUBLISH = 1_000_000
+/** Pacing step of background publishing, in milliseconds. */
+const TICK_MS = 20
+/** Largest latency fault, in milliseconds. */
+const MAX_LATENCY_MS = 600_000
+
+const ROUTES: ReadonlyArray<string> = [
+  "GET /descriptor",
+  "GET /channels",
+  "GET /channels/:id/truth",
+  "GET /channels/:id/posts/:msgId",
+  "POST /channels/:id/posts {count, rate?}",
+  "GET /channels/:id/publishing",
+  "POST /channels/:id/posts/:msgId/edit {text?}",
+  "POST /channels/:id/delete {ids}",
+  "POST /channels/:id/views {delta, ids?}",
+  "GET /clock",
+  "POST /clock {advance}",
+  "GET /flood",
+  "PUT /flood {method, userId?, rate, burst}",
+  "DELETE /flood",
+  "GET /faults",
+  "POST /faults {_tag, ...}",
+  "DELETE /faults",
+  "POST /connections/drop {userId?, dcId?}",
+  "GET /log?since=&method=&limit=",
+  "DELETE /log",
+]
+
+/** An error answered with its status and `{"error": message}`. */
+class HttpError extends Error {
+  constructor(readonly status: 400 | 404, message: string) {
+    super(message)
+  }
+}
+
+const badRequest = (message: string) => new HttpError(400, message)
+
+/** JSON with bigints as decimal strings and undefined properties as null. */
+function json(value: unknown, status = 200): Response {
+  const text = JSON.stringify(
+    value,
+    (_key, v: unknown) => typeof v === "bigint" ? v.toString() : v === undefined ? null : v,
+  )
+  return new Response(text, { status, headers: { "content-type": "application/json; charset=utf-8" } })
+}
+
+type Body = Readonly<Record<string, unknown>>
+
+/** Parses a JSON object body; an empty body is `{}` when `emptyOk`. */
+async function readBody(request: Request, emptyOk: boolean): Promise<Body> {
+  const text = await request.text()
+  if (text.trim() === "") {
+    if (emptyOk) return {}
+    throw badRequest("Request body must be a JSON object")
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw badRequest("Request body is not valid JSON")
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw badRequest("Request body must be a JSON object")
+  }
+  return value as Body
+}
+
+function onlyFields(body: Body, allowed: ReadonlyArray<string>): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) {
+      throw badRequest(`Unknown field "${key}"; expected ${allowed.map((k) => `"${k}"`).join(", ")}`)
+    }
+  }
+}
+
+interface Check<T> {
+  /** What the field must be, e.g. "a positive integer". */
+  readonly expected: string
+  is(value: unknown): value is T
+}
+
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v)
+const positiveInt: Check<number> = { expected: "a positive integer", is: (v): v is number => isInt(v) && v > 0 }
+const nonNegativeInt: Check<number> = {
+  expected: "a non-negative integer",
+  is: (v): v is number => isInt(v) && v >= 0,
+}
+const integer: Check<number> = { expected: "an integer", is: isInt }
+const positiveNumber: Check<number> = {
+  expected: "a positive number",
+  is: (v): v is number => typeof v === "number" && Number.isFinite(v) && v > 0,
+}
+const nonNegativeNumber: Check<number> = {
+  expected: "a non-negative number",
+  is: (v): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0,
+}
+const text: Check<string> = { expected: "a string", is: (v): v is string => typeof v === "string" }
+const name: Check<string> = {
+  expected: "a non-empty string",
+  is: (v): v is string => typeof v === "string" && v !== "",
+}
+const ids: Check<ReadonlyArray<number>> = {
+  expected: `an array of positive integers (at most ${MAX_PUBLISH})`,
+  is: (v): v is ReadonlyArray<number> => Array.isArray(v) && v.length <= MAX_PUBLISH && v.every(positiveInt.is),
+}
+
+/** An optional field (absent or null → undefined). */
+function optional<T>(body: Body, field: string, check: Check<T>): T | undefined {
+  const value = body[field]
+  if (value === undefined || value === null) return undefined
+  if (!check.is(value)) throw badRequest(`Field "${field}" must be ${check.expected}`)
+  return value
+}
+
+function required<T>(body: Body, field: string, check: Check<T>): T {
+  const value = optional(body, field, check)
+  if (value === undefined) throw badRequest(`Field "${field}" must be ${check.expected}`)
+  return value
+}
+
+function atMost(field: string, value: number, max: number): number {
+  if (value > max) throw badRequest(`Field "${field}" must be at most ${max}`)
+  return value
+}
+
+/** Validates a flood budget body. */
+export function parseFloodBudget(body: Body): FloodBudget {
+  onlyFields(body, ["method", "userId", "rate", "burst"])
+  const method = required(body, "method", name)
+  const userId = optional(body, "userId", positiveInt)
+  const rate = required(body, "rate", positiveNumber)
+  const burst = required(body, "burst", positiveInt)
+  return { method, ...(userId !== undefined ? { userId } : {}), rate, burst }
+}
+
+const FAULT_TAGS: ReadonlyArray<Fault["_tag"]> = ["Latency", "RpcError", "RevokeKey", "DuplicateKey"]
+
+/** Validates a fault body. */
+export function parseFault(body: Body): Fault {
+  const tag = body["_tag"]
+  switch (tag) {
+    case "Latency": {
+      onlyFields(body, ["_tag", "ms", "method"])
+      const ms = atMost("ms", required(body, "ms", nonNegativeNumber), MAX_LATENCY_MS)
+      const method = optional(body, "method", name)
+      return { _tag: "Latency", ms, ...(method !== undefined ? { method } : {}) }
+    }
+    case "RpcError": {
+      onlyFields(body, ["_tag", "method", "code", "message", "times", "userId"])
+      const method = required(body, "method", name)
+      const code = required(body, "code", integer)
+      const message = required(body, "message", name)
+      const times = required(body, "times", positiveInt)
+      const userId = optional(body, "userId", positiveInt)
+      return { _tag: "RpcError", method, code, message, times, ...(userId !== undefined ? { userId } : {}) }
+    }
+    case "RevokeKey":
+    case "DuplicateKey": {
+      onlyFields(body, ["_tag", "userId"])
+      return { _tag: tag, userId: required(body, "userId", positiveInt) }
+    }
+    default:
+      throw badRequest(`Field "_tag" must be one of ${FAULT_TAGS.map((t) => `"${t}"`).join(", ")}`)
+  }
+}
+
+/** Finds a channel by numeric id (bare, or -100-prefixed as in the Bot API) or by username (with or without "@"). */
+function findChannel(world: WorldApi, raw: string): ChannelInfo {
+  const ref = raw.startsWith("@") ? raw.slice(1) : raw
+  let found: ChannelInfo | undefined
+  if (/^\d+$/.test(ref)) found = world.channel(Number(ref))
+  else if (/^-100\d+$/.test(ref)) found = world.channel(Number(ref.slice(4)))
+  found ??= world.channelByUsername(ref)
+  if (!found) throw new HttpError(404, `Unknown channel "${raw}"`)
+  return found
+}
+
+function postIdOf(raw: string): number {
+  const id = /^\d+$/.test(raw) ? Number(raw) : NaN
+  if (!(Number.isSafeInteger(id) && id > 0)) throw badRequest(`Post id "${raw}" must be a positive integer`)
+  return id
+}
+
+function queryInt(raw: string | undefined, param: string, check: Check<number>): number | undefined {
+  if (raw === undefined || raw === "") return undefined
+  const value = /^-?\d+$/.test(raw) ? Number(raw) : NaN
+  if (!check.is(value)) throw badRequest(`Query parameter "${param}" must be ${check.expected}`)
+  return value
+}
+
+/** One background publishing run: `total` posts at `rate` per second, paced from `started`. */
+interface Job {
+  readonly channelId: number
+  readonly total: number
+  readonly rate: number
+  readonly started: number
+  done: number
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+/** Builds the admin app; the caller serves `app.fetch` (on loopback) and calls `close` when stopping. */
+export function makeAdminApp(options: AdminOptions): AdminApp {
+  const { world, control } = options
+  const app = new Hono()
+  const jobs = new Set<Job>()
+
+  // Paced by elapsed time, so late timers catch up instead of slowing the rate; batches of about rate × 20 ms.
+  const schedule = (job: Job) => {
+    const nextDue = job.started + ((job.done + 1) / job.rate) * 1000
+    job.timer = setTimeout(() => tick(job), Math.max(TICK_MS, nextDue - performance.now()))
+  }
+  const tick = (job: Job) => {
+    job.timer = undefined
+    if (!jobs.has(job)) return
+    const due = Math.min(job.total, Math.floor(((performance.now() - job.started) / 1000) * job.rate))
+    if (due > job.done) {
+      try {
+        world.publish(job.channelId, due - job.done)
+      } catch {
+        jobs.delete(job)
+        return
+      }
+      job.done = due
+    }
+    if (job.done >= job.total) jobs.delete(job)
+    else schedule(job)
+  }
+  const close = () => {
+    for (const job of jobs) if (job.timer !== undefined) clearTimeout(job.timer)
+    jobs.clear()
+  }
+
+  app.onError((error) =>
+    error instanceof HttpError
+      ? json({ error: error.message }, error.status)
+      : json({ error: `Internal error: ${error instanceof Error ? error.message : String(error)}` }, 500)
+  )
+  app.notFound((c) => json({ error: `No route ${c.req.method} ${c.req.path}` }, 404))
+
+  app.get("/", () => json({ ok: true, routes: ROUTES }))
+  app.get("/descriptor", () => json(options.descriptor() ?? null))
+
+  app.get("/channels", () =>
+    json(world.channels.map((c) => {
+      const truth = world.truth(c.id)
+      return {
+        id: c.id,
+        username: c.username,
+        title: c.title,
+        kind: c.kind,
+        isPrivate: c.isPrivate,
+        posts: truth.count,
+        maxId: truth.maxId,
+        pts: world.pts(c.id),
+      }
+    })))
+
+  app.get("/channels/:id/truth", (c) => {
+    const t = world.truth(findChannel(world, c.req.param("id")).id)
+    return json({
+      count: t.count,
+      minId: t.minId,
+      maxId: t.maxId,
+      views: t.views,
+      forwards: t.forwards,
+      replies: t.replies,
+      reactions: t.reactions,
+      deletedIds: t.deletedIds,
+    })
+  })
+
+  const findPost = (channel: ChannelInfo, rawId: string) => {
+    const id = postIdOf(rawId)
+    const post = world.posts(channel.id, [id])[0]
+    if (!post) throw new HttpError(404, `Unknown post ${id} in channel "${channel.username}"`)
+    return post
+  }
+
+  app.get("/channels/:id/posts/:msgId", (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    return json(findPost(channel, c.req.param("msgId")))
+  })
+
+  app.post("/channels/:id/posts", async (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["count", "rate"])
+    const count = atMost("count", required(body, "count", positiveInt), MAX_PUBLISH)
+    const rate = optional(body, "rate", positiveNumber)
+    if (rate === undefined) return json({ ids: world.publish(channel.id, count).map((p) => p.id) })
+    const job: Job = {
+      channelId: channel.id,
+      total: count,
+      rate,
+      started: performance.now(),
+      done: 0,
+      timer: undefined,
+    }
+    jobs.add(job)
+    schedule(job)
+    return json({ scheduled: count, rate })
+  })
+
+  app.get("/channels/:id/publishing", (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    let pending = 0
+    for (const job of jobs) if (job.channelId === channel.id) pending += job.total - job.done
+    return json({ pending })
+  })
+
+  app.post("/channels/:id/posts/:msgId/edit", async (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const post = findPost(channel, c.req.param("msgId"))
+    const body = await readBody(c.req.raw, true)
+    onlyFields(body, ["text"])
+    const newText = optional(body, "text", text)
+    return json(newText === undefined ? world.edit(channel.id, post.id) : world.edit(channel.id, post.id, newText))
+  })
+
+  app.post("/channels/:id/delete", async (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["ids"])
+    return json({ deleted: world.delete(channel.id, required(body, "ids", ids)) })
+  })
+
+  app.post("/channels/:id/views", async (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["delta", "ids"])
+    const delta = required(body, "delta", nonNegativeInt)
+    const only = optional(body, "ids", ids)
+    const changed = only === undefined ? world.bumpViews(channel.id, delta) : world.bumpViews(channel.id, delta, only)
+    return json({ changed })
+  })
+
+  app.get("/clock", () => json({ now: world.now() }))
+  app.post("/clock", async (c) => {
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["advance"])
+    world.advance(required(body, "advance", nonNegativeInt))
+    return json({ now: world.now() })
+  })
+
+  app.get("/flood", () => json(control.flood.list()))
+  app.put("/flood", async (c) => {
+    control.flood.set(parseFloodBudget(await readBody(c.req.raw, false)))
+    return json({ ok: true, budgets: control.flood.list() })
+  })
+  app.delete("/flood", () => {
+    control.flood.clear()
+    return json({ ok: true })
+  })
+
+  app.get("/faults", () => json(control.faults.list()))
+  app.post("/faults", async (c) => {
+    control.faults.add(parseFault(await readBody(c.req.raw, false)))
+    return json({ ok: true, faults: control.faults.list() })
+  })
+  app.delete("/faults", () => {
+    control.faults.clear()
+    return json({ ok: true })
+  })
+
+  app.post("/connections/drop", async (c) => {
+    const body = await readBody(c.req.raw, true)
+    onlyFields(body, ["userId", "dcId"])
+    const userId = optional(body, "userId", positiveInt)
+    const dcId = optional(body, "dcId", positiveInt)
+    const dropped = control.dropConnections({
+      ...(userId !== undefined ? { userId } : {}),
+      ...(dcId !== undefined ? { dcId } : {}),
+    })
+    return json({ dropped })
+  })
+
+  app.get("/log", (c) => {
+    const since = queryInt(c.req.query("since"), "since", nonNegativeInt) ?? 0
+    const limit = queryInt(c.req.query("limit"), "limit", positiveInt)
+    const method = c.req.query("method") || undefined
+    const entries = control.log.since(since, method)
+    return json({ lastSeq: control.log.lastSeq, entries: limit === undefined ? entries : entries.slice(0, limit) })
+  })
+  app.delete("/log", () => {
+    control.log.clear()
+    return json({ ok: true })
+  })
+
+  return { app, close }
+}

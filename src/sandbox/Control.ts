@@ -1,0 +1,82 @@
+/** Contracts of the sandbox's operator controls: flood budgets, fault injection, the request log. */
+
+/** A flood budget: a token bucket of `burst` requests refilled at `rate` per second, per (account, method). */
+export interface FloodBudget {
+  /** GramJS class name of the method, e.g. "messages.GetHistory", or "*" for every method. */
+  readonly method: string
+  /** Limit only this account (user id); every account when undefined. */
+  readonly userId?: number
+  /** Requests per second. */
+  readonly rate: number
+  /** Bucket size (requests allowed back to back). */
+  readonly burst: number
+}
+
+export interface FloodControl {
+  set(budget: FloodBudget): void
+  clear(): void
+  list(): ReadonlyArray<FloodBudget>
+  /** Takes a token for (userId, method): 0 when allowed, else the FLOOD_WAIT seconds (at least 1). */
+  check(userId: number, method: string): number
+}
+
+export type Fault =
+  /** Adds `ms` before answering (only `method` when given). */
+  | { readonly _tag: "Latency"; readonly ms: number; readonly method?: string }
+  /** Answers rpc_error `code message` to the next `times` calls of `method` (only for `userId` when given). */
+  | {
+    readonly _tag: "RpcError"
+    readonly method: string
+    readonly code: number
+    readonly message: string
+    readonly times: number
+    readonly userId?: number
+  }
+  /** The account's authorization is revoked: every user method answers 401 AUTH_KEY_UNREGISTERED. */
+  | { readonly _tag: "RevokeKey"; readonly userId: number }
+  /** The account's session was seen twice: every user method answers 406 AUTH_KEY_DUPLICATED. */
+  | { readonly _tag: "DuplicateKey"; readonly userId: number }
+
+export interface FaultControl {
+  add(fault: Fault): void
+  clear(): void
+  list(): ReadonlyArray<Fault>
+  /** Milliseconds to wait before answering this call. */
+  latency(method: string): number
+  /** An injected error for this call, if one is due (consumes one of its `times`). */
+  takeError(method: string, userId: number | undefined): { readonly code: number; readonly message: string } | undefined
+  /** An auth fault of this account, if any. */
+  authFault(userId: number): { readonly code: number; readonly message: string } | undefined
+}
+
+export interface LogEntry {
+  readonly seq: number
+  /** Wall-clock milliseconds when the request arrived. */
+  readonly at: number
+  readonly dcId: number
+  readonly userId: number | undefined
+  /** GramJS class name of the innermost method, e.g. "messages.GetHistory". */
+  readonly method: string
+  /** Small JSON summary of the arguments (peer id, offsets, limit, ids count…). */
+  readonly params: Readonly<Record<string, number | string | boolean>>
+  /** "ok" or the rpc_error message. */
+  readonly outcome: string
+  readonly ms: number
+}
+
+export interface RequestLog {
+  append(entry: Omit<LogEntry, "seq">): void
+  /** Entries with seq > since, optionally one method only. */
+  since(since: number, method?: string): ReadonlyArray<LogEntry>
+  readonly lastSeq: number
+  clear(): void
+}
+
+/** What the admin API can reach. */
+export interface SandboxControl {
+  readonly flood: FloodControl
+  readonly faults: FaultControl
+  readonly log: RequestLog
+  /** Closes matching live connections; returns how many were closed. */
+  dropConnections(filter: { readonly userId?: number; readonly dcId?: number }): number
+}

@@ -1,0 +1,74 @@
+/** Flood budgets: token buckets per (account, method) that answer FLOOD_WAIT seconds when a budget is spent. */
+import type { FloodBudget, FloodControl } from "./Control.ts"
+
+interface Bucket {
+  tokens: number
+  /** Clock reading (ms) of the last refill. */
+  at: number
+}
+
+/** Tolerance for refills that land a hair under a whole token through floating-point rounding. */
+const EPSILON = 1e-9
+
+const budgetKey = (method: string, userId: number | undefined): string => `${method}\u0000${userId ?? "*"}`
+
+/**
+ * Token buckets for every matching budget. A budget with method "*" applies to every method, one with a `userId` to
+ * that account only; each (budget, account, method) has its own bucket, which starts full (`burst` tokens). When
+ * several budgets match, all must allow the call, and the wait is the largest of theirs. Off while no budget is set.
+ */
+export class Flood implements FloodControl {
+  private readonly budgets = new Map<string, FloodBudget>()
+  /** budget key → (userId, method) key → bucket. */
+  private readonly buckets = new Map<string, Map<string, Bucket>>()
+
+  constructor(private readonly nowMs: () => number) {}
+
+  /** Adds a budget, replacing (and refilling) the one with the same (method, userId). */
+  set(budget: FloodBudget): void {
+    if (typeof budget.method !== "string" || budget.method === "") throw new RangeError("method must not be empty")
+    if (!(Number.isFinite(budget.rate) && budget.rate > 0)) throw new RangeError("rate must be a positive number")
+    if (!(Number.isFinite(budget.burst) && budget.burst >= 1)) throw new RangeError("burst must be at least 1")
+    const key = budgetKey(budget.method, budget.userId)
+    this.budgets.set(key, {
+      method: budget.method,
+      ...(budget.userId !== undefined ? { userId: budget.userId } : {}),
+      rate: budget.rate,
+      burst: budget.burst,
+    })
+    this.buckets.delete(key)
+  }
+
+  clear(): void {
+    this.budgets.clear()
+    this.buckets.clear()
+  }
+
+  list(): ReadonlyArray<FloodBudget> {
+    return [...this.budgets.values()]
+  }
+
+  check(userId: number, method: string): number {
+    if (this.budgets.size === 0) return 0
+    const now = this.nowMs()
+    const matching: Array<Bucket> = []
+    let wait = 0
+    for (const [key, budget] of this.budgets) {
+      if (budget.method !== "*" && budget.method !== method) continue
+      if (budget.userId !== undefined && budget.userId !== userId) continue
+      let perBudget = this.buckets.get(key)
+      if (!perBudget) this.buckets.set(key, perBudget = new Map())
+      const bucketKey = `${userId}\u0000${method}`
+      let bucket = perBudget.get(bucketKey)
+      if (!bucket) perBudget.set(bucketKey, bucket = { tokens: budget.burst, at: now })
+      const elapsed = Math.max(0, now - bucket.at)
+      bucket.tokens = Math.min(budget.burst, bucket.tokens + (elapsed / 1000) * budget.rate)
+      bucket.at = Math.max(bucket.at, now)
+      if (bucket.tokens < 1 - EPSILON) wait = Math.max(wait, Math.max(1, Math.ceil((1 - bucket.tokens) / budget.rate)))
+      matching.push(bucket)
+    }
+    if (wait > 0) return wait
+    for (const bucket of matching) bucket.tokens = Math.max(0, bucket.tokens - 1)
+    return 0
+  }
+}

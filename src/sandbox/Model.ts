@@ -1,0 +1,166 @@
+/** Plain data shapes of the sandbox world, shared by the world, its method handlers and its admin API. */
+
+export type ChannelKind = "broadcast" | "megagroup"
+
+export interface ChannelInfo {
+  /** Bare channel id (positive, as in PeerChannel). */
+  readonly id: number
+  readonly accessHash: bigint
+  readonly username: string
+  readonly title: string
+  readonly about: string
+  readonly kind: ChannelKind
+  /** Unix seconds. */
+  readonly createdAt: number
+  readonly participantsCount: number
+  /** DC that serves this channel's statistics. */
+  readonly statsDc: number
+  /** User ids (test accounts) that are admins of this channel. */
+  readonly adminUserIds: ReadonlyArray<number>
+  /** User ids (test accounts) that joined this channel (they receive pushed updates). */
+  readonly memberUserIds: ReadonlyArray<number>
+  /** Private channels answer CHANNEL_PRIVATE to non-members. */
+  readonly isPrivate: boolean
+}
+
+export type MediaKind = "none" | "photo" | "video" | "document" | "poll" | "webpage"
+
+export type EntityKind = "url" | "textUrl" | "mention" | "hashtag" | "bold"
+
+export interface TextEntity {
+  readonly kind: EntityKind
+  /** UTF-16 offset and length, as Telegram counts them. */
+  readonly offset: number
+  readonly length: number
+  /** Target of a textUrl entity. */
+  readonly url?: string
+}
+
+export interface ForwardSource {
+  readonly channelId: number
+  readonly messageId: number
+  /** Unix seconds. */
+  readonly date: number
+}
+
+export interface Reaction {
+  readonly emoji: string
+  readonly count: number
+}
+
+/** One post as it exists now (after edits and view growth). */
+export interface Post {
+  readonly channelId: number
+  readonly id: number
+  /** Unix seconds; non-decreasing with id. */
+  readonly date: number
+  readonly text: string
+  readonly entities: ReadonlyArray<TextEntity>
+  readonly media: MediaKind
+  readonly groupedId: bigint | undefined
+  readonly postAuthor: string | undefined
+  readonly forward: ForwardSource | undefined
+  readonly replies: number
+  readonly views: number
+  readonly forwards: number
+  readonly reactions: ReadonlyArray<Reaction>
+  /** Unix seconds of the last edit, if any. */
+  readonly editDate: number | undefined
+  /** For megagroups: the author user id (posts in megagroups come from users). */
+  readonly fromUserId: number | undefined
+}
+
+/** Ground truth over the posts that exist now. */
+export interface ChannelTruth {
+  readonly count: number
+  readonly minId: number
+  readonly maxId: number
+  readonly views: number
+  readonly forwards: number
+  readonly replies: number
+  readonly reactions: number
+  /** Ids in [1, maxId] that do not exist (deleted ranges and deletions), ascending. */
+  readonly deletedIds: ReadonlyArray<number>
+}
+
+/** Parameters of messages.getHistory, already decoded to numbers. */
+export interface HistoryQuery {
+  readonly offsetId: number
+  readonly offsetDate: number
+  readonly addOffset: number
+  readonly limit: number
+  readonly maxId: number
+  readonly minId: number
+  readonly hash: bigint
+}
+
+export interface HistoryPage {
+  /** Newest first, exactly as Telegram orders them. */
+  readonly posts: ReadonlyArray<Post>
+  /** Total number of posts in the channel. */
+  readonly count: number
+  /** Index of the offset point counted from the newest post (offset_id_offset). */
+  readonly offsetIdOffset: number
+  /** True when the query's hash equals the hash of the result ids (answer messagesNotModified). */
+  readonly notModified: boolean
+}
+
+/** A test account. */
+export interface Account {
+  readonly userId: number
+  readonly accessHash: bigint
+  readonly phone: string
+  readonly firstName: string
+  readonly username: string
+  /** The 2FA password, if the account has one. */
+  readonly password: string | undefined
+  /** Server-provisioned 256-byte auth key for the main DC (what the ready session string carries). */
+  readonly authKey: Uint8Array
+}
+
+/** A change to a channel that clients following it should see (issue 6 turns these into pushed updates). */
+export type WorldEvent =
+  | { readonly _tag: "NewPost"; readonly channelId: number; readonly post: Post; readonly pts: number }
+  | { readonly _tag: "EditPost"; readonly channelId: number; readonly post: Post; readonly pts: number }
+  | {
+    readonly _tag: "DeletePosts"
+    readonly channelId: number
+    readonly ids: ReadonlyArray<number>
+    readonly pts: number
+  }
+  | { readonly _tag: "Views"; readonly channelId: number; readonly id: number; readonly views: number }
+
+/** The world's public surface (implemented by `World` in World.ts). Every method is synchronous and cheap. */
+export interface WorldApi {
+  readonly seed: number
+  readonly accounts: ReadonlyArray<Account>
+  /** Every channel, the private one included. */
+  readonly channels: ReadonlyArray<ChannelInfo>
+  /** World clock, unix seconds. It only moves through `advance` (tests stay deterministic). */
+  now(): number
+  /** Moves the world clock forward; views and forwards of every post grow as a function of age. */
+  advance(seconds: number): void
+  channel(id: number): ChannelInfo | undefined
+  channelByUsername(username: string): ChannelInfo | undefined
+  account(userId: number): Account | undefined
+  accountByPhone(phone: string): Account | undefined
+  /** messages.getHistory semantics, exactly as Telegram (see World.ts). */
+  history(channelId: number, query: HistoryQuery): HistoryPage
+  /** Posts by id; `undefined` where the id does not exist (never existed or deleted). */
+  posts(channelId: number, ids: ReadonlyArray<number>): ReadonlyArray<Post | undefined>
+  truth(channelId: number): ChannelTruth
+  /** Publishes `count` new posts with ids above the current max; returns them. */
+  publish(channelId: number, count: number): ReadonlyArray<Post>
+  /** Edits a post's text (content changes, edit_date set to now). */
+  edit(channelId: number, id: number, text?: string): Post
+  /** Deletes posts; returns the ids that existed. */
+  delete(channelId: number, ids: ReadonlyArray<number>): ReadonlyArray<number>
+  /** Adds `delta` views to the given posts (all posts when `ids` is undefined); returns how many changed. */
+  bumpViews(channelId: number, delta: number, ids?: ReadonlyArray<number>): number
+  /** The channel's current pts (grows by one for every new post, edit and deleted id). */
+  pts(channelId: number): number
+  /** Changes every time anything in the channel changes (including the clock); a cache key. */
+  version(channelId: number): number
+  /** Subscribes to world changes; returns the unsubscribe function. */
+  subscribe(listener: (event: WorldEvent) => void): () => void
+}

@@ -1,0 +1,243 @@
+/** A running sandbox: its DCs, world, operator controls, admin API, pushed updates and descriptor. */
+import { Buffer } from "node:buffer"
+import { makeAdminApp } from "./Admin.ts"
+import type { SandboxControl } from "./Control.ts"
+import { makeRsaKey, type RsaKey, sha256 } from "./Crypto.ts"
+import { Dc, type LogFn } from "./Dc.ts"
+import type { Descriptor } from "./Descriptor.ts"
+import { makeDispatcher } from "./Dispatch.ts"
+import { Faults } from "./Faults.ts"
+import { Flood } from "./Flood.ts"
+import { makeMethods, UNAUTHORIZED_METHODS } from "./Methods.ts"
+import type { WorldEvent } from "./Model.ts"
+import { renderChannel, renderMessage } from "./Render.ts"
+import { MemoryRequestLog } from "./RequestLog.ts"
+import { Api, toLong } from "./Tl.ts"
+import { World } from "./World.ts"
+
+export interface SandboxOptions {
+  /** @default 1 */
+  readonly seed?: number
+  /** Public channels in the world. @default 4 */
+  readonly channels?: number
+  /** Posts per channel. @default 1000 */
+  readonly posts?: number
+  /** Test accounts. @default 3 */
+  readonly accounts?: number
+  /** DC ids to serve; the first is the main DC. @default [2, 4] */
+  readonly dcIds?: ReadonlyArray<number>
+  readonly host?: string
+  /** Port of the first DC; the others follow it. 0 picks free ports. @default 0 */
+  readonly port?: number
+  /** Admin API port (loopback only). 0 picks a free port. @default 0 */
+  readonly adminPort?: number
+  /** PKCS#8 PEM of a fixed RSA key; a fresh key is made when absent. */
+  readonly rsaPrivatePem?: string
+  /** Answer bad_server_salt to a wrong salt. @default true */
+  readonly strictSalt?: boolean
+  /** Results at least this large go gzip_packed when smaller. 0 disables. @default 16384 */
+  readonly gzipThreshold?: number
+  /** Wall clock in milliseconds. @default Date.now */
+  readonly clock?: () => number
+  readonly log?: LogFn
+}
+
+export const SANDBOX_API_ID = 17349
+
+export class Sandbox {
+  private constructor(
+    readonly world: World,
+    readonly dcs: ReadonlyMap<number, Dc>,
+    readonly control: SandboxControl & {
+      readonly flood: Flood
+      readonly faults: Faults
+      readonly log: MemoryRequestLog
+    },
+    readonly descriptor: Descriptor,
+    readonly rsa: RsaKey,
+    private readonly closers: ReadonlyArray<() => Promise<void> | void>,
+  ) {}
+
+  static async start(options: SandboxOptions = {}): Promise<Sandbox> {
+    const seed = options.seed ?? 1
+    const host = options.host ?? "127.0.0.1"
+    const dcIds = options.dcIds ?? [2, 4]
+    const mainDc = dcIds[0]!
+    const clock = options.clock ?? Date.now
+    const log: LogFn = options.log ?? (() => {})
+    const world = World.create({
+      seed,
+      channels: options.channels ?? 4,
+      posts: options.posts ?? 1000,
+      accounts: options.accounts ?? 3,
+      statsDcs: dcIds,
+    })
+    const rsa = await makeRsaKey(options.rsaPrivatePem)
+    const apiHash = Buffer.from(sha256(new TextEncoder().encode(`tgpulse-sandbox-api-${seed}`)).subarray(0, 16))
+      .toString("hex")
+    const flood = new Flood(clock)
+    const faults = new Faults()
+    const requestLog = new MemoryRequestLog()
+    const dcs = new Map<number, Dc>()
+    const control = {
+      flood,
+      faults,
+      log: requestLog,
+      dropConnections: (filter: { readonly userId?: number; readonly dcId?: number }) => {
+        let dropped = 0
+        for (const dc of dcs.values()) {
+          if (filter.dcId !== undefined && dc.id !== filter.dcId) continue
+          for (const c of [...dc.connections]) {
+            if (filter.userId !== undefined && c.entry?.userId !== filter.userId) continue
+            c.close("dropped by admin")
+            dropped++
+          }
+        }
+        return dropped
+      },
+    }
+    const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+    // Listen first (ports may be ephemeral), then build the method tables that advertise them.
+    const pending = new Map<number, (bytes: Uint8Array, caller: any) => Promise<any>>()
+    dcIds.forEach((id, i) => {
+      const dc = new Dc({ id, host, port: options.port ? options.port + i : 0 }, {
+        rsa,
+        nowMs: clock,
+        log,
+        gzipThreshold: options.gzipThreshold ?? 16384,
+        strictSalt: options.strictSalt ?? true,
+        invoke: (bytes, caller) => pending.get(id)!(bytes, caller),
+      })
+      dc.start()
+      dcs.set(id, dc)
+    })
+    const dcList = [...dcs.values()].map((dc) => ({ id: dc.id, host, port: dc.port }))
+    for (const dc of dcs.values()) {
+      pending.set(
+        dc.id,
+        makeDispatcher({
+          dcId: dc.id,
+          apiId: SANDBOX_API_ID,
+          world,
+          methods: makeMethods({ world, dcs: dcList, mainDc, thisDc: dc.id }),
+          unauthorized: UNAUTHORIZED_METHODS,
+          flood,
+          faults,
+          log: requestLog,
+          nowMs: clock,
+          sleep,
+          onInternalError: (method, error) =>
+            log("error", "method failed", {
+              dc: dc.id,
+              method,
+              error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+            }),
+        }),
+      )
+    }
+    // Provisioned keys: each account is authorized on the main DC through its ready session string.
+    const main = dcs.get(mainDc)!
+    const sessions = world.accounts.map((a) => {
+      main.addKey(a.authKey, a.userId)
+      return { phone: a.phone, userId: a.userId, session: stringSession(mainDc, host, a.authKey) }
+    })
+    const unsubscribe = world.subscribe((event) => pushEvent(world, dcs, event))
+
+    const published: { descriptor?: Descriptor } = {}
+    const admin = makeAdminApp({ world, control, descriptor: () => published.descriptor })
+    const adminServer = Deno.serve(
+      { hostname: "127.0.0.1", port: options.adminPort ?? 0, onListen: () => {} },
+      admin.app.fetch,
+    )
+    const descriptor: Descriptor = {
+      mainDc,
+      dcs: dcList,
+      rsaPublicKey: { pem: rsa.publicPem, fingerprint: rsa.fingerprint.toString() },
+      apiId: SANDBOX_API_ID,
+      apiHash,
+      accounts: sessions,
+      channels: world.channels.map((c) => ({
+        id: c.id,
+        accessHash: c.accessHash.toString(),
+        username: c.username,
+        title: c.title,
+        kind: c.kind,
+        posts: world.truth(c.id).count,
+        ...(c.isPrivate ? { private: true } : {}),
+      })),
+      admin: `http://127.0.0.1:${adminServer.addr.port}`,
+    }
+    published.descriptor = descriptor
+    log("info", "sandbox started", {
+      dcs: dcList.map((d) => `${d.id}@${d.host}:${d.port}`).join(","),
+      admin: descriptor.admin,
+      channels: world.channels.length,
+      seed,
+    })
+    return new Sandbox(world, dcs, control, descriptor, rsa, [
+      unsubscribe,
+      () => admin.close(),
+      () => adminServer.shutdown(),
+      ...[...dcs.values()].map((dc) => () => dc.stop()),
+    ])
+  }
+
+  async stop(): Promise<void> {
+    for (const close of this.closers) await close()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+}
+
+/** A GramJS StringSession ("1" + base64(dc ‖ ip length ‖ ip ‖ port ‖ auth key)); the port is not used for routing. */
+export function stringSession(dcId: number, host: string, authKey: Uint8Array): string {
+  const ip = Buffer.from(host)
+  const head = Buffer.alloc(3 + ip.length + 2)
+  head.writeUInt8(dcId, 0)
+  head.writeInt16BE(ip.length, 1)
+  ip.copy(head, 3)
+  head.writeInt16BE(443, 3 + ip.length)
+  return "1" + Buffer.concat([head, authKey]).toString("base64")
+}
+
+/** Pushes a world change as an Updates message to the members of its channel. */
+function pushEvent(world: World, dcs: ReadonlyMap<number, Dc>, event: WorldEvent): void {
+  const channel = world.channel(event.channelId)
+  if (!channel || channel.memberUserIds.length === 0) return
+  let update: Api.TypeUpdate
+  switch (event._tag) {
+    case "NewPost":
+      update = new Api.UpdateNewChannelMessage({ message: renderMessage(event.post), pts: event.pts, ptsCount: 1 })
+      break
+    case "EditPost":
+      update = new Api.UpdateEditChannelMessage({ message: renderMessage(event.post), pts: event.pts, ptsCount: 1 })
+      break
+    case "DeletePosts":
+      update = new Api.UpdateDeleteChannelMessages({
+        channelId: toLong(event.channelId),
+        messages: [...event.ids],
+        pts: event.pts,
+        ptsCount: event.ids.length,
+      })
+      break
+    case "Views":
+      update = new Api.UpdateChannelMessageViews({
+        channelId: toLong(event.channelId),
+        id: event.id,
+        views: event.views,
+      })
+      break
+  }
+  for (const userId of channel.memberUserIds) {
+    const body = new Api.Updates({
+      updates: [update],
+      users: [],
+      chats: [renderChannel(channel, userId)],
+      date: world.now(),
+      seq: 0,
+    }).getBytes()
+    for (const dc of dcs.values()) dc.push(userId, body)
+  }
+}

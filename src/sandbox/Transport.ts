@@ -1,0 +1,201 @@
+/** MTProto transports on the server side: detection from the first bytes, framing, and the obfuscation layer. */
+import { Buffer } from "node:buffer"
+import { AesCtr } from "./Aes.ts"
+
+export type TransportKind = "abridged" | "intermediate" | "padded" | "full"
+
+/** A transport-level protocol violation: the connection is closed. */
+export class TransportError extends Error {
+  override name = "TransportError"
+}
+
+/** Largest packet the sandbox accepts from a client. */
+const MAX_PACKET = 8 * 1024 * 1024
+
+const TAG_ABRIDGED = 0xefefefef
+const TAG_INTERMEDIATE = 0xeeeeeeee
+const TAG_PADDED = 0xdddddddd
+const HTTP_PREFIXES = ["POST", "GET ", "HEAD", "OPTI", "PUT "]
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[n] = c >>> 0
+  }
+  return t
+})()
+
+export function crc32(data: Uint8Array): number {
+  let c = 0xffffffff
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+
+/** Splits a byte stream into packets and frames outgoing packets, for one connection. */
+export class Framer {
+  private buffer: Uint8Array = new Uint8Array(0)
+  private kindValue: TransportKind | undefined
+  private obfuscatedValue = false
+  private decryptor: AesCtr | undefined
+  private encryptor: AesCtr | undefined
+  private recvSeq = 0
+  private sendSeq = 0
+
+  get kind(): TransportKind | undefined {
+    return this.kindValue
+  }
+
+  get obfuscated(): boolean {
+    return this.obfuscatedValue
+  }
+
+  /** Transport name for logs, e.g. "obfuscated/abridged". */
+  get label(): string {
+    return `${this.obfuscatedValue ? "obfuscated/" : ""}${this.kindValue ?? "unknown"}`
+  }
+
+  /** Feeds received bytes; returns the complete packets they finish. Throws TransportError on garbage. */
+  push(chunk: Uint8Array): Array<Uint8Array> {
+    if (this.decryptor) chunk = this.decryptor.apply(Uint8Array.from(chunk))
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
+    if (this.kindValue === undefined && !this.detect()) return []
+    const packets: Array<Uint8Array> = []
+    for (;;) {
+      const packet = this.next()
+      if (packet === undefined) break
+      packets.push(packet)
+    }
+    return packets
+  }
+
+  /** Frames one outgoing packet (and encrypts it on obfuscated connections). */
+  encode(payload: Uint8Array): Uint8Array {
+    let framed: Uint8Array
+    switch (this.kindValue) {
+      case "abridged": {
+        const words = payload.length >> 2
+        const head = words < 0x7f
+          ? Uint8Array.of(words)
+          : Uint8Array.of(0x7f, words & 0xff, (words >> 8) & 0xff, (words >> 16) & 0xff)
+        framed = Buffer.concat([head, payload])
+        break
+      }
+      case "intermediate":
+      case "padded": {
+        const pad = this.kindValue === "padded" ? (payload.length * 7 + this.sendSeq++) % 16 : 0
+        const out = Buffer.alloc(4 + payload.length + pad)
+        out.writeUInt32LE(payload.length + pad, 0)
+        out.set(payload, 4)
+        framed = out
+        break
+      }
+      case "full": {
+        const out = Buffer.alloc(12 + payload.length)
+        out.writeUInt32LE(12 + payload.length, 0)
+        out.writeInt32LE(this.sendSeq++, 4)
+        out.set(payload, 8)
+        out.writeUInt32LE(crc32(out.subarray(0, 8 + payload.length)), 8 + payload.length)
+        framed = out
+        break
+      }
+      default:
+        throw new TransportError("Cannot send before the transport is known")
+    }
+    return this.encryptor ? this.encryptor.apply(framed) : framed
+  }
+
+  private detect(): boolean {
+    const b = this.buffer
+    if (b.length < 1) return false
+    if (b[0] === 0xef) {
+      this.kindValue = "abridged"
+      this.buffer = b.subarray(1)
+      return true
+    }
+    if (b.length < 4) return false
+    const first = Buffer.from(b.buffer, b.byteOffset, b.byteLength).readUInt32LE(0)
+    if (first === TAG_INTERMEDIATE || first === TAG_PADDED) {
+      this.kindValue = first === TAG_INTERMEDIATE ? "intermediate" : "padded"
+      this.buffer = b.subarray(4)
+      return true
+    }
+    const ascii = String.fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!)
+    if (HTTP_PREFIXES.includes(ascii)) throw new TransportError("HTTP transport is not supported")
+    if (b.length < 8) return false
+    if (b[4] === 0 && b[5] === 0 && b[6] === 0 && b[7] === 0) {
+      this.kindValue = "full"
+      return true
+    }
+    if (b.length < 64) return false
+    return this.startObfuscated()
+  }
+
+  private startObfuscated(): boolean {
+    const header = Uint8Array.from(this.buffer.subarray(0, 64))
+    const reversed = Uint8Array.from(header.subarray(8, 56)).reverse()
+    this.decryptor = new AesCtr(header.subarray(8, 40), header.subarray(40, 56))
+    this.encryptor = new AesCtr(reversed.subarray(0, 32), reversed.subarray(32, 48))
+    const plain = this.decryptor.apply(Uint8Array.from(header))
+    const tag = Buffer.from(plain.buffer, plain.byteOffset, 64).readUInt32LE(56)
+    if (tag === TAG_ABRIDGED) this.kindValue = "abridged"
+    else if (tag === TAG_INTERMEDIATE) this.kindValue = "intermediate"
+    else if (tag === TAG_PADDED) this.kindValue = "padded"
+    else throw new TransportError("Unknown transport: bad first bytes")
+    this.obfuscatedValue = true
+    // Whatever followed the header arrived encrypted with the same keystream.
+    this.buffer = this.decryptor.apply(Uint8Array.from(this.buffer.subarray(64)))
+    return true
+  }
+
+  private next(): Uint8Array | undefined {
+    const b = this.buffer
+    switch (this.kindValue) {
+      case "abridged": {
+        if (b.length < 1) return undefined
+        let words = b[0]! & 0x7f
+        let head = 1
+        if (words === 0x7f) {
+          if (b.length < 4) return undefined
+          words = b[1]! | (b[2]! << 8) | (b[3]! << 16)
+          head = 4
+        }
+        return this.take(head, words * 4)
+      }
+      case "intermediate":
+      case "padded": {
+        if (b.length < 4) return undefined
+        const len = Buffer.from(b.buffer, b.byteOffset, b.byteLength).readUInt32LE(0)
+        return this.take(4, len)
+      }
+      case "full": {
+        if (b.length < 4) return undefined
+        const view = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+        const len = view.readUInt32LE(0)
+        if (len < 12 || len > MAX_PACKET) throw new TransportError(`Bad full-transport length ${len}`)
+        if (b.length < len) return undefined
+        const seq = view.readInt32LE(4)
+        const crc = view.readUInt32LE(len - 4)
+        if (crc !== crc32(b.subarray(0, len - 4))) throw new TransportError("Bad full-transport checksum")
+        if (seq !== this.recvSeq) {
+          throw new TransportError(`Bad full-transport sequence ${seq}, expected ${this.recvSeq}`)
+        }
+        this.recvSeq++
+        const packet = b.subarray(8, len - 4)
+        this.buffer = b.subarray(len)
+        return packet
+      }
+      default:
+        return undefined
+    }
+  }
+
+  private take(head: number, len: number): Uint8Array | undefined {
+    if (len > MAX_PACKET) throw new TransportError(`Packet too large: ${len} bytes`)
+    if (this.buffer.length < head + len) return undefined
+    const packet = this.buffer.subarray(head, head + len)
+    this.buffer = this.buffer.subarray(head + len)
+    return packet
+  }
+}

@@ -1,0 +1,92 @@
+/** `deno task sandbox`: runs a local Telegram DC until interrupted and writes its descriptor file. */
+import { Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { dirname } from "node:path"
+import { runTask } from "../src/Cli.ts"
+import { Sandbox } from "../src/sandbox/Sandbox.ts"
+
+const positive = (name: string, fallback: number, description: string) =>
+  Flag.Int(name).pipe(
+    Flag.withDescription(description),
+    Flag.withDefault(fallback),
+    Flag.filter((n) => n > 0, (n) => `Flag --${name} must be a positive integer, got ${n}`),
+  )
+
+const sandbox = Command.make("sandbox", {
+  channels: positive("channels", 4, "Public channels in the world"),
+  posts: positive("posts", 1000, "Posts per channel (generated on demand)"),
+  accounts: positive("accounts", 3, "Test accounts"),
+  seed: Flag.Int("seed").pipe(Flag.withDescription("World seed: same seed, same world"), Flag.withDefault(1)),
+  port: Flag.Int("port").pipe(
+    Flag.withDescription("Port of the main DC; the other DCs take the next ports (0 picks free ports)"),
+    Flag.withDefault(0),
+    Flag.filter((n) => n >= 0 && n < 65535, (n) => `Flag --port must be between 0 and 65534, got ${n}`),
+  ),
+  adminPort: Flag.Int("admin-port").pipe(
+    Flag.withDescription("Port of the admin API on 127.0.0.1 (0 picks a free port)"),
+    Flag.withDefault(0),
+    Flag.filter((n) => n >= 0 && n < 65536, (n) => `Flag --admin-port must be between 0 and 65535, got ${n}`),
+  ),
+  out: Flag.String("out").pipe(
+    Flag.withDescription("Where to write the descriptor"),
+    Flag.withDefault(".tgpulse/sandbox.json"),
+  ),
+  rsaKey: Flag.String("rsa-key").pipe(
+    Flag.withDescription("PKCS#8 PEM file of a fixed RSA key (default: a fresh key per run)"),
+    Flag.optional,
+  ),
+}, (flags) =>
+  Effect.gen(function* () {
+    const context = yield* Effect.context<never>()
+    const runLog = Effect.runForkWith(context)
+    const rsaKeyFile = Option.getOrUndefined(flags.rsaKey)
+    const rsaPrivatePem = rsaKeyFile === undefined ? undefined : yield* Effect.tryPromise({
+      try: () => Deno.readTextFile(rsaKeyFile),
+      catch: (e) => new Error(`Cannot read --rsa-key "${rsaKeyFile}": ${e instanceof Error ? e.message : e}`),
+    })
+    const running = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () =>
+          Sandbox.start({
+            seed: flags.seed,
+            channels: flags.channels,
+            posts: flags.posts,
+            accounts: flags.accounts,
+            port: flags.port,
+            adminPort: flags.adminPort,
+            ...(rsaPrivatePem === undefined ? {} : { rsaPrivatePem }),
+            log: (level, message, fields) => {
+              const eff = level === "error"
+                ? Effect.logError(message)
+                : level === "warn"
+                ? Effect.logWarning(message)
+                : level === "debug"
+                ? Effect.logDebug(message)
+                : Effect.logInfo(message)
+              runLog(eff.pipe(Effect.annotateLogs({ component: "sandbox", ...fields })))
+            },
+          }),
+        catch: (e) => new Error(`Cannot start the sandbox: ${e instanceof Error ? e.message : e}`),
+      }),
+      (s) => Effect.promise(() => s.stop()).pipe(Effect.andThen(Effect.logInfo("sandbox stopped"))),
+    )
+    yield* Effect.tryPromise({
+      try: async () => {
+        await Deno.mkdir(dirname(flags.out), { recursive: true })
+        await Deno.writeTextFile(flags.out, JSON.stringify(running.descriptor, null, 2) + "\n", { mode: 0o600 })
+      },
+      catch: (e) => new Error(`Cannot write the descriptor to "${flags.out}": ${e instanceof Error ? e.message : e}`),
+    })
+    yield* Effect.logInfo("sandbox ready").pipe(Effect.annotateLogs({
+      descriptor: flags.out,
+      admin: running.descriptor.admin,
+      dcs: running.descriptor.dcs.map((d) => `${d.id}@${d.host}:${d.port}`).join(","),
+    }))
+    return yield* Effect.never
+  }).pipe(Effect.scoped)).pipe(
+    Command.withDescription(
+      "Run a local Telegram data centre (real MTProto) until interrupted, and write its descriptor file",
+    ),
+  )
+
+runTask(sandbox)

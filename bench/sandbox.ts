@@ -1,0 +1,145 @@
+/** Benchmark: getHistory pages the sandbox serves per second, next to what one GramJS client consumes. */
+import { Api } from "telegram"
+import bigInt from "big-integer"
+import { parseDescriptor } from "../src/sandbox/Descriptor.ts"
+import { makeGramClient } from "../src/telegram/TelegramClient.ts"
+import { authKeyOfSession, RawClient } from "./RawClient.ts"
+
+export interface SandboxBenchOptions {
+  readonly posts: number
+  readonly seconds: number
+  /** Requests the raw load client keeps in flight. */
+  readonly inflight: number
+  readonly report: (line: string) => void
+}
+
+/** Starts `deno task sandbox` in its own process (so it has a core of its own) and waits for its descriptor. */
+async function spawnSandbox(posts: number) {
+  const out = await Deno.makeTempFile({ suffix: ".json" })
+  await Deno.remove(out)
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tasks/sandbox.ts", "--channels", "1", "--posts", String(posts), "--out", out],
+    stdout: "null",
+    stderr: "null",
+    env: { LOG_LEVEL: "warn" },
+  }).spawn()
+  for (let i = 0; i < 300; i++) {
+    const text = await Deno.readTextFile(out).catch(() => undefined)
+    if (text) return { descriptor: parseDescriptor(JSON.parse(text)), child, out }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  child.kill("SIGKILL")
+  throw new Error("the sandbox did not start within 30 s")
+}
+
+function pageRequest(channel: { id: number; accessHash: string }, offsetId: number): Api.messages.GetHistory {
+  return new Api.messages.GetHistory({
+    peer: new Api.InputPeerChannel({ channelId: bigInt(channel.id), accessHash: bigInt(channel.accessHash) }),
+    offsetId,
+    offsetDate: 0,
+    addOffset: 0,
+    limit: 100,
+    maxId: 0,
+    minId: 0,
+    hash: bigInt(0),
+  })
+}
+
+export async function benchSandbox(options: SandboxBenchOptions): Promise<Record<string, number>> {
+  const { descriptor, child, out } = await spawnSandbox(options.posts)
+  const channel = descriptor.channels[0]!
+  const account = descriptor.accounts[0]!
+  try {
+    // 1. One GramJS client walking the channel newest to oldest, decoding every page.
+    const client = makeGramClient({
+      session: account.session,
+      apiId: descriptor.apiId,
+      apiHash: descriptor.apiHash,
+      sandbox: descriptor,
+    })
+    await client.connect()
+    const offsets: Array<number> = []
+    let consumed = 0
+    let pages = 0
+    let offsetId = 0
+    const started = performance.now()
+    while (performance.now() - started < options.seconds * 1000) {
+      offsets.push(offsetId)
+      const r = await client.invoke(pageRequest(channel, offsetId)) as Api.messages.ChannelMessages
+      if (r.messages.length === 0) {
+        offsetId = 0
+        continue
+      }
+      consumed += r.messages.length
+      pages++
+      offsetId = r.messages.at(-1)!.id
+    }
+    const clientSeconds = (performance.now() - started) / 1000
+    await client.destroy()
+
+    // 2. The same pages, replayed by a raw client that keeps several requests in flight and decodes nothing.
+    const bodies = offsets.map((o) => pageRequest(channel, o).getBytes())
+    const dc = descriptor.dcs.find((d) => d.id === descriptor.mainDc)!
+    const raw = await RawClient.connect(dc.host, dc.port, authKeyOfSession(account.session))
+    await raw.call(bodies[0]!) // learn the salt
+    let served = 0
+    let failed = 0
+    let next = 0
+    const rawStarted = performance.now()
+    const lane = async () => {
+      while (performance.now() - rawStarted < options.seconds * 1000) {
+        const answer = await raw.call(bodies[next++ % bodies.length]!)
+        if (answer.ok) served += 100
+        else failed++
+      }
+    }
+    await Promise.all(Array.from({ length: options.inflight }, lane))
+    const rawSeconds = (performance.now() - rawStarted) / 1000
+
+    // 3. Cold: moving the world clock changes every page, so each page is rendered afresh (one pass, no repeats).
+    await fetch(`${descriptor.admin}/clock`, { method: "POST", body: JSON.stringify({ advance: 1 }) })
+    let coldServed = 0
+    let cursor = 0
+    const coldStarted = performance.now()
+    const coldLane = async () => {
+      while (cursor < bodies.length) {
+        const answer = await raw.call(bodies[cursor++]!)
+        if (answer.ok) coldServed += 100
+        else failed++
+      }
+    }
+    await Promise.all(Array.from({ length: options.inflight }, coldLane))
+    const coldSeconds = (performance.now() - coldStarted) / 1000
+    await raw.close()
+
+    const clientRate = consumed / clientSeconds
+    const sandboxRate = served / rawSeconds
+    const coldRate = coldServed / coldSeconds
+    options.report(`posts per channel        ${options.posts}`)
+    options.report(
+      `GramJS client consumed   ${Math.round(clientRate)} posts/s (${pages} pages in ${clientSeconds.toFixed(1)} s)`,
+    )
+    options.report(
+      `sandbox served           ${Math.round(sandboxRate)} posts/s (${options.inflight} in flight, ${failed} errors)`,
+    )
+    options.report(`sandbox served, cold     ${Math.round(coldRate)} posts/s (every page rendered afresh)`)
+    options.report(
+      `ratio served / consumed  ${(sandboxRate / clientRate).toFixed(2)} cached, ${
+        (coldRate / clientRate).toFixed(2)
+      } cold (target >= 2)`,
+    )
+    return {
+      posts: options.posts,
+      clientPostsPerSec: Math.round(clientRate),
+      sandboxPostsPerSec: Math.round(sandboxRate),
+      sandboxColdPostsPerSec: Math.round(coldRate),
+      ratio: Number((sandboxRate / clientRate).toFixed(2)),
+      coldRatio: Number((coldRate / clientRate).toFixed(2)),
+      errors: failed,
+    }
+  } finally {
+    child.kill("SIGTERM")
+    await child.status
+    await Deno.remove(out).catch(() => {})
+  }
+}

@@ -1,4 +1,4 @@
-/** Minimal TL wire primitives for the MTProto service layer (the API layer uses GramJS's schema instead). */
+/** TL wire primitives: a bounds-checked reader, a growable writer, and big-number and byte helpers. */
 import { Buffer } from "node:buffer"
 
 /** Sequential little-endian reader over one message; throws RangeError past the end. */
@@ -6,17 +6,17 @@ export class Reader {
   offset = 0
   private readonly view: DataView
 
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  constructor(readonly data: Uint8Array) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   }
 
   get remaining(): number {
-    return this.bytes.length - this.offset
+    return this.data.length - this.offset
   }
 
   private need(n: number): void {
-    if (n < 0 || this.offset + n > this.bytes.length) {
-      throw new RangeError(`Truncated TL data: need ${n} bytes at ${this.offset} of ${this.bytes.length}`)
+    if (n < 0 || this.offset + n > this.data.length) {
+      throw new RangeError(`Truncated TL data: need ${n} bytes at ${this.offset} of ${this.data.length}`)
     }
   }
 
@@ -43,23 +43,23 @@ export class Reader {
 
   raw(n: number): Uint8Array {
     this.need(n)
-    const v = this.bytes.subarray(this.offset, this.offset + n)
+    const v = this.data.subarray(this.offset, this.offset + n)
     this.offset += n
     return v
   }
 
   /** TL `bytes`/`string`: a length prefix (1 byte, or 0xfe + 3 bytes) and padding to 4. */
-  tlBytes(): Uint8Array {
+  bytes(): Uint8Array {
     this.need(1)
-    let len = this.bytes[this.offset]!
+    let len = this.data[this.offset]!
     let head = 1
     if (len === 254) {
       this.need(4)
-      len = this.bytes[this.offset + 1]! | (this.bytes[this.offset + 2]! << 8) | (this.bytes[this.offset + 3]! << 16)
+      len = this.data[this.offset + 1]! | (this.data[this.offset + 2]! << 8) | (this.data[this.offset + 3]! << 16)
       head = 4
     }
     this.need(head + len)
-    const v = this.bytes.subarray(this.offset + head, this.offset + head + len)
+    const v = this.data.subarray(this.offset + head, this.offset + head + len)
     this.offset += (head + len + 3) & ~3
     return v
   }
@@ -69,59 +69,150 @@ export class Reader {
   }
 }
 
-/** Growable little-endian writer. */
+/** Boxed `Vector` constructor. */
+export const VECTOR_ID = 0x1cb5c415
+
+/** A positive 63-bit long as its high and low 32-bit halves (cheaper than a bigint on hot paths). */
+export type Pair = readonly [hi: number, lo: number]
+
+const utf8 = new TextEncoder()
+
+/** A growable little-endian TL writer: the service layer, the handshake and the fast post encoder all use it. */
 export class Writer {
-  private parts: Array<Uint8Array> = []
-  private size = 0
+  private buf: Uint8Array
+  private view: DataView
+  private pos = 0
 
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity)
+    this.view = new DataView(this.buf.buffer)
+  }
+
+  get length(): number {
+    return this.pos
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < this.pos + n) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.buf.subarray(0, this.pos))
+    this.buf = next
+    this.view = new DataView(next.buffer)
+  }
+
+  /** A constructor id or flags word. */
   uint32(v: number): this {
-    const b = Buffer.alloc(4)
-    b.writeUInt32LE(v >>> 0, 0)
-    return this.raw(b)
-  }
-
-  int32(v: number): this {
-    const b = Buffer.alloc(4)
-    b.writeInt32LE(v, 0)
-    return this.raw(b)
-  }
-
-  int64(v: bigint): this {
-    const b = Buffer.alloc(8)
-    b.writeBigInt64LE(BigInt.asIntN(64, v), 0)
-    return this.raw(b)
-  }
-
-  raw(b: Uint8Array): this {
-    this.parts.push(b)
-    this.size += b.length
+    this.ensure(4)
+    this.view.setUint32(this.pos, v >>> 0, true)
+    this.pos += 4
     return this
   }
 
-  tlBytes(data: Uint8Array): this {
-    const head = data.length < 254 ? Uint8Array.of(data.length) : Uint8Array.of(
-      254,
-      data.length & 0xff,
-      (data.length >> 8) & 0xff,
-      (data.length >> 16) & 0xff,
-    )
-    const total = head.length + data.length
-    const pad = (4 - (total % 4)) % 4
-    return this.raw(head).raw(data).raw(new Uint8Array(pad))
+  int32(v: number): this {
+    this.ensure(4)
+    this.view.setInt32(this.pos, v, true)
+    this.pos += 4
+    return this
+  }
+
+  int64(v: bigint): this {
+    this.ensure(8)
+    this.view.setBigInt64(this.pos, BigInt.asIntN(64, v), true)
+    this.pos += 8
+    return this
+  }
+
+  /** A long from a non-negative safe integer. */
+  longNumber(v: number): this {
+    this.ensure(8)
+    this.view.setUint32(this.pos, v >>> 0, true)
+    this.view.setUint32(this.pos + 4, Math.floor(v / 0x100000000) >>> 0, true)
+    this.pos += 8
+    return this
+  }
+
+  longPair([hi, lo]: Pair): this {
+    this.ensure(8)
+    this.view.setUint32(this.pos, lo >>> 0, true)
+    this.view.setUint32(this.pos + 4, hi >>> 0, true)
+    this.pos += 8
+    return this
+  }
+
+  double(v: number): this {
+    this.ensure(8)
+    this.view.setFloat64(this.pos, v, true)
+    this.pos += 8
+    return this
+  }
+
+  /** TL `bytes`: a length prefix (1 byte, or 0xfe + 3 bytes), the data, zero padding to 4. */
+  bytes(data: Uint8Array): this {
+    const n = data.length
+    this.ensure(n + 8)
+    const head = n < 254 ? 1 : 4
+    this.header(n)
+    this.buf.set(data, this.pos + head)
+    this.pad(head, n)
+    return this
+  }
+
+  /** TL `string` (UTF-8 `bytes`), encoded in place. */
+  string(s: string): this {
+    this.ensure(s.length * 3 + 8)
+    if (s.length <= 84) {
+      // At most 252 UTF-8 bytes: a one-byte length.
+      const n = utf8.encodeInto(s, this.buf.subarray(this.pos + 1)).written
+      this.header(n)
+      this.pad(1, n)
+      return this
+    }
+    const n = utf8.encodeInto(s, this.buf.subarray(this.pos + 4)).written
+    if (n < 254) this.buf.copyWithin(this.pos + 1, this.pos + 4, this.pos + 4 + n)
+    this.header(n)
+    this.pad(n < 254 ? 1 : 4, n)
+    return this
+  }
+
+  private header(n: number): void {
+    if (n < 254) this.buf[this.pos] = n
+    else {
+      this.buf[this.pos] = 254
+      this.buf[this.pos + 1] = n & 0xff
+      this.buf[this.pos + 2] = (n >> 8) & 0xff
+      this.buf[this.pos + 3] = (n >> 16) & 0xff
+    }
+  }
+
+  private pad(head: number, n: number): void {
+    let end = this.pos + head + n
+    while ((end - this.pos) % 4 !== 0) this.buf[end++] = 0
+    this.pos = end
+  }
+
+  raw(data: Uint8Array): this {
+    this.ensure(data.length)
+    this.buf.set(data, this.pos)
+    this.pos += data.length
+    return this
+  }
+
+  /** A boxed vector header. */
+  vector(count: number): this {
+    return this.uint32(VECTOR_ID).int32(count)
   }
 
   vectorLong(values: ReadonlyArray<bigint>): this {
-    this.uint32(0x1cb5c415).int32(values.length)
+    this.vector(values.length)
     for (const v of values) this.int64(v)
     return this
   }
 
-  get length(): number {
-    return this.size
-  }
-
+  /** A copy of the bytes written so far. */
   finish(): Uint8Array {
-    return Buffer.concat(this.parts, this.size)
+    return this.buf.slice(0, this.pos)
   }
 }
 
@@ -138,7 +229,7 @@ export function bigintFromBytes(b: Uint8Array): bigint {
 }
 
 /** Big-endian unsigned encoding, left-padded with zeros to `size` bytes. */
-export function bigintToBytes(v: bigint, size: number): Uint8Array {
+export function bigintToBytes(v: bigint, size: number): Buffer {
   const hex = v.toString(16).padStart(size * 2, "0")
   if (hex.length > size * 2) throw new RangeError(`Value does not fit in ${size} bytes`)
   return Buffer.from(hex, "hex")

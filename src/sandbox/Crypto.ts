@@ -32,7 +32,7 @@ export const DH_G = 3
 
 export function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
   let result = 1n
-  let b = base % mod
+  let b = ((base % mod) + mod) % mod
   let e = exp
   while (e > 0n) {
     if (e & 1n) result = (result * b) % mod
@@ -80,7 +80,7 @@ export async function makeRsaKey(privatePem?: string): Promise<RsaKey> {
   const eBytes = Buffer.from(jwk.e, "base64url")
   const n = bigintFromBytes(nBytes)
   const e = Number(bigintFromBytes(eBytes))
-  const digest = sha1(new Writer().tlBytes(nBytes).tlBytes(eBytes).finish())
+  const digest = sha1(new Writer().bytes(nBytes).bytes(eBytes).finish())
   const fingerprint = Buffer.from(digest.subarray(12, 20)).readBigInt64LE(0)
   return {
     n,

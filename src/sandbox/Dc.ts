@@ -402,7 +402,7 @@ export class Connection {
         return
       }
       case ID.gzipPacked:
-        return this.onMessage(entry, session, msgId, inflate(r.tlBytes()))
+        return this.onMessage(entry, session, msgId, inflate(r.bytes()))
       case ID.msgsAck:
       case ID.httpWait:
         return
@@ -427,7 +427,7 @@ export class Connection {
         const n = r.int32()
         const info = new Uint8Array(Math.max(0, Math.min(n, 8192)))
         for (let i = 0; i < info.length; i++) info[i] = session.seen.has(r.int64()) ? 4 : 1
-        const w = new Writer().uint32(ID.msgsStateInfo).int64(msgId).tlBytes(info)
+        const w = new Writer().uint32(ID.msgsStateInfo).int64(msgId).bytes(info)
         return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: false }])
       }
       case ID.msgResendReq:
@@ -481,7 +481,7 @@ export class Connection {
       result = answer.ok
       if (this.dc.env.gzipThreshold > 0 && result.length >= this.dc.env.gzipThreshold) result = gzipPacked(result)
     } else {
-      result = new Writer().uint32(ID.rpcError).int32(answer.code).tlBytes(new TextEncoder().encode(answer.message))
+      result = new Writer().uint32(ID.rpcError).int32(answer.code).bytes(new TextEncoder().encode(answer.message))
         .finish()
     }
     const body2 = concat(new Writer().uint32(ID.rpcResult).int64(msgId).finish(), result)
@@ -534,7 +534,7 @@ const packedCache = new WeakMap<Uint8Array, Uint8Array>()
 function gzipPacked(result: Uint8Array): Uint8Array {
   let packed = packedCache.get(result)
   if (!packed) {
-    const gz = new Writer().uint32(ID.gzipPacked).tlBytes(gzipSync(result)).finish()
+    const gz = new Writer().uint32(ID.gzipPacked).bytes(gzipSync(result)).finish()
     packed = gz.length < result.length ? gz : result
     packedCache.set(result, packed)
   }

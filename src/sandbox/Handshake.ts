@@ -75,17 +75,17 @@ export class Handshake {
       .uint32(RES_PQ)
       .raw(this.nonce)
       .raw(this.serverNonce)
-      .tlBytes(bigintToBytes(pq, 8))
+      .bytes(bigintToBytes(pq, 8))
       .vectorLong([this.rsa.fingerprint])
       .finish()
   }
 
   private reqDhParams(r: Reader): Uint8Array {
     this.checkNonces(r)
-    const p = bigintFromBytes(r.tlBytes())
-    const q = bigintFromBytes(r.tlBytes())
+    const p = bigintFromBytes(r.bytes())
+    const q = bigintFromBytes(r.bytes())
     const fingerprint = r.int64()
-    const encrypted = r.tlBytes()
+    const encrypted = r.bytes()
     if (!this.pq || p !== this.pq[0] || q !== this.pq[1]) {
       throw new HandshakeError(`Wrong factorization of pq: got ${p} * ${q}`)
     }
@@ -104,9 +104,9 @@ export class Handshake {
     const inner = new Reader(dataWithPadding)
     const innerId = inner.uint32()
     if (!P_Q_INNER_DATA.includes(innerId)) throw new HandshakeError(`Bad p_q_inner_data 0x${innerId.toString(16)}`)
-    const innerPq = bigintFromBytes(inner.tlBytes())
-    inner.tlBytes()
-    inner.tlBytes()
+    const innerPq = bigintFromBytes(inner.bytes())
+    inner.bytes()
+    inner.bytes()
     if (!bytesEqual(inner.raw(16), this.nonce!) || !bytesEqual(inner.raw(16), this.serverNonce!)) {
       throw new HandshakeError("p_q_inner_data nonce mismatch")
     }
@@ -126,8 +126,8 @@ export class Handshake {
       .raw(this.nonce!)
       .raw(this.serverNonce!)
       .int32(DH_G)
-      .tlBytes(bigintToMinimalBytes(DH_PRIME))
-      .tlBytes(bigintToMinimalBytes(ga))
+      .bytes(bigintToMinimalBytes(DH_PRIME))
+      .bytes(bigintToMinimalBytes(ga))
       .int32(this.nowSeconds())
       .finish()
     const withHash = concat(sha1(answer), answer)
@@ -136,7 +136,7 @@ export class Handshake {
       .uint32(SERVER_DH_PARAMS_OK)
       .raw(this.nonce!)
       .raw(this.serverNonce!)
-      .tlBytes(igeEncrypt(padded, this.tmpKey, this.tmpIv))
+      .bytes(igeEncrypt(padded, this.tmpKey, this.tmpIv))
       .finish()
   }
 
@@ -145,7 +145,7 @@ export class Handshake {
     if (!this.tmpKey || !this.tmpIv || this.a === undefined || !this.newNonce) {
       throw new HandshakeError("set_client_DH_params before req_DH_params")
     }
-    const encrypted = r.tlBytes()
+    const encrypted = r.bytes()
     if (encrypted.length % 16 !== 0) throw new HandshakeError("Encrypted client DH data is not block aligned")
     const plain = igeDecrypt(encrypted, this.tmpKey, this.tmpIv)
     const inner = new Reader(plain.subarray(20))
@@ -154,7 +154,7 @@ export class Handshake {
       throw new HandshakeError("client_DH_inner_data nonce mismatch")
     }
     inner.int64() // retry_id
-    const gb = bigintFromBytes(inner.tlBytes())
+    const gb = bigintFromBytes(inner.bytes())
     if (!bytesEqual(sha1(plain.subarray(20, 20 + inner.offset)), plain.subarray(0, 20))) {
       throw new HandshakeError("client_DH_inner_data hash mismatch")
     }

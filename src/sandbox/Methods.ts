@@ -1,8 +1,10 @@
 /** The sandbox's API method handlers (help, users, contacts, channels, messages, auth, 2FA SRP) over the world. */
 import { Buffer } from "node:buffer"
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto"
+import { timingSafeEqual } from "node:crypto"
+import { AuthState } from "./Auth.ts"
+import { Writer } from "./Bytes.ts"
 import type { Account, ChannelInfo, Post, WorldApi } from "./Model.ts"
-import { type Caller, type MethodHandler, type MethodTable, RawResult, RpcFailure, type RpcResult } from "./Rpc.ts"
+import { type Caller, fail, type MethodHandler, type MethodTable, RawResult, type RpcResult } from "./Rpc.ts"
 import {
   discussionGroupId,
   peerChannel,
@@ -10,7 +12,6 @@ import {
   renderChannel,
   renderPlaceholderUser,
   renderUser,
-  TlWriter,
   writeMessage,
 } from "./Render.ts"
 import { Api, bigInt, fromLong, type TlObject, toLong } from "./Tl.ts"
@@ -43,10 +44,6 @@ const HISTORY_CACHE_ENTRIES = 2_000
 const HISTORY_CACHE_BYTES = 64 * 1024 * 1024
 
 const USERNAME = /^[a-zA-Z]\w{3,31}$/
-
-const fail = (code: number, message: string): never => {
-  throw new RpcFailure(code, message)
-}
 
 /** A small LRU of serialized answers bounded by entries and bytes. */
 class ByteLru {
@@ -144,14 +141,14 @@ export function makeMethods(options: MethodsOptions): MethodTable {
     readonly emptyIds?: ReadonlyArray<number>
   }): Uint8Array => {
     const { chats, users } = related(args.info, args.posts, args.viewer)
-    const w = new TlWriter(4096 + args.posts.length * 600)
-    w.u32(Api.messages.ChannelMessages.CONSTRUCTOR_ID).u32(args.offsetIdOffset === undefined ? 0 : 1 << 2)
-    w.int(world.pts(args.info.id)).int(args.count)
-    if (args.offsetIdOffset !== undefined) w.int(args.offsetIdOffset)
+    const w = new Writer(4096 + args.posts.length * 600)
+    w.uint32(Api.messages.ChannelMessages.CONSTRUCTOR_ID).uint32(args.offsetIdOffset === undefined ? 0 : 1 << 2)
+    w.int32(world.pts(args.info.id)).int32(args.count)
+    if (args.offsetIdOffset !== undefined) w.int32(args.offsetIdOffset)
     w.vector(args.posts.length)
     args.posts.forEach((p, i) => {
       if (p) writeMessage(w, p)
-      else w.u32(Api.MessageEmpty.CONSTRUCTOR_ID).u32(0).int(args.emptyIds?.[i] ?? 0)
+      else w.uint32(Api.MessageEmpty.CONSTRUCTOR_ID).uint32(0).int32(args.emptyIds?.[i] ?? 0)
     })
     w.vector(0)
     w.vector(chats.length)
@@ -442,184 +439,4 @@ export function makeMethods(options: MethodsOptions): MethodTable {
       }
   }
   return table
-}
-
-// --- 2FA: Telegram's SRP (core.telegram.org/api/srp) ------------------------------------------------------------
-
-/** Telegram's well-known 2048-bit safe prime (the only one GramJS accepts) and generator. */
-const SRP_P_HEX =
-  "c71caeb9c6b1c9048e6c522f70f13f73980d40238e3e21c14934d037563d930f48198a0aa7c14058229493d22530f4dbfa336f6e0ac925139543aed44cce7c3720fd51f69458705ac68cd4fe6b6b13abdc9746512969328454f18faf8c595f642477fe96bb2a941d5bcd1d4ac8cc49880708fa9b378e3c4f3a9060bee67cf9a4a4a695811051907e162753b56b0f6b410dba74d8a84b2a14b3144e0ef1284754fd17ed950d5965b4b9dd46582db1178d169c6bc465b0d6ff9ca3928fef5b9ae4e418fc15e83ebea0f87fa9ff5eed70050ded2849f47bf959d956850ce929851f0d8115f635b105ee2e4e15d04b2454bf6f4fadf034b10403119cd8e3b92fcc5b"
-const SRP_P = BigInt(`0x${SRP_P_HEX}`)
-const SRP_P_BYTES = Buffer.from(SRP_P_HEX, "hex")
-const SRP_G = 3
-/** Outstanding challenges kept per DC (older ones are forgotten). */
-const MAX_CHALLENGES = 256
-
-/** `base^exp mod m` by square-and-multiply. */
-export function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  let result = 1n
-  let b = base % m
-  if (b < 0n) b += m
-  let e = exp
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % m
-    e >>= 1n
-    if (e > 0n) b = (b * b) % m
-  }
-  return result
-}
-
-function sha256(...parts: ReadonlyArray<Uint8Array>): Buffer {
-  const h = createHash("sha256")
-  for (const p of parts) h.update(p)
-  return h.digest()
-}
-
-function toBig(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString("hex")}`)
-}
-
-/** A number as 256 big-endian bytes. */
-function pad256(n: bigint): Buffer {
-  return Buffer.from(n.toString(16).padStart(512, "0"), "hex")
-}
-
-/** Both sides of GramJS's `isGoodModExpFirst`: the value and p minus it have at least 2048 - 64 bits. */
-function goodModExp(x: bigint): boolean {
-  const diff = SRP_P - x
-  return x > 0n && diff > 0n && x.toString(2).length >= 1984 && diff.toString(2).length >= 1984
-}
-
-/** x = PH2(password, salt1, salt2). */
-function passwordHash(password: string, salt1: Uint8Array, salt2: Uint8Array): bigint {
-  const sh = (data: Uint8Array, salt: Uint8Array) => sha256(salt, data, salt)
-  const ph1 = sh(sh(Buffer.from(password, "utf8"), salt1), salt2)
-  return toBig(sh(pbkdf2Sync(ph1, salt1, 100_000, 64, "sha512"), salt2))
-}
-
-interface Verifier {
-  readonly salt1: Buffer
-  readonly salt2: Buffer
-  /** v = g^x mod p. */
-  readonly v: bigint
-}
-
-interface Challenge {
-  readonly userId: number
-  readonly authKeyId: bigint
-  readonly b: bigint
-  readonly bBytes: Buffer
-}
-
-/** Per-DC sign-in state: code steps passed, SRP verifiers and outstanding SRP challenges. */
-class AuthState {
-  private readonly pending = new Map<bigint, number>()
-  private readonly verifiers = new Map<number, Verifier>()
-  private readonly challenges = new Map<string, Challenge>()
-  private readonly k = toBig(sha256(SRP_P_BYTES, pad256(BigInt(SRP_G))))
-
-  constructor(private readonly world: WorldApi) {}
-
-  accountByPhone(phone: unknown): Account | undefined {
-    if (typeof phone !== "string") return undefined
-    const digits = phone.replace(/[\s+]/g, "")
-    return this.world.accountByPhone(digits) ?? this.world.accounts.find((a) => a.phone.replace(/^\+/, "") === digits)
-  }
-
-  phoneCodeHash(account: Account): string {
-    return createHash("sha256").update(`tgpulse-sandbox-code/${this.world.seed}/${account.phone}`).digest("hex")
-      .slice(0, 18)
-  }
-
-  codePassed(authKeyId: bigint, userId: number): void {
-    this.pending.set(authKeyId, userId)
-  }
-
-  pendingUser(authKeyId: bigint): number | undefined {
-    return this.pending.get(authKeyId)
-  }
-
-  /** 32 bytes that let `userId` import its authorization on `dcId`. */
-  exportBytes(userId: number, dcId: number): Buffer {
-    return createHmac("sha256", `tgpulse-sandbox-export/${this.world.seed}`).update(`${userId}:${dcId}`).digest()
-  }
-
-  private verifier(account: Account): Verifier {
-    let v = this.verifiers.get(account.userId)
-    if (!v) {
-      const salt = (label: string, n: number) =>
-        createHash("sha256").update(`tgpulse-sandbox-srp/${this.world.seed}/${account.userId}/${label}`).digest()
-          .subarray(0, n)
-      // Telegram's salt1 is 8 server bytes plus 32 bytes the client appended when it set the password.
-      const salt1 = Buffer.concat([salt("salt1", 8), salt("salt1-client", 32)])
-      const salt2 = Buffer.from(salt("salt2", 16))
-      v = { salt1, salt2, v: modPow(BigInt(SRP_G), passwordHash(account.password ?? "", salt1, salt2), SRP_P) }
-      this.verifiers.set(account.userId, v)
-    }
-    return v
-  }
-
-  private algo(salt1: Buffer, salt2: Buffer): Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow {
-    return new Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow({
-      salt1,
-      salt2,
-      g: SRP_G,
-      p: SRP_P_BYTES,
-    })
-  }
-
-  /** account.password with a fresh SRP challenge (B = k·v + g^b mod p). */
-  passwordChallenge(account: Account, authKeyId: bigint): Api.account.Password {
-    const { salt1, salt2, v } = this.verifier(account)
-    let b = 0n
-    let gb = 0n
-    do {
-      b = toBig(randomBytes(256)) % SRP_P
-      gb = modPow(BigInt(SRP_G), b, SRP_P)
-    } while (!goodModExp(gb))
-    const B = (this.k * v + gb) % SRP_P
-    const bBytes = pad256(B)
-    const srpId = toBig(randomBytes(8)) & ((1n << 63n) - 1n)
-    this.challenges.set(srpId.toString(), { userId: account.userId, authKeyId, b, bBytes })
-    while (this.challenges.size > MAX_CHALLENGES) {
-      const first = this.challenges.keys().next()
-      if (first.done) break
-      this.challenges.delete(first.value)
-    }
-    return new Api.account.Password({
-      hasPassword: true,
-      currentAlgo: this.algo(salt1, salt2),
-      srp_B: bBytes,
-      srpId: toLong(srpId),
-      newAlgo: this.algo(salt1.subarray(0, 8), salt2),
-      newSecureAlgo: new Api.SecurePasswordKdfAlgoSHA512({ salt: Buffer.from(salt1.subarray(0, 8)) }),
-      secureRandom: randomBytes(32),
-    })
-  }
-
-  /** Verifies an InputCheckPasswordSRP; returns the account it proves, or throws the Telegram error. */
-  checkPassword(input: any, authKeyId: bigint): Account {
-    if (input?.className !== "InputCheckPasswordSRP") return fail(400, "PASSWORD_HASH_INVALID")
-    const id = fromLong(input.srpId).toString()
-    const challenge = this.challenges.get(id)
-    if (!challenge || challenge.authKeyId !== authKeyId) return fail(400, "SRP_ID_INVALID")
-    this.challenges.delete(id)
-    const account = this.world.account(challenge.userId) ?? fail(400, "SRP_ID_INVALID")
-    const { salt1, salt2, v } = this.verifier(account)
-    const aBytes = Buffer.from(input.A ?? [])
-    const A = toBig(aBytes)
-    if (aBytes.length > 256 || A <= 1n || A >= SRP_P - 1n) fail(400, "PASSWORD_HASH_INVALID")
-    const aPad = pad256(A)
-    const u = toBig(sha256(aPad, challenge.bBytes))
-    const S = modPow((A * modPow(v, u, SRP_P)) % SRP_P, challenge.b, SRP_P)
-    const K = sha256(pad256(S))
-    const hp = sha256(SRP_P_BYTES)
-    const hg = sha256(pad256(BigInt(SRP_G)))
-    for (let i = 0; i < hp.length; i++) hp[i] = hp[i]! ^ hg[i]!
-    const m1 = sha256(hp, sha256(salt1), sha256(salt2), aPad, challenge.bBytes, K)
-    const given = Buffer.from(input.M1 ?? [])
-    if (given.length !== m1.length || !timingSafeEqual(given, m1)) fail(400, "PASSWORD_HASH_INVALID")
-    this.pending.delete(authKeyId)
-    return account
-  }
 }

@@ -1,5 +1,6 @@
 /** Pure renderers from sandbox world data to GramJS layer-198 `Api` objects, plus a fast byte encoder for posts. */
 import { Buffer } from "node:buffer"
+import { type Pair, Writer } from "./Bytes.ts"
 import type { Account, ChannelInfo, Post, TextEntity } from "./Model.ts"
 import { Api, bigInt, type BigInteger, toLong } from "./Tl.ts"
 
@@ -21,9 +22,6 @@ export function mix32(...parts: ReadonlyArray<number>): number {
   }
   return h >>> 0
 }
-
-/** A deterministic positive 63-bit long, as its high and low 32-bit halves. */
-type Pair = readonly [hi: number, lo: number]
 
 function mixPair(a: number, b: number, salt: number): Pair {
   return [mix32(a, b, salt, 1) & 0x7fffffff, mix32(a, b, salt, 2)]
@@ -340,144 +338,6 @@ export function renderMessage(post: Post): Api.Message {
 // ---------------------------------------------------------------------------------------------------------------
 // Fast TL encoding (GramJS's generic getBytes costs ~100 µs per media post; this writes the same bytes directly).
 
-/** Boxed `Vector` constructor. */
-export const VECTOR_ID = 0x1cb5c415
-
-const utf8 = new TextEncoder()
-
-/** A growable little-endian TL byte writer. */
-export class TlWriter {
-  private buf: Uint8Array
-  private view: DataView
-  private pos = 0
-
-  constructor(capacity = 1024) {
-    this.buf = new Uint8Array(capacity)
-    this.view = new DataView(this.buf.buffer)
-  }
-
-  get length(): number {
-    return this.pos
-  }
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    let size = this.buf.length * 2
-    while (size < this.pos + n) size *= 2
-    const next = new Uint8Array(size)
-    next.set(this.buf.subarray(0, this.pos))
-    this.buf = next
-    this.view = new DataView(next.buffer)
-  }
-
-  /** A constructor id or flags word. */
-  u32(v: number): this {
-    this.ensure(4)
-    this.view.setUint32(this.pos, v >>> 0, true)
-    this.pos += 4
-    return this
-  }
-
-  int(v: number): this {
-    this.ensure(4)
-    this.view.setInt32(this.pos, v, true)
-    this.pos += 4
-    return this
-  }
-
-  /** A long from a non-negative safe integer. */
-  longNumber(v: number): this {
-    this.ensure(8)
-    this.view.setUint32(this.pos, v >>> 0, true)
-    this.view.setUint32(this.pos + 4, Math.floor(v / 0x100000000) >>> 0, true)
-    this.pos += 8
-    return this
-  }
-
-  longPair([hi, lo]: Pair): this {
-    this.ensure(8)
-    this.view.setUint32(this.pos, lo >>> 0, true)
-    this.view.setUint32(this.pos + 4, hi >>> 0, true)
-    this.pos += 8
-    return this
-  }
-
-  long(v: bigint): this {
-    this.ensure(8)
-    this.view.setBigInt64(this.pos, BigInt.asIntN(64, v), true)
-    this.pos += 8
-    return this
-  }
-
-  double(v: number): this {
-    this.ensure(8)
-    this.view.setFloat64(this.pos, v, true)
-    this.pos += 8
-    return this
-  }
-
-  /** TL `bytes`: length prefix, data, zero padding to 4. */
-  bytes(data: Uint8Array): this {
-    const n = data.length
-    this.ensure(n + 8)
-    const head = n < 254 ? 1 : 4
-    this.header(n)
-    this.buf.set(data, this.pos + head)
-    this.pad(head, n)
-    return this
-  }
-
-  /** TL `string` (UTF-8 `bytes`). */
-  string(s: string): this {
-    this.ensure(s.length * 3 + 8)
-    if (s.length <= 84) {
-      // At most 252 UTF-8 bytes: a one-byte length.
-      const n = utf8.encodeInto(s, this.buf.subarray(this.pos + 1)).written
-      this.header(n)
-      this.pad(1, n)
-      return this
-    }
-    const n = utf8.encodeInto(s, this.buf.subarray(this.pos + 4)).written
-    if (n < 254) this.buf.copyWithin(this.pos + 1, this.pos + 4, this.pos + 4 + n)
-    this.header(n)
-    this.pad(n < 254 ? 1 : 4, n)
-    return this
-  }
-
-  private header(n: number): void {
-    if (n < 254) this.buf[this.pos] = n
-    else {
-      this.buf[this.pos] = 254
-      this.buf[this.pos + 1] = n & 0xff
-      this.buf[this.pos + 2] = (n >> 8) & 0xff
-      this.buf[this.pos + 3] = (n >> 16) & 0xff
-    }
-  }
-
-  private pad(head: number, n: number): void {
-    let end = this.pos + head + n
-    while ((end - this.pos) % 4 !== 0) this.buf[end++] = 0
-    this.pos = end
-  }
-
-  raw(data: Uint8Array): this {
-    this.ensure(data.length)
-    this.buf.set(data, this.pos)
-    this.pos += data.length
-    return this
-  }
-
-  /** A boxed vector header. */
-  vector(count: number): this {
-    return this.u32(VECTOR_ID).int(count)
-  }
-
-  /** A copy of the bytes written so far. */
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.pos)
-  }
-}
-
 const ID = {
   message: Api.Message.CONSTRUCTOR_ID,
   peerChannel: Api.PeerChannel.CONSTRUCTOR_ID,
@@ -530,7 +390,7 @@ const F_REACTIONS = 1 << 20
 const F_REPLIES = 1 << 23
 
 /** Writes `renderMessage(post).getBytes()` without building GramJS objects (same bytes, ~20x faster). */
-export function writeMessage(w: TlWriter, post: Post): void {
+export function writeMessage(w: Writer, post: Post): void {
   const broadcast = post.fromUserId === undefined
   let flags = F_VIEWS | F_REPLIES
   if (broadcast) flags |= F_POST
@@ -542,53 +402,55 @@ export function writeMessage(w: TlWriter, post: Post): void {
   if (post.postAuthor !== undefined) flags |= F_POST_AUTHOR
   if (post.groupedId !== undefined) flags |= F_GROUPED_ID
   if (post.reactions.length > 0) flags |= F_REACTIONS
-  w.u32(ID.message).u32(flags).u32(0).int(post.id)
-  if (!broadcast) w.u32(ID.peerUser).longNumber(post.fromUserId!)
-  w.u32(ID.peerChannel).longNumber(post.channelId)
+  w.uint32(ID.message).uint32(flags).uint32(0).int32(post.id)
+  if (!broadcast) w.uint32(ID.peerUser).longNumber(post.fromUserId!)
+  w.uint32(ID.peerChannel).longNumber(post.channelId)
   if (post.forward) {
     // flags: from_id (0), channel_post (2)
-    w.u32(ID.fwdHeader).u32(0b101).u32(ID.peerChannel).longNumber(post.forward.channelId)
-    w.int(post.forward.date).int(post.forward.messageId)
+    w.uint32(ID.fwdHeader).uint32(0b101).uint32(ID.peerChannel).longNumber(post.forward.channelId)
+    w.int32(post.forward.date).int32(post.forward.messageId)
   }
-  w.int(post.date).string(post.text)
+  w.int32(post.date).string(post.text)
   if (post.media !== "none") writeMedia(w, post)
   if (post.entities.length > 0) {
     w.vector(post.entities.length)
     for (const e of post.entities) {
-      w.u32(ENTITY_IDS[e.kind]).int(e.offset).int(e.length)
+      w.uint32(ENTITY_IDS[e.kind]).int32(e.offset).int32(e.length)
       if (e.kind === "textUrl") w.string(e.url ?? "")
     }
   }
-  w.int(post.views).int(post.forwards)
+  w.int32(post.views).int32(post.forwards)
   if (broadcast) {
     // flags: comments + channel_id (0)
-    w.u32(ID.replies).u32(1).int(post.replies).int(post.id).longNumber(discussionGroupId(post.channelId))
+    w.uint32(ID.replies).uint32(1).int32(post.replies).int32(post.id).longNumber(discussionGroupId(post.channelId))
   } else {
-    w.u32(ID.replies).u32(0).int(post.replies).int(post.id)
+    w.uint32(ID.replies).uint32(0).int32(post.replies).int32(post.id)
   }
-  if (post.editDate !== undefined) w.int(post.editDate)
+  if (post.editDate !== undefined) w.int32(post.editDate)
   if (post.postAuthor !== undefined) w.string(post.postAuthor)
-  if (post.groupedId !== undefined) w.long(post.groupedId)
+  if (post.groupedId !== undefined) w.int64(post.groupedId)
   if (post.reactions.length > 0) {
-    w.u32(ID.reactions).u32(0).vector(post.reactions.length)
-    for (const r of post.reactions) w.u32(ID.reactionCount).u32(0).u32(ID.reactionEmoji).string(r.emoji).int(r.count)
+    w.uint32(ID.reactions).uint32(0).vector(post.reactions.length)
+    for (const r of post.reactions) {
+      w.uint32(ID.reactionCount).uint32(0).uint32(ID.reactionEmoji).string(r.emoji).int32(r.count)
+    }
   }
 }
 
-function writeMedia(w: TlWriter, post: Post): void {
+function writeMedia(w: Writer, post: Post): void {
   switch (post.media) {
     case "none":
       return
     case "photo": {
-      w.u32(ID.mediaPhoto).u32(1).u32(ID.photo).u32(0)
+      w.uint32(ID.mediaPhoto).uint32(1).uint32(ID.photo).uint32(0)
       w.longPair(mixPair(post.channelId, post.id, SALT_PHOTO)).longPair(
         mixPair(post.channelId, post.id, SALT_PHOTO_HASH),
       )
-      w.bytes(fileReference(post, SALT_PHOTO)).int(post.date)
+      w.bytes(fileReference(post, SALT_PHOTO)).int32(post.date)
       const sizes = photoSizes(post)
       w.vector(sizes.length)
-      for (const s of sizes) w.u32(ID.photoSize).string(s.type).int(s.w).int(s.h).int(s.size)
-      w.int(MEDIA_DC)
+      for (const s of sizes) w.uint32(ID.photoSize).string(s.type).int32(s.w).int32(s.h).int32(s.size)
+      w.int32(MEDIA_DC)
       return
     }
     case "video":
@@ -596,34 +458,36 @@ function writeMedia(w: TlWriter, post: Post): void {
       const video = post.media === "video"
       const d = docSpec(post, video)
       // flags: document (0), video (6)
-      w.u32(ID.mediaDocument).u32(video ? 0b1000001 : 1).u32(ID.document).u32(0)
+      w.uint32(ID.mediaDocument).uint32(video ? 0b1000001 : 1).uint32(ID.document).uint32(0)
       w.longPair(mixPair(post.channelId, post.id, SALT_DOC)).longPair(mixPair(post.channelId, post.id, SALT_DOC_HASH))
-      w.bytes(fileReference(post, SALT_DOC)).int(post.date).string(d.mimeType).longNumber(d.size).int(MEDIA_DC)
+      w.bytes(fileReference(post, SALT_DOC)).int32(post.date).string(d.mimeType).longNumber(d.size).int32(MEDIA_DC)
       w.vector(1)
       // documentAttributeVideo flags: supports_streaming (1)
-      if (video) w.u32(ID.attrVideo).u32(0b10).double(d.duration).int(VIDEO_W).int(VIDEO_H)
-      else w.u32(ID.attrFilename).string(d.fileName)
+      if (video) w.uint32(ID.attrVideo).uint32(0b10).double(d.duration).int32(VIDEO_W).int32(VIDEO_H)
+      else w.uint32(ID.attrFilename).string(d.fileName)
       return
     }
     case "poll": {
       const n = pollAnswerCount(post)
-      w.u32(ID.mediaPoll).u32(ID.poll).longPair(mixPair(post.channelId, post.id, SALT_POLL)).u32(0)
-      w.u32(ID.textWithEntities).string(pollQuestion(post)).vector(0)
+      w.uint32(ID.mediaPoll).uint32(ID.poll).longPair(mixPair(post.channelId, post.id, SALT_POLL)).uint32(0)
+      w.uint32(ID.textWithEntities).string(pollQuestion(post)).vector(0)
       w.vector(n)
       const option = new Uint8Array(1)
       for (let i = 0; i < n; i++) {
         option[0] = 0x30 + i
-        w.u32(ID.pollAnswer).u32(ID.textWithEntities).string(pollOption(i)).vector(0).bytes(option)
+        w.uint32(ID.pollAnswer).uint32(ID.textWithEntities).string(pollOption(i)).vector(0).bytes(option)
       }
       // pollResults flags: total_voters (2)
-      w.u32(ID.pollResults).u32(0b100).int(pollVoters(post))
+      w.uint32(ID.pollResults).uint32(0b100).int32(pollVoters(post))
       return
     }
     case "webpage": {
       const path = webPath(post)
       // webPage flags: type (0), site_name (1), title (2)
-      w.u32(ID.mediaWebPage).u32(0).u32(ID.webPage).u32(0b111).longPair(mixPair(post.channelId, post.id, SALT_WEB))
-      w.string(`https://${path}`).string(path).int(0).string(WEB_TYPE).string(WEB_SITE).string(webTitle(post))
+      w.uint32(ID.mediaWebPage).uint32(0).uint32(ID.webPage).uint32(0b111).longPair(
+        mixPair(post.channelId, post.id, SALT_WEB),
+      )
+      w.string(`https://${path}`).string(path).int32(0).string(WEB_TYPE).string(WEB_SITE).string(webTitle(post))
       return
     }
   }
@@ -631,7 +495,7 @@ function writeMedia(w: TlWriter, post: Post): void {
 
 /** `renderMessage(post).getBytes()`, fast. */
 export function encodeMessage(post: Post): Uint8Array {
-  const w = new TlWriter(256 + post.text.length * 3)
+  const w = new Writer(256 + post.text.length * 3)
   writeMessage(w, post)
   return w.finish()
 }

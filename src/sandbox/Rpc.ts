@@ -9,6 +9,11 @@ export class RpcFailure extends Error {
   }
 }
 
+/** Throws the rpc_error `code message` from a handler. */
+export function fail(code: number, message: string): never {
+  throw new RpcFailure(code, message)
+}
+
 /** Raw bytes already in TL form (for cached, pre-serialized answers). */
 export class RawResult {
   constructor(readonly bytes: Uint8Array) {}

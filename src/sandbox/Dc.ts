@@ -19,7 +19,6 @@ const ID = {
   pong: 0x347773c5,
   getFutureSalts: 0xb921bd04,
   futureSalts: 0xae500895,
-  futureSalt: 0x0949d9dc,
   msgsStateReq: 0xda69fb52,
   msgsStateInfo: 0x04deb57d,
   msgResendReq: 0x7d861a08,
@@ -263,7 +262,7 @@ export class Connection {
       await this.writeChain
       throw new ProtocolError(`Unknown auth key ${keyId}`)
     }
-    await this.onEncrypted(entry, packet)
+    this.onEncrypted(entry, packet)
   }
 
   private onPlain(packet: Uint8Array): void {
@@ -284,7 +283,7 @@ export class Connection {
     this.write(out)
   }
 
-  private async onEncrypted(entry: AuthKeyEntry, packet: Uint8Array): Promise<void> {
+  private onEncrypted(entry: AuthKeyEntry, packet: Uint8Array): void {
     // Padded intermediate may append up to 15 bytes; the encrypted part is a whole number of blocks.
     const bodyLen = packet.length - 24
     if (bodyLen < 32) throw new ProtocolError("Encrypted message too short")
@@ -308,8 +307,10 @@ export class Connection {
     let session = entry.sessions.get(sessionId)
     const out: Array<Outgoing> = []
     if (this.dc.env.strictSalt && salt !== entry.salt) {
+      // Nothing of this message is processed, so a new session is not created yet (new_session_created comes with
+      // the first message that is).
       const w = new Writer().uint32(ID.badServerSalt).int64(msgId).int32(seqNo).int32(48).int64(entry.salt)
-      return this.sendEncrypted(entry, session ?? this.openSession(entry, sessionId), [{
+      return this.sendEncrypted(entry, session ?? transientSession(sessionId), [{
         body: w.finish(),
         contentRelated: false,
       }])
@@ -334,7 +335,7 @@ export class Connection {
       return
     }
     if (out.length) this.sendEncrypted(entry, session, out)
-    await this.onMessage(entry, session, msgId, body)
+    this.onMessage(entry, session, msgId, body)
   }
 
   private openSession(entry: AuthKeyEntry, id: bigint): SessionState {
@@ -369,10 +370,9 @@ export class Connection {
     if (session.seenOrder.length > 1000) session.seen.delete(session.seenOrder.shift()!)
   }
 
-  private async onMessage(entry: AuthKeyEntry, session: SessionState, msgId: bigint, body: Uint8Array): Promise<void> {
-    const ctor = Buffer.from(body.buffer, body.byteOffset, 4).readUInt32LE(0)
+  private onMessage(entry: AuthKeyEntry, session: SessionState, msgId: bigint, body: Uint8Array): void {
     const r = new Reader(body)
-    r.uint32()
+    const ctor = r.uint32()
     switch (ctor) {
       case ID.msgContainer: {
         const count = r.int32()
@@ -385,7 +385,6 @@ export class Connection {
           if (len < 4 || len > r.remaining) throw new ProtocolError(`Bad container item length ${len}`)
           inner.push({ id, seq, body: r.raw(len) })
         }
-        const pending: Array<Promise<void>> = []
         for (const m of inner) {
           const notice = this.checkMsgId(session, m.id, m.seq, m.body)
           if (notice === 0) continue
@@ -396,9 +395,8 @@ export class Connection {
             }])
             continue
           }
-          pending.push(this.onMessage(entry, session, m.id, m.body))
+          this.onMessage(entry, session, m.id, m.body)
         }
-        await Promise.all(pending)
         return
       }
       case ID.gzipPacked:
@@ -416,10 +414,9 @@ export class Connection {
       case ID.getFutureSalts: {
         const num = Math.max(1, Math.min(64, r.int32()))
         const now = Math.floor(this.dc.env.nowMs() / 1000)
-        const w = new Writer().uint32(ID.futureSalts).int64(msgId).int32(now).uint32(0x1cb5c415).int32(num)
-        for (let i = 0; i < num; i++) {
-          w.uint32(ID.futureSalt).int32(now + i * 3600 - 3600).int32(now + (i + 1) * 3600).int64(entry.salt)
-        }
+        // salts:vector<future_salt> is a bare vector of bare future_salt: no constructor ids inside.
+        const w = new Writer().uint32(ID.futureSalts).int64(msgId).int32(now).int32(num)
+        for (let i = 0; i < num; i++) w.int32(now + i * 3600 - 3600).int32(now + (i + 1) * 3600).int64(entry.salt)
         return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: true }])
       }
       case ID.msgsStateReq: {
@@ -443,7 +440,9 @@ export class Connection {
         return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: true }])
       }
       default:
-        return this.onRequest(entry, session, msgId, body)
+        // Requests run side by side, as on Telegram: a slow one (an injected latency) never holds up the others.
+        this.onRequest(entry, session, msgId, body).catch((error) => this.fail(error))
+        return
     }
   }
 
@@ -520,6 +519,11 @@ export class Connection {
     idBytes.writeBigUInt64LE(entry.id, 0)
     this.write(concat(idBytes, msgKey, igeEncrypt(plain, key, iv)))
   }
+}
+
+/** Session state for an answer to a message that does not open a session (a bad_server_salt). */
+function transientSession(id: bigint): SessionState {
+  return { id, seen: new Set(), seenOrder: [], outContent: 0, connection: undefined }
 }
 
 /** A malformed MTProto message: the connection is closed. */

@@ -153,7 +153,7 @@ export function parseFloodBudget(body: Body): FloodBudget {
   return { method, ...(userId !== undefined ? { userId } : {}), rate, burst }
 }
 
-const FAULT_TAGS: ReadonlyArray<Fault["_tag"]> = ["Latency", "RpcError", "RevokeKey", "DuplicateKey"]
+const FAULT_TAGS: ReadonlyArray<Fault["_tag"]> = ["Latency", "RpcError", "RevokeKey", "DuplicateKey", "BadKeyExchange"]
 
 /** Validates a fault body. */
 export function parseFault(body: Body): Fault {
@@ -173,6 +173,10 @@ export function parseFault(body: Body): Fault {
       const times = required(body, "times", positiveInt)
       const userId = optional(body, "userId", positiveInt)
       return { _tag: "RpcError", method, code, message, times, ...(userId !== undefined ? { userId } : {}) }
+    }
+    case "BadKeyExchange": {
+      onlyFields(body, ["_tag", "times"])
+      return { _tag: "BadKeyExchange", times: required(body, "times", positiveInt) }
     }
     case "RevokeKey":
     case "DuplicateKey": {

@@ -36,6 +36,11 @@ export type Fault =
   | { readonly _tag: "RevokeKey"; readonly userId: number }
   /** The account's session was seen twice: every user method answers 406 AUTH_KEY_DUPLICATED. */
   | { readonly _tag: "DuplicateKey"; readonly userId: number }
+  /**
+   * The next `times` key exchanges end in dh_gen_ok with a wrong new_nonce_hash1: the client sees exactly what GramJS
+   * sees when it drops a leading zero byte of the key (about 1 exchange in 256), and must start over.
+   */
+  | { readonly _tag: "BadKeyExchange"; readonly times: number }
 
 export interface FaultControl {
   add(fault: Fault): void
@@ -47,6 +52,8 @@ export interface FaultControl {
   takeError(method: string, userId: number | undefined): { readonly code: number; readonly message: string } | undefined
   /** An auth fault of this account, if any. */
   authFault(userId: number): { readonly code: number; readonly message: string } | undefined
+  /** True when this key exchange is to be spoiled (consumes one of a BadKeyExchange's `times`). */
+  takeKeyExchangeFault(): boolean
 }
 
 export interface LogEntry {

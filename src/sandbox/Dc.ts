@@ -71,8 +71,8 @@ export interface DcEnvironment {
     request: Uint8Array,
     caller: SessionCaller,
   ): Promise<{ readonly ok: Uint8Array } | { readonly code: number; readonly message: string }>
-  /** Called when a handshake creates a key, so the sandbox can track it. */
-  onNewKey?(dcId: number, entry: AuthKeyEntry): void
+  /** True when this key exchange is to be spoiled (an injected fault). */
+  spoilKeyExchange(): boolean
   /** Results at least this large are sent gzip_packed when that makes them smaller (0 = never). */
   readonly gzipThreshold: number
   /** Require the current server salt (answer bad_server_salt otherwise). */
@@ -91,6 +91,8 @@ let nextConnectionId = 1
 export class Dc {
   readonly keys = new Map<bigint, AuthKeyEntry>()
   readonly connections = new Set<Connection>()
+  /** Connections accepted since start. */
+  accepted = 0
   private listener: Deno.Listener | undefined
   private lastMsgId = 0n
   private acceptLoop: Promise<void> | undefined
@@ -160,6 +162,7 @@ export class Dc {
         return
       }
       const c = new Connection(this, conn)
+      this.accepted++
       this.connections.add(c)
       c.run().finally(() => this.connections.delete(c))
     }
@@ -275,9 +278,9 @@ export class Connection {
     this.handshake ??= new Handshake(this.dc.env.rsa, () => Math.floor(this.dc.env.nowMs() / 1000))
     const { answer, key } = this.handshake.step(body)
     if (key) {
-      const entry = this.dc.addKey(key.authKey, undefined)
-      entry.salt = key.salt
-      this.dc.env.onNewKey?.(this.dc.id, entry)
+      this.dc.addKey(key.authKey, undefined).salt = key.salt
+      // dh_gen_ok ends with new_nonce_hash1: a flipped bit there fails the client's check of step 3.
+      if (this.dc.env.spoilKeyExchange()) answer[answer.length - 1]! ^= 1
     }
     const out = new Writer().int64(0n).int64(this.dc.nextMsgId(false)).int32(answer.length).raw(answer).finish()
     this.write(out)

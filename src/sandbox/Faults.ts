@@ -1,21 +1,21 @@
 /** Fault injection: added latency, scripted rpc errors and revoked or duplicated authorization keys. */
 import type { Fault, FaultControl } from "./Control.ts"
 
-type RpcErrorFault = Extract<Fault, { readonly _tag: "RpcError" }>
+/** Faults that wear out: they keep a count of the calls (or key exchanges) they still spoil. */
+type CountedFault = Extract<Fault, { readonly times: number }>
 
-/** A stored fault; RpcError faults keep a mutable count of the calls they still answer. */
-type Stored = { fault: Exclude<Fault, RpcErrorFault> } | { fault: RpcErrorFault; remaining: number }
+type Stored = { fault: Exclude<Fault, CountedFault> } | { fault: CountedFault; remaining: number }
 
 /**
  * The active faults, in insertion order. Latency faults add up (the global ones plus those of the method); RpcError
- * faults answer the next `times` matching calls, the oldest first, and disappear when used up; RevokeKey and
- * DuplicateKey stay until `clear`.
+ * faults answer the next `times` matching calls, the oldest first, and BadKeyExchange spoils the next `times` key
+ * exchanges; both disappear when used up. RevokeKey and DuplicateKey stay until `clear`.
  */
 export class Faults implements FaultControl {
   private faults: Array<Stored> = []
 
   add(fault: Fault): void {
-    if (fault._tag === "RpcError") {
+    if (fault._tag === "RpcError" || fault._tag === "BadKeyExchange") {
       if (!(fault.times > 0)) return
       this.faults.push({ fault: { ...fault }, remaining: fault.times })
     } else {
@@ -46,7 +46,7 @@ export class Faults implements FaultControl {
   ): { readonly code: number; readonly message: string } | undefined {
     for (let i = 0; i < this.faults.length; i++) {
       const stored = this.faults[i]!
-      if (!("remaining" in stored)) continue
+      if (!("remaining" in stored) || stored.fault._tag !== "RpcError") continue
       const fault = stored.fault
       if (fault.method !== "*" && fault.method !== method) continue
       if (fault.userId !== undefined && fault.userId !== userId) continue
@@ -55,6 +55,14 @@ export class Faults implements FaultControl {
       return { code: fault.code, message: fault.message }
     }
     return undefined
+  }
+
+  takeKeyExchangeFault(): boolean {
+    const i = this.faults.findIndex((s) => s.fault._tag === "BadKeyExchange")
+    if (i < 0) return false
+    const stored = this.faults[i]!
+    if ("remaining" in stored && --stored.remaining <= 0) this.faults.splice(i, 1)
+    return true
   }
 
   authFault(userId: number): { readonly code: number; readonly message: string } | undefined {

@@ -106,6 +106,7 @@ export class Sandbox {
         log,
         gzipThreshold: options.gzipThreshold ?? 16384,
         strictSalt: options.strictSalt ?? true,
+        spoilKeyExchange: () => faults.takeKeyExchangeFault(),
         invoke: (bytes, caller) => pending.get(id)!(bytes, caller),
       })
       dc.start()

@@ -333,6 +333,7 @@ Deno.test("Admin: faults", async () => {
     { _tag: "RpcError", method: "*", code: 500, message: "INTERNAL", times: 2, userId: 1 },
     { _tag: "RevokeKey", userId: 2 },
     { _tag: "DuplicateKey", userId: 3 },
+    { _tag: "BadKeyExchange", times: 2 },
   ]
   for (const f of faults) assertEquals((await h.call("POST", "/faults", f)).status, 200, f._tag)
   assertEquals((await h.call("GET", "/faults")).json, faults)
@@ -342,8 +343,11 @@ Deno.test("Admin: faults", async () => {
   assertEquals((await h.call("GET", "/faults")).json[2].times, 1)
   for (
     const [body, error] of [
-      [{ _tag: "Nope" }, 'Field "_tag" must be one of "Latency", "RpcError", "RevokeKey", "DuplicateKey"'],
-      [{ ms: 5 }, 'Field "_tag" must be one of "Latency", "RpcError", "RevokeKey", "DuplicateKey"'],
+      [
+        { _tag: "Nope" },
+        'Field "_tag" must be one of "Latency", "RpcError", "RevokeKey", "DuplicateKey", "BadKeyExchange"',
+      ],
+      [{ ms: 5 }, 'Field "_tag" must be one of "Latency", "RpcError", "RevokeKey", "DuplicateKey", "BadKeyExchange"'],
       [{ _tag: "Latency", ms: -5 }, 'Field "ms" must be a non-negative number'],
       [{ _tag: "RpcError", method: "x", code: 400, message: "X" }, 'Field "times" must be a positive integer'],
       [{ _tag: "RpcError", method: "x", code: 4.5, message: "X", times: 1 }, 'Field "code" must be an integer'],
@@ -352,6 +356,7 @@ Deno.test("Admin: faults", async () => {
         'Field "message" must be a non-empty string',
       ],
       [{ _tag: "RevokeKey" }, 'Field "userId" must be a positive integer'],
+      [{ _tag: "BadKeyExchange", times: 0 }, 'Field "times" must be a positive integer'],
     ] as const
   ) assertEquals(await h.call("POST", "/faults", body), { status: 400, json: { error } }, JSON.stringify(body))
   assertEquals((await h.call("DELETE", "/faults")).status, 200)

@@ -74,6 +74,19 @@ Deno.test("Faults: revoked and duplicated keys", () => {
   assertEquals(faults.list(), [{ _tag: "RevokeKey", userId: 1 }, { _tag: "DuplicateKey", userId: 2 }])
 })
 
+Deno.test("Faults: a bad key exchange spoils the next `times` exchanges, then wears out", () => {
+  const faults = new Faults()
+  assertEquals(faults.takeKeyExchangeFault(), false)
+  faults.add({ _tag: "BadKeyExchange", times: 2 })
+  faults.add({ _tag: "RpcError", method: GH, code: 500, message: "X", times: 1 })
+  assertEquals(faults.takeKeyExchangeFault(), true)
+  assertEquals(faults.list()[0], { _tag: "BadKeyExchange", times: 1 })
+  assertEquals(faults.takeKeyExchangeFault(), true)
+  assertEquals(faults.takeKeyExchangeFault(), false)
+  assertEquals(faults.takeError(GH, 1), { code: 500, message: "X" }, "the rpc error fault is untouched")
+  assertEquals(faults.list(), [])
+})
+
 Deno.test("Faults: clear removes everything; list returns copies", () => {
   const faults = new Faults()
   const fault = { _tag: "RpcError", method: GH, code: 500, message: "X", times: 3 } as const

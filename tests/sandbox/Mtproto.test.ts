@@ -69,10 +69,34 @@ sandboxTest("Sandbox serves 300 fresh handshakes with no failure reaching the ca
       }
     }
   }
+  const dc = sandbox.dcs.get(sandbox.descriptor.mainDc)!
+  const provisioned = dc.keys.size
   await Promise.all([worker(total / 3), worker(total / 3), worker(total / 3)])
   assertEquals(failures, 0)
-  const keys = [...sandbox.dcs.values()].reduce((n, dc) => n + dc.keys.size, 0)
-  assert(keys >= total, `each handshake made a key (${keys})`)
+  // A key with a leading zero byte fails GramJS's step 3 check and is followed by a new exchange on that connection.
+  const zeroLed = [...dc.keys.values()].filter((k) => k.key[0] === 0).length
+  assert(
+    dc.keys.size - provisioned >= total + zeroLed,
+    `each handshake made a key, and each zero-led one another (${dc.keys.size - provisioned}, ${zeroLed} zero-led)`,
+  )
+})
+
+sandboxTest("Sandbox: a failed key exchange starts over on the same connection, unseen by the caller", async () => {
+  await using sandbox = await startSandbox()
+  const dc = sandbox.dcs.get(sandbox.descriptor.mainDc)!
+  const keysBefore = dc.keys.size
+  await admin(sandbox, "/faults", { body: { _tag: "BadKeyExchange", times: 2 } })
+  const client = gramClient(sandbox)
+  try {
+    await client.connect()
+    const nearest = await client.invoke(new Api.help.GetNearestDc())
+    assertEquals(nearest.thisDc, sandbox.descriptor.mainDc)
+    assertEquals(dc.keys.size - keysBefore, 3, "two spoiled exchanges and a good one")
+    assertEquals(dc.accepted, 1, "all on one connection")
+    assertEquals(sandbox.control.faults.list(), [], "the fault wore out")
+  } finally {
+    await client.destroy()
+  }
 })
 
 sandboxTest("Sandbox accounts: ready sessions are authorized; getUsers returns self", async () => {

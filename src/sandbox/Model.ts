@@ -105,6 +105,16 @@ export interface HistoryPage {
   readonly notModified: boolean
 }
 
+/** A change that moved a channel's pts: what updates.getChannelDifference replays (the posts as they are now). */
+export interface PtsChange {
+  /** The channel's pts after the change. */
+  readonly pts: number
+  /** 1 for a new post or an edit, the number of ids for a deletion. */
+  readonly ptsCount: number
+  readonly kind: "new" | "edit" | "delete"
+  readonly ids: ReadonlyArray<number>
+}
+
 /** A test account. */
 export interface Account {
   readonly userId: number
@@ -159,6 +169,11 @@ export interface WorldApi {
   bumpViews(channelId: number, delta: number, ids?: ReadonlyArray<number>): number
   /** The channel's current pts (grows by one for every new post, edit and deleted id). */
   pts(channelId: number): number
+  /**
+   * Changes with pts above `pts`, oldest first, or undefined when `pts` is older than the log (difference too long;
+   * the posts that existed at the start are history, not changes).
+   */
+  changesSince(channelId: number, pts: number): ReadonlyArray<PtsChange> | undefined
   /** Changes every time anything in the channel changes (including the clock); a cache key. */
   version(channelId: number): number
   /** Subscribes to world changes; returns the unsubscribe function. */

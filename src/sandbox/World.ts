@@ -8,6 +8,7 @@ import type {
   HistoryQuery,
   MediaKind,
   Post,
+  PtsChange,
   Reaction,
   TextEntity,
   WorldApi,
@@ -24,6 +25,8 @@ export interface WorldOptions {
   readonly accounts?: number
   /** DC ids available; channel i's statistics live on `statsDcs[i % length]`. @default [2, 4] */
   readonly statsDcs?: ReadonlyArray<number>
+  /** Changes kept in each channel's pts log. @default PTS_LOG_SIZE */
+  readonly ptsLogSize?: number
   /** Unix seconds of the world's start (channels' creation). @default 1_767_225_600 (2026-01-01) */
   readonly epoch?: number
 }
@@ -32,6 +35,8 @@ export interface WorldOptions {
 export const CHANNEL_ID_BASE = 1_000_000
 /** First account's user id; account i is `USER_ID_BASE + i`. */
 export const USER_ID_BASE = 777_000_001
+/** Changes kept in a channel's pts log by default (Telegram keeps "usually" 100,000 pts of channel difference). */
+export const PTS_LOG_SIZE = 100_000
 /** Posts of the private channel. */
 export const PRIVATE_POSTS = 100
 /** The 2FA password of the second account. */
@@ -197,6 +202,8 @@ class ChannelState {
   count: number
   pts: number
   version = 1
+  /** Changes that moved pts, oldest first; beyond `ptsLogSize` the oldest fall off (difference too long). */
+  changes: Array<PtsChange> = []
 
   constructor(
     readonly info: ChannelInfo,
@@ -210,6 +217,7 @@ class ChannelState {
     readonly span: number,
     readonly epoch: number,
     baseCount: number,
+    private readonly ptsLogSize: number,
   ) {
     this.maxId = baseMaxId
     this.count = baseCount
@@ -283,6 +291,32 @@ class ChannelState {
     if (this.bumpUpTo.length === 0) return 0
     const k = firstAtLeast(this.bumpUpTo, id)
     return this.bumpPrefix[this.bumpPrefix.length - 1]! - this.bumpPrefix[k]!
+  }
+
+  /** Moves pts by `ids.length` for an edit or a deletion (1 for a new post) and logs the change. */
+  recordChange(kind: PtsChange["kind"], ids: ReadonlyArray<number>): number {
+    const ptsCount = kind === "delete" ? ids.length : 1
+    this.pts += ptsCount
+    this.version++
+    this.changes.push({ pts: this.pts, ptsCount, kind, ids })
+    // Trim in blocks, so that a full log costs O(1) per change on average.
+    if (this.changes.length >= 2 * this.ptsLogSize) this.changes = this.changes.slice(-this.ptsLogSize)
+    return this.pts
+  }
+
+  /** Changes with pts above `pts`, oldest first; undefined when the log no longer reaches back to `pts`. */
+  changesSince(pts: number): ReadonlyArray<PtsChange> | undefined {
+    const first = this.changes[0]
+    const logStart = first === undefined ? this.pts : first.pts - first.ptsCount
+    if (pts < logStart) return undefined
+    let lo = 0
+    let hi = this.changes.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.changes[mid]!.pts <= pts) lo = mid + 1
+      else hi = mid
+    }
+    return this.changes.slice(lo)
   }
 
   addDeleted(ids: ReadonlyArray<number>): void {
@@ -390,7 +424,18 @@ export class World implements WorldApi {
       const ranges = deletedRanges(key, count)
       infos.push(info)
       states.push(
-        new ChannelState(info, key, ranges.maxId, ranges.start, ranges.end, ranges.cum, span, epoch, count),
+        new ChannelState(
+          info,
+          key,
+          ranges.maxId,
+          ranges.start,
+          ranges.end,
+          ranges.cum,
+          span,
+          epoch,
+          count,
+          options.ptsLogSize ?? PTS_LOG_SIZE,
+        ),
       )
     }
     return new World(seed, accounts, infos, states, epoch + span + DAY)
@@ -499,11 +544,10 @@ export class World implements WorldApi {
       s.publishedDates.push(this.clock)
       s.maxId++
       s.count++
-      s.pts++
-      s.version++
+      const pts = s.recordChange("new", [s.maxId])
       const post = this.build(s, s.maxId)
       out.push(post)
-      this.emit({ _tag: "NewPost", channelId, post, pts: s.pts })
+      this.emit({ _tag: "NewPost", channelId, post, pts })
     }
     return out
   }
@@ -515,10 +559,9 @@ export class World implements WorldApi {
     const next = text ?? `${current.text} (edited)`
     const entities = next.startsWith(current.text) ? current.entities : detectEntities(next)
     s.edits.set(id, { text: next, entities, editDate: this.clock })
-    s.pts++
-    s.version++
+    const pts = s.recordChange("edit", [id])
     const post = this.build(s, id)
-    this.emit({ _tag: "EditPost", channelId, post, pts: s.pts })
+    this.emit({ _tag: "EditPost", channelId, post, pts })
     return post
   }
 
@@ -538,9 +581,8 @@ export class World implements WorldApi {
       s.viewDeltas.delete(id)
     }
     s.count -= removed.length
-    s.pts += removed.length
-    s.version++
-    this.emit({ _tag: "DeletePosts", channelId, ids: removed, pts: s.pts })
+    const pts = s.recordChange("delete", removed)
+    this.emit({ _tag: "DeletePosts", channelId, ids: removed, pts })
     return removed
   }
 
@@ -565,6 +607,10 @@ export class World implements WorldApi {
 
   pts(channelId: number): number {
     return this.state(channelId).pts
+  }
+
+  changesSince(channelId: number, pts: number): ReadonlyArray<PtsChange> | undefined {
+    return this.state(channelId).changesSince(pts)
   }
 
   version(channelId: number): number {

@@ -411,6 +411,39 @@ Deno.test("World: publish, edit, delete and bumpViews change the truth, pts, ver
   assertEquals(events, [])
 })
 
+Deno.test("World: the pts log replays every change after a pts, and reports when it no longer reaches back", () => {
+  const world = World.create(small)
+  const channel = world.channels[0]!.id
+  const start = world.pts(channel)
+  assertEquals(world.changesSince(channel, start), [], "nothing happened yet")
+  assertEquals(world.changesSince(channel, start - 1), undefined, "the posts of the start are history, not changes")
+  const [x, y] = ids(world.history(channel, query({ offsetId: 50, limit: 2 })).posts)
+  const [a, b] = world.publish(channel, 2)
+  world.edit(channel, x!)
+  world.bumpViews(channel, 3, [x!])
+  world.delete(channel, [a!.id, y!])
+  assertEquals(world.changesSince(channel, start), [
+    { pts: start + 1, ptsCount: 1, kind: "new", ids: [a!.id] },
+    { pts: start + 2, ptsCount: 1, kind: "new", ids: [b!.id] },
+    { pts: start + 3, ptsCount: 1, kind: "edit", ids: [x!] },
+    { pts: start + 5, ptsCount: 2, kind: "delete", ids: [a!.id, y!] },
+  ], "views do not move pts")
+  assertEquals(world.pts(channel), start + 5)
+  assertEquals(world.changesSince(channel, start + 3)!.map((c) => c.pts), [start + 5])
+  assertEquals(world.changesSince(channel, start + 5), [])
+
+  // The log keeps at least `ptsLogSize` changes; older pts are too long ago.
+  const many = World.create({ seed: 3, channels: 1, posts: 10, ptsLogSize: 50 })
+  const id = many.channels[0]!.id
+  const base = many.pts(id)
+  for (let i = 0; i < 500; i++) {
+    many.publish(id, 1)
+    assert((many.changesSince(id, many.pts(id) - 50)?.length ?? 0) === 50 || i < 49, `kept the last 50 at ${i}`)
+  }
+  assertEquals(many.changesSince(id, base), undefined)
+  assertEquals(World.create(small).changesSince(world.channels[1]!.id, 0), undefined)
+})
+
 Deno.test("World: the clock moves only through advance; views and forwards never decrease", () => {
   const world = World.create(small)
   const channel = world.channels[0]!.id

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { dirname } from "node:path"
 import { runTask } from "../src/Cli.ts"
+import { parseFloodSpec } from "../src/sandbox/Flood.ts"
 import { Sandbox } from "../src/sandbox/Sandbox.ts"
 
 const positive = (name: string, fallback: number, description: string) =>
@@ -31,6 +32,14 @@ const sandbox = Command.make("sandbox", {
     Flag.withDescription("Where to write the descriptor"),
     Flag.withDefault(".tgpulse/sandbox.json"),
   ),
+  flood: Flag.String("flood").pipe(
+    Flag.withDescription(
+      "Flood budgets from the start, repeatable: telegram (Telegram-like budgets) or METHOD:RATE:BURST[:USER_ID]; " +
+        "default: none",
+    ),
+    Flag.atLeast(0),
+    Flag.mapTryCatch((specs) => specs.flatMap(parseFloodSpec), (e) => (e as Error).message),
+  ),
   rsaKey: Flag.String("rsa-key").pipe(
     Flag.withDescription("PKCS#8 PEM file of a fixed RSA key (default: a fresh key per run)"),
     Flag.optional,
@@ -54,6 +63,7 @@ const sandbox = Command.make("sandbox", {
             accounts: flags.accounts,
             port: flags.port,
             adminPort: flags.adminPort,
+            flood: flags.flood,
             ...(rsaPrivatePem === undefined ? {} : { rsaPrivatePem }),
             log: (level, message, fields) => {
               const eff = level === "error"

@@ -72,3 +72,36 @@ export class Flood implements FloodControl {
     return 0
   }
 }
+
+/**
+ * Budgets in the spirit of Telegram's (which are not published and differ per account): history and view reads are
+ * cheap, full-channel reads dearer, username resolution very dear; every other method gets a generous budget.
+ */
+export const TELEGRAM_LIKE_BUDGETS: ReadonlyArray<FloodBudget> = [
+  { method: "*", rate: 5, burst: 50 },
+  { method: "messages.GetHistory", rate: 1, burst: 30 },
+  { method: "messages.GetMessagesViews", rate: 1, burst: 20 },
+  { method: "channels.GetMessages", rate: 0.5, burst: 20 },
+  { method: "channels.GetFullChannel", rate: 0.2, burst: 10 },
+  { method: "contacts.ResolveUsername", rate: 0.05, burst: 5 },
+]
+
+/**
+ * Parses one `--flood` value: `telegram` (the budgets above), or `METHOD:RATE:BURST[:USER_ID]`, e.g.
+ * `messages.GetHistory:0.5:20`. Throws a RangeError that says what was expected.
+ */
+export function parseFloodSpec(spec: string): ReadonlyArray<FloodBudget> {
+  if (spec === "telegram") return TELEGRAM_LIKE_BUDGETS
+  const expected = `expected "telegram" or METHOD:RATE:BURST[:USER_ID] (e.g. messages.GetHistory:0.5:20), got "${spec}"`
+  const parts = spec.split(":")
+  if (parts.length < 3 || parts.length > 4 || parts[0] === "") throw new RangeError(expected)
+  const rate = Number(parts[1])
+  const burst = Number(parts[2])
+  const userId = parts[3] === undefined ? undefined : Number(parts[3])
+  if (!(rate > 0 && Number.isFinite(rate))) throw new RangeError(`RATE must be a positive number; ${expected}`)
+  if (!(Number.isInteger(burst) && burst >= 1)) throw new RangeError(`BURST must be a positive integer; ${expected}`)
+  if (userId !== undefined && !(Number.isInteger(userId) && userId > 0)) {
+    throw new RangeError(`USER_ID must be a positive integer; ${expected}`)
+  }
+  return [{ method: parts[0]!, rate, burst, ...(userId === undefined ? {} : { userId }) }]
+}

@@ -1,7 +1,7 @@
 /** A running sandbox: its DCs, world, operator controls, admin API, pushed updates and descriptor. */
 import { Buffer } from "node:buffer"
 import { makeAdminApp } from "./Admin.ts"
-import type { SandboxControl } from "./Control.ts"
+import type { FloodBudget, SandboxControl } from "./Control.ts"
 import { makeRsaKey, type RsaKey, sha256 } from "./Crypto.ts"
 import { Dc, type LogFn } from "./Dc.ts"
 import type { Descriptor } from "./Descriptor.ts"
@@ -33,6 +33,8 @@ export interface SandboxOptions {
   readonly adminPort?: number
   /** PKCS#8 PEM of a fixed RSA key; a fresh key is made when absent. */
   readonly rsaPrivatePem?: string
+  /** Flood budgets in force from the start (the admin API can change them). @default none: no flood waits */
+  readonly flood?: ReadonlyArray<FloodBudget>
   /** Answer bad_server_salt to a wrong salt. @default true */
   readonly strictSalt?: boolean
   /** Results at least this large go gzip_packed when smaller. 0 disables. @default 16384 */
@@ -76,6 +78,7 @@ export class Sandbox {
     const apiHash = Buffer.from(sha256(new TextEncoder().encode(`tgpulse-sandbox-api-${seed}`)).subarray(0, 16))
       .toString("hex")
     const flood = new Flood(clock)
+    for (const budget of options.flood ?? []) flood.set(budget)
     const faults = new Faults()
     const requestLog = new MemoryRequestLog()
     const dcs = new Map<number, Dc>()

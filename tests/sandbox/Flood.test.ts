@@ -1,6 +1,6 @@
 /** Tests of the sandbox's flood budgets (token buckets on an injected millisecond clock). */
-import { Flood } from "../../src/sandbox/Flood.ts"
-import { assertEquals, assertThrows } from "../support/assert.ts"
+import { Flood, parseFloodSpec, TELEGRAM_LIKE_BUDGETS } from "../../src/sandbox/Flood.ts"
+import { assert, assertEquals, assertThrows } from "../support/assert.ts"
 
 const GH = "messages.GetHistory"
 
@@ -144,4 +144,25 @@ Deno.test("Flood: set rejects impossible budgets", () => {
   assertThrows(() => flood.set({ method: GH, rate: 1, burst: 0 }))
   assertThrows(() => flood.set({ method: "", rate: 1, burst: 1 }))
   assertEquals(flood.list(), [])
+})
+
+Deno.test("Flood: parseFloodSpec reads METHOD:RATE:BURST[:USER_ID] and the telegram preset; bad specs say why", () => {
+  assertEquals(parseFloodSpec("messages.GetHistory:0.5:20"), [{ method: "messages.GetHistory", rate: 0.5, burst: 20 }])
+  assertEquals(parseFloodSpec("*:2:5:777000001"), [{ method: "*", rate: 2, burst: 5, userId: 777000001 }])
+  assertEquals(parseFloodSpec("telegram"), TELEGRAM_LIKE_BUDGETS)
+  const flood = new Flood(() => 0)
+  for (const budget of TELEGRAM_LIKE_BUDGETS) flood.set(budget)
+  assertEquals(flood.list().length, TELEGRAM_LIKE_BUDGETS.length, "the preset is a valid set of budgets")
+  for (
+    const [spec, says] of [
+      ["nope", "expected"],
+      [":1:1", "expected"],
+      ["m:0:1", "RATE"],
+      ["m:x:1", "RATE"],
+      ["m:1:0", "BURST"],
+      ["m:1:1.5", "BURST"],
+      ["m:1:1:-3", "USER_ID"],
+      ["m:1:1:2:3", "expected"],
+    ] as const
+  ) assertThrows(() => parseFloodSpec(spec), (e) => assert((e as Error).message.startsWith(says), `${spec}: ${e}`))
 })

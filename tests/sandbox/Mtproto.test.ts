@@ -356,7 +356,7 @@ sandboxTest("Sandbox survives bad input: garbage, an unknown auth key, a truncat
 })
 
 sandboxTest("deno task sandbox: bad flags give a clear message and exit code 2", async () => {
-  for (const args of [["--channels", "abc"], ["--channels", "0"], ["--bogus"]]) {
+  for (const args of [["--channels", "abc"], ["--channels", "0"], ["--flood", "nope"], ["--bogus"]]) {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "tasks/sandbox.ts", ...args],
       stdout: "piped",
@@ -373,7 +373,12 @@ sandboxTest("deno task sandbox writes its descriptor and stops cleanly on SIGTER
   const out = await Deno.makeTempFile({ suffix: ".json" })
   await Deno.remove(out)
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tasks/sandbox.ts", "--channels", "2", "--posts", "50", "--out", out],
+    args: [
+      "run",
+      "-A",
+      "tasks/sandbox.ts",
+      ...["--channels", "2", "--posts", "50", "--out", out, "--flood", "messages.GetHistory:0.5:20"],
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn()
@@ -389,6 +394,8 @@ sandboxTest("deno task sandbox writes its descriptor and stops cleanly on SIGTER
     assert(/^-----BEGIN RSA PUBLIC KEY-----/.test(descriptor.rsaPublicKey.pem), "PKCS#1 PEM")
     const truth = await (await fetch(`${descriptor.admin}/channels/${descriptor.channels[0].id}/truth`)).json()
     assertEquals(truth.count, 50)
+    const flood = await (await fetch(`${descriptor.admin}/flood`)).json()
+    assertEquals(flood, [{ method: "messages.GetHistory", rate: 0.5, burst: 20 }], "--flood budgets are in force")
   } finally {
     child.kill("SIGTERM")
     const status = await child.status

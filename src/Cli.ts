@@ -1,7 +1,8 @@
 /** Runs a task's command: Deno signals interrupt it, and its exit says what happened (0 ok, 1 failed, 2 usage). */
 import { NodeServices } from "@effect/platform-node"
-import { Cause, Effect, Exit, Layer, Runtime } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
 import { Command } from "effect/cli"
+import { ConfigError } from "./domain/Errors.ts"
 import { Logging } from "./observe/Logging.ts"
 
 /** A failure that carries its own exit code and has already been reported to the user. */
@@ -21,22 +22,7 @@ const runMainDeno = Runtime.makeRunMain(({ fiber, teardown }) => {
   })
 })
 
-/** Exit codes: success 0; interrupted by a signal 0; a usage error (bad flag) 2; an ExitCode failure its code; else 1. */
-function exitCodeOf(exit: Exit.Exit<unknown, unknown>): number {
-  if (Exit.isSuccess(exit)) return 0
-  const cause = exit.cause
-  for (const reason of cause.reasons) {
-    if (Cause.isFailReason(reason)) {
-      const error = reason.error as { _tag?: string; code?: number; errors?: ReadonlyArray<unknown> }
-      if (error instanceof ExitCode) return error.code
-      if (error?._tag === "ShowHelp") return (error.errors?.length ?? 0) > 0 ? 2 : 0
-      if (typeof error?._tag === "string" && CLI_ERRORS.has(error._tag)) return 2
-    }
-  }
-  if (Cause.hasInterruptsOnly(cause)) return 0
-  return 1
-}
-
+/** Errors of the CLI parser: it has printed them with the help text already. */
 const CLI_ERRORS: ReadonlySet<string> = new Set([
   "UnrecognizedOption",
   "DuplicateOption",
@@ -48,6 +34,40 @@ const CLI_ERRORS: ReadonlySet<string> = new Set([
   "ValidationError",
 ])
 
+type Failure = { readonly _tag?: string; readonly errors?: ReadonlyArray<unknown> } | undefined
+
+const failureOf = (cause: Cause.Cause<unknown>): Failure => cause.reasons.find(Cause.isFailReason)?.error as Failure
+
+/** Exit codes: success 0; interrupted by a signal 0; a usage or configuration error 2; an ExitCode its code; else 1. */
+function exitCodeOf(exit: Exit.Exit<unknown, unknown>): number {
+  if (Exit.isSuccess(exit)) return 0
+  const failure = failureOf(exit.cause)
+  if (failure instanceof ExitCode) return failure.code
+  if (failure instanceof ConfigError) return 2
+  if (failure?._tag === "ShowHelp") return (failure.errors?.length ?? 0) > 0 ? 2 : 0
+  if (failure?._tag !== undefined && CLI_ERRORS.has(failure._tag)) return 2
+  if (Cause.hasInterruptsOnly(exit.cause)) return 0
+  return 1
+}
+
+/** Reports an unexpected failure as one error log line with its cause; expected ones are reported elsewhere. */
+const reportUnexpected = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+  const failure = failureOf(cause)
+  if (failure instanceof ConfigError || failure instanceof ExitCode || failure?._tag === "ShowHelp") return Effect.void
+  if (failure?._tag !== undefined && CLI_ERRORS.has(failure._tag)) return Effect.void
+  if (Cause.hasInterruptsOnly(cause)) return Effect.void
+  return Effect.logError("task failed", Cause.pretty(cause))
+}
+
+/**
+ * Reports a configuration error as its plain message: no stack trace, it is the user's to fix. This runs outside the
+ * logging layer, which may be what failed (a bad LOG_LEVEL). Usage errors were printed with the help already.
+ */
+const reportConfigError = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+  const failure = failureOf(cause)
+  return failure instanceof ConfigError ? Console.error(failure.message) : Effect.void
+}
+
 /** Parses `Deno.args` with `command` and runs it with logging and Node platform services. */
 export function runTask<Name extends string, Input, E, R>(
   // deno-lint-ignore ban-types
@@ -55,23 +75,12 @@ export function runTask<Name extends string, Input, E, R>(
   options: { readonly version?: string } = {},
 ): void {
   const program = Command.runWith(command, { version: options.version ?? "0.1.0" })(Deno.args).pipe(
-    Effect.catchCause((cause) => {
-      // Usage errors were already printed with the help text; anything else is logged once, without a stack trace.
-      const failure = cause.reasons.find(Cause.isFailReason)?.error as { _tag?: string } | undefined
-      if (
-        failure instanceof ExitCode || (failure?._tag && (failure._tag === "ShowHelp" || CLI_ERRORS.has(failure._tag)))
-      ) {
-        return Effect.failCause(cause)
-      }
-      if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
-      return Effect.logError("task failed", Cause.pretty(cause)).pipe(Effect.andThen(Effect.failCause(cause)))
-    }),
+    Effect.tapCause(reportUnexpected),
+    Effect.provide(Layer.mergeAll(NodeServices.layer, Logging.layer)),
+    Effect.tapCause(reportConfigError),
   )
-  runMainDeno(
-    program.pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Logging.layer))) as Effect.Effect<void, unknown>,
-    {
-      teardown: (exit, onExit) => onExit(exitCodeOf(exit)),
-      disableErrorReporting: true,
-    },
-  )
+  runMainDeno(program as Effect.Effect<void, unknown>, {
+    teardown: (exit, onExit) => onExit(exitCodeOf(exit)),
+    disableErrorReporting: true,
+  })
 }

@@ -3,6 +3,8 @@ import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { dirname } from "node:path"
 import { runTask } from "../src/Cli.ts"
+import { ConfigError } from "../src/domain/Errors.ts"
+import { makeRsaKey } from "../src/sandbox/Crypto.ts"
 import { parseFloodSpec } from "../src/sandbox/Flood.ts"
 import { Sandbox } from "../src/sandbox/Sandbox.ts"
 
@@ -12,6 +14,27 @@ const positive = (name: string, fallback: number, description: string) =>
     Flag.withDefault(fallback),
     Flag.filter((n) => n > 0, (n) => `Flag --${name} must be a positive integer, got ${n}`),
   )
+
+const messageOf = (e: unknown): string => e instanceof Error ? e.message : String(e)
+
+const LOG = {
+  debug: Effect.logDebug,
+  info: Effect.logInfo,
+  warn: Effect.logWarning,
+  error: Effect.logError,
+} as const
+
+/** Reads and checks a fixed RSA key; a missing file or a bad key is the user's to fix. */
+const readRsaKey = (file: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const pem = await Deno.readTextFile(file)
+      await makeRsaKey(pem)
+      return pem
+    },
+    catch: (e) =>
+      new ConfigError({ variable: "--rsa-key", message: `Cannot use --rsa-key "${file}": ${messageOf(e)}` }),
+  })
 
 const sandbox = Command.make("sandbox", {
   channels: positive("channels", 4, "Public channels in the world"),
@@ -49,10 +72,7 @@ const sandbox = Command.make("sandbox", {
     const context = yield* Effect.context<never>()
     const runLog = Effect.runForkWith(context)
     const rsaKeyFile = Option.getOrUndefined(flags.rsaKey)
-    const rsaPrivatePem = rsaKeyFile === undefined ? undefined : yield* Effect.tryPromise({
-      try: () => Deno.readTextFile(rsaKeyFile),
-      catch: (e) => new Error(`Cannot read --rsa-key "${rsaKeyFile}": ${e instanceof Error ? e.message : e}`),
-    })
+    const rsaPrivatePem = rsaKeyFile === undefined ? undefined : yield* readRsaKey(rsaKeyFile)
     const running = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () =>
@@ -66,17 +86,18 @@ const sandbox = Command.make("sandbox", {
             flood: flags.flood,
             ...(rsaPrivatePem === undefined ? {} : { rsaPrivatePem }),
             log: (level, message, fields) => {
-              const eff = level === "error"
-                ? Effect.logError(message)
-                : level === "warn"
-                ? Effect.logWarning(message)
-                : level === "debug"
-                ? Effect.logDebug(message)
-                : Effect.logInfo(message)
+              const eff = LOG[level](message)
               runLog(eff.pipe(Effect.annotateLogs({ component: "sandbox", ...fields })))
             },
           }),
-        catch: (e) => new Error(`Cannot start the sandbox: ${e instanceof Error ? e.message : e}`),
+        catch: (e) =>
+          e instanceof Deno.errors.AddrInUse
+            ? new ConfigError({
+              variable: "--port",
+              message: `Cannot listen on --port ${flags.port} / --admin-port ${flags.adminPort}: address in use ` +
+                "(another sandbox running? 0 picks free ports)",
+            })
+            : new Error(`Cannot start the sandbox: ${messageOf(e)}`),
       }),
       (s) => Effect.promise(() => s.stop()).pipe(Effect.andThen(Effect.logInfo("sandbox stopped"))),
     )
@@ -85,7 +106,11 @@ const sandbox = Command.make("sandbox", {
         await Deno.mkdir(dirname(flags.out), { recursive: true })
         await Deno.writeTextFile(flags.out, JSON.stringify(running.descriptor, null, 2) + "\n", { mode: 0o600 })
       },
-      catch: (e) => new Error(`Cannot write the descriptor to "${flags.out}": ${e instanceof Error ? e.message : e}`),
+      catch: (e) =>
+        new ConfigError({
+          variable: "--out",
+          message: `Cannot write the descriptor to "${flags.out}": ${messageOf(e)}`,
+        }),
     })
     yield* Effect.logInfo("sandbox ready").pipe(Effect.annotateLogs({
       descriptor: flags.out,

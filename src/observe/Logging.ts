@@ -1,7 +1,8 @@
-/** Log output: JSON lines by default, human-readable with LOG_FORMAT=pretty; the level from LOG_LEVEL. */
-import { Config, Effect, Layer, Logger, References } from "effect"
+/** Log output: JSON lines by default, human-readable with LOG_FORMAT=pretty; the minimum level from LOG_LEVEL. */
+import { Config, Effect, Layer, Logger, type LogLevel, References } from "effect"
+import { ConfigError } from "../domain/Errors.ts"
 
-const LEVELS = {
+const LEVELS: Readonly<Record<string, LogLevel.LogLevel>> = {
   trace: "Trace",
   debug: "Debug",
   info: "Info",
@@ -10,19 +11,31 @@ const LEVELS = {
   error: "Error",
   fatal: "Fatal",
   none: "None",
-} as const
+}
+
+const FORMATS = ["json", "pretty"] as const
+
+/** Reads one optional variable; a present value must be one of `allowed` (case-insensitive). */
+const choice = Effect.fnUntraced(function* (variable: string, allowed: ReadonlyArray<string>, fallback: string) {
+  const raw = yield* Config.String(variable).pipe(Config.withDefault(fallback), Effect.orDie)
+  const value = raw.trim().toLowerCase()
+  if (allowed.includes(value)) return value
+  return yield* new ConfigError({
+    variable,
+    message: `Invalid ${variable} "${raw}": expected one of ${allowed.join(", ")}`,
+  })
+})
 
 export const Logging = {
+  /** The logger and minimum level; fails with a ConfigError naming the variable when LOG_LEVEL or LOG_FORMAT is bad. */
   layer: Layer.unwrap(
     Effect.gen(function* () {
-      const format = yield* Config.String("LOG_FORMAT").pipe(Config.withDefault("json"))
-      const levelName = (yield* Config.String("LOG_LEVEL").pipe(Config.withDefault("info"))).toLowerCase()
-      const level = LEVELS[levelName as keyof typeof LEVELS] ?? "Info"
-      const logger = format === "pretty" ? Logger.consolePretty() : Logger.consoleJson
+      const level = LEVELS[yield* choice("LOG_LEVEL", Object.keys(LEVELS), "info")]!
+      const format = yield* choice("LOG_FORMAT", FORMATS, "json")
       return Layer.mergeAll(
-        Logger.layer([logger]),
+        Logger.layer([format === "pretty" ? Logger.consolePretty() : Logger.consoleJson]),
         Layer.succeed(References.MinimumLogLevel, level),
       )
-    }).pipe(Effect.orDie),
+    }),
   ),
 }

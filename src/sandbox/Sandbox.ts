@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer"
 import { makeAdminApp } from "./Admin.ts"
 import type { FloodBudget, SandboxControl } from "./Control.ts"
 import { makeRsaKey, type RsaKey, sha256 } from "./Crypto.ts"
-import { Dc, type LogFn } from "./Dc.ts"
+import { Dc, type DcEnvironment, type LogFn } from "./Dc.ts"
 import type { Descriptor } from "./Descriptor.ts"
 import { makeDispatcher } from "./Dispatch.ts"
 import { Faults } from "./Faults.ts"
@@ -101,7 +101,7 @@ export class Sandbox {
     }
     const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
     // Listen first (ports may be ephemeral), then build the method tables that advertise them.
-    const pending = new Map<number, (bytes: Uint8Array, caller: any) => Promise<any>>()
+    const pending = new Map<number, DcEnvironment["invoke"]>()
     dcIds.forEach((id, i) => {
       const dc = new Dc({ id, host, port: options.port ? options.port + i : 0 }, {
         rsa,
@@ -112,9 +112,15 @@ export class Sandbox {
         spoilKeyExchange: () => faults.takeKeyExchangeFault(),
         invoke: (bytes, caller) => pending.get(id)!(bytes, caller),
       })
-      dc.start()
       dcs.set(id, dc)
     })
+    try {
+      for (const dc of dcs.values()) dc.start()
+    } catch (error) {
+      // A port in use: release the DCs that did start, so that a failed start leaves nothing listening.
+      await Promise.all([...dcs.values()].map((dc) => dc.stop()))
+      throw error
+    }
     const dcList = [...dcs.values()].map((dc) => ({ id: dc.id, host, port: dc.port }))
     for (const dc of dcs.values()) {
       pending.set(
@@ -149,10 +155,17 @@ export class Sandbox {
 
     const published: { descriptor?: Descriptor } = {}
     const admin = makeAdminApp({ world, control, descriptor: () => published.descriptor })
-    const adminServer = Deno.serve(
-      { hostname: "127.0.0.1", port: options.adminPort ?? 0, onListen: () => {} },
-      admin.app.fetch,
-    )
+    let adminServer: Deno.HttpServer<Deno.NetAddr>
+    try {
+      adminServer = Deno.serve(
+        { hostname: "127.0.0.1", port: options.adminPort ?? 0, onListen: () => {} },
+        admin.app.fetch,
+      )
+    } catch (error) {
+      unsubscribe()
+      await Promise.all([...dcs.values()].map((dc) => dc.stop()))
+      throw error
+    }
     const descriptor: Descriptor = {
       mainDc,
       dcs: dcList,

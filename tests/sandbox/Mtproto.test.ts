@@ -355,18 +355,48 @@ sandboxTest("Sandbox survives bad input: garbage, an unknown auth key, a truncat
   }
 })
 
-sandboxTest("deno task sandbox: bad flags give a clear message and exit code 2", async () => {
-  for (const args of [["--channels", "abc"], ["--channels", "0"], ["--flood", "nope"], ["--bogus"]]) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "tasks/sandbox.ts", ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output()
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr)
-    assertEquals(out.code, 2, `exit code for ${args.join(" ")}: ${text}`)
-    assert(!/\n\s+at /.test(text), `no stack trace for ${args.join(" ")}: ${text}`)
-    assert(text.includes(args[0]!.replace(/^--/, "")), `the message names the flag: ${text}`)
+/** Runs `deno task sandbox` with `args` and the extra environment; resolves with its exit code and output. */
+async function runSandboxTask(args: ReadonlyArray<string>, env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tasks/sandbox.ts", "--out", "/dev/null", ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output()
+  return { code: out.code, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) }
+}
+
+sandboxTest("deno task sandbox: bad flags and settings give a clear message and exit code 2", async () => {
+  await using running = await startSandbox()
+  const adminPort = new URL(running.descriptor.admin).port
+  const cases: ReadonlyArray<[ReadonlyArray<string>, Record<string, string>, string]> = [
+    [["--channels", "abc"], {}, "channels"],
+    [["--channels", "0"], {}, "channels"],
+    [["--flood", "nope"], {}, "flood"],
+    [["--bogus"], {}, "bogus"],
+    [["--rsa-key", "/nonexistent/key.pem"], {}, '--rsa-key "/nonexistent/key.pem"'],
+    [["--admin-port", adminPort], {}, "address in use"],
+    [[], { LOG_LEVEL: "verbose" }, 'Invalid LOG_LEVEL "verbose": expected one of'],
+    [[], { LOG_FORMAT: "xml" }, 'Invalid LOG_FORMAT "xml": expected one of json, pretty'],
+  ]
+  for (const [args, env, says] of cases) {
+    const { code, text } = await runSandboxTask(args, env)
+    const name = [...args, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(" ")
+    assertEquals(code, 2, `exit code for ${name}: ${text}`)
+    assert(!/\n\s+at /.test(text), `no stack trace for ${name}: ${text}`)
+    assert(text.includes(says), `the message for ${name} says ${says}: ${text}`)
   }
+})
+
+sandboxTest("Sandbox.start on a port in use fails and leaves nothing listening", async () => {
+  await using running = await startSandbox()
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 })
+  const port = probe.addr.port
+  probe.close()
+  const adminPort = Number(new URL(running.descriptor.admin).port)
+  await assertRejects(() => startSandbox({ port, adminPort }), (e) => assert(e instanceof Deno.errors.AddrInUse))
+  const again = Deno.listen({ hostname: "127.0.0.1", port })
+  again.close()
 })
 
 sandboxTest("deno task sandbox writes its descriptor and stops cleanly on SIGTERM", async () => {

@@ -116,7 +116,10 @@ export function makeDispatcher(
   }
 }
 
-/** A small flat summary of a request's arguments for the request log. */
+/** Arguments that never reach the request log: api hashes, passwords, codes and authorization bytes. */
+const SECRET_FIELD = /hash$|password|code$|^bytes$/i
+
+/** A small flat summary of a request's arguments for the request log (secrets masked). */
 export function summarize(request: any): Record<string, number | string | boolean> {
   const out: Record<string, number | string | boolean> = {}
   if (!request || typeof request !== "object") return out
@@ -124,7 +127,7 @@ export function summarize(request: any): Record<string, number | string | boolea
     if (key === "className" || key === "classType" || key === "CONSTRUCTOR_ID" || key === "SUBCLASS_OF_ID") continue
     if (key === "flags" || key === "originalArgs") continue
     if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") {
-      out[key] = key.toLowerCase().includes("password") || key === "bytes" ? "***" : value
+      out[key] = SECRET_FIELD.test(key) ? "***" : value
     } else if (Array.isArray(value)) {
       out[`${key}Count`] = value.length
     } else if (value && typeof value === "object") {

@@ -264,8 +264,29 @@ sandboxTest("Sandbox sign-in: test code, then 2FA password; a phone on DC 4 migr
     assertEquals(client3.session.dcId, 4, "the client moved to DC 4")
     const log = sandbox.control.log.since(0, "auth.SendCode").filter((e) => e.params.phoneNumber === far.phone)
     assertEquals(log.map((e) => [e.dcId, e.outcome]), [[2, "PHONE_MIGRATE_4"], [4, "ok"]])
+    assertEquals(log.map((e) => e.params.apiHash), ["***", "***"], "the api hash never reaches the request log")
+    const signIns = sandbox.control.log.since(0, "auth.SignIn").map((e) => [e.params.phoneCode, e.params.phoneCodeHash])
+    assert(signIns.length > 0 && signIns.every((p) => p.every((v) => v === "***")), "codes are masked")
   } finally {
     await client3.destroy()
+  }
+})
+
+sandboxTest("Sandbox: a call to the other DC goes through an exported sender; the main connection stays", async () => {
+  await using sandbox = await startSandbox()
+  const client = gramClient(sandbox, { account: 0 })
+  try {
+    await client.connect()
+    const state = await client.invoke(new Api.updates.GetState(), 4)
+    assert(state.date > 0, "updates.getState answered on DC 4")
+    assertEquals(client.session.dcId, 2, "the main connection did not move")
+    const outcomes = (method: string) => sandbox.control.log.since(0, method).map((e) => [e.dcId, e.outcome])
+    assertEquals(outcomes("auth.ExportAuthorization"), [[2, "ok"]])
+    assertEquals(outcomes("auth.ImportAuthorization"), [[4, "ok"]])
+    assertEquals(outcomes("updates.GetState"), [[4, "ok"]])
+    assertEquals((await client.invoke(new Api.help.GetNearestDc())).thisDc, 2, "and still answers on DC 2")
+  } finally {
+    await client.destroy()
   }
 })
 

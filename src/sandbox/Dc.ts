@@ -2,36 +2,12 @@
 import { Buffer } from "node:buffer"
 import { gzipSync, unzipSync } from "node:zlib"
 import { igeDecrypt, igeEncrypt } from "./Aes.ts"
-import { bytesEqual, concat, Reader, Writer } from "./Bytes.ts"
+import { bytesEqual, concat, Reader, VECTOR_ID, Writer } from "./Bytes.ts"
 import { authKeyId, deriveAesKeyIv, messageKey, random, type RsaKey } from "./Crypto.ts"
 import { Handshake, HandshakeError } from "./Handshake.ts"
 import type { Caller } from "./Rpc.ts"
+import { SERVICE as ID } from "./Service.ts"
 import { Framer, TransportError } from "./Transport.ts"
-
-const ID = {
-  rpcResult: 0xf35c6d01,
-  rpcError: 0x2144ca19,
-  msgContainer: 0x73f1f8dc,
-  gzipPacked: 0x3072cfa1,
-  msgsAck: 0x62d6b459,
-  ping: 0x7abe77ec,
-  pingDelayDisconnect: 0xf3427b8c,
-  pong: 0x347773c5,
-  getFutureSalts: 0xb921bd04,
-  futureSalts: 0xae500895,
-  msgsStateReq: 0xda69fb52,
-  msgsStateInfo: 0x04deb57d,
-  msgResendReq: 0x7d861a08,
-  destroySession: 0xe7512126,
-  destroySessionOk: 0xe22045fc,
-  destroySessionNone: 0x62d350c9,
-  newSessionCreated: 0x9ec20908,
-  badServerSalt: 0xedab447b,
-  badMsgNotification: 0xa7eff811,
-  httpWait: 0x9299359f,
-  rpcDropAnswer: 0x58e4a740,
-  rpcAnswerUnknown: 0x5e2ad36e,
-} as const
 
 /** Service messages that are not content-related (they must carry an even seqno). */
 const NOT_CONTENT_RELATED: ReadonlySet<number> = new Set([ID.msgsAck, ID.msgContainer])
@@ -423,7 +399,7 @@ export class Connection {
         return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: true }])
       }
       case ID.msgsStateReq: {
-        if (r.uint32() !== 0x1cb5c415) throw new ProtocolError("msgs_state_req without a vector")
+        if (r.uint32() !== VECTOR_ID) throw new ProtocolError("msgs_state_req without a vector")
         const n = r.int32()
         const info = new Uint8Array(Math.max(0, Math.min(n, 8192)))
         for (let i = 0; i < info.length; i++) info[i] = session.seen.has(r.int64()) ? 4 : 1

@@ -3,11 +3,7 @@ import { Buffer } from "node:buffer"
 import { igeDecrypt, igeEncrypt } from "./Aes.ts"
 import { concat, Reader, Writer } from "./Bytes.ts"
 import { authKeyId, deriveAesKeyIv, messageKey, random } from "./Crypto.ts"
-
-const RPC_RESULT = 0xf35c6d01
-const RPC_ERROR = 0x2144ca19
-const CONTAINER = 0x73f1f8dc
-const BAD_SERVER_SALT = 0xedab447b
+import { SERVICE } from "./Service.ts"
 
 /** One message the server sent, after decryption (messages inside a container come one by one). */
 export interface ServerMessage {
@@ -97,7 +93,7 @@ export class RawClient {
 
   /** Sends `bodies` in one msg_container; returns their msg_ids. */
   sendContainer(bodies: ReadonlyArray<Uint8Array>): Array<bigint> {
-    const w = new Writer().uint32(CONTAINER).int32(bodies.length)
+    const w = new Writer().uint32(SERVICE.msgContainer).int32(bodies.length)
     const ids = bodies.map((body) => {
       const id = this.nextMsgId()
       w.int64(id).int32(this.nextSeqNo(true)).int32(body.length).raw(body)
@@ -195,7 +191,7 @@ export class RawClient {
   private onMessage(msgId: bigint, seqNo: number, body: Uint8Array, contained: boolean): void {
     const r = new Reader(body)
     const ctor = r.uint32()
-    if (ctor === CONTAINER) {
+    if (ctor === SERVICE.msgContainer) {
       const count = r.int32()
       for (let i = 0; i < count; i++) {
         const id = r.int64()
@@ -211,15 +207,15 @@ export class RawClient {
 
   /** Settles a pending `call`; true when the message was its answer (or its bad_server_salt). */
   private answerCall(ctor: number, r: Reader): boolean {
-    if (ctor === RPC_RESULT) {
+    if (ctor === SERVICE.rpcResult) {
       const reqId = r.int64()
       const waiter = this.waiters.get(reqId)
       if (!waiter) return false
       this.waiters.delete(reqId)
-      waiter.resolve(r.uint32() !== RPC_ERROR)
+      waiter.resolve(r.uint32() !== SERVICE.rpcError)
       return true
     }
-    if (ctor === BAD_SERVER_SALT) {
+    if (ctor === SERVICE.badServerSalt) {
       const badMsgId = r.int64()
       const waiter = this.waiters.get(badMsgId)
       if (!waiter) return false

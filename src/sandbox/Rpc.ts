@@ -1,5 +1,5 @@
 /** The contract between the sandbox's MTProto session layer and its method handlers: callers, results, errors. */
-import { Buffer } from "node:buffer"
+import { Writer } from "./Bytes.ts"
 import type { TlObject } from "./Tl.ts"
 
 /** An rpc_error answer: `throw new RpcFailure(400, "CHANNEL_INVALID")` from any handler. */
@@ -46,34 +46,22 @@ export type MethodHandler = (request: any, caller: Caller) => RpcResult | Promis
 /** Handlers keyed by GramJS class name, e.g. `"messages.GetHistory"`, `"help.GetConfig"`. */
 export type MethodTable = Readonly<Record<string, MethodHandler>>
 
-const VECTOR = 0x1cb5c415
 const BOOL_TRUE = 0x997275b5
 const BOOL_FALSE = 0xbc799737
 
 /** Serializes an RpcResult to TL bytes. */
 export function serializeResult(result: RpcResult): Uint8Array {
   if (result instanceof RawResult) return result.bytes
-  if (typeof result === "boolean") {
-    const b = Buffer.alloc(4)
-    b.writeUInt32LE(result ? BOOL_TRUE : BOOL_FALSE, 0)
-    return b
-  }
+  if (typeof result === "boolean") return new Writer(4).uint32(result ? BOOL_TRUE : BOOL_FALSE).finish()
   if (result instanceof IntVector) {
-    const size = result.kind === "int" ? 4 : 8
-    const b = Buffer.alloc(8 + size * result.values.length)
-    b.writeUInt32LE(VECTOR, 0)
-    b.writeInt32LE(result.values.length, 4)
-    result.values.forEach((v, i) => {
-      if (size === 4) b.writeInt32LE(v, 8 + i * 4)
-      else b.writeBigInt64LE(BigInt(v), 8 + i * 8)
-    })
-    return b
+    const w = new Writer().vector(result.values.length)
+    for (const v of result.values) result.kind === "int" ? w.int32(v) : w.int64(BigInt(v))
+    return w.finish()
   }
   if (Array.isArray(result)) {
-    const head = Buffer.alloc(8)
-    head.writeUInt32LE(VECTOR, 0)
-    head.writeInt32LE(result.length, 4)
-    return Buffer.concat([head, ...result.map((item: TlObject) => item.getBytes())])
+    const w = new Writer().vector(result.length)
+    for (const item of result as ReadonlyArray<TlObject>) w.raw(item.getBytes())
+    return w.finish()
   }
   return (result as TlObject).getBytes()
 }

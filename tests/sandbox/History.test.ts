@@ -1,38 +1,22 @@
 /** messages.getHistory through the real GramJS client: every pagination the collector uses returns exactly the world. */
 import { Api } from "telegram"
-import bigInt from "big-integer"
 import { assert, assertEquals } from "../support/assert.ts"
-import { gramClient, sandboxTest, startSandbox } from "../support/sandbox.ts"
+import type { HistoryQuery } from "../../src/sandbox/Model.ts"
+import { gramClient, historyRequest, sandboxTest, startSandbox } from "../support/sandbox.ts"
 import { historyHash } from "../../src/sandbox/World.ts"
+import { existingIds } from "../support/world.ts"
 
 sandboxTest("Sandbox getHistory over a 10,000-post channel: every walk returns exactly the world's posts", async () => {
   await using sandbox = await startSandbox({ channels: 1, posts: 10_000 })
   const channel = sandbox.descriptor.channels[0]!
-  const truth = sandbox.world.truth(channel.id)
-  const deleted = new Set(truth.deletedIds)
-  const expected: Array<number> = []
-  for (let id = truth.maxId; id >= 1; id--) if (!deleted.has(id)) expected.push(id)
+  const expected = existingIds(sandbox.world, channel.id)
   assertEquals(expected.length, 10_000)
-  assert(deleted.size > 0, "the channel has deleted ranges")
+  assert(sandbox.world.truth(channel.id).deletedIds.length > 0, "the channel has deleted ranges")
 
   const client = gramClient(sandbox, { account: 0 })
   await client.connect()
-  const peer = new Api.InputPeerChannel({ channelId: bigInt(channel.id), accessHash: bigInt(channel.accessHash) })
-  const page = async (
-    args: Partial<{ offsetId: number; offsetDate: number; addOffset: number; maxId: number; minId: number }>,
-  ) => {
-    const r = await client.invoke(
-      new Api.messages.GetHistory({
-        peer,
-        offsetId: args.offsetId ?? 0,
-        offsetDate: args.offsetDate ?? 0,
-        addOffset: args.addOffset ?? 0,
-        limit: 100,
-        maxId: args.maxId ?? 0,
-        minId: args.minId ?? 0,
-        hash: bigInt(0),
-      }),
-    ) as Api.messages.ChannelMessages
+  const page = async (args: Partial<HistoryQuery>) => {
+    const r = await client.invoke(historyRequest(channel, args)) as Api.messages.ChannelMessages
     assertEquals(r.count, 10_000, "count is the channel's total")
     return r.messages.map((m) => m as Api.Message)
   }
@@ -101,18 +85,7 @@ sandboxTest("Sandbox getHistory over a 10,000-post channel: every walk returns e
     // 6. Hash: the same page with its hash is not modified.
     const first = await page({})
     const hash = historyHash(first.map((m) => m.id))
-    const notModified = await client.invoke(
-      new Api.messages.GetHistory({
-        peer,
-        offsetId: 0,
-        offsetDate: 0,
-        addOffset: 0,
-        limit: 100,
-        maxId: 0,
-        minId: 0,
-        hash: bigInt(hash.toString()),
-      }),
-    )
+    const notModified = await client.invoke(historyRequest(channel, { hash }))
     assert(
       notModified instanceof Api.messages.MessagesNotModified,
       `expected messagesNotModified, got ${notModified.className}`,

@@ -6,8 +6,9 @@ import { makeMethods, SANDBOX_CODE, UNAUTHORIZED_METHODS } from "../../src/sandb
 import type { ChannelInfo, HistoryQuery, Post } from "../../src/sandbox/Model.ts"
 import { encodeMessage, renderMessage } from "../../src/sandbox/Render.ts"
 import { type Caller, type MethodTable, RpcFailure, serializeResult } from "../../src/sandbox/Rpc.ts"
-import { Api, bigInt, fromLong, readObject, toLong } from "../../src/sandbox/Tl.ts"
+import { Api, fromLong, readObject, toLong } from "../../src/sandbox/Tl.ts"
 import { SANDBOX_PASSWORD, World } from "../../src/sandbox/World.ts"
+import { historyQuery } from "../support/world.ts"
 
 const DCS = [{ id: 2, host: "127.0.0.1", port: 12_002 }, { id: 4, host: "127.0.0.1", port: 12_004 }]
 
@@ -66,20 +67,9 @@ const inputChannel = (c: ChannelInfo, hash = c.accessHash) =>
 const inputPeer = (c: ChannelInfo, hash = c.accessHash) =>
   new Api.InputPeerChannel({ channelId: toLong(c.id), accessHash: toLong(hash) })
 
-const query = (q: Partial<HistoryQuery> = {}): HistoryQuery => ({
-  offsetId: 0,
-  offsetDate: 0,
-  addOffset: 0,
-  limit: 100,
-  maxId: 0,
-  minId: 0,
-  hash: 0n,
-  ...q,
-})
-
-const getHistory = (c: ChannelInfo, q: Partial<HistoryQuery> = {}) => {
-  const full = query(q)
-  return new Api.messages.GetHistory({ peer: inputPeer(c), ...full, hash: toLong(full.hash) })
+const getHistory = (c: ChannelInfo, q: Partial<HistoryQuery> = {}, peer: Api.TypeInputPeer = inputPeer(c)) => {
+  const full = historyQuery(q)
+  return new Api.messages.GetHistory({ peer, ...full, hash: toLong(full.hash) })
 }
 
 const ids = (messages: ReadonlyArray<any>) => messages.map((m) => m.id as number)
@@ -368,7 +358,7 @@ Deno.test("Methods: messages.getHistory answers exactly world.history, with chat
     { offsetId: truth.maxId + 1, addOffset: -100, minId: 900 },
   ]
   for (const q of queries) {
-    const expected = world.history(broadcast.id, query(q))
+    const expected = world.history(broadcast.id, historyQuery(q))
     const r = await call<Api.messages.ChannelMessages>(methods, getHistory(broadcast, q), me)
     assert(r instanceof Api.messages.ChannelMessages, `${JSON.stringify(q)}: ${r.className}`)
     assertEquals(ids(r.messages), expected.posts.map((p) => p.id), JSON.stringify(q))
@@ -414,13 +404,13 @@ Deno.test("Methods: messages.getHistory answers exactly world.history, with chat
   }
   // A megagroup page carries its authors.
   const mg = await call<Api.messages.ChannelMessages>(methods, getHistory(megagroup), me)
-  const authors = new Set(world.history(megagroup.id, query()).posts.map((p) => p.fromUserId!))
+  const authors = new Set(world.history(megagroup.id, historyQuery()).posts.map((p) => p.fromUserId!))
   assertEquals(new Set(mg.users.map((u: any) => num(u.id))), authors)
   assert(mg.users.some((u: any) => u.self && num(u.id) === accounts[0]!.userId))
   assert(mg.messages.every((m: any) => m.fromId instanceof Api.PeerUser && !m.post))
 
   // The matching hash answers messagesNotModified.
-  const first = world.history(broadcast.id, query())
+  const first = world.history(broadcast.id, historyQuery())
   const { historyHash } = await import("../../src/sandbox/World.ts")
   const nm = await call(methods, getHistory(broadcast, { hash: historyHash(first.posts.map((p) => p.id)) }), me)
   assert(nm instanceof Api.messages.MessagesNotModified, nm.className)
@@ -451,44 +441,20 @@ Deno.test("Methods: getHistory pages are cached per world version", async () => 
 Deno.test("Methods: peers are checked: wrong hash, foreign peer kinds, private channel", async () => {
   const { methods, broadcast, secret, accounts } = setup(100)
   const me = caller(accounts[0]!.userId)
+  const historyOf = (peer: Api.TypeInputPeer) => getHistory(broadcast, {}, peer)
   await rejects(
     400,
     "CHANNEL_INVALID",
-    () =>
-      raw(
-        methods,
-        new Api.messages.GetHistory({
-          ...query(),
-          hash: bigInt.zero,
-          peer: inputPeer(broadcast, broadcast.accessHash ^ 7n),
-        }),
-        me,
-      ),
+    () => raw(methods, historyOf(inputPeer(broadcast, broadcast.accessHash ^ 7n)), me),
   )
-  await rejects(
-    400,
-    "CHANNEL_INVALID",
-    () =>
-      raw(
-        methods,
-        new Api.messages.GetHistory({
-          ...query(),
-          hash: bigInt.zero,
-          peer: new Api.InputPeerChannel({ channelId: toLong(99), accessHash: toLong(1) }),
-        }),
-        me,
-      ),
-  )
+  const unknown = new Api.InputPeerChannel({ channelId: toLong(99), accessHash: toLong(1) })
+  await rejects(400, "CHANNEL_INVALID", () => raw(methods, historyOf(unknown), me))
   const fromMessage = new Api.InputPeerChannelFromMessage({
     peer: inputPeer(broadcast),
     msgId: 1,
     channelId: toLong(broadcast.id),
   })
-  await rejects(
-    400,
-    "PEER_ID_INVALID",
-    () => raw(methods, new Api.messages.GetHistory({ ...query(), hash: bigInt.zero, peer: fromMessage }), me),
-  )
+  await rejects(400, "PEER_ID_INVALID", () => raw(methods, historyOf(fromMessage), me))
   await rejects(406, "CHANNEL_PRIVATE", () => raw(methods, getHistory(secret), me))
   await rejects(
     406,

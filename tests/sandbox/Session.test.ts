@@ -1,36 +1,14 @@
 /** The sandbox's MTProto 2.0 session layer, probed message by message with a raw client. */
 import { Buffer } from "node:buffer"
 import { deflateSync, gunzipSync, gzipSync } from "node:zlib"
-import bigInt from "big-integer"
 import { Api } from "telegram"
 import { BinaryReader } from "telegram/extensions/BinaryReader.js"
 import { Reader, Writer } from "../../src/sandbox/Bytes.ts"
 import { authKeyOfSession, RawClient, type ServerMessage } from "../../src/sandbox/RawClient.ts"
 import type { Sandbox } from "../../src/sandbox/Sandbox.ts"
+import { SERVICE as ID } from "../../src/sandbox/Service.ts"
 import { assert, assertEquals } from "../support/assert.ts"
-import { sandboxTest, startSandbox } from "../support/sandbox.ts"
-
-const ID = {
-  rpcResult: 0xf35c6d01,
-  rpcError: 0x2144ca19,
-  gzipPacked: 0x3072cfa1,
-  msgsAck: 0x62d6b459,
-  ping: 0x7abe77ec,
-  pingDelayDisconnect: 0xf3427b8c,
-  pong: 0x347773c5,
-  getFutureSalts: 0xb921bd04,
-  futureSalts: 0xae500895,
-  msgsStateReq: 0xda69fb52,
-  msgsStateInfo: 0x04deb57d,
-  destroySession: 0xe7512126,
-  destroySessionOk: 0xe22045fc,
-  destroySessionNone: 0x62d350c9,
-  newSessionCreated: 0x9ec20908,
-  badServerSalt: 0xedab447b,
-  badMsgNotification: 0xa7eff811,
-  rpcDropAnswer: 0x58e4a740,
-  rpcAnswerUnknown: 0x5e2ad36e,
-} as const
+import { historyRequest, sandboxTest, startSandbox } from "../support/sandbox.ts"
 
 /** The msg_id a service answer refers to (bad_msg_id, first_msg_id, req_msg_id: the field after the constructor). */
 const refersTo = (m: ServerMessage): bigint => new Reader(m.body.subarray(4)).int64()
@@ -149,17 +127,7 @@ sandboxTest(
         assert(!answer.gzipped, "a small answer goes as it is")
       }
       const channel = sandbox.descriptor.channels[0]!
-      const history = new Api.messages.GetHistory({
-        peer: new Api.InputPeerChannel({ channelId: bigInt(channel.id), accessHash: bigInt(channel.accessHash) }),
-        offsetId: 0,
-        offsetDate: 0,
-        addOffset: 0,
-        limit: 100,
-        maxId: 0,
-        minId: 0,
-        hash: bigInt.zero,
-      })
-      const msgId = client.send(history.getBytes())
+      const msgId = client.send(historyRequest(channel).getBytes())
       const answer = rpcResult(await client.next(answerTo(msgId)))
       assert(answer.gzipped, "a 100-post page is sent gzip_packed")
       assertEquals(decode(answer.result).messages.length, 100)

@@ -1,34 +1,15 @@
 /** The sandbox world: determinism, generated posts and entities, getHistory arithmetic, mutations and speed. */
 import { assert, assertEquals, assertNotEquals, assertThrows } from "../support/assert.ts"
 import { historyHash, World, type WorldOptions } from "../../src/sandbox/World.ts"
-import type { HistoryQuery, Post, WorldEvent } from "../../src/sandbox/Model.ts"
-
-const query = (q: Partial<HistoryQuery> = {}): HistoryQuery => ({
-  offsetId: 0,
-  offsetDate: 0,
-  addOffset: 0,
-  limit: 100,
-  maxId: 0,
-  minId: 0,
-  hash: 0n,
-  ...q,
-})
+import type { Post, WorldEvent } from "../../src/sandbox/Model.ts"
+import { existingIds, historyQuery } from "../support/world.ts"
 
 const ids = (posts: ReadonlyArray<Post>) => posts.map((p) => p.id)
-
-/** Existing ids newest first, from the truth. */
-function expectedIds(world: World, channelId: number): Array<number> {
-  const truth = world.truth(channelId)
-  const deleted = new Set(truth.deletedIds)
-  const out: Array<number> = []
-  for (let id = truth.maxId; id >= 1; id--) if (!deleted.has(id)) out.push(id)
-  return out
-}
 
 const small: WorldOptions = { seed: 42, channels: 5, posts: 2_000 }
 const big = World.create({ seed: 9, channels: 1, posts: 10_000 })
 const bigChannel = big.channels[0]!.id
-const bigExpected = expectedIds(big, bigChannel)
+const bigExpected = existingIds(big, bigChannel)
 
 Deno.test("World: the same options give the same world; another seed another", () => {
   const a = World.create(small)
@@ -41,7 +22,10 @@ Deno.test("World: the same options give the same world; another seed another", (
   for (const channel of a.channels) {
     assertEquals(a.truth(channel.id), b.truth(channel.id))
     assertEquals(a.posts(channel.id, sample), b.posts(channel.id, sample))
-    assertEquals(a.history(channel.id, query({ offsetId: 1_000 })), b.history(channel.id, query({ offsetId: 1_000 })))
+    assertEquals(
+      a.history(channel.id, historyQuery({ offsetId: 1_000 })),
+      b.history(channel.id, historyQuery({ offsetId: 1_000 })),
+    )
   }
   const first = a.channels[0]!.id
   assertNotEquals(a.truth(first), c.truth(first))
@@ -83,7 +67,7 @@ Deno.test("World: channels, the private channel and exactly `posts` existing pos
   assertEquals(secret.adminUserIds, [])
   assertEquals(secret.memberUserIds, [])
   assertEquals(world.truth(secret.id).count, 100)
-  assertEquals(world.history(secret.id, query({ limit: 100 })).posts.length, 100)
+  assertEquals(world.history(secret.id, historyQuery({ limit: 100 })).posts.length, 100)
   assertEquals(world.channel(42), undefined)
   assertEquals(world.channelByUsername("nope"), undefined)
   assertThrows(() => world.truth(42), (e) => assertEquals((e as Error).message, "CHANNEL_INVALID"))
@@ -117,7 +101,7 @@ Deno.test("World: getHistory backfill by offset_id returns every existing id onc
   assertEquals(bigExpected.length, 10_000)
   const walked: Array<number> = []
   for (let offsetId = 0;;) {
-    const page = big.history(bigChannel, query({ offsetId }))
+    const page = big.history(bigChannel, historyQuery({ offsetId }))
     assertEquals(page.count, 10_000)
     if (page.posts.length === 0) break
     assertEquals(page.offsetIdOffset, walked.length)
@@ -132,7 +116,7 @@ Deno.test("World: forward catch-up with negative add_offset returns everything a
   // offset_id = mark + 1, add_offset = -100, min_id = mark (what the collector sends).
   const forward: Array<number> = []
   for (let mark = hwm;;) {
-    const posts = big.history(bigChannel, query({ offsetId: mark + 1, addOffset: -100, minId: mark })).posts
+    const posts = big.history(bigChannel, historyQuery({ offsetId: mark + 1, addOffset: -100, minId: mark })).posts
     if (posts.length === 0) break
     assert(posts.every((p) => p.id > mark), "nothing at or below the mark")
     forward.push(...ids(posts).reverse())
@@ -142,17 +126,17 @@ Deno.test("World: forward catch-up with negative add_offset returns everything a
   assertEquals(forward, above)
   // offset_id = X, add_offset = -100 without min_id: the 100 ids >= X (X included when it exists).
   const x = bigExpected[5_000]!
-  const page = big.history(bigChannel, query({ offsetId: x, addOffset: -100 }))
+  const page = big.history(bigChannel, historyQuery({ offsetId: x, addOffset: -100 }))
   assertEquals(ids(page.posts), bigExpected.slice(4_901, 5_001))
   assertEquals(page.offsetIdOffset, 5_001)
   // Clamped at the newest end: fewer posts rather than shifted ones.
-  assertEquals(ids(big.history(bigChannel, query({ offsetId: bigExpected[30]!, addOffset: -100 })).posts), [
+  assertEquals(ids(big.history(bigChannel, historyQuery({ offsetId: bigExpected[30]!, addOffset: -100 })).posts), [
     ...bigExpected.slice(0, 31),
   ])
-  assertEquals(ids(big.history(bigChannel, query({ addOffset: -5, limit: 20 })).posts), bigExpected.slice(0, 15))
-  assertEquals(big.history(bigChannel, query({ addOffset: -100, limit: 100 })).posts, [])
+  assertEquals(ids(big.history(bigChannel, historyQuery({ addOffset: -5, limit: 20 })).posts), bigExpected.slice(0, 15))
+  assertEquals(big.history(bigChannel, historyQuery({ addOffset: -100, limit: 100 })).posts, [])
   // Positive add_offset skips older.
-  assertEquals(ids(big.history(bigChannel, query({ offsetId: x, addOffset: 10, limit: 5 })).posts), [
+  assertEquals(ids(big.history(bigChannel, historyQuery({ offsetId: x, addOffset: 10, limit: 5 })).posts), [
     ...bigExpected.slice(5_011, 5_016),
   ])
 })
@@ -161,7 +145,7 @@ Deno.test("World: getHistory with min_id pages newest first down to the bound", 
   const hwm = bigExpected[2_345]!
   const bounded: Array<number> = []
   for (let offsetId = 0;;) {
-    const posts = big.history(bigChannel, query({ offsetId, minId: hwm })).posts
+    const posts = big.history(bigChannel, historyQuery({ offsetId, minId: hwm })).posts
     if (posts.length === 0) break
     bounded.push(...ids(posts))
     offsetId = posts.at(-1)!.id
@@ -171,19 +155,19 @@ Deno.test("World: getHistory with min_id pages newest first down to the bound", 
 
 Deno.test("World: getHistory by offset_date", () => {
   const ref = big.posts(bigChannel, [bigExpected[1_234]!])[0]!
-  const page = big.history(bigChannel, query({ offsetDate: ref.date, limit: 10 }))
+  const page = big.history(bigChannel, historyQuery({ offsetDate: ref.date, limit: 10 }))
   assertEquals(page.offsetIdOffset, 1_235, "posts dated at or after offset_date come before the offset")
   assertEquals(ids(page.posts), bigExpected.slice(1_235, 1_245))
   assert(page.posts.every((p) => p.date < ref.date), "strictly older than offset_date")
   // A date after everything starts at the newest; before everything gives nothing.
-  assertEquals(ids(big.history(bigChannel, query({ offsetDate: big.now() + 10, limit: 3 })).posts), [
+  assertEquals(ids(big.history(bigChannel, historyQuery({ offsetDate: big.now() + 10, limit: 3 })).posts), [
     ...bigExpected.slice(0, 3),
   ])
-  assertEquals(big.history(bigChannel, query({ offsetDate: 1 })).posts, [])
+  assertEquals(big.history(bigChannel, historyQuery({ offsetDate: 1 })).posts, [])
   // Walking by offset_date (dates are distinct here) also visits every post.
   const walked: Array<number> = []
   for (let offsetDate = 0;;) {
-    const posts = big.history(bigChannel, query({ offsetDate })).posts
+    const posts = big.history(bigChannel, historyQuery({ offsetDate })).posts
     if (posts.length === 0) break
     walked.push(...ids(posts))
     offsetDate = posts.at(-1)!.date
@@ -193,23 +177,23 @@ Deno.test("World: getHistory by offset_date", () => {
 
 Deno.test("World: max_id and min_id filter strictly after slicing; limit clamps", () => {
   const hi = bigExpected[50]!
-  assertEquals(ids(big.history(bigChannel, query({ maxId: hi })).posts), bigExpected.slice(51, 100))
+  assertEquals(ids(big.history(bigChannel, historyQuery({ maxId: hi })).posts), bigExpected.slice(51, 100))
   const lo = bigExpected[30]!
-  assertEquals(ids(big.history(bigChannel, query({ minId: lo })).posts), bigExpected.slice(0, 30))
+  assertEquals(ids(big.history(bigChannel, historyQuery({ minId: lo })).posts), bigExpected.slice(0, 30))
   const window = big.history(
     bigChannel,
-    query({ offsetId: bigExpected[100]!, maxId: bigExpected[110]!, minId: bigExpected[150]! }),
+    historyQuery({ offsetId: bigExpected[100]!, maxId: bigExpected[110]!, minId: bigExpected[150]! }),
   )
   assertEquals(ids(window.posts), bigExpected.slice(111, 150))
-  assertEquals(big.history(bigChannel, query({ offsetId: bigExpected[10]!, minId: bigExpected[5]! })).posts, [])
-  assertEquals(big.history(bigChannel, query({ limit: 0 })).posts.length, 20)
-  assertEquals(big.history(bigChannel, query({ limit: -3 })).posts.length, 20)
-  assertEquals(big.history(bigChannel, query({ limit: 500 })).posts.length, 100)
-  assertEquals(big.history(bigChannel, query({ limit: 7 })).posts.length, 7)
+  assertEquals(big.history(bigChannel, historyQuery({ offsetId: bigExpected[10]!, minId: bigExpected[5]! })).posts, [])
+  assertEquals(big.history(bigChannel, historyQuery({ limit: 0 })).posts.length, 20)
+  assertEquals(big.history(bigChannel, historyQuery({ limit: -3 })).posts.length, 20)
+  assertEquals(big.history(bigChannel, historyQuery({ limit: 500 })).posts.length, 100)
+  assertEquals(big.history(bigChannel, historyQuery({ limit: 7 })).posts.length, 7)
   // The oldest end.
-  const tail = big.history(bigChannel, query({ offsetId: bigExpected[9_990]! }))
+  const tail = big.history(bigChannel, historyQuery({ offsetId: bigExpected[9_990]! }))
   assertEquals(ids(tail.posts), bigExpected.slice(9_991))
-  assertEquals(big.history(bigChannel, query({ offsetId: 1 })).posts, [])
+  assertEquals(big.history(bigChannel, historyQuery({ offsetId: 1 })).posts, [])
 })
 
 Deno.test("World: a matching hash answers not modified", () => {
@@ -225,17 +209,20 @@ Deno.test("World: a matching hash answers not modified", () => {
     }
     return BigInt.asIntN(64, h)
   }
-  const page = big.history(bigChannel, query({ offsetId: 5_000 }))
+  const page = big.history(bigChannel, historyQuery({ offsetId: 5_000 }))
   const hash = historyHash(ids(page.posts))
   assertEquals(hash, reference(ids(page.posts)))
   assert(hash >= -(1n << 63n) && hash < 1n << 63n, "a signed long")
   assert(page.posts.length === 100 && !page.notModified, "no hash, a full page")
-  const same = big.history(bigChannel, query({ offsetId: 5_000, hash }))
+  const same = big.history(bigChannel, historyQuery({ offsetId: 5_000, hash }))
   assertEquals(same.notModified, true)
   assertEquals(same.count, 10_000)
-  assertEquals(big.history(bigChannel, query({ offsetId: 5_000, hash: BigInt.asUintN(64, hash) })).notModified, true)
-  assertEquals(big.history(bigChannel, query({ offsetId: 5_001, hash })).notModified, false)
-  assertEquals(big.history(bigChannel, query({ offsetId: 5_000, hash: hash + 1n })).notModified, false)
+  assertEquals(
+    big.history(bigChannel, historyQuery({ offsetId: 5_000, hash: BigInt.asUintN(64, hash) })).notModified,
+    true,
+  )
+  assertEquals(big.history(bigChannel, historyQuery({ offsetId: 5_001, hash })).notModified, false)
+  assertEquals(big.history(bigChannel, historyQuery({ offsetId: 5_000, hash: hash + 1n })).notModified, false)
 })
 
 Deno.test("World: generated posts are well formed: entities, albums, authors, forwards, views", () => {
@@ -339,7 +326,11 @@ Deno.test("World: publish, edit, delete and bumpViews change the truth, pts, ver
   assertEquals(t1.count, t0.count + 3)
   assertEquals(t1.maxId, t0.maxId + 3)
   assertEquals(t1.views, t0.views + published.reduce((a, p) => a + p.views, 0))
-  assertEquals(ids(world.history(channel, query({ limit: 3 })).posts), [t0.maxId + 3, t0.maxId + 2, t0.maxId + 1])
+  assertEquals(ids(world.history(channel, historyQuery({ limit: 3 })).posts), [
+    t0.maxId + 3,
+    t0.maxId + 2,
+    t0.maxId + 1,
+  ])
   assert(world.version(channel) > v0, "version moved")
 
   // edit
@@ -378,14 +369,14 @@ Deno.test("World: publish, edit, delete and bumpViews change the truth, pts, ver
   assertEquals(t2.views, t1.views - gone.reduce((a, p) => a + p!.views, 0))
   assert(t2.deletedIds.includes(10) && t2.deletedIds.includes(11), "deleted ids listed")
   assertEquals(t2.maxId - t2.deletedIds.length, t2.count)
-  const page = ids(world.history(channel, query({ offsetId: 13, limit: 3 })).posts)
+  const page = ids(world.history(channel, historyQuery({ offsetId: 13, limit: 3 })).posts)
   assertEquals(page.filter((id) => id === 10 || id === 11), [])
   assertEquals(world.delete(channel, [10]), [])
   assertEquals(world.pts(channel), pts2 + 2, "nothing removed, pts unchanged")
   // Deleting the newest post lowers the truth's max id; a walk still sees exactly the rest.
   world.delete(channel, [t1.maxId])
   assertEquals(world.truth(channel).maxId, t1.maxId - 1)
-  assertEquals(walk(world, channel), expectedIds(world, channel))
+  assertEquals(walk(world, channel), existingIds(world, channel))
 
   // bumpViews
   events.length = 0
@@ -417,7 +408,7 @@ Deno.test("World: the pts log replays every change after a pts, and reports when
   const start = world.pts(channel)
   assertEquals(world.changesSince(channel, start), [], "nothing happened yet")
   assertEquals(world.changesSince(channel, start - 1), undefined, "the posts of the start are history, not changes")
-  const [x, y] = ids(world.history(channel, query({ offsetId: 50, limit: 2 })).posts)
+  const [x, y] = ids(world.history(channel, historyQuery({ offsetId: 50, limit: 2 })).posts)
   const [a, b] = world.publish(channel, 2)
   world.edit(channel, x!)
   world.bumpViews(channel, 3, [x!])
@@ -477,13 +468,13 @@ Deno.test("World: a 1,000,000-post world is created fast and answers deep histor
   const created = performance.now() - started
   assert(created < 100, `created in ${created.toFixed(1)} ms`)
   const channel = world.channels[0]!.id
-  const first = world.history(channel, query({ offsetId: 600_000 }))
+  const first = world.history(channel, historyQuery({ offsetId: 600_000 }))
   assertEquals(first.count, 1_000_000)
   assertEquals(first.posts.length, 100)
   assert(first.posts.every((p, i) => p.id < 600_000 && (i === 0 || p.id < first.posts[i - 1]!.id)), "descending")
   const t0 = performance.now()
   for (let i = 0; i < 100; i++) {
-    const page = world.history(channel, query({ offsetId: 900_000 - i * 7_919, addOffset: i % 2 ? -50 : 0 }))
+    const page = world.history(channel, historyQuery({ offsetId: 900_000 - i * 7_919, addOffset: i % 2 ? -50 : 0 }))
     assertEquals(page.posts.length, 100)
   }
   const perPage = (performance.now() - t0) / 100
@@ -491,7 +482,7 @@ Deno.test("World: a 1,000,000-post world is created fast and answers deep histor
   const truth = world.truth(channel)
   assertEquals(truth.count, 1_000_000)
   assertEquals(truth.maxId - truth.deletedIds.length, 1_000_000)
-  const oldest = world.history(channel, query({ offsetId: 0, addOffset: 999_990 }))
+  const oldest = world.history(channel, historyQuery({ offsetId: 0, addOffset: 999_990 }))
   assertEquals(ids(oldest.posts).at(-1), 1)
   assertEquals(oldest.posts.length, 10)
 })
@@ -500,7 +491,7 @@ Deno.test("World: a 1,000,000-post world is created fast and answers deep histor
 function walk(world: World, channel: number): Array<number> {
   const out: Array<number> = []
   for (let offsetId = 0;;) {
-    const posts = world.history(channel, query({ offsetId })).posts
+    const posts = world.history(channel, historyQuery({ offsetId })).posts
     if (posts.length === 0) return out
     out.push(...ids(posts))
     offsetId = posts.at(-1)!.id

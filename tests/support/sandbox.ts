@@ -1,9 +1,12 @@
 /** Test support: a sandbox per test, GramJS clients routed to it, and the framings GramJS lacks. */
 import { Buffer } from "node:buffer"
-import type { TelegramClient } from "telegram"
+import bigInt from "big-integer"
+import { Api, type TelegramClient } from "telegram"
 import { Connection } from "telegram/network/connection/index.js"
+import type { HistoryQuery } from "../../src/sandbox/Model.ts"
 import { Sandbox, type SandboxOptions } from "../../src/sandbox/Sandbox.ts"
 import { type ConnectionClass, makeGramClient, type TransportName } from "../../src/telegram/TelegramClient.ts"
+import { historyQuery } from "./world.ts"
 
 export type LogLine = { level: string; message: string; fields: Record<string, unknown> | undefined }
 
@@ -38,6 +41,19 @@ export function gramClient(sandbox: Sandbox, options: ClientOptions = {}): Teleg
     ...(options.connection ? { connection: options.connection } : {}),
     connectionRetries: 5,
     retryDelay: 20,
+  })
+}
+
+/** A messages.getHistory request for a descriptor channel: a first page of 100 unless overridden. */
+export function historyRequest(
+  channel: { readonly id: number; readonly accessHash: string },
+  q: Partial<HistoryQuery> = {},
+): Api.messages.GetHistory {
+  const { hash, ...rest } = historyQuery(q)
+  return new Api.messages.GetHistory({
+    peer: new Api.InputPeerChannel({ channelId: bigInt(channel.id), accessHash: bigInt(channel.accessHash) }),
+    ...rest,
+    hash: bigInt(hash.toString()),
   })
 }
 

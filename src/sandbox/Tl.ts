@@ -1,5 +1,5 @@
 /** The sandbox's only window on GramJS: its TL schema (layer 198) for decoding requests and encoding answers. */
-import "../telegram/SchemaCache.ts" // before GramJS: forgets a schema cache left by another telegram version
+import "../telegram/NoSchemaCache.ts" // first: GramJS must not see localStorage
 import { Api } from "telegram"
 import { BinaryReader } from "telegram/extensions/BinaryReader.js"
 import bigInt from "big-integer"

@@ -1,5 +1,5 @@
 /** The only tgpulse module that imports GramJS: building clients (routed to the sandbox when asked) and sessions. */
-import "./SchemaCache.ts" // before GramJS: forgets a schema cache left by another telegram version
+import "./NoSchemaCache.ts" // first: GramJS must not see localStorage
 import { Logger, TelegramClient as GramClient } from "telegram"
 import { LogLevel } from "telegram/extensions/Logger.js"
 import {

@@ -1,4 +1,4 @@
-/** Log output: JSON lines by default, human-readable with LOG_FORMAT=pretty; the minimum level from LOG_LEVEL. */
+/** Log output: JSON lines or human-readable (LOG_FORMAT; pretty at a terminal), the minimum level from LOG_LEVEL. */
 import { Config, Effect, Layer, Logger, type LogLevel, References } from "effect"
 import { ConfigError } from "../domain/Errors.ts"
 
@@ -31,7 +31,8 @@ export const Logging = {
   layer: Layer.unwrap(
     Effect.gen(function* () {
       const level = LEVELS[yield* choice("LOG_LEVEL", Object.keys(LEVELS), "info")]!
-      const format = yield* choice("LOG_FORMAT", FORMATS, "json")
+      // A person at a terminal reads lines; a container's log collector wants JSON.
+      const format = yield* choice("LOG_FORMAT", FORMATS, Deno.stdout.isTerminal() ? "pretty" : "json")
       return Layer.mergeAll(
         Logger.layer([format === "pretty" ? Logger.consolePretty() : Logger.consoleJson]),
         Layer.succeed(References.MinimumLogLevel, level),

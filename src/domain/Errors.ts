@@ -1,5 +1,5 @@
 /** Cross-module tagged errors that are not owned by one adapter. */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 
 /**
  * A setting is missing or bad. `message` names the variable (or flag), the value (secrets masked) and what was
@@ -9,3 +9,21 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   variable: Schema.String,
   message: Schema.String,
 }) {}
+
+/** A database operation failed: unreachable, misconfigured, or a statement was rejected. */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
+}) {
+  /** Maps every typed failure of an effect to a StoreError for `operation` (a StoreError passes through). */
+  static mapError(operation: string) {
+    return <A, E extends { readonly message: string }, R>(
+      self: Effect.Effect<A, E, R>,
+    ): Effect.Effect<A, StoreError, R> =>
+      Effect.mapError(
+        self,
+        (cause) => cause instanceof StoreError ? cause : new StoreError({ operation, message: cause.message, cause }),
+      )
+  }
+}

@@ -1,0 +1,479 @@
+/** Posts and their metric snapshots in SQL: idempotent page upserts and the analytics reads; no Telegram here. */
+import { Context, Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import { StoreError } from "../domain/Errors.ts"
+import type { Post } from "../domain/Post.ts"
+
+/** What one `upsertPage` did; `inserted + updated + unchanged` is the page size. */
+export interface UpsertCounts {
+  readonly inserted: number
+  readonly updated: number
+  readonly unchanged: number
+  /** Updated posts whose `contentHash` changed (an edit of text or media, not a reaction or a view). */
+  readonly contentChanged: number
+  /** `post_metrics` rows written: one per inserted post and per post whose views/forwards/replies/reactions moved. */
+  readonly snapshots: number
+}
+
+export interface ChannelTotals {
+  readonly posts: number
+  readonly views: number
+  readonly forwards: number
+  readonly replies: number
+  readonly reactions: number
+}
+
+export interface ChannelSummary {
+  /** Stored posts that are not deleted. */
+  readonly posts: number
+  /** Mean views over posts that have a view count; null when none has. */
+  readonly avgViews: number | null
+  /** Reach rate (ERR): avgViews / participants_count, as a ratio; null when either is unknown. */
+  readonly err: number | null
+  /** Engagement rate (ER): sum(forwards + reactions + replies) / sum(views), as a ratio; null without views. */
+  readonly er: number | null
+}
+
+export interface TrendingPost {
+  readonly channelId: number
+  readonly msgId: number
+  /** Unix seconds. */
+  readonly date: number
+  readonly text: string
+  readonly views: number | null
+  readonly forwards: number | null
+  readonly replies: number | null
+  readonly reactionsTotal: number
+  /** (forwards + reactions + replies) / max(views, 1). */
+  readonly engagementRate: number
+  /** The ranking key: views + 10 × forwards + 5 × reactions + 3 × replies (missing counts as 0). */
+  readonly score: number
+}
+
+export interface TrendingOptions {
+  readonly since: Date
+  readonly until: Date
+  readonly limit: number
+  readonly channelId?: number
+}
+
+export class PostRepo extends Context.Service<PostRepo, {
+  /**
+   * Stores one page of `channelId`'s posts in ONE statement (one round trip): new posts are inserted, changed ones
+   * updated, identical ones left untouched (not rewritten). A metric snapshot taken at `takenAt` is written for each
+   * inserted post and each post whose views, forwards, replies or reactions changed. Idempotent: replaying a page
+   * changes nothing. A post seen again clears its `deleted_at`. Runs in the caller's transaction, if any; the
+   * channel MUST exist.
+   */
+  upsertPage(
+    channelId: number,
+    posts: ReadonlyArray<Post>,
+    takenAt: Date,
+  ): Effect.Effect<UpsertCounts, StoreError>
+  /** Marks posts deleted at `at` (those not already deleted); returns how many were marked. */
+  markDeleted(channelId: number, msgIds: ReadonlyArray<number>, at: Date): Effect.Effect<number, StoreError>
+  /** Non-deleted posts, newest (highest id) first, strictly below `beforeMsgId` when given. */
+  channelPosts(
+    channelId: number,
+    options: { readonly limit: number; readonly beforeMsgId?: number },
+  ): Effect.Effect<ReadonlyArray<Post>, StoreError>
+  /** The highest stored message id, deleted posts included. */
+  maxMsgId(channelId: number): Effect.Effect<Option.Option<number>, StoreError>
+  /** Non-deleted posts stored for the channel. */
+  count(channelId: number): Effect.Effect<number, StoreError>
+  /** Sums over non-deleted posts (missing counts as 0). */
+  totals(channelId: number): Effect.Effect<ChannelTotals, StoreError>
+  /**
+   * Non-deleted, non-service posts dated in [since, until), best `score` first (ties: newest first). The score
+   * rewards reach and weighs the rarer, costlier actions more: a forward spreads the post, a reaction or a reply
+   * is an explicit response.
+   */
+  trending(options: TrendingOptions): Effect.Effect<ReadonlyArray<TrendingPost>, StoreError>
+  /** Post count, average views, ERR and ER over non-deleted posts. */
+  channelSummary(channelId: number): Effect.Effect<ChannelSummary, StoreError>
+  /** The `n` most viewed non-deleted posts (ties: newest first). */
+  topByViews(channelId: number, n: number): Effect.Effect<ReadonlyArray<Post>, StoreError>
+}>()("tgpulse/store/PostRepo") {
+  static readonly layer = Layer.effect(
+    PostRepo,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+
+      const selectPost = sql.literal(`
+        channel_id, msg_id, date_part('epoch', date) AS date, text, links, mentions, hashtags, media_kind,
+        grouped_id::text AS grouped_id, post_author, from_id, fwd_from_channel_id, fwd_from_msg_id,
+        date_part('epoch', fwd_date) AS fwd_date, fwd_from_name, reply_to_msg_id, replies, views, forwards, reactions,
+        reactions_total, date_part('epoch', edit_date) AS edit_date, content_hash, is_service`)
+
+      const upsertPage = Effect.fn("PostRepo.upsertPage")(
+        function* (channelId: number, posts: ReadonlyArray<Post>, takenAt: Date) {
+          if (posts.length === 0) return { inserted: 0, updated: 0, unchanged: 0, contentChanged: 0, snapshots: 0 }
+          const page = dedupe(posts)
+          const col = <A extends Scalar>(f: (p: Post) => A) => arrayLiteral(page.map(f))
+          const json = (f: (p: Post) => unknown) => arrayLiteral(page.map((p) => toJson(f(p))))
+          const [row] = yield* sql<
+            { inserted: number; updated: number; content_changed: number; snapshots: number }
+          >`
+            WITH input AS (
+              SELECT * FROM unnest(
+                ${col((p) => p.msgId)}::int4[], ${col((p) => p.date)}::int8[], ${col((p) => p.text)}::text[],
+                ${json((p) => p.links)}::jsonb[], ${json((p) => p.mentions)}::jsonb[],
+                ${json((p) => p.hashtags)}::jsonb[], ${col((p) => p.mediaKind)}::text[],
+                ${col((p) => p.groupedId)}::int8[], ${col((p) => p.postAuthor)}::text[],
+                ${col((p) => p.fromId)}::text[], ${col((p) => p.fwdFromChannelId)}::int8[],
+                ${col((p) => p.fwdFromMsgId)}::int4[], ${col((p) => p.fwdDate)}::int8[],
+                ${col((p) => p.fwdFromName)}::text[], ${col((p) => p.replyToMsgId)}::int4[],
+                ${col((p) => p.replies)}::int4[], ${col((p) => p.views)}::int4[], ${col((p) => p.forwards)}::int4[],
+                ${json((p) => p.reactions)}::jsonb[], ${col((p) => p.reactionsTotal)}::int4[],
+                ${col((p) => p.editDate)}::int8[], ${col((p) => p.contentHash)}::text[],
+                ${col((p) => p.isService)}::bool[]
+              ) AS u(
+                msg_id, date, text, links, mentions, hashtags, media_kind, grouped_id, post_author, from_id,
+                fwd_from_channel_id, fwd_from_msg_id, fwd_date, fwd_from_name, reply_to_msg_id, replies, views,
+                forwards, reactions, reactions_total, edit_date, content_hash, is_service
+              )
+            ),
+            prior AS (
+              SELECT p.msg_id, p.content_hash, p.views, p.forwards, p.replies, p.reactions, p.reactions_total
+              FROM posts p JOIN input u ON p.channel_id = ${channelId}::int8 AND p.msg_id = u.msg_id
+            ),
+            upserted AS (
+              INSERT INTO posts AS p (
+                channel_id, msg_id, date, text, links, mentions, hashtags, media_kind, grouped_id, post_author,
+                from_id, fwd_from_channel_id, fwd_from_msg_id, fwd_date, fwd_from_name, reply_to_msg_id, replies,
+                views, forwards, reactions, reactions_total, edit_date, content_hash, is_service
+              )
+              SELECT
+                ${channelId}::int8, u.msg_id, to_timestamp(u.date), u.text,
+                ARRAY(SELECT jsonb_array_elements_text(u.links)), ARRAY(SELECT jsonb_array_elements_text(u.mentions)),
+                ARRAY(SELECT jsonb_array_elements_text(u.hashtags)), u.media_kind, u.grouped_id, u.post_author,
+                u.from_id, u.fwd_from_channel_id, u.fwd_from_msg_id, to_timestamp(u.fwd_date), u.fwd_from_name,
+                u.reply_to_msg_id, u.replies, u.views, u.forwards, u.reactions, u.reactions_total,
+                to_timestamp(u.edit_date), u.content_hash, u.is_service
+              FROM input u
+              ON CONFLICT (channel_id, msg_id) DO UPDATE SET
+                date = excluded.date, text = excluded.text, links = excluded.links, mentions = excluded.mentions,
+                hashtags = excluded.hashtags, media_kind = excluded.media_kind, grouped_id = excluded.grouped_id,
+                post_author = excluded.post_author, from_id = excluded.from_id,
+                fwd_from_channel_id = excluded.fwd_from_channel_id, fwd_from_msg_id = excluded.fwd_from_msg_id,
+                fwd_date = excluded.fwd_date, fwd_from_name = excluded.fwd_from_name,
+                reply_to_msg_id = excluded.reply_to_msg_id, replies = excluded.replies, views = excluded.views,
+                forwards = excluded.forwards, reactions = excluded.reactions,
+                reactions_total = excluded.reactions_total, edit_date = excluded.edit_date,
+                content_hash = excluded.content_hash, is_service = excluded.is_service, deleted_at = NULL,
+                updated_at = now(),
+                content_changed_at = CASE
+                  WHEN p.content_hash IS DISTINCT FROM excluded.content_hash THEN now()
+                  ELSE p.content_changed_at
+                END
+              WHERE (
+                p.date, p.text, p.links, p.mentions, p.hashtags, p.media_kind, p.grouped_id, p.post_author,
+                p.from_id, p.fwd_from_channel_id, p.fwd_from_msg_id, p.fwd_date, p.fwd_from_name, p.reply_to_msg_id,
+                p.replies, p.views, p.forwards, p.reactions, p.reactions_total, p.edit_date, p.content_hash,
+                p.is_service, p.deleted_at
+              ) IS DISTINCT FROM (
+                excluded.date, excluded.text, excluded.links, excluded.mentions, excluded.hashtags,
+                excluded.media_kind, excluded.grouped_id, excluded.post_author, excluded.from_id,
+                excluded.fwd_from_channel_id, excluded.fwd_from_msg_id, excluded.fwd_date, excluded.fwd_from_name,
+                excluded.reply_to_msg_id, excluded.replies, excluded.views, excluded.forwards, excluded.reactions,
+                excluded.reactions_total, excluded.edit_date, excluded.content_hash, excluded.is_service,
+                NULL::timestamptz
+              )
+              RETURNING
+                p.msg_id, (p.xmax = 0) AS inserted, p.content_hash, p.views, p.forwards, p.replies, p.reactions,
+                p.reactions_total
+            ),
+            changed AS (
+              SELECT
+                up.*,
+                (NOT up.inserted AND up.content_hash IS DISTINCT FROM pr.content_hash) AS content_changed,
+                (up.inserted OR (up.views, up.forwards, up.replies, up.reactions, up.reactions_total)
+                  IS DISTINCT FROM (pr.views, pr.forwards, pr.replies, pr.reactions, pr.reactions_total)) AS snapshot
+              FROM upserted up LEFT JOIN prior pr ON pr.msg_id = up.msg_id
+            ),
+            snapshots AS (
+              INSERT INTO post_metrics (channel_id, msg_id, taken_at, views, forwards, replies, reactions_total, reactions)
+              SELECT ${channelId}::int8, c.msg_id, ${takenAt}, c.views, c.forwards, c.replies, c.reactions_total,
+                c.reactions
+              FROM changed c WHERE c.snapshot
+              ON CONFLICT DO NOTHING
+              RETURNING 1
+            )
+            SELECT
+              count(*) FILTER (WHERE inserted)::int4 AS inserted,
+              count(*) FILTER (WHERE NOT inserted)::int4 AS updated,
+              count(*) FILTER (WHERE content_changed)::int4 AS content_changed,
+              (SELECT count(*) FROM snapshots)::int4 AS snapshots
+            FROM changed`
+          const inserted = row?.inserted ?? 0
+          const updated = row?.updated ?? 0
+          return {
+            inserted,
+            updated,
+            unchanged: posts.length - inserted - updated,
+            contentChanged: row?.content_changed ?? 0,
+            snapshots: row?.snapshots ?? 0,
+          }
+        },
+        StoreError.mapError("PostRepo.upsertPage"),
+      )
+
+      const markDeleted = Effect.fn("PostRepo.markDeleted")(
+        function* (channelId: number, msgIds: ReadonlyArray<number>, at: Date) {
+          if (msgIds.length === 0) return 0
+          const rows = yield* sql<{ msg_id: number }>`
+            UPDATE posts SET deleted_at = ${at}, updated_at = now()
+            WHERE channel_id = ${channelId}::int8 AND msg_id = ANY(${arrayLiteral(msgIds)}::int4[])
+              AND deleted_at IS NULL
+            RETURNING msg_id`
+          return rows.length
+        },
+        StoreError.mapError("PostRepo.markDeleted"),
+      )
+
+      const channelPosts = Effect.fn("PostRepo.channelPosts")(
+        function* (channelId: number, options: { readonly limit: number; readonly beforeMsgId?: number }) {
+          const rows = yield* sql<PostRow>`
+            SELECT ${selectPost} FROM posts
+            WHERE channel_id = ${channelId}::int8 AND deleted_at IS NULL
+              AND msg_id < ${options.beforeMsgId ?? 2147483647}::int4
+            ORDER BY msg_id DESC
+            LIMIT ${Math.max(0, Math.trunc(options.limit))}::int4`
+          return rows.map(toPost)
+        },
+        StoreError.mapError("PostRepo.channelPosts"),
+      )
+
+      const maxMsgId = Effect.fn("PostRepo.maxMsgId")(
+        function* (channelId: number) {
+          const [row] = yield* sql<{ max: number | null }>`
+            SELECT max(msg_id) AS max FROM posts WHERE channel_id = ${channelId}::int8`
+          return Option.fromNullishOr(row?.max)
+        },
+        StoreError.mapError("PostRepo.maxMsgId"),
+      )
+
+      const count = Effect.fn("PostRepo.count")(
+        function* (channelId: number) {
+          const [row] = yield* sql<{ n: number }>`
+            SELECT count(*)::int4 AS n FROM posts WHERE channel_id = ${channelId}::int8 AND deleted_at IS NULL`
+          return row?.n ?? 0
+        },
+        StoreError.mapError("PostRepo.count"),
+      )
+
+      const totals = Effect.fn("PostRepo.totals")(
+        function* (channelId: number) {
+          const [row] = yield* sql<
+            { posts: number; views: number; forwards: number; replies: number; reactions: number }
+          >`
+            SELECT count(*)::float8 AS posts, coalesce(sum(views), 0)::float8 AS views,
+              coalesce(sum(forwards), 0)::float8 AS forwards, coalesce(sum(replies), 0)::float8 AS replies,
+              coalesce(sum(reactions_total), 0)::float8 AS reactions
+            FROM posts WHERE channel_id = ${channelId}::int8 AND deleted_at IS NULL`
+          return {
+            posts: row?.posts ?? 0,
+            views: row?.views ?? 0,
+            forwards: row?.forwards ?? 0,
+            replies: row?.replies ?? 0,
+            reactions: row?.reactions ?? 0,
+          }
+        },
+        StoreError.mapError("PostRepo.totals"),
+      )
+
+      const trending = Effect.fn("PostRepo.trending")(
+        function* (options: TrendingOptions) {
+          const rows = yield* sql<{
+            channel_id: bigint
+            msg_id: number
+            date: number
+            text: string
+            views: number | null
+            forwards: number | null
+            replies: number | null
+            reactions_total: number
+            engagement_rate: number
+            score: number
+          }>`
+            SELECT channel_id, msg_id, date_part('epoch', date) AS date, text, views, forwards, replies,
+              reactions_total,
+              (coalesce(forwards, 0) + reactions_total + coalesce(replies, 0))::float8
+                / greatest(coalesce(views, 0), 1) AS engagement_rate,
+              (coalesce(views, 0) + 10 * coalesce(forwards, 0) + 5 * reactions_total
+                + 3 * coalesce(replies, 0))::float8 AS score
+            FROM posts
+            WHERE date >= ${options.since} AND date < ${options.until} AND deleted_at IS NULL AND NOT is_service
+              AND (${options.channelId ?? null}::int8 IS NULL OR channel_id = ${options.channelId ?? null}::int8)
+            ORDER BY score DESC, date DESC, msg_id DESC
+            LIMIT ${Math.max(0, Math.trunc(options.limit))}::int4`
+          return rows.map((r): TrendingPost => ({
+            channelId: Number(r.channel_id),
+            msgId: r.msg_id,
+            date: r.date,
+            text: r.text,
+            views: r.views,
+            forwards: r.forwards,
+            replies: r.replies,
+            reactionsTotal: r.reactions_total,
+            engagementRate: r.engagement_rate,
+            score: r.score,
+          }))
+        },
+        StoreError.mapError("PostRepo.trending"),
+      )
+
+      const channelSummary = Effect.fn("PostRepo.channelSummary")(
+        function* (channelId: number) {
+          const [row] = yield* sql<{ posts: number; avg_views: number | null; err: number | null; er: number | null }>`
+            WITH s AS (
+              SELECT count(*)::float8 AS posts, avg(views)::float8 AS avg_views, sum(views)::float8 AS views,
+                (coalesce(sum(forwards), 0) + sum(reactions_total) + coalesce(sum(replies), 0))::float8 AS actions
+              FROM posts WHERE channel_id = ${channelId}::int8 AND deleted_at IS NULL
+            )
+            SELECT s.posts, s.avg_views,
+              s.avg_views / nullif(c.participants_count, 0) AS err,
+              s.actions / nullif(s.views, 0) AS er
+            FROM s LEFT JOIN channels c ON c.id = ${channelId}::int8`
+          return {
+            posts: row?.posts ?? 0,
+            avgViews: row?.avg_views ?? null,
+            err: row?.err ?? null,
+            er: row?.er ?? null,
+          }
+        },
+        StoreError.mapError("PostRepo.channelSummary"),
+      )
+
+      const topByViews = Effect.fn("PostRepo.topByViews")(
+        function* (channelId: number, n: number) {
+          const rows = yield* sql<PostRow>`
+            SELECT ${selectPost} FROM posts
+            WHERE channel_id = ${channelId}::int8 AND deleted_at IS NULL
+            ORDER BY views DESC NULLS LAST, msg_id DESC
+            LIMIT ${Math.max(0, Math.trunc(n))}::int4`
+          return rows.map(toPost)
+        },
+        StoreError.mapError("PostRepo.topByViews"),
+      )
+
+      return PostRepo.of({
+        upsertPage,
+        markDeleted,
+        channelPosts,
+        maxMsgId,
+        count,
+        totals,
+        trending,
+        channelSummary,
+        topByViews,
+      })
+    }),
+  )
+}
+
+interface PostRow {
+  readonly channel_id: bigint
+  readonly msg_id: number
+  readonly date: number
+  readonly text: string
+  readonly links: ReadonlyArray<string>
+  readonly mentions: ReadonlyArray<string>
+  readonly hashtags: ReadonlyArray<string>
+  readonly media_kind: string
+  readonly grouped_id: string | null
+  readonly post_author: string | null
+  readonly from_id: string | null
+  readonly fwd_from_channel_id: bigint | null
+  readonly fwd_from_msg_id: number | null
+  readonly fwd_date: number | null
+  readonly fwd_from_name: string | null
+  readonly reply_to_msg_id: number | null
+  readonly replies: number | null
+  readonly views: number | null
+  readonly forwards: number | null
+  readonly reactions: Record<string, number>
+  readonly reactions_total: number
+  readonly edit_date: number | null
+  readonly content_hash: string
+  readonly is_service: boolean
+}
+
+function toPost(r: PostRow): Post {
+  return {
+    channelId: Number(r.channel_id),
+    msgId: r.msg_id,
+    date: r.date,
+    text: r.text,
+    links: [...r.links],
+    mentions: [...r.mentions],
+    hashtags: [...r.hashtags],
+    mediaKind: r.media_kind,
+    groupedId: r.grouped_id,
+    postAuthor: r.post_author,
+    fromId: r.from_id,
+    fwdFromChannelId: r.fwd_from_channel_id === null ? null : Number(r.fwd_from_channel_id),
+    fwdFromMsgId: r.fwd_from_msg_id,
+    fwdDate: r.fwd_date,
+    fwdFromName: r.fwd_from_name,
+    replyToMsgId: r.reply_to_msg_id,
+    replies: r.replies,
+    views: r.views,
+    forwards: r.forwards,
+    reactions: r.reactions,
+    reactionsTotal: r.reactions_total,
+    editDate: r.edit_date,
+    contentHash: r.content_hash,
+    isService: r.is_service,
+  }
+}
+
+/** One row per message id (the last one wins): ON CONFLICT cannot touch a row twice in one statement. */
+function dedupe(posts: ReadonlyArray<Post>): ReadonlyArray<Post> {
+  const byId = new Map<number, Post>()
+  for (const post of posts) byId.set(post.msgId, post)
+  return byId.size === posts.length ? posts : [...byId.values()]
+}
+
+type Scalar = string | number | boolean | null
+
+/**
+ * A PostgreSQL array literal (`{1,NULL,"a\"b"}`), bound as one text parameter and cast in SQL: typed per column,
+ * whatever the values (all NULL, ids past int4), unlike the driver's inference from JS arrays.
+ */
+function arrayLiteral(values: ReadonlyArray<Scalar>): string {
+  const parts = new Array<string>(values.length)
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]
+    parts[i] = v === null || v === undefined
+      ? "NULL"
+      : typeof v === "string"
+      ? `"${stripNul(v).replace(/["\\]/g, "\\$&")}"`
+      : typeof v === "number"
+      ? (Number.isFinite(v) ? String(v) : "NULL")
+      : v
+      ? "t"
+      : "f"
+  }
+  return `{${parts.join(",")}}`
+}
+
+/** PostgreSQL text cannot hold NUL (U+0000); Telegram text never should, but one must not sink a whole page. */
+function stripNul(s: string): string {
+  return s.includes("\0") ? s.replaceAll("\0", "") : s
+}
+
+/** JSON text for a jsonb value (jsonb rejects the NUL escape). */
+function toJson(value: unknown): string {
+  const text = JSON.stringify(value)
+  return text.includes("\\u0000") ? JSON.stringify(clean(value)) : text
+}
+
+function clean(value: unknown): unknown {
+  if (typeof value === "string") return stripNul(value)
+  if (Array.isArray(value)) return value.map(clean)
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [stripNul(k), clean(v)]))
+  }
+  return value
+}

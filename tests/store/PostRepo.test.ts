@@ -1,0 +1,295 @@
+/** PostRepo contract: page upsert counts and snapshots, round trips, deletion, transactions and the analytics reads. */
+import { Effect, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import type { Post } from "../../src/domain/Post.ts"
+import { ChannelRepo } from "../../src/store/ChannelRepo.ts"
+import { CheckpointRepo } from "../../src/store/CheckpointRepo.ts"
+import { PostRepo } from "../../src/store/PostRepo.ts"
+import { assert, assertEquals } from "../support/assert.ts"
+import { storeSuite } from "../support/PgTest.ts"
+
+const T0 = 1_700_000_000
+const takenAt = (minute: number) => new Date((T0 + 86_400 + minute * 60) * 1000)
+
+function makePost(channelId: number, msgId: number, overrides: Partial<Post> = {}): Post {
+  return {
+    channelId,
+    msgId,
+    date: T0 + msgId * 60,
+    text: `post ${msgId}`,
+    links: [],
+    mentions: [],
+    hashtags: [],
+    mediaKind: "none",
+    groupedId: null,
+    postAuthor: null,
+    fromId: null,
+    fwdFromChannelId: null,
+    fwdFromMsgId: null,
+    fwdDate: null,
+    fwdFromName: null,
+    replyToMsgId: null,
+    replies: null,
+    views: 100 + msgId,
+    forwards: 1,
+    reactions: {},
+    reactionsTotal: 0,
+    editDate: null,
+    contentHash: `h${msgId}`,
+    isService: false,
+    ...overrides,
+  }
+}
+
+const page = (channelId: number, from: number, to: number, f: (p: Post) => Post = (p) => p) =>
+  Array.from({ length: to - from + 1 }, (_, i) => f(makePost(channelId, from + i)))
+
+const addChannel = (id: number, participantsCount: number | null = null) =>
+  ChannelRepo.use((r) =>
+    r.upsert({ id, accessHash: "1", username: `c${id}`, title: `Channel ${id}`, kind: "broadcast", participantsCount })
+  )
+
+const metricsRows = (channelId: number) =>
+  SqlClient.SqlClient.use((sql) =>
+    sql<{ n: number }>`SELECT count(*)::int4 AS n FROM post_metrics WHERE channel_id = ${channelId}::int8`
+  ).pipe(Effect.map((rows) => rows[0]?.n ?? 0))
+
+storeSuite("PostRepo", {
+  "PostRepo.upsertPage counts inserts, no-ops, metric changes and content changes": Effect.gen(function* () {
+    const posts = yield* PostRepo
+    const sql = yield* SqlClient.SqlClient
+    yield* addChannel(1001)
+    const first = page(1001, 1, 100)
+    assertEquals(yield* posts.upsertPage(1001, first, takenAt(0)), {
+      inserted: 100,
+      updated: 0,
+      unchanged: 0,
+      contentChanged: 0,
+      snapshots: 100,
+    })
+    const before = yield* sql<{ updated_at: Date }>`
+      SELECT updated_at FROM posts WHERE channel_id = 1001 AND msg_id = 1`
+    assertEquals(yield* posts.upsertPage(1001, first, takenAt(1)), {
+      inserted: 0,
+      updated: 0,
+      unchanged: 100,
+      contentChanged: 0,
+      snapshots: 0,
+    })
+    const after = yield* sql<{ updated_at: Date }>`SELECT updated_at FROM posts WHERE channel_id = 1001 AND msg_id = 1`
+    assertEquals(after[0]?.updated_at.getTime(), before[0]?.updated_at.getTime(), "an unchanged row is not rewritten")
+
+    const viewed = first.map((p) => (p.msgId === 7 ? { ...p, views: 5000 } : p))
+    assertEquals(yield* posts.upsertPage(1001, viewed, takenAt(2)), {
+      inserted: 0,
+      updated: 1,
+      unchanged: 99,
+      contentChanged: 0,
+      snapshots: 1,
+    })
+
+    const reacted = viewed.map((p) => (p.msgId === 8 ? { ...p, reactions: { "👍": 3 }, reactionsTotal: 3 } : p))
+    assertEquals((yield* posts.upsertPage(1001, reacted, takenAt(3))).snapshots, 1)
+
+    const edited = reacted.map((p) => (p.msgId === 9 ? { ...p, text: "edited", contentHash: "h9-2", editDate: T0 } : p))
+    assertEquals(yield* posts.upsertPage(1001, edited, takenAt(4)), {
+      inserted: 0,
+      updated: 1,
+      unchanged: 99,
+      contentChanged: 1,
+      snapshots: 0,
+    })
+    const changedAt = yield* sql<{ msg_id: number; content_changed_at: Date | null }>`
+      SELECT msg_id, content_changed_at FROM posts WHERE channel_id = 1001 AND msg_id IN (7, 9) ORDER BY msg_id`
+    assertEquals(changedAt[0]?.content_changed_at, null, "a views change is not a content change")
+    assert(changedAt[1]?.content_changed_at instanceof Date, "content_changed_at is set on a new content hash")
+
+    // Only edit_date moved (Telegram bumps it for reactions): updated, but neither content nor metrics changed.
+    const bumped = edited.map((p) => (p.msgId === 10 ? { ...p, editDate: T0 + 5 } : p))
+    assertEquals(yield* posts.upsertPage(1001, bumped, takenAt(5)), {
+      inserted: 0,
+      updated: 1,
+      unchanged: 99,
+      contentChanged: 0,
+      snapshots: 0,
+    })
+
+    const mixed = [...bumped.slice(0, 50), ...page(1001, 101, 150)]
+    assertEquals(yield* posts.upsertPage(1001, mixed, takenAt(6)), {
+      inserted: 50,
+      updated: 0,
+      unchanged: 50,
+      contentChanged: 0,
+      snapshots: 50,
+    })
+    assertEquals(yield* metricsRows(1001), 100 + 1 + 1 + 50)
+    assertEquals(yield* posts.upsertPage(1001, [], takenAt(7)), {
+      inserted: 0,
+      updated: 0,
+      unchanged: 0,
+      contentChanged: 0,
+      snapshots: 0,
+    })
+  }),
+
+  "PostRepo.upsertPage round-trips every field, awkward values included": Effect.gen(function* () {
+    const posts = yield* PostRepo
+    yield* addChannel(1002)
+    const awkward: ReadonlyArray<Post> = [
+      makePost(1002, 1, {
+        text: 'quotes " and \\ backslashes, {braces}, commas, NULL, émoji 🚀 and\nnew lines',
+        links: ["https://example.com/a?b=1&c={2}", 'x"y'],
+        mentions: ["@alice", "@bob"],
+        hashtags: ["#one", "#два"],
+        mediaKind: "photo",
+        groupedId: "13579246801357924",
+        postAuthor: 'Ann "the" Author',
+        fromId: "user:42",
+        fwdFromChannelId: 1_234_567_890_123,
+        fwdFromMsgId: 77,
+        fwdDate: T0 - 3600,
+        fwdFromName: "Origin",
+        replyToMsgId: 1,
+        replies: 4,
+        views: 2_000_000_000,
+        forwards: 0,
+        reactions: { "❤": 5, "👍": 2, "custom:5368": 1 },
+        reactionsTotal: 8,
+        editDate: T0 + 10,
+        isService: false,
+      }),
+      // Everything nullable is null; small and large ids mixed in the same columns.
+      makePost(1002, 2, { views: null, forwards: null, fwdFromChannelId: 5, isService: true, mediaKind: "service" }),
+      makePost(1002, 3, { text: "", links: [""], hashtags: ["NULL"], mentions: ["{x}"] }),
+    ]
+    yield* posts.upsertPage(1002, awkward, takenAt(0))
+    const stored = yield* posts.channelPosts(1002, { limit: 10 })
+    assertEquals(stored.map((p) => p.msgId), [3, 2, 1])
+    assertEquals([...stored].reverse(), [...awkward])
+
+    // NUL cannot be stored in PostgreSQL text: it is dropped instead of failing the page.
+    const nul = makePost(1002, 4, { text: "a\u0000b", links: ["l\u0000"], reactions: { "x\u0000": 1 } })
+    yield* posts.upsertPage(1002, [nul], takenAt(1))
+    const [back] = yield* posts.channelPosts(1002, { limit: 1 })
+    assertEquals([back?.text, back?.links, back?.reactions], ["ab", ["l"], { x: 1 }])
+
+    // A page with the same id twice: the last copy wins.
+    const dup = [makePost(1002, 5, { text: "old" }), makePost(1002, 5, { text: "new", contentHash: "n" })]
+    assertEquals((yield* posts.upsertPage(1002, dup, takenAt(2))).inserted, 1)
+    assertEquals((yield* posts.channelPosts(1002, { limit: 1 }))[0]?.text, "new")
+  }),
+
+  "PostRepo.channelPosts pages newest first; maxMsgId and count": Effect.gen(function* () {
+    const posts = yield* PostRepo
+    yield* addChannel(1003)
+    assertEquals(yield* posts.maxMsgId(1003), Option.none())
+    assertEquals(yield* posts.count(1003), 0)
+    yield* posts.upsertPage(1003, page(1003, 1, 25), takenAt(0))
+    const p1 = yield* posts.channelPosts(1003, { limit: 10 })
+    assertEquals(p1.map((p) => p.msgId), [25, 24, 23, 22, 21, 20, 19, 18, 17, 16])
+    const p3 = yield* posts.channelPosts(1003, { limit: 10, beforeMsgId: 6 })
+    assertEquals(p3.map((p) => p.msgId), [5, 4, 3, 2, 1])
+    assertEquals(yield* posts.maxMsgId(1003), Option.some(25))
+    assertEquals(yield* posts.count(1003), 25)
+  }),
+
+  "PostRepo.markDeleted hides posts from reads; seeing a post again restores it": Effect.gen(function* () {
+    const posts = yield* PostRepo
+    yield* addChannel(1004)
+    const all = page(1004, 1, 5)
+    yield* posts.upsertPage(1004, all, takenAt(0))
+    assertEquals(yield* posts.markDeleted(1004, [2, 4, 99], takenAt(1)), 2)
+    assertEquals(yield* posts.markDeleted(1004, [2], takenAt(2)), 0, "already deleted")
+    assertEquals(yield* posts.markDeleted(1004, [], takenAt(2)), 0)
+    assertEquals(yield* posts.count(1004), 3)
+    assertEquals((yield* posts.channelPosts(1004, { limit: 10 })).map((p) => p.msgId), [5, 3, 1])
+    assertEquals((yield* posts.totals(1004)).views, 101 + 103 + 105)
+    assertEquals(yield* posts.maxMsgId(1004), Option.some(5))
+    const again = yield* posts.upsertPage(1004, [all[1]!], takenAt(3))
+    assertEquals([again.updated, again.snapshots], [1, 0])
+    assertEquals(yield* posts.count(1004), 4)
+  }),
+
+  "PostRepo.upsertPage rolls back with the checkpoint when the transaction fails": Effect.gen(function* () {
+    const posts = yield* PostRepo
+    const checkpoints = yield* CheckpointRepo
+    const sql = yield* SqlClient.SqlClient
+    yield* addChannel(1005)
+    const failed = yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* posts.upsertPage(1005, page(1005, 1, 10), takenAt(0))
+        yield* checkpoints.advanceHistory(1005, { top: 10, bottom: 1, done: false })
+        return yield* Effect.fail("boom" as const)
+      }),
+    ).pipe(Effect.flip)
+    assertEquals(failed, "boom")
+    assertEquals(yield* posts.count(1005), 0)
+    assertEquals(yield* metricsRows(1005), 0)
+    assertEquals(yield* checkpoints.get(1005, "history"), Option.none())
+
+    const counts = yield* sql.withTransaction(
+      Effect.gen(function* () {
+        const counts = yield* posts.upsertPage(1005, page(1005, 1, 10), takenAt(0))
+        yield* checkpoints.advanceHistory(1005, { top: 10, bottom: 1, done: false })
+        return counts
+      }),
+    )
+    assertEquals(counts.inserted, 10)
+    assertEquals(yield* posts.count(1005), 10)
+    assertEquals(yield* checkpoints.get(1005, "history"), Option.some({ top: 10, bottom: 1, done: false }))
+  }),
+
+  "PostRepo.upsertPage fails with a StoreError when the channel is unknown": Effect.gen(function* () {
+    const posts = yield* PostRepo
+    const error = yield* Effect.flip(posts.upsertPage(424242, page(424242, 1, 2), takenAt(0)))
+    assertEquals([error._tag, error.operation], ["StoreError", "PostRepo.upsertPage"])
+  }),
+
+  "PostRepo summary, ERR, ER, totals, trending and topByViews on a known dataset": Effect.gen(function* () {
+    const posts = yield* PostRepo
+    yield* addChannel(1006, 1000)
+    yield* addChannel(1007)
+    // Far from the other cases' dates, which share this database.
+    const day = (d: number) => T0 + (1000 + d) * 86_400
+    yield* posts.upsertPage(1006, [
+      makePost(1006, 1, { date: day(1), views: 100, forwards: 2, replies: 1, reactionsTotal: 7 }),
+      makePost(1006, 2, { date: day(2), views: 300, forwards: 10, replies: 5, reactionsTotal: 15 }),
+      makePost(1006, 3, { date: day(3), views: 200, forwards: 0, replies: null, reactionsTotal: 0 }),
+      makePost(1006, 4, { date: day(3), views: null, forwards: null, isService: true, reactionsTotal: 0 }),
+      makePost(1006, 5, { date: day(9), views: 9000, forwards: 0, reactionsTotal: 0 }),
+    ], takenAt(0))
+    yield* posts.markDeleted(1006, [5], takenAt(1))
+    yield* posts.upsertPage(
+      1007,
+      [makePost(1007, 1, { date: day(2), views: 50, forwards: 40, reactionsTotal: 0 })],
+      takenAt(0),
+    )
+
+    assertEquals(yield* posts.totals(1006), { posts: 4, views: 600, forwards: 12, replies: 6, reactions: 22 })
+    const summary = yield* posts.channelSummary(1006)
+    assertEquals([summary.posts, summary.avgViews], [4, 200])
+    assert(Math.abs(summary.err! - 0.2) < 1e-9, `err ${summary.err}`)
+    assert(Math.abs(summary.er! - 40 / 600) < 1e-9, `er ${summary.er}`)
+    const unknownSize = yield* posts.channelSummary(1007)
+    assertEquals([unknownSize.posts, unknownSize.avgViews, unknownSize.err], [1, 50, null])
+    assertEquals(yield* posts.channelSummary(5555), { posts: 0, avgViews: null, err: null, er: null })
+
+    const window = { since: new Date(day(0) * 1000), until: new Date(day(4) * 1000) }
+    const ranked = yield* posts.trending({ ...window, limit: 10 })
+    // Scores: 1006/2 = 300+100+75+15 = 490; 1007/1 = 50+400 = 450; 1006/3 = 200; 1006/1 = 100+20+35+3 = 158.
+    assertEquals(ranked.map((p) => [p.channelId, p.msgId, p.score]), [
+      [1006, 2, 490],
+      [1007, 1, 450],
+      [1006, 3, 200],
+      [1006, 1, 158],
+    ])
+    assert(Math.abs(ranked[0]!.engagementRate - 0.1) < 1e-9)
+    const one = yield* posts.trending({ ...window, limit: 2, channelId: 1006 })
+    assertEquals(one.map((p) => p.msgId), [2, 3])
+    const early = yield* posts.trending({ since: new Date(day(0) * 1000), until: new Date(day(2) * 1000), limit: 9 })
+    assertEquals(early.map((p) => p.msgId), [1])
+
+    assertEquals((yield* posts.topByViews(1006, 2)).map((p) => p.msgId), [2, 3])
+    assertEquals((yield* posts.topByViews(1006, 10)).map((p) => p.msgId), [2, 3, 1, 4])
+  }),
+})

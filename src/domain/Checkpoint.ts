@@ -1,0 +1,91 @@
+/** History checkpoints: the contiguous range of a channel's posts already stored, and how it may move (pure). */
+
+/**
+ * Every existing post with `bottom <= id <= top` is stored. `top` only rises, `bottom` only falls, `done` only turns
+ * true (the backfill reached the channel's first post). 0 means unset.
+ */
+export interface HistoryCursor {
+  readonly top: number
+  readonly bottom: number
+  readonly done: boolean
+}
+
+export const emptyHistoryCursor: HistoryCursor = { top: 0, bottom: 0, done: false }
+
+const nonNegativeInt = (v: unknown): number => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : 0)
+
+/** Reads a stored cursor; anything malformed counts as unset (the sync then starts from the newest post). */
+export function decodeHistoryCursor(json: unknown): HistoryCursor {
+  if (!json || typeof json !== "object") return emptyHistoryCursor
+  const o = json as Record<string, unknown>
+  return { top: nonNegativeInt(o.top), bottom: nonNegativeInt(o.bottom), done: o.done === true }
+}
+
+/** The monotonic merge: a cursor never moves backwards, whatever order pages commit in. */
+export function mergeHistoryCursor(stored: HistoryCursor, next: HistoryCursor): HistoryCursor {
+  const min = (a: number, b: number) => (a === 0 ? b : b === 0 ? a : Math.min(a, b))
+  return {
+    top: Math.max(stored.top, next.top),
+    bottom: min(stored.bottom, next.bottom),
+    done: stored.done || next.done,
+  }
+}
+
+/** Where the next history page starts, for each walk. */
+export type HistoryWalk = "forward" | "backfill"
+
+export interface PagePlan {
+  readonly offsetId: number
+  readonly addOffset: number
+  readonly limit: number
+  readonly minId: number
+  readonly maxId: number
+}
+
+/** The request for the next page of `walk`, `limit` posts at most (1..100). */
+export function planPage(walk: HistoryWalk, cursor: HistoryCursor, limit: number): PagePlan {
+  return walk === "forward"
+    // The `limit` posts just above `top`, oldest first once reversed: offset_id = top + 1, add_offset = -limit.
+    ? { offsetId: cursor.top + 1, addOffset: -limit, limit, minId: cursor.top, maxId: 0 }
+    // The `limit` posts just below `bottom` (from the newest post when unset).
+    : { offsetId: cursor.bottom, addOffset: 0, limit, minId: 0, maxId: 0 }
+}
+
+export interface PageOutcome {
+  /** The cursor once this page is stored. */
+  readonly cursor: HistoryCursor
+  /** Whether this walk has more pages (false when Telegram says nothing remains: no request is wasted). */
+  readonly more: boolean
+}
+
+/**
+ * Folds a fetched page into the cursor. `count` is the channel's total; `offsetIdOffset` how many posts are newer
+ * than the offset point (when Telegram tells; else a short page means the end).
+ */
+export function afterPage(
+  walk: HistoryWalk,
+  cursor: HistoryCursor,
+  page: { readonly ids: ReadonlyArray<number>; readonly count: number; readonly offsetIdOffset: number | undefined },
+  limit: number,
+): PageOutcome {
+  const { ids } = page
+  if (ids.length === 0) {
+    return { cursor: walk === "backfill" ? { ...cursor, done: true } : cursor, more: false }
+  }
+  const max = Math.max(...ids)
+  const min = Math.min(...ids)
+  if (walk === "forward") {
+    const remaining = page.offsetIdOffset === undefined
+      ? (ids.length < limit ? 0 : 1)
+      : page.offsetIdOffset - ids.length
+    return { cursor: mergeHistoryCursor(cursor, { top: max, bottom: 0, done: false }), more: remaining > 0 }
+  }
+  const remaining = page.offsetIdOffset === undefined
+    ? (ids.length < limit ? 0 : 1)
+    : page.count - (page.offsetIdOffset + ids.length)
+  const done = remaining <= 0
+  return {
+    cursor: mergeHistoryCursor(cursor, { top: cursor.top === 0 ? max : 0, bottom: min, done }),
+    more: !done,
+  }
+}

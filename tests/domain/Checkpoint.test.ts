@@ -1,0 +1,82 @@
+/** History checkpoints: monotonic merge, page plans and outcomes (pure, table-driven). */
+import {
+  afterPage,
+  decodeHistoryCursor,
+  emptyHistoryCursor,
+  mergeHistoryCursor,
+  planPage,
+} from "../../src/domain/Checkpoint.ts"
+import { assertEquals } from "../support/assert.ts"
+
+Deno.test("Checkpoint.decodeHistoryCursor treats malformed values as unset", () => {
+  assertEquals(decodeHistoryCursor(undefined), emptyHistoryCursor)
+  assertEquals(decodeHistoryCursor({ top: "5", bottom: -1, done: "yes" }), emptyHistoryCursor)
+  assertEquals(decodeHistoryCursor({ top: 900, bottom: 12, done: true }), { top: 900, bottom: 12, done: true })
+})
+
+Deno.test("Checkpoint.mergeHistoryCursor never moves backwards", () => {
+  const stored = { top: 500, bottom: 100, done: false }
+  assertEquals(mergeHistoryCursor(stored, { top: 400, bottom: 200, done: false }), stored)
+  assertEquals(mergeHistoryCursor(stored, { top: 600, bottom: 50, done: true }), { top: 600, bottom: 50, done: true })
+  assertEquals(mergeHistoryCursor(stored, { top: 0, bottom: 0, done: false }), stored)
+  assertEquals(mergeHistoryCursor(emptyHistoryCursor, { top: 7, bottom: 3, done: false }), {
+    top: 7,
+    bottom: 3,
+    done: false,
+  })
+  assertEquals(mergeHistoryCursor({ top: 9, bottom: 1, done: true }, { top: 9, bottom: 1, done: false }).done, true)
+})
+
+Deno.test("Checkpoint.planPage: forward reads just above top, backfill just below bottom", () => {
+  assertEquals(planPage("forward", { top: 1000, bottom: 1, done: true }, 100), {
+    offsetId: 1001,
+    addOffset: -100,
+    limit: 100,
+    minId: 1000,
+    maxId: 0,
+  })
+  assertEquals(planPage("backfill", { top: 1000, bottom: 640, done: false }, 40), {
+    offsetId: 640,
+    addOffset: 0,
+    limit: 40,
+    minId: 0,
+    maxId: 0,
+  })
+  assertEquals(planPage("backfill", emptyHistoryCursor, 100).offsetId, 0, "from the newest when unset")
+})
+
+Deno.test("Checkpoint.afterPage: forward stops exactly when nothing newer remains", () => {
+  const cursor = { top: 1000, bottom: 1, done: true }
+  // 250 posts above 1000: the first page leaves 150.
+  const first = afterPage("forward", cursor, { ids: range(1001, 1100), count: 10_250, offsetIdOffset: 250 }, 100)
+  assertEquals(first, { cursor: { top: 1100, bottom: 1, done: true }, more: true })
+  const last = afterPage("forward", first.cursor, { ids: range(1201, 1250), count: 10_250, offsetIdOffset: 50 }, 100)
+  assertEquals(last, { cursor: { top: 1250, bottom: 1, done: true }, more: false })
+  // Without offset_id_offset, a short page ends the walk.
+  assertEquals(
+    afterPage("forward", cursor, { ids: range(1001, 1020), count: 0, offsetIdOffset: undefined }, 100).more,
+    false,
+  )
+  assertEquals(afterPage("forward", cursor, { ids: [], count: 0, offsetIdOffset: 0 }, 100), { cursor, more: false })
+})
+
+Deno.test("Checkpoint.afterPage: backfill sets top on a fresh channel and ends at the first post", () => {
+  const fresh = afterPage("backfill", emptyHistoryCursor, {
+    ids: range(901, 1000).reverse(),
+    count: 1000,
+    offsetIdOffset: 0,
+  }, 100)
+  assertEquals(fresh, { cursor: { top: 1000, bottom: 901, done: false }, more: true })
+  const end = afterPage("backfill", { top: 1000, bottom: 101, done: false }, {
+    ids: range(1, 100).reverse(),
+    count: 1000,
+    offsetIdOffset: 900,
+  }, 100)
+  assertEquals(end, { cursor: { top: 1000, bottom: 1, done: true }, more: false })
+  const empty = afterPage("backfill", { top: 5, bottom: 2, done: false }, { ids: [], count: 4, offsetIdOffset: 4 }, 100)
+  assertEquals(empty, { cursor: { top: 5, bottom: 2, done: true }, more: false })
+})
+
+function range(from: number, to: number): Array<number> {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i)
+}

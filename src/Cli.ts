@@ -2,6 +2,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
 import { Command } from "effect/cli"
+import { AppConfig } from "./Config.ts"
 import { ConfigError } from "./domain/Errors.ts"
 import { Logging } from "./observe/Logging.ts"
 
@@ -68,7 +69,7 @@ const reportConfigError = (cause: Cause.Cause<unknown>): Effect.Effect<void> => 
   return failure instanceof ConfigError ? Console.error(failure.message) : Effect.void
 }
 
-/** Parses `Deno.args` with `command` and runs it with logging and Node platform services. */
+/** Parses `Deno.args` with `command` and runs it with the configuration, logging and Node platform services. */
 export function runTask<Name extends string, Input, E, R>(
   // deno-lint-ignore ban-types
   command: Command.Command<Name, Input, {}, E, R>,
@@ -76,7 +77,7 @@ export function runTask<Name extends string, Input, E, R>(
 ): void {
   const program = Command.runWith(command, { version: options.version ?? "0.1.0" })(Deno.args).pipe(
     Effect.tapCause(reportUnexpected),
-    Effect.provide(Layer.mergeAll(NodeServices.layer, Logging.layer)),
+    Effect.provide(Layer.mergeAll(NodeServices.layer, Logging.layer).pipe(Layer.provideMerge(AppConfig.layer))),
     Effect.tapCause(reportConfigError),
   )
   runMainDeno(program as Effect.Effect<void, unknown>, {

@@ -1,6 +1,15 @@
-/** The only tgpulse module that imports GramJS: building clients (routed to the sandbox when asked) and sessions. */
+/**
+ * The only tgpulse module that imports GramJS: clients (routed to the sandbox when asked) and the TelegramClient
+ * service, whose every call has a timeout and fails with a TelegramError.
+ */
 import "./NoSchemaCache.ts" // first: GramJS must not see localStorage
-import { Logger, TelegramClient as GramClient } from "telegram"
+import { Api, Logger, TelegramClient as GramClient } from "telegram"
+import { Context, Effect, Layer, Redacted } from "effect"
+import { AppConfig } from "../Config.ts"
+import type { ConfigError } from "../domain/Errors.ts"
+import { resolveAccounts } from "./Accounts.ts"
+import { reasonOf } from "./RpcError.ts"
+import { PeerUnavailable, TelegramError, Timeout } from "./TelegramError.ts"
 import { LogLevel } from "telegram/extensions/Logger.js"
 import {
   Connection,
@@ -60,6 +69,8 @@ export interface GramClientOptions {
   readonly connectionRetries?: number
   /** Milliseconds between connection attempts. @default 100 */
   readonly retryDelay?: number
+  /** GramJS's own debug log (LOG_LEVEL=trace). @default false */
+  readonly debug?: boolean
 }
 
 /**
@@ -82,8 +93,162 @@ export function makeGramClient(options: GramClientOptions): GramClient {
     retryDelay: options.retryDelay ?? 100,
     floodSleepThreshold: 0,
     autoReconnect: true,
-    baseLogger: new Logger(Deno.env.get("GRAMJS_DEBUG") ? LogLevel.DEBUG : LogLevel.NONE),
+    baseLogger: new Logger(options.debug ? LogLevel.DEBUG : LogLevel.NONE),
   })
   client.floodSleepThreshold = 0
   return client
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The service the collector uses: one connected account, every call with a timeout, errors as TelegramError.
+
+/** A channel as Telegram describes it (access hash as a decimal string). */
+export interface ChannelInfo {
+  readonly id: number
+  readonly accessHash: string
+  readonly username: string | null
+  readonly title: string
+  readonly kind: "broadcast" | "megagroup"
+  readonly participantsCount: number | null
+}
+
+/** The arguments of messages.getHistory the collector uses (hash is always 0). */
+export interface HistoryParams {
+  readonly offsetId: number
+  readonly addOffset: number
+  readonly limit: number
+  readonly maxId: number
+  readonly minId: number
+  readonly offsetDate?: number
+}
+
+export interface HistoryPage {
+  /** Messages as GramJS decoded them, newest first; only Normalize looks inside. */
+  readonly messages: ReadonlyArray<unknown>
+  /** Total messages in the channel. */
+  readonly count: number
+  /** Messages newer than the offset point, when Telegram says. */
+  readonly offsetIdOffset: number | undefined
+}
+
+export class TelegramClient extends Context.Service<TelegramClient, {
+  /** The account's label for logs and metrics (never a phone number or a session). */
+  readonly account: string
+  /** contacts.resolveUsername: a channel or supergroup (anything else is PeerUnavailable). */
+  resolveUsername(username: string): Effect.Effect<ChannelInfo, TelegramError>
+  /** channels.getChannels for a known id and access hash. */
+  getChannel(id: number, accessHash: string): Effect.Effect<ChannelInfo, TelegramError>
+  /** messages.getHistory, one page. */
+  getHistory(
+    channel: { readonly id: number; readonly accessHash: string },
+    params: HistoryParams,
+  ): Effect.Effect<HistoryPage, TelegramError>
+}>()("tgpulse/telegram/TelegramClient") {
+  /** The first configured account (or the sandbox's first test account), connected for the layer's lifetime. */
+  static readonly layer: Layer.Layer<TelegramClient, ConfigError | TelegramError, AppConfig> = Layer.effect(
+    TelegramClient,
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const { apiId, apiHash, accounts, sandbox } = yield* resolveAccounts(config)
+      const account = accounts[0]!
+      return yield* connectTelegram({
+        account: account.label,
+        session: Redacted.value(account.session),
+        apiId,
+        apiHash: Redacted.value(apiHash),
+        debug: config.observe.logLevel === "trace",
+        ...(sandbox ? { sandbox } : {}),
+      })
+    }),
+  )
+}
+
+export interface ConnectOptions extends GramClientOptions {
+  /** Label for logs and metrics. */
+  readonly account: string
+  /** Timeout of every call. @default 30000 */
+  readonly timeoutMs?: number
+}
+
+function channelInfo(chat: any): ChannelInfo | undefined {
+  if (chat?.className !== "Channel") return undefined
+  return {
+    id: Number(chat.id.toString()),
+    accessHash: chat.accessHash?.toString() ?? "0",
+    username: chat.username ?? chat.usernames?.[0]?.username ?? null,
+    title: chat.title ?? "",
+    kind: chat.megagroup ? "megagroup" : "broadcast",
+    participantsCount: typeof chat.participantsCount === "number" ? chat.participantsCount : null,
+  }
+}
+
+const inputPeer = (channel: { readonly id: number; readonly accessHash: string }) =>
+  new Api.InputPeerChannel({ channelId: bigInt(channel.id), accessHash: bigInt(channel.accessHash) })
+
+/** Connects one account (disconnected when the scope closes) and returns the service for it. */
+export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOptions) {
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const account = options.account
+  /** A GramJS promise as an Effect with a timeout; whatever GramJS throws becomes a TelegramError. */
+  const call = <A>(method: string, run: () => Promise<A>): Effect.Effect<A, TelegramError> =>
+    Effect.tryPromise({
+      try: run,
+      catch: (e) => new TelegramError({ method, account, reason: reasonOf(e) }),
+    }).pipe(
+      Effect.timeoutOrElse({
+        duration: timeoutMs,
+        orElse: () => Effect.fail(new TelegramError({ method, account, reason: new Timeout({ millis: timeoutMs }) })),
+      }),
+    )
+  // Released even when connecting fails or times out: GramJS would otherwise go on reconnecting in the background.
+  const client = yield* Effect.acquireRelease(
+    Effect.sync(() => makeGramClient(options)),
+    (c) => Effect.promise(() => c.destroy().catch(() => undefined)),
+  )
+  yield* call("connect", () => client.connect())
+  const notAChannel = (method: string) =>
+    new TelegramError({ method, account, reason: new PeerUnavailable({ code: 400, errorMessage: "NOT_A_CHANNEL" }) })
+
+  return TelegramClient.of({
+    account,
+    resolveUsername: (username) =>
+      call("contacts.ResolveUsername", () => client.invoke(new Api.contacts.ResolveUsername({ username }))).pipe(
+        Effect.flatMap((r) => {
+          const info = channelInfo(r.chats.find((c: any) => c.className === "Channel"))
+          return info ? Effect.succeed(info) : Effect.fail(notAChannel("contacts.ResolveUsername"))
+        }),
+      ),
+    getChannel: (id, accessHash) =>
+      call("channels.GetChannels", () =>
+        client.invoke(
+          new Api.channels.GetChannels({
+            id: [new Api.InputChannel({ channelId: bigInt(id), accessHash: bigInt(accessHash) })],
+          }),
+        )).pipe(
+          Effect.flatMap((r) => {
+            const info = channelInfo(r.chats[0])
+            return info ? Effect.succeed(info) : Effect.fail(notAChannel("channels.GetChannels"))
+          }),
+        ),
+    getHistory: (channel, params) =>
+      call("messages.GetHistory", () =>
+        client.invoke(
+          new Api.messages.GetHistory({
+            peer: inputPeer(channel),
+            offsetId: params.offsetId,
+            offsetDate: params.offsetDate ?? 0,
+            addOffset: params.addOffset,
+            limit: params.limit,
+            maxId: params.maxId,
+            minId: params.minId,
+            hash: bigInt.zero,
+          }),
+        )).pipe(
+          Effect.map((r: any): HistoryPage => ({
+            messages: r.messages ?? [],
+            count: typeof r.count === "number" ? r.count : (r.messages?.length ?? 0),
+            offsetIdOffset: typeof r.offsetIdOffset === "number" ? r.offsetIdOffset : undefined,
+          })),
+        ),
+  })
+})

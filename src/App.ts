@@ -1,0 +1,31 @@
+/** The composition map: every layer that crosses subsystems is wired here, and only here. */
+import { Effect, Layer, Option } from "effect"
+import { AppConfig } from "./Config.ts"
+import { HistorySync } from "./collect/HistorySync.ts"
+import { ChannelRepo } from "./store/ChannelRepo.ts"
+import { CheckpointRepo } from "./store/CheckpointRepo.ts"
+import { PostRepo } from "./store/PostRepo.ts"
+import { Sql } from "./store/Sql.ts"
+import { TelegramClient } from "./telegram/TelegramClient.ts"
+
+/** PostgreSQL at DATABASE_URL, or the embedded database under TGPULSE_DATA_DIR; migrated when built. */
+export const SqlLive = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    return Option.match(config.databaseUrl, {
+      onNone: () => Sql.layerEmbedded(config.dataDir),
+      onSome: (url) => Sql.layerUrl(url),
+    })
+  }),
+)
+
+/** The repositories on the configured database. */
+export const StoreLive = Layer.mergeAll(ChannelRepo.layer, PostRepo.layer, CheckpointRepo.layer).pipe(
+  Layer.provideMerge(SqlLive),
+)
+
+/** History sync over the configured account and database (the store stays available to the caller). */
+export const HistoryLive = HistorySync.layer.pipe(
+  Layer.provide(TelegramClient.layer),
+  Layer.provideMerge(StoreLive),
+)

@@ -1,0 +1,306 @@
+/** History sync: per channel a forward catch-up and a backfill walk, each page stored with its checkpoint at once. */
+import { Clock, Context, DateTime, Duration, Effect, Fiber, Layer, Option, Ref, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
+import type { PeerRef } from "../Config.ts"
+import { afterPage, decodeHistoryCursor, type HistoryCursor, type HistoryWalk, planPage } from "../domain/Checkpoint.ts"
+import type { Post } from "../domain/Post.ts"
+import { ChannelRepo } from "../store/ChannelRepo.ts"
+import { CheckpointRepo } from "../store/CheckpointRepo.ts"
+import { PostRepo } from "../store/PostRepo.ts"
+import { normalizeMessage } from "../telegram/Normalize.ts"
+import { type ChannelInfo, type HistoryPage, TelegramClient } from "../telegram/TelegramClient.ts"
+import { TelegramError } from "../telegram/TelegramError.ts"
+
+/** Posts per getHistory page (Telegram's maximum). */
+export const PAGE_SIZE = 100
+const STREAM = "history"
+
+/** A database that is away: retry the same page with backoff capped at 5 s, for about a minute. */
+const PERSIST_RETRY = Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")]).pipe(
+  Schedule.upTo({ times: 15 }),
+)
+
+export interface SyncOptions {
+  /** Posts fetched per channel per run; 0 means no limit. */
+  readonly limitPerRun: number
+  /** Channels synced at once. */
+  readonly concurrency: number
+}
+
+/** Live counters of one channel's sync (also the end-of-run summary). */
+export interface ChannelProgress {
+  readonly channel: string
+  readonly channelId: number | undefined
+  readonly total: number | undefined
+  readonly fetched: number
+  readonly inserted: number
+  readonly updated: number
+  readonly unchanged: number
+  readonly skipped: number
+  readonly requests: number
+  readonly floodWaits: number
+  readonly floodSeconds: number
+  readonly seconds: number
+  readonly status: "pending" | "running" | "ok" | "failed"
+  readonly error: string | undefined
+}
+
+export function describePeer(ref: PeerRef): string {
+  return ref._tag === "Username" ? `@${ref.username}` : String(ref.id)
+}
+
+const initial = (ref: PeerRef): ChannelProgress => ({
+  channel: describePeer(ref),
+  channelId: undefined,
+  total: undefined,
+  fetched: 0,
+  inserted: 0,
+  updated: 0,
+  unchanged: 0,
+  skipped: 0,
+  requests: 0,
+  floodWaits: 0,
+  floodSeconds: 0,
+  seconds: 0,
+  status: "pending",
+  error: undefined,
+})
+
+/** A channel that cannot be synced for a reason the user must fix (unknown, private, no access hash). */
+export class ChannelUnavailable extends Error {
+  override name = "ChannelUnavailable"
+}
+
+export class HistorySync extends Context.Service<HistorySync, {
+  /**
+   * Syncs every channel (at most `concurrency` at once) and reports each one's outcome; one channel's failure never
+   * stops the others. `onProgress` sees the live counters.
+   */
+  syncAll(
+    refs: ReadonlyArray<PeerRef>,
+    options: SyncOptions & { readonly progress?: Ref.Ref<ReadonlyArray<ChannelProgress>> },
+  ): Effect.Effect<ReadonlyArray<ChannelProgress>>
+}>()("tgpulse/collect/HistorySync") {
+  static readonly layer = Layer.effect(
+    HistorySync,
+    Effect.gen(function* () {
+      const telegram = yield* TelegramClient
+      const channels = yield* ChannelRepo
+      const posts = yield* PostRepo
+      const checkpoints = yield* CheckpointRepo
+      const sql = yield* SqlClient.SqlClient
+
+      /** A cached channel, or one resolved once over the network and cached with its access hash. */
+      const resolve = Effect.fn("HistorySync.resolve")(function* (ref: PeerRef) {
+        const cached = ref._tag === "Username" ? yield* channels.byUsername(ref.username) : yield* channels.byId(ref.id)
+        if (Option.isSome(cached) && cached.value.accessHash) {
+          return {
+            id: cached.value.id,
+            accessHash: cached.value.accessHash,
+            username: cached.value.username,
+            title: cached.value.title,
+            kind: cached.value.kind,
+            participantsCount: cached.value.participantsCount ?? null,
+          } satisfies ChannelInfo
+        }
+        if (ref._tag === "Id") {
+          return yield* Effect.fail(
+            new ChannelUnavailable(
+              `Channel ${ref.id} has no cached access hash: name it once by username so it can be resolved`,
+            ),
+          )
+        }
+        const info = yield* telegram.resolveUsername(ref.username)
+        yield* channels.upsert({
+          id: info.id,
+          accessHash: info.accessHash,
+          username: info.username,
+          title: info.title,
+          kind: info.kind,
+          participantsCount: info.participantsCount,
+        })
+        return info
+      })
+
+      const syncChannel = Effect.fn("HistorySync.channel")(function* (
+        ref: PeerRef,
+        options: SyncOptions,
+        progress: Ref.Ref<ChannelProgress>,
+      ) {
+        const started = yield* Clock.currentTimeMillis
+        const bump = (f: (p: ChannelProgress) => Partial<ChannelProgress>) =>
+          Ref.update(progress, (p) => ({ ...p, ...f(p) }))
+        yield* bump(() => ({ status: "running" }))
+        const channel = yield* resolve(ref)
+        yield* bump(() => ({
+          channelId: channel.id,
+          channel: channel.username ? `@${channel.username}` : String(channel.id),
+        }))
+        let cursor: HistoryCursor = decodeHistoryCursor(
+          Option.getOrUndefined(yield* checkpoints.get(channel.id, STREAM)),
+        )
+        let budget = options.limitPerRun > 0 ? options.limitPerRun : Number.POSITIVE_INFINITY
+
+        /** One page, retried in place on FLOOD_WAIT (after the wait) and on transient failures (with backoff). */
+        const fetchPage = (plan: ReturnType<typeof planPage>): Effect.Effect<HistoryPage, TelegramError> => {
+          const attempt = (n: number): Effect.Effect<HistoryPage, TelegramError> =>
+            telegram.getHistory(channel, plan).pipe(
+              Effect.ensuring(bump((p) => ({ requests: p.requests + 1 }))),
+              Effect.catch((error) => {
+                const reason = error.reason
+                if (reason._tag === "FloodWait") {
+                  return bump((p) => ({ floodWaits: p.floodWaits + 1, floodSeconds: p.floodSeconds + reason.seconds }))
+                    .pipe(
+                      Effect.andThen(
+                        Effect.logWarning("flood wait: retrying the same page after it").pipe(
+                          Effect.annotateLogs({ seconds: reason.seconds, offsetId: plan.offsetId, stage: "fetch" }),
+                        ),
+                      ),
+                      Effect.andThen(Effect.sleep(Duration.seconds(reason.seconds))),
+                      Effect.andThen(attempt(n)),
+                    )
+                }
+                if ((reason._tag === "Transient" || reason._tag === "Timeout") && n < 5) {
+                  return Effect.sleep(Duration.millis(250 * 2 ** n)).pipe(Effect.andThen(attempt(n + 1)))
+                }
+                return Effect.fail(error)
+              }),
+            )
+          return attempt(0)
+        }
+
+        /** Stores a page and its checkpoint in one transaction; retried while the database is away. */
+        const persist = (normalized: ReadonlyArray<Post>, next: HistoryCursor) =>
+          Effect.gen(function* () {
+            const takenAt = DateTime.toDateUtc(yield* DateTime.now)
+            return yield* sql.withTransaction(
+              Effect.gen(function* () {
+                const counts = yield* posts.upsertPage(channel.id, normalized, takenAt)
+                yield* checkpoints.advanceHistory(channel.id, next)
+                return counts
+              }),
+            )
+          }).pipe(
+            Effect.tapError((e) =>
+              Effect.logWarning("store failed, retrying the page").pipe(
+                Effect.annotateLogs({ stage: "persist", error: e.message }),
+              )
+            ),
+            Effect.retry(PERSIST_RETRY),
+          )
+
+        /** Walks one direction; the next page is fetched while the previous one is written. */
+        const walk = Effect.fnUntraced(function* (direction: HistoryWalk) {
+          const limitNow = () => Math.min(PAGE_SIZE, budget)
+          if (limitNow() <= 0) return
+          let plan = planPage(direction, cursor, limitNow())
+          let page = yield* fetchPage(plan)
+          for (;;) {
+            const ids: Array<number> = []
+            const normalized: Array<Post> = []
+            let skipped = 0
+            for (const m of page.messages) {
+              const post = normalizeMessage(m, channel.id)
+              if (post) {
+                normalized.push(post)
+                ids.push(post.msgId)
+              } else {
+                const id = (m as { id?: unknown }).id
+                if (typeof id === "number") ids.push(id)
+                skipped++
+              }
+            }
+            const outcome = afterPage(direction, cursor, {
+              ids,
+              count: page.count,
+              offsetIdOffset: page.offsetIdOffset,
+            }, plan.limit)
+            budget -= ids.length
+            const more = outcome.more && Math.min(PAGE_SIZE, budget) > 0
+            const nextPlan = more ? planPage(direction, outcome.cursor, limitNow()) : undefined
+            const prefetch = nextPlan ? yield* Effect.forkChild(fetchPage(nextPlan)) : undefined
+            const counts = yield* persist(normalized, outcome.cursor).pipe(
+              Effect.onError(() => (prefetch ? Fiber.interrupt(prefetch) : Effect.void)),
+            )
+            cursor = outcome.cursor
+            yield* bump((p) => ({
+              total: page.count,
+              fetched: p.fetched + ids.length,
+              inserted: p.inserted + counts.inserted,
+              updated: p.updated + counts.updated,
+              unchanged: p.unchanged + counts.unchanged,
+              skipped: p.skipped + skipped,
+            }))
+            if (!prefetch || !nextPlan) return
+            plan = nextPlan
+            page = yield* Fiber.join(prefetch)
+          }
+        })
+
+        if (cursor.top > 0 || cursor.done) yield* walk("forward")
+        if (!cursor.done) yield* walk("backfill")
+        const ended = yield* Clock.currentTimeMillis
+        yield* bump(() => ({ status: "ok", seconds: (ended - started) / 1000 }))
+      })
+
+      return HistorySync.of({
+        syncAll: Effect.fn("HistorySync.syncAll")(function* (refs, options) {
+          const cells = yield* Effect.forEach(refs, (ref) => Ref.make(initial(ref)))
+          const publish = options.progress
+            ? Effect.gen(function* () {
+              const snapshot = yield* Effect.forEach(cells, Ref.get)
+              yield* Ref.set(options.progress!, snapshot)
+            })
+            : Effect.void
+          const publisher = yield* Effect.forkChild(
+            Effect.repeat(publish, Schedule.spaced("100 millis")),
+          )
+          yield* Effect.forEach(
+            refs.map((ref, i) => [ref, cells[i]!] as const),
+            ([ref, cell]) =>
+              Effect.gen(function* () {
+                const started = yield* Clock.currentTimeMillis
+                yield* syncChannel(ref, options, cell).pipe(
+                  Effect.catchCause((cause) =>
+                    Effect.gen(function* () {
+                      const ended = yield* Clock.currentTimeMillis
+                      const message = failureMessage(cause)
+                      yield* Ref.update(cell, (p) => ({
+                        ...p,
+                        status: "failed" as const,
+                        error: message,
+                        seconds: (ended - started) / 1000,
+                      }))
+                      yield* Effect.logError("channel failed").pipe(
+                        Effect.annotateLogs({ channel: describePeer(ref), error: message }),
+                      )
+                    })
+                  ),
+                  Effect.annotateLogs({ channel: describePeer(ref), stream: STREAM }),
+                )
+              }),
+            { concurrency: Math.max(1, options.concurrency), discard: true },
+          )
+          yield* Fiber.interrupt(publisher)
+          yield* publish
+          return yield* Effect.forEach(cells, Ref.get)
+        }),
+      })
+    }),
+  )
+}
+
+/** One line for a failed channel: the error's own message, never a stack trace. */
+function failureMessage(cause: import("effect").Cause.Cause<unknown>): string {
+  for (const reason of cause.reasons) {
+    if (reason._tag === "Fail") {
+      const e = reason.error as { message?: unknown }
+      return typeof e?.message === "string" ? e.message : String(reason.error)
+    }
+    if (reason._tag === "Die") {
+      const d = reason.defect as { message?: unknown }
+      return typeof d?.message === "string" ? d.message : String(reason.defect)
+    }
+  }
+  return "interrupted"
+}

@@ -1,0 +1,62 @@
+/** Shows a running sync: a live bar per channel on a terminal, periodic structured log lines otherwise. */
+import { Duration, Effect, Ref, Schedule } from "effect"
+import type { ChannelProgress } from "./HistorySync.ts"
+
+const BAR = 24
+
+/** One terminal line for a channel, e.g. `@news  [########........] 12,345/40,000  2 flood waits`. */
+export function progressLine(p: ChannelProgress, width: number): string {
+  const done = p.status === "ok" ? "done" : p.status === "failed" ? "FAILED" : ""
+  const total = p.total ?? 0
+  const ratio = total > 0 ? Math.min(1, p.fetched / total) : p.status === "ok" ? 1 : 0
+  const filled = Math.round(ratio * BAR)
+  const bar = "#".repeat(filled) + ".".repeat(BAR - filled)
+  const counts = total > 0 ? `${p.fetched.toLocaleString("en")}/${total.toLocaleString("en")}` : `${p.fetched}`
+  const flood = p.floodWaits > 0 ? `  ${p.floodWaits} flood waits` : ""
+  return `${p.channel.slice(0, width).padEnd(width)} [${bar}] ${counts}${flood} ${done}`.trimEnd()
+}
+
+/** One line per channel at the end of a run. */
+export function summaryLine(p: ChannelProgress): string {
+  const base =
+    `${p.channel}: fetched ${p.fetched}, inserted ${p.inserted}, updated ${p.updated}, unchanged ${p.unchanged}` +
+    `, requests ${p.requests}, flood waits ${p.floodWaits} (${p.floodSeconds} s), ${p.seconds.toFixed(1)} s`
+  return p.status === "failed" ? `${p.channel}: FAILED: ${p.error ?? "unknown error"}` : base
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Runs until interrupted: redraws the bars on a terminal (stderr) every 200 ms, or logs each running channel's
+ * counters every 10 s. The caller forks it next to the sync.
+ */
+export function reportProgress(progress: Ref.Ref<ReadonlyArray<ChannelProgress>>): Effect.Effect<void> {
+  const tty = Deno.stderr.isTerminal()
+  if (tty) {
+    let drawn = 0
+    const draw = Effect.gen(function* () {
+      const rows = yield* Ref.get(progress)
+      const width = Math.min(32, Math.max(8, ...rows.map((r) => r.channel.length)))
+      const lines = rows.map((r) => progressLine(r, width))
+      const up = drawn > 0 ? `\x1b[${drawn}F` : ""
+      Deno.stderr.writeSync(encoder.encode(up + lines.map((l) => `\x1b[2K${l}\n`).join("")))
+      drawn = lines.length
+    })
+    return Effect.repeat(draw, Schedule.spaced(Duration.millis(200))).pipe(Effect.ensuring(draw), Effect.asVoid)
+  }
+  const log = Effect.gen(function* () {
+    for (const p of yield* Ref.get(progress)) {
+      if (p.status !== "running") continue
+      yield* Effect.logInfo("sync progress").pipe(Effect.annotateLogs({
+        channel: p.channel,
+        stage: "persist",
+        fetched: p.fetched,
+        total: p.total ?? -1,
+        inserted: p.inserted,
+        requests: p.requests,
+        floodWaits: p.floodWaits,
+      }))
+    }
+  })
+  return Effect.repeat(log, Schedule.spaced(Duration.seconds(10))).pipe(Effect.asVoid)
+}

@@ -1,0 +1,103 @@
+/** `deno task sync-history`: syncs channel history into PostgreSQL, then prints a summary per channel. */
+import { Console, Effect, Fiber, Option, Ref } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { HistoryLive } from "../src/App.ts"
+import { ExitCode, runTask } from "../src/Cli.ts"
+import { AppConfig, parsePeerRef, type PeerRef } from "../src/Config.ts"
+import { type ChannelProgress, HistorySync } from "../src/collect/HistorySync.ts"
+import { reportProgress, summaryLine } from "../src/collect/Progress.ts"
+import { ConfigError } from "../src/domain/Errors.ts"
+
+/** "a,b,123": channel references, or a ConfigError naming `source` and the bad entry. */
+const peerList = (raw: string, source: string): Effect.Effect<ReadonlyArray<PeerRef>, ConfigError> => {
+  const parts = raw.split(/[,\s]+/).filter((p) => p !== "")
+  const refs = parts.map(parsePeerRef)
+  const bad = parts.find((_, i) => refs[i] === undefined)
+  return bad === undefined && refs.length > 0 ? Effect.succeed(refs as ReadonlyArray<PeerRef>) : Effect.fail(
+    new ConfigError({
+      variable: source,
+      message: `Invalid ${source} "${raw}"${bad === undefined ? "" : ` (bad entry "${bad}")`}: expected ` +
+        "a comma-separated list of channel usernames (@name) or ids (123 or -100123)",
+    }),
+  )
+}
+
+const positive = (name: string, value: number): Effect.Effect<number, ConfigError> =>
+  value >= 1 ? Effect.succeed(value) : Effect.fail(
+    new ConfigError({ variable: name, message: `Invalid ${name} ${value}: expected a positive integer` }),
+  )
+
+const syncHistory = Command.make("sync-history", {
+  channels: Flag.String("channels").pipe(
+    Flag.withDescription("Channels to sync, comma-separated usernames or ids (default: MTPROTO_PEERS)"),
+    Flag.optional,
+  ),
+  limit: Flag.Int("limit").pipe(
+    Flag.withDescription("Posts per channel in this run, 0 for no limit (default: MTPROTO_HISTORY_LIMIT_PER_RUN)"),
+    Flag.optional,
+  ),
+  concurrency: Flag.Int("concurrency").pipe(
+    Flag.withDescription("Channels synced at once (default: MTPROTO_CONCURRENCY)"),
+    Flag.optional,
+  ),
+  // The original positional form: sync-history "<ids>" <limit> <concurrency>.
+  ids: Argument.String("ids").pipe(Argument.withDescription("Same as --channels"), Argument.optional),
+  positionalLimit: Argument.Int("limit").pipe(Argument.withDescription("Same as --limit"), Argument.optional),
+  positionalConcurrency: Argument.Int("concurrency").pipe(
+    Argument.withDescription("Same as --concurrency"),
+    Argument.optional,
+  ),
+}, (flags) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    if (!config.features.mtproto || !config.features.history) {
+      const off = !config.features.mtproto ? "MTPROTO_ENABLED" : "MTPROTO_HISTORY_ENABLED"
+      return yield* Effect.logInfo(`history sync is disabled (${off} is not true): nothing to do`)
+    }
+    const rawChannels = Option.orElse(flags.channels, () => flags.ids)
+    const refs = Option.isSome(rawChannels)
+      ? yield* peerList(rawChannels.value, Option.isSome(flags.channels) ? "--channels" : "the ids argument")
+      : config.history.peers
+    if (refs.length === 0) {
+      return yield* new ConfigError({
+        variable: "MTPROTO_PEERS",
+        message: "No channels to sync: pass --channels @name,123 or set MTPROTO_PEERS",
+      })
+    }
+    const limit = Option.getOrElse(Option.orElse(flags.limit, () => flags.positionalLimit), () =>
+      config.history.limitPerRun)
+    if (limit < 0) {
+      return yield* new ConfigError({ variable: "--limit", message: `Invalid --limit ${limit}: expected 0 or more` })
+    }
+    const concurrency = yield* positive(
+      "--concurrency",
+      Option.getOrElse(
+        Option.orElse(flags.concurrency, () =>
+          flags.positionalConcurrency),
+        () => config.history.concurrency,
+      ),
+    )
+
+    const results = yield* Effect.gen(function* () {
+      const sync = yield* HistorySync
+      const progress = yield* Ref.make<ReadonlyArray<ChannelProgress>>([])
+      const reporter = yield* Effect.forkChild(reportProgress(progress))
+      const done = yield* sync.syncAll(refs, { limitPerRun: limit, concurrency, progress })
+      yield* Ref.set(progress, done)
+      yield* Fiber.interrupt(reporter)
+      return done
+    }).pipe(Effect.provide(HistoryLive))
+
+    for (const p of results) {
+      yield* Console.log(summaryLine(p))
+    }
+    const failed = results.filter((p) => p.status === "failed")
+    if (failed.length > 0) {
+      yield* Console.error(
+        `${failed.length} of ${results.length} channels failed: ${failed.map((p) => p.channel).join(", ")}`,
+      )
+      return yield* Effect.fail(new ExitCode(1))
+    }
+  })).pipe(Command.withDescription("Sync channel history (new posts first, then older ones) into PostgreSQL"))
+
+runTask(syncHistory)

@@ -59,8 +59,14 @@ export interface PageOutcome {
 }
 
 /**
- * Folds a fetched page into the cursor. `count` is the channel's total; `offsetIdOffset` how many posts are newer
- * than the offset point (when Telegram tells; else a short page means the end).
+ * Folds a fetched page into the cursor. `count` is the channel's total and `offsetIdOffset` the position of the
+ * page's first (newest) post counted from the channel's newest post, when Telegram says ("the absolute position of
+ * messages[0]").
+ *
+ * Forward: more pages while posts newer than this page exist (offsetIdOffset > 0; without it, while pages are
+ * full). Backfill: done on an empty page, on reaching message 1, or when no older post remains; a full page that
+ * says nothing remains is followed by one more request rather than trusting the count to end the channel's history
+ * (never mark done while a post may be left).
  */
 export function afterPage(
   walk: HistoryWalk,
@@ -75,15 +81,11 @@ export function afterPage(
   const max = Math.max(...ids)
   const min = Math.min(...ids)
   if (walk === "forward") {
-    const remaining = page.offsetIdOffset === undefined
-      ? (ids.length < limit ? 0 : 1)
-      : page.offsetIdOffset - ids.length
-    return { cursor: mergeHistoryCursor(cursor, { top: max, bottom: 0, done: false }), more: remaining > 0 }
+    const more = page.offsetIdOffset === undefined ? ids.length >= limit : page.offsetIdOffset > 0
+    return { cursor: mergeHistoryCursor(cursor, { top: max, bottom: 0, done: false }), more }
   }
-  const remaining = page.offsetIdOffset === undefined
-    ? (ids.length < limit ? 0 : 1)
-    : page.count - (page.offsetIdOffset + ids.length)
-  const done = remaining <= 0
+  const older = page.offsetIdOffset === undefined ? undefined : page.count - (page.offsetIdOffset + ids.length)
+  const done = min === 1 || (ids.length < limit ? older === undefined || older <= 0 : false)
   return {
     cursor: mergeHistoryCursor(cursor, { top: cursor.top === 0 ? max : 0, bottom: min, done }),
     more: !done,

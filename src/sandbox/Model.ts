@@ -99,7 +99,7 @@ export interface HistoryPage {
   readonly posts: ReadonlyArray<Post>
   /** Total number of posts in the channel. */
   readonly count: number
-  /** Index of the offset point counted from the newest post (offset_id_offset). */
+  /** offset_id_offset: the position of the first post sent, counted from the newest post (0 for the newest). */
   readonly offsetIdOffset: number
   /** True when the query's hash equals the hash of the result ids (answer messagesNotModified). */
   readonly notModified: boolean

@@ -479,10 +479,15 @@ export class World implements WorldApi {
     const from = Math.max(0, start)
     const to = Math.min(count, start + limit)
     const ids: Array<number> = []
+    // offset_id_offset is "the absolute position of messages[0]": how many posts are newer than the first one sent.
+    let position = Math.min(from, count)
     if (from < to) {
       let id = s.select(count - from)
       for (let i = from; i < to && id > 0; i++) {
-        if ((query.maxId <= 0 || id < query.maxId) && (query.minId <= 0 || id > query.minId)) ids.push(id)
+        if ((query.maxId <= 0 || id < query.maxId) && (query.minId <= 0 || id > query.minId)) {
+          if (ids.length === 0) position = i
+          ids.push(id)
+        }
         if (i + 1 < to) id = s.previous(id)
       }
     }
@@ -491,7 +496,7 @@ export class World implements WorldApi {
     return {
       posts: notModified ? [] : ids.map((id) => this.build(s, id)),
       count,
-      offsetIdOffset: offset,
+      offsetIdOffset: position,
       notModified,
     }
   }

@@ -47,12 +47,19 @@ Deno.test("Checkpoint.planPage: forward reads just above top, backfill just belo
 
 Deno.test("Checkpoint.afterPage: forward stops exactly when nothing newer remains", () => {
   const cursor = { top: 1000, bottom: 1, done: true }
-  // 250 posts above 1000: the first page leaves 150.
-  const first = afterPage("forward", cursor, { ids: range(1001, 1100), count: 10_250, offsetIdOffset: 250 }, 100)
+  // 250 posts above 1000, pages oldest first: after 1001..1100, 150 newer posts remain (the page's newest is at 150).
+  const first = afterPage("forward", cursor, { ids: range(1001, 1100), count: 10_250, offsetIdOffset: 150 }, 100)
   assertEquals(first, { cursor: { top: 1100, bottom: 1, done: true }, more: true })
-  const last = afterPage("forward", first.cursor, { ids: range(1201, 1250), count: 10_250, offsetIdOffset: 50 }, 100)
+  const last = afterPage("forward", first.cursor, { ids: range(1201, 1250), count: 10_250, offsetIdOffset: 0 }, 100)
   assertEquals(last, { cursor: { top: 1250, bottom: 1, done: true }, more: false })
-  // Without offset_id_offset, a short page ends the walk.
+  // A full page whose newest post is the channel's newest: no further request.
+  const full = afterPage("forward", cursor, { ids: range(1001, 1100), count: 10_100, offsetIdOffset: 0 }, 100)
+  assertEquals(full.more, false)
+  // Without offset_id_offset, a full page asks again and a short page ends the walk.
+  assertEquals(
+    afterPage("forward", cursor, { ids: range(1001, 1100), count: 0, offsetIdOffset: undefined }, 100).more,
+    true,
+  )
   assertEquals(
     afterPage("forward", cursor, { ids: range(1001, 1020), count: 0, offsetIdOffset: undefined }, 100).more,
     false,
@@ -72,9 +79,30 @@ Deno.test("Checkpoint.afterPage: backfill sets top on a fresh channel and ends a
     count: 1000,
     offsetIdOffset: 900,
   }, 100)
-  assertEquals(end, { cursor: { top: 1000, bottom: 1, done: true }, more: false })
+  assertEquals(end, { cursor: { top: 1000, bottom: 1, done: true }, more: false }, "message 1 is the first post")
   const empty = afterPage("backfill", { top: 5, bottom: 2, done: false }, { ids: [], count: 4, offsetIdOffset: 4 }, 100)
   assertEquals(empty, { cursor: { top: 5, bottom: 2, done: true }, more: false })
+  // A short page with nothing older: done without another request.
+  const short = afterPage("backfill", { top: 1000, bottom: 60, done: false }, {
+    ids: range(5, 59).reverse(),
+    count: 996,
+    offsetIdOffset: 941,
+  }, 100)
+  assertEquals(short.cursor.done, true)
+  // Never trust the count alone to end a channel's history: a full page asks once more, a short page with older
+  // posts left goes on.
+  const fullNothingLeft = afterPage("backfill", { top: 1000, bottom: 105, done: false }, {
+    ids: range(5, 104).reverse(),
+    count: 996,
+    offsetIdOffset: 896,
+  }, 100)
+  assertEquals([fullNothingLeft.cursor.done, fullNothingLeft.more], [false, true])
+  const shortButMore = afterPage("backfill", { top: 1000, bottom: 500, done: false }, {
+    ids: range(450, 499).reverse(),
+    count: 996,
+    offsetIdOffset: 500,
+  }, 100)
+  assertEquals([shortButMore.cursor.done, shortButMore.more, shortButMore.cursor.bottom], [false, true, 450])
 })
 
 function range(from: number, to: number): Array<number> {

@@ -116,8 +116,10 @@ Deno.test("World: forward catch-up with negative add_offset returns everything a
   // offset_id = mark + 1, add_offset = -100, min_id = mark (what the collector sends).
   const forward: Array<number> = []
   for (let mark = hwm;;) {
-    const posts = big.history(bigChannel, historyQuery({ offsetId: mark + 1, addOffset: -100, minId: mark })).posts
+    const page = big.history(bigChannel, historyQuery({ offsetId: mark + 1, addOffset: -100, minId: mark }))
+    const posts = page.posts
     if (posts.length === 0) break
+    assertEquals(page.offsetIdOffset, bigExpected.indexOf(posts[0]!.id), "offset_id_offset: posts newer than the page")
     assert(posts.every((p) => p.id > mark), "nothing at or below the mark")
     forward.push(...ids(posts).reverse())
     mark = forward.at(-1)!
@@ -128,7 +130,7 @@ Deno.test("World: forward catch-up with negative add_offset returns everything a
   const x = bigExpected[5_000]!
   const page = big.history(bigChannel, historyQuery({ offsetId: x, addOffset: -100 }))
   assertEquals(ids(page.posts), bigExpected.slice(4_901, 5_001))
-  assertEquals(page.offsetIdOffset, 5_001)
+  assertEquals(page.offsetIdOffset, 4_901, "the position of messages[0]")
   // Clamped at the newest end: fewer posts rather than shifted ones.
   assertEquals(ids(big.history(bigChannel, historyQuery({ offsetId: bigExpected[30]!, addOffset: -100 })).posts), [
     ...bigExpected.slice(0, 31),

@@ -51,12 +51,18 @@ function exitCodeOf(exit: Exit.Exit<unknown, unknown>): number {
   return 1
 }
 
-/** Reports an unexpected failure as one error log line with its cause; expected ones are reported elsewhere. */
-const reportUnexpected = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+/** Failures whose message tells the whole story (a database away, a Telegram refusal): one line, no stack. */
+const PLAIN: ReadonlySet<string> = new Set(["StoreError", "TelegramError"])
+
+/** Reports a failure of the task itself as one error log line; configuration and usage errors are reported elsewhere. */
+const reportFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
   const failure = failureOf(cause)
   if (failure instanceof ConfigError || failure instanceof ExitCode || failure?._tag === "ShowHelp") return Effect.void
   if (failure?._tag !== undefined && CLI_ERRORS.has(failure._tag)) return Effect.void
   if (Cause.hasInterruptsOnly(cause)) return Effect.void
+  if (failure?._tag !== undefined && PLAIN.has(failure._tag)) {
+    return Effect.logError(`task failed: ${(failure as { readonly message?: string }).message}`)
+  }
   return Effect.logError("task failed", Cause.pretty(cause))
 }
 
@@ -76,7 +82,7 @@ export function runTask<Name extends string, Input, E, R>(
   options: { readonly version?: string } = {},
 ): void {
   const program = Command.runWith(command, { version: options.version ?? "0.1.0" })(Deno.args).pipe(
-    Effect.tapCause(reportUnexpected),
+    Effect.tapCause(reportFailure),
     Effect.provide(Layer.mergeAll(NodeServices.layer, Logging.layer).pipe(Layer.provideMerge(AppConfig.layer))),
     Effect.tapCause(reportConfigError),
   )

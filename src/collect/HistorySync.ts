@@ -1,12 +1,13 @@
 /** History sync: per channel a forward catch-up and a backfill walk, each page stored with its checkpoint at once. */
 import { Clock, Context, DateTime, Duration, Effect, Fiber, Layer, Option, Ref, Schedule } from "effect"
-import { SqlClient } from "effect/sql"
 import type { PeerRef } from "../Config.ts"
 import { afterPage, decodeHistoryCursor, type HistoryCursor, type HistoryWalk, planPage } from "../domain/Checkpoint.ts"
 import type { Post } from "../domain/Post.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
+import { SqlClient } from "effect/sql"
 import { PostRepo } from "../store/PostRepo.ts"
+import { Sql } from "../store/Sql.ts"
 import { normalizeMessage } from "../telegram/Normalize.ts"
 import { type ChannelInfo, type HistoryPage, TelegramClient } from "../telegram/TelegramClient.ts"
 import { TelegramError } from "../telegram/TelegramError.ts"
@@ -88,7 +89,7 @@ export class HistorySync extends Context.Service<HistorySync, {
       const channels = yield* ChannelRepo
       const posts = yield* PostRepo
       const checkpoints = yield* CheckpointRepo
-      const sql = yield* SqlClient.SqlClient
+      const transaction = Sql.transaction(yield* SqlClient.SqlClient)
 
       /** A cached channel, or one resolved once over the network and cached with its access hash. */
       const resolve = Effect.fn("HistorySync.resolve")(function* (ref: PeerRef) {
@@ -173,7 +174,7 @@ export class HistorySync extends Context.Service<HistorySync, {
         const persist = (normalized: ReadonlyArray<Post>, next: HistoryCursor) =>
           Effect.gen(function* () {
             const takenAt = DateTime.toDateUtc(yield* DateTime.now)
-            return yield* sql.withTransaction(
+            return yield* transaction(
               Effect.gen(function* () {
                 const counts = yield* posts.upsertPage(channel.id, normalized, takenAt)
                 yield* checkpoints.advanceHistory(channel.id, next)

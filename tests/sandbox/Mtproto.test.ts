@@ -14,6 +14,7 @@ import {
   sandboxTest,
   startSandbox,
 } from "../support/sandbox.ts"
+import { runTask } from "../support/tasks.ts"
 import type { ConnectionClass } from "../../src/telegram/TelegramClient.ts"
 
 const TRANSPORTS: ReadonlyArray<
@@ -376,17 +377,6 @@ sandboxTest("Sandbox survives bad input: garbage, an unknown auth key, a truncat
   }
 })
 
-/** Runs `deno task sandbox` with `args` and the extra environment; resolves with its exit code and output. */
-async function runSandboxTask(args: ReadonlyArray<string>, env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tasks/sandbox.ts", "--out", "/dev/null", ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output()
-  return { code: out.code, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) }
-}
-
 sandboxTest("deno task sandbox: bad flags and settings give a clear message and exit code 2", async () => {
   await using running = await startSandbox()
   const adminPort = new URL(running.descriptor.admin).port
@@ -401,7 +391,7 @@ sandboxTest("deno task sandbox: bad flags and settings give a clear message and 
     [[], { LOG_FORMAT: "xml" }, 'Invalid LOG_FORMAT "xml": expected one of json, pretty'],
   ]
   for (const [args, env, says] of cases) {
-    const { code, text } = await runSandboxTask(args, env)
+    const { code, output: text } = await runTask("sandbox.ts", ["--out", "/dev/null", ...args], env)
     const name = [...args, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(" ")
     assertEquals(code, 2, `exit code for ${name}: ${text}`)
     assert(!/\n\s+at /.test(text), `no stack trace for ${name}: ${text}`)

@@ -1,0 +1,94 @@
+/** Test support for the collector: a sandbox, its descriptor file, and HistorySync on a fresh database of a backend. */
+import { Effect, Layer, ManagedRuntime, Redacted, References } from "effect"
+import { SqlClient } from "effect/sql"
+import { HistoryLive } from "../../src/App.ts"
+import { AppConfig, type PeerRef } from "../../src/Config.ts"
+import { type ChannelProgress, HistorySync } from "../../src/collect/HistorySync.ts"
+import type { Sandbox, SandboxOptions } from "../../src/sandbox/Sandbox.ts"
+import { freshDatabase, pgAvailable, tempDir } from "./PgTest.ts"
+import { startSandbox } from "./sandbox.ts"
+
+export type BackendName = "PostgreSQL" | "PGlite"
+
+export const BACKENDS: ReadonlyArray<{ readonly name: BackendName; readonly ignore: boolean }> = [
+  { name: "PostgreSQL", ignore: !pgAvailable },
+  { name: "PGlite", ignore: false },
+]
+
+/** The variables that point tgpulse at a fresh database of `backend` (scoped: dropped or removed afterwards). */
+export const databaseEnv = (backend: BackendName) =>
+  backend === "PostgreSQL"
+    ? Effect.map(freshDatabase, (url) => ({ DATABASE_URL: Redacted.value(url) }))
+    : Effect.map(tempDir, (dir) => ({ TGPULSE_DATA_DIR: dir }))
+
+/** Writes the sandbox descriptor to a temp file (what TG_SANDBOX_FILE names); removed when the scope closes. */
+export const descriptorFile = (sandbox: Sandbox) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const file = await Deno.makeTempFile({ prefix: "tgpulse_sandbox_", suffix: ".json" })
+      await Deno.writeTextFile(file, JSON.stringify(sandbox.descriptor))
+      return file
+    }),
+    (file) => Effect.promise(() => Deno.remove(file).catch(() => undefined)),
+  )
+
+export interface SyncHarness extends AsyncDisposable {
+  readonly sandbox: Sandbox & { logs: Array<unknown> }
+  /** One sync run, as `deno task sync-history` does it. */
+  sync(
+    refs: ReadonlyArray<PeerRef | string>,
+    options?: { readonly limitPerRun?: number; readonly concurrency?: number },
+  ): Promise<ReadonlyArray<ChannelProgress>>
+  /** A query on the harness's database. */
+  query<A extends object>(text: string): Promise<ReadonlyArray<A>>
+  /** messages.GetHistory requests the sandbox answered (or refused) since the start. */
+  historyRequests(): ReadonlyArray<{ readonly params: Record<string, unknown>; readonly outcome: string }>
+}
+
+const asRef = (r: PeerRef | string): PeerRef =>
+  typeof r !== "string" ? r : /^\d+$/.test(r) ? { _tag: "Id", id: Number(r) } : { _tag: "Username", username: r }
+
+export interface HarnessOptions extends SandboxOptions {
+  /** Rewrites the PostgreSQL URL tgpulse is given (to go through a proxy). */
+  readonly via?: (url: URL) => URL
+}
+
+/** A sandbox and HistorySync (with its database) on `backend`; dispose it when done. */
+export async function syncHarness(backend: BackendName, options: HarnessOptions = {}): Promise<SyncHarness> {
+  const sandbox = await startSandbox(options)
+  const layer = Layer.unwrap(
+    Effect.gen(function* () {
+      const database: Record<string, string> = yield* databaseEnv(backend)
+      if (options.via && database.DATABASE_URL) {
+        database.DATABASE_URL = options.via(new URL(database.DATABASE_URL)).toString()
+      }
+      const env = { ...database, TG_SANDBOX_FILE: yield* descriptorFile(sandbox) }
+      return HistoryLive.pipe(Layer.provide(AppConfig.layerFrom(env)))
+    }),
+  ).pipe(Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Error")))
+  const runtime = ManagedRuntime.make(layer)
+  try {
+    await runtime.context()
+  } catch (error) {
+    await runtime.dispose()
+    await sandbox.stop()
+    throw error
+  }
+  return {
+    sandbox,
+    sync: (refs, o = {}) =>
+      runtime.runPromise(
+        HistorySync.use((s) =>
+          s.syncAll(refs.map(asRef), { limitPerRun: o.limitPerRun ?? 0, concurrency: o.concurrency ?? 2 })
+        ),
+      ),
+    query: <A extends object>(text: string) =>
+      runtime.runPromise(SqlClient.SqlClient.use((sql) => sql.unsafe<A>(text))),
+    historyRequests: () =>
+      sandbox.control.log.since(0, "messages.GetHistory").map((e) => ({ params: e.params, outcome: e.outcome })),
+    async [Symbol.asyncDispose]() {
+      await runtime.dispose()
+      await sandbox.stop()
+    },
+  }
+}

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { dirname } from "node:path"
 import { runTask } from "../src/Cli.ts"
+import { callbackLogger } from "../src/observe/Logging.ts"
 import { ConfigError } from "../src/domain/Errors.ts"
 import { makeRsaKey } from "../src/sandbox/Crypto.ts"
 import { parseFloodSpec } from "../src/sandbox/Flood.ts"
@@ -16,13 +17,6 @@ const positive = (name: string, fallback: number, description: string) =>
   )
 
 const messageOf = (e: unknown): string => e instanceof Error ? e.message : String(e)
-
-const LOG = {
-  debug: Effect.logDebug,
-  info: Effect.logInfo,
-  warn: Effect.logWarning,
-  error: Effect.logError,
-} as const
 
 /** Reads and checks a fixed RSA key; a missing file or a bad key is the user's to fix. */
 const readRsaKey = (file: string) =>
@@ -69,8 +63,7 @@ const sandbox = Command.make("sandbox", {
   ),
 }, (flags) =>
   Effect.gen(function* () {
-    const context = yield* Effect.context<never>()
-    const runLog = Effect.runForkWith(context)
+    const log = yield* callbackLogger
     const rsaKeyFile = Option.getOrUndefined(flags.rsaKey)
     const rsaPrivatePem = rsaKeyFile === undefined ? undefined : yield* readRsaKey(rsaKeyFile)
     const running = yield* Effect.acquireRelease(
@@ -85,10 +78,7 @@ const sandbox = Command.make("sandbox", {
             adminPort: flags.adminPort,
             flood: flags.flood,
             ...(rsaPrivatePem === undefined ? {} : { rsaPrivatePem }),
-            log: (level, message, fields) => {
-              const eff = LOG[level](message)
-              runLog(eff.pipe(Effect.annotateLogs({ component: "sandbox", ...fields })))
-            },
+            log,
           }),
         catch: (e) =>
           e instanceof Deno.errors.AddrInUse

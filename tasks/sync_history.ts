@@ -1,11 +1,11 @@
 /** `deno task sync-history`: syncs channel history into PostgreSQL, then prints a summary per channel. */
-import { Console, Effect, Fiber, Option, Ref } from "effect"
+import { Clock, Console, Effect, Fiber, Option, Ref } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { HistoryLive } from "../src/App.ts"
 import { ExitCode, runTask } from "../src/Cli.ts"
 import { AppConfig, parsePeerRef, type PeerRef } from "../src/Config.ts"
 import { type ChannelProgress, HistorySync } from "../src/collect/HistorySync.ts"
-import { reportProgress, summaryLine } from "../src/collect/Progress.ts"
+import { reportProgress, summaryLine, totalLine } from "../src/collect/Progress.ts"
 import { ConfigError } from "../src/domain/Errors.ts"
 
 /** "a,b,123": channel references, or a ConfigError naming `source` and the bad entry. */
@@ -78,11 +78,14 @@ const syncHistory = Command.make("sync-history", {
       ),
     )
 
+    let seconds = 0
     const results = yield* Effect.gen(function* () {
       const sync = yield* HistorySync
       const progress = yield* Ref.make<ReadonlyArray<ChannelProgress>>([])
       const reporter = yield* Effect.forkChild(reportProgress(progress))
+      const started = yield* Clock.currentTimeMillis
       const done = yield* sync.syncAll(refs, { limitPerRun: limit, concurrency, progress })
+      seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
       yield* Ref.set(progress, done)
       yield* Fiber.interrupt(reporter)
       return done
@@ -91,6 +94,7 @@ const syncHistory = Command.make("sync-history", {
     for (const p of results) {
       yield* Console.log(summaryLine(p))
     }
+    yield* Console.log(totalLine(results, seconds))
     const failed = results.filter((p) => p.status === "failed")
     if (failed.length > 0) {
       yield* Console.error(

@@ -60,3 +60,13 @@ export function reportProgress(progress: Ref.Ref<ReadonlyArray<ChannelProgress>>
   })
   return Effect.repeat(log, Schedule.spaced(Duration.seconds(10))).pipe(Effect.asVoid)
 }
+
+/** The last line of a run: posts fetched over all channels, the wall time and the rate. */
+export function totalLine(results: ReadonlyArray<ChannelProgress>, seconds: number): string {
+  const fetched = results.reduce((n, p) => n + p.fetched, 0)
+  const requests = results.reduce((n, p) => n + p.requests, 0)
+  const failed = results.filter((p) => p.status === "failed").length
+  const rate = seconds > 0 ? Math.round(fetched / seconds) : 0
+  return `total: fetched ${fetched} posts from ${results.length - failed} of ${results.length} channels` +
+    ` with ${requests} requests in ${seconds.toFixed(1)} s (${rate} posts/s)`
+}

@@ -26,3 +26,23 @@ export const Logging = {
     }),
   ),
 }
+
+type Level = "debug" | "info" | "warn" | "error"
+
+const LOG_AT: Readonly<Record<Level, (message: string) => Effect.Effect<void>>> = {
+  debug: Effect.logDebug,
+  info: Effect.logInfo,
+  warn: Effect.logWarning,
+  error: Effect.logError,
+}
+
+/**
+ * A plain callback logger (for code outside Effect: the sandbox) that writes through the current Effect logger,
+ * with `fields` as annotations.
+ */
+export const callbackLogger = Effect.gen(function* () {
+  const run = Effect.runForkWith(yield* Effect.context<never>())
+  return (level: Level, message: string, fields?: Record<string, unknown>): void => {
+    run(LOG_AT[level](message).pipe(Effect.annotateLogs({ component: "sandbox", ...fields })))
+  }
+})

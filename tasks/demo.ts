@@ -1,0 +1,115 @@
+/**
+ * `deno task demo`: nothing to configure. Starts the sandbox (a local Telegram DC) in this process and the embedded
+ * database under `<data dir>/demo`, syncs every sandbox channel as `sync-history` would, and prints a short report.
+ */
+import { Clock, Console, Effect, Fiber, Layer, Ref } from "effect"
+import { Command, Flag } from "effect/cli"
+import { HistoryLive } from "../src/App.ts"
+import { runTask } from "../src/Cli.ts"
+import { AppConfig } from "../src/Config.ts"
+import { type ChannelProgress, HistorySync } from "../src/collect/HistorySync.ts"
+import { reportProgress, summaryLine, totalLine } from "../src/collect/Progress.ts"
+import { callbackLogger } from "../src/observe/Logging.ts"
+import { Sandbox } from "../src/sandbox/Sandbox.ts"
+import { ChannelRepo } from "../src/store/ChannelRepo.ts"
+import { PostRepo } from "../src/store/PostRepo.ts"
+
+const count = (n: number) => n.toLocaleString("en-US")
+const percent = (ratio: number | null) => (ratio === null ? "n/a" : `${(ratio * 100).toFixed(1)}%`)
+const oneLine = (text: string, width: number) => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`
+}
+
+/** Per channel: posts, views, ERR and ER, and the three most viewed posts. */
+const report = Effect.gen(function* () {
+  const channels = yield* ChannelRepo
+  const posts = yield* PostRepo
+  const lines: Array<string> = []
+  for (const channel of yield* channels.list()) {
+    const summary = yield* posts.channelSummary(channel.id)
+    if (summary.posts === 0) continue
+    const totals = yield* posts.totals(channel.id)
+    lines.push(
+      "",
+      `${channel.title} (@${channel.username}, ${channel.kind}, ${count(channel.participantsCount ?? 0)} subscribers)`,
+      `  posts ${count(summary.posts)}   views ${count(totals.views)}   ERR ${percent(summary.err)}` +
+        `   ER ${percent(summary.er)}   reactions ${count(totals.reactions)}`,
+    )
+    for (const [i, p] of (yield* posts.topByViews(channel.id, 3)).entries()) {
+      lines.push(`  ${i + 1}. #${p.msgId}  ${count(p.views ?? 0)} views  "${oneLine(p.text, 60)}"`)
+    }
+  }
+  return lines
+})
+
+const NEXT_STEPS = `
+What you just ran: tgpulse synced every channel of a local Telegram DC (the sandbox, real MTProto) into an embedded
+PostgreSQL. Run it again: only what is new is fetched.
+
+Point it at real Telegram:
+  1. Create an application at https://my.telegram.org and note its api_id and api_hash.
+  2. export TG_API_ID=... TG_API_HASH=... MTPROTO_ACCOUNTS=<a GramJS session string of your account>
+  3. export MTPROTO_ENABLED=true MTPROTO_HISTORY_ENABLED=true MTPROTO_PEERS=@channel_one,@channel_two
+  4. optionally DATABASE_URL=postgres://user:password@host:5432/db (else the embedded database in .tgpulse)
+  5. deno task sync-history
+Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-2.`
+
+const demo = Command.make("demo", {
+  channels: Flag.Int("channels").pipe(Flag.withDescription("Sandbox channels"), Flag.withDefault(4)),
+  posts: Flag.Int("posts").pipe(Flag.withDescription("Posts per sandbox channel"), Flag.withDefault(5_000)),
+}, (flags) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const dataDir = `${config.dataDir}/demo`
+    const log = yield* callbackLogger
+    const sandbox = yield* Effect.acquireRelease(
+      Effect.promise(() =>
+        Sandbox.start({
+          channels: Math.max(1, flags.channels),
+          posts: Math.max(1, flags.posts),
+          log: (level, message, fields) => (level === "warn" || level === "error") && log(level, message, fields),
+        })
+      ),
+      (s) => Effect.promise(() => s.stop()),
+    )
+    const descriptorFile = `${dataDir}/sandbox.json`
+    yield* Effect.promise(async () => {
+      await Deno.mkdir(dataDir, { recursive: true })
+      await Deno.writeTextFile(descriptorFile, JSON.stringify(sandbox.descriptor, null, 2), { mode: 0o600 })
+    })
+    const channels = sandbox.descriptor.channels.filter((c) => !c.private)
+    yield* Console.log(
+      `tgpulse demo: a sandbox Telegram DC with ${channels.length} channels of ${count(flags.posts)} posts, ` +
+        `the embedded database in ${dataDir}`,
+    )
+    const env = {
+      TG_SANDBOX_FILE: descriptorFile,
+      TGPULSE_DATA_DIR: dataDir,
+      MTPROTO_ENABLED: "true",
+      MTPROTO_HISTORY_ENABLED: "true",
+      LOG_LEVEL: config.observe.logLevel,
+    }
+    const lines = yield* Effect.gen(function* () {
+      const sync = yield* HistorySync
+      const progress = yield* Ref.make<ReadonlyArray<ChannelProgress>>([])
+      const reporter = yield* Effect.forkChild(reportProgress(progress))
+      const started = yield* Clock.currentTimeMillis
+      const results = yield* sync.syncAll(
+        channels.map((c) => ({ _tag: "Username", username: c.username })),
+        { limitPerRun: 0, concurrency: config.history.concurrency, progress },
+      )
+      const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+      yield* Ref.set(progress, results)
+      yield* Fiber.interrupt(reporter)
+      return [...results.map(summaryLine), totalLine(results, seconds), ...(yield* report)]
+    }).pipe(Effect.provide(HistoryLive.pipe(Layer.provide(AppConfig.layerFrom(env)))))
+    for (const line of lines) yield* Console.log(line)
+    yield* Console.log(NEXT_STEPS)
+  }).pipe(Effect.scoped)).pipe(
+    Command.withDescription(
+      "Try tgpulse with nothing configured: a local Telegram DC, the embedded database, a full sync and a report",
+    ),
+  )
+
+runTask(demo)

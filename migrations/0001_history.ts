@@ -48,6 +48,7 @@ export default Effect.gen(function* () {
       first_seen_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),
       content_changed_at timestamptz,
+      metrics_changed_at timestamptz,
       deleted_at timestamptz,
       PRIMARY KEY (channel_id, msg_id)
     )`

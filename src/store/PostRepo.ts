@@ -111,14 +111,17 @@ export class PostRepo extends Context.Service<PostRepo, {
           const page = dedupe(posts)
           const col = <A extends Scalar>(f: (p: Post) => A) => arrayLiteral(page.map(f))
           const json = (f: (p: Post) => unknown) => arrayLiteral(page.map((p) => toJson(f(p))))
+          const list = (f: (p: Post) => ReadonlyArray<string>) => arrayLiteral(page.map((p) => joinList(f(p))))
+          // No join with the stored rows: whether content or metrics changed is stamped by this very statement
+          // (`*_changed_at = now()`, the transaction's time), so the plan never depends on the table's size.
           const [row] = yield* sql<
             { inserted: number; updated: number; content_changed: number; snapshots: number }
           >`
             WITH input AS (
               SELECT * FROM unnest(
                 ${col((p) => p.msgId)}::int4[], ${col((p) => p.date)}::int8[], ${col((p) => p.text)}::text[],
-                ${json((p) => p.links)}::jsonb[], ${json((p) => p.mentions)}::jsonb[],
-                ${json((p) => p.hashtags)}::jsonb[], ${col((p) => p.mediaKind)}::text[],
+                ${list((p) => p.links)}::text[], ${list((p) => p.mentions)}::text[],
+                ${list((p) => p.hashtags)}::text[], ${col((p) => p.mediaKind)}::text[],
                 ${col((p) => p.groupedId)}::int8[], ${col((p) => p.postAuthor)}::text[],
                 ${col((p) => p.fromId)}::text[], ${col((p) => p.fwdFromChannelId)}::int8[],
                 ${col((p) => p.fwdFromMsgId)}::int4[], ${col((p) => p.fwdDate)}::int8[],
@@ -133,23 +136,18 @@ export class PostRepo extends Context.Service<PostRepo, {
                 forwards, reactions, reactions_total, edit_date, content_hash, is_service
               )
             ),
-            prior AS (
-              SELECT p.msg_id, p.content_hash, p.views, p.forwards, p.replies, p.reactions, p.reactions_total
-              FROM posts p JOIN input u ON p.channel_id = ${channelId}::int8 AND p.msg_id = u.msg_id
-            ),
             upserted AS (
               INSERT INTO posts AS p (
                 channel_id, msg_id, date, text, links, mentions, hashtags, media_kind, grouped_id, post_author,
                 from_id, fwd_from_channel_id, fwd_from_msg_id, fwd_date, fwd_from_name, reply_to_msg_id, replies,
-                views, forwards, reactions, reactions_total, edit_date, content_hash, is_service
+                views, forwards, reactions, reactions_total, edit_date, content_hash, is_service, metrics_changed_at
               )
               SELECT
-                ${channelId}::int8, u.msg_id, to_timestamp(u.date), u.text,
-                ARRAY(SELECT jsonb_array_elements_text(u.links)), ARRAY(SELECT jsonb_array_elements_text(u.mentions)),
-                ARRAY(SELECT jsonb_array_elements_text(u.hashtags)), u.media_kind, u.grouped_id, u.post_author,
-                u.from_id, u.fwd_from_channel_id, u.fwd_from_msg_id, to_timestamp(u.fwd_date), u.fwd_from_name,
-                u.reply_to_msg_id, u.replies, u.views, u.forwards, u.reactions, u.reactions_total,
-                to_timestamp(u.edit_date), u.content_hash, u.is_service
+                ${channelId}::int8, u.msg_id, to_timestamp(u.date), u.text, string_to_array(u.links, chr(31)),
+                string_to_array(u.mentions, chr(31)), string_to_array(u.hashtags, chr(31)), u.media_kind,
+                u.grouped_id, u.post_author, u.from_id, u.fwd_from_channel_id, u.fwd_from_msg_id,
+                to_timestamp(u.fwd_date), u.fwd_from_name, u.reply_to_msg_id, u.replies, u.views, u.forwards,
+                u.reactions, u.reactions_total, to_timestamp(u.edit_date), u.content_hash, u.is_service, now()
               FROM input u
               ON CONFLICT (channel_id, msg_id) DO UPDATE SET
                 date = excluded.date, text = excluded.text, links = excluded.links, mentions = excluded.mentions,
@@ -165,6 +163,13 @@ export class PostRepo extends Context.Service<PostRepo, {
                 content_changed_at = CASE
                   WHEN p.content_hash IS DISTINCT FROM excluded.content_hash THEN now()
                   ELSE p.content_changed_at
+                END,
+                metrics_changed_at = CASE
+                  WHEN (p.views, p.forwards, p.replies, p.reactions, p.reactions_total)
+                    IS DISTINCT FROM (excluded.views, excluded.forwards, excluded.replies, excluded.reactions,
+                      excluded.reactions_total)
+                  THEN now()
+                  ELSE p.metrics_changed_at
                 END
               WHERE (
                 p.date, p.text, p.links, p.mentions, p.hashtags, p.media_kind, p.grouped_id, p.post_author,
@@ -180,22 +185,15 @@ export class PostRepo extends Context.Service<PostRepo, {
                 NULL::timestamptz
               )
               RETURNING
-                p.msg_id, (p.xmax = 0) AS inserted, p.content_hash, p.views, p.forwards, p.replies, p.reactions,
+                p.msg_id, (p.xmax = 0) AS inserted, (p.content_changed_at = now()) IS TRUE AS content_changed,
+                (p.metrics_changed_at = now()) IS TRUE AS snapshot, p.views, p.forwards, p.replies, p.reactions,
                 p.reactions_total
-            ),
-            changed AS (
-              SELECT
-                up.*,
-                (NOT up.inserted AND up.content_hash IS DISTINCT FROM pr.content_hash) AS content_changed,
-                (up.inserted OR (up.views, up.forwards, up.replies, up.reactions, up.reactions_total)
-                  IS DISTINCT FROM (pr.views, pr.forwards, pr.replies, pr.reactions, pr.reactions_total)) AS snapshot
-              FROM upserted up LEFT JOIN prior pr ON pr.msg_id = up.msg_id
             ),
             snapshots AS (
               INSERT INTO post_metrics (channel_id, msg_id, taken_at, views, forwards, replies, reactions_total, reactions)
               SELECT ${channelId}::int8, c.msg_id, ${takenAt}, c.views, c.forwards, c.replies, c.reactions_total,
                 c.reactions
-              FROM changed c WHERE c.snapshot
+              FROM upserted c WHERE c.snapshot
               ON CONFLICT DO NOTHING
               RETURNING 1
             )
@@ -204,7 +202,7 @@ export class PostRepo extends Context.Service<PostRepo, {
               count(*) FILTER (WHERE NOT inserted)::int4 AS updated,
               count(*) FILTER (WHERE content_changed)::int4 AS content_changed,
               (SELECT count(*) FROM snapshots)::int4 AS snapshots
-            FROM changed`
+            FROM upserted`
           const inserted = row?.inserted ?? 0
           const updated = row?.updated ?? 0
           return {
@@ -461,6 +459,20 @@ function arrayLiteral(values: ReadonlyArray<Scalar>): string {
 /** PostgreSQL text cannot hold NUL (U+0000); Telegram text never should, but one must not sink a whole page. */
 function stripNul(s: string): string {
   return s.includes("\0") ? s.replaceAll("\0", "") : s
+}
+
+/**
+ * A list as one text, its items separated by U+001F (split again in SQL). U+001F is removed from the items and empty
+ * items are dropped (an empty link or hashtag means nothing, and Normalize never makes one).
+ */
+function joinList(items: ReadonlyArray<string>): string {
+  let out = ""
+  for (const item of items) {
+    const clean = item.includes("\u001f") ? item.replaceAll("\u001f", "") : item
+    if (clean === "") continue
+    out += out === "" ? clean : "\u001f" + clean
+  }
+  return out
 }
 
 /** JSON text for a jsonb value (jsonb rejects the NUL escape). */

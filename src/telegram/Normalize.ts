@@ -2,7 +2,6 @@
  * Pure: a message as GramJS decodes it becomes a Post. It reads objects by their TL `className`, so it needs no GramJS
  * import and never does I/O. Unknown shapes give undefined (the caller counts and skips them).
  */
-import { createHash } from "node:crypto"
 import type { MediaKind, Post } from "../domain/Post.ts"
 
 type Tl = any
@@ -169,10 +168,24 @@ function entityIdentity(entities: ReadonlyArray<Tl>): unknown {
   return entities.map((e) => [e?.className, e?.offset, e?.length, e?.url ?? longString(e?.userId) ?? null])
 }
 
-/** sha256 (hex, first 32 characters) of the text, its entities and the media identity. */
+/**
+ * A 64-bit hash (16 hex characters) of the text, its entities and the media identity. Not cryptographic: it only
+ * tells one version of a post from the next (a collision would need two edits of one post to meet one chance in
+ * 2^64), and sha256 per post cost a sixth of the normalize time.
+ */
 export function contentHash(text: string, entities: ReadonlyArray<Tl>, media: Tl): string {
   const payload = JSON.stringify([text, entityIdentity(entities), mediaIdentity(media)])
-  return createHash("sha256").update(payload).digest("hex").slice(0, 32)
+  // Two independently seeded 32-bit multiply-xorshift hashes over the UTF-16 code units.
+  let h1 = 0xdeadbeef
+  let h2 = 0x41c6ce57
+  for (let i = 0; i < payload.length; i++) {
+    const c = payload.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 2654435761)
+    h2 = Math.imul(h2 ^ c, 1597334677)
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+  return (h2 >>> 0).toString(16).padStart(8, "0") + (h1 >>> 0).toString(16).padStart(8, "0")
 }
 
 /**

@@ -83,7 +83,7 @@ Deno.test("Normalize.normalizeMessage reads every field of a broadcast post", ()
     contentHash: "",
     isService: false,
   })
-  assert(/^[0-9a-f]{32}$/.test(post.contentHash), "a hex content hash")
+  assert(/^[0-9a-f]{16}$/.test(post.contentHash), "a 64-bit hex content hash")
 })
 
 Deno.test("Normalize.normalizeMessage counts entity offsets in UTF-16, as Telegram does", () => {

@@ -1,7 +1,14 @@
 /** History sync: per channel a forward catch-up and a backfill walk, each page stored with its checkpoint at once. */
-import { Clock, Context, DateTime, Duration, Effect, Fiber, Layer, Option, Ref, Schedule } from "effect"
+import { Clock, Context, DateTime, Duration, Effect, Fiber, Layer, Option, Ref, Schedule, Stream } from "effect"
 import type { PeerRef } from "../Config.ts"
-import { afterPage, decodeHistoryCursor, type HistoryCursor, type HistoryWalk, planPage } from "../domain/Checkpoint.ts"
+import {
+  afterPage,
+  decodeHistoryCursor,
+  type HistoryCursor,
+  type HistoryWalk,
+  type PagePlan,
+  planPage,
+} from "../domain/Checkpoint.ts"
 import type { Post } from "../domain/Post.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
@@ -11,9 +18,12 @@ import { Sql } from "../store/Sql.ts"
 import { normalizeMessage } from "../telegram/Normalize.ts"
 import { type ChannelInfo, type HistoryPage, TelegramClient } from "../telegram/TelegramClient.ts"
 import { TelegramError } from "../telegram/TelegramError.ts"
+import type { StoreError } from "../domain/Errors.ts"
 
 /** Posts per getHistory page (Telegram's maximum). */
 export const PAGE_SIZE = 100
+/** Pages fetched ahead of the one being written (memory: about 0.5 MB each). */
+const PREFETCH = 3
 const STREAM = "history"
 
 /** A database that is away: retry the same page with backoff capped at 5 s, for about a minute. */
@@ -190,53 +200,50 @@ export class HistorySync extends Context.Service<HistorySync, {
             Effect.retry(PERSIST_RETRY),
           )
 
-        /** Walks one direction; the next page is fetched while the previous one is written. */
-        const walk = Effect.fnUntraced(function* (direction: HistoryWalk) {
-          const limitNow = () => Math.min(PAGE_SIZE, budget)
-          if (limitNow() <= 0) return
-          let plan = planPage(direction, cursor, limitNow())
-          let page = yield* fetchPage(plan)
-          for (;;) {
-            const ids: Array<number> = []
-            const normalized: Array<Post> = []
-            let skipped = 0
-            for (const m of page.messages) {
-              const post = normalizeMessage(m, channel.id)
-              if (post) {
-                normalized.push(post)
-                ids.push(post.msgId)
-              } else {
-                const id = (m as { id?: unknown }).id
-                if (typeof id === "number") ids.push(id)
-                skipped++
-              }
-            }
-            const outcome = afterPage(direction, cursor, {
-              ids,
-              count: page.count,
-              offsetIdOffset: page.offsetIdOffset,
-            }, plan.limit)
-            budget -= ids.length
-            const more = outcome.more && Math.min(PAGE_SIZE, budget) > 0
-            const nextPlan = more ? planPage(direction, outcome.cursor, limitNow()) : undefined
-            const prefetch = nextPlan ? yield* Effect.forkChild(fetchPage(nextPlan)) : undefined
-            const counts = yield* persist(normalized, outcome.cursor).pipe(
-              Effect.onError(() => (prefetch ? Fiber.interrupt(prefetch) : Effect.void)),
-            )
-            cursor = outcome.cursor
-            yield* bump((p) => ({
-              total: page.count,
-              fetched: p.fetched + ids.length,
-              inserted: p.inserted + counts.inserted,
-              updated: p.updated + counts.updated,
-              unchanged: p.unchanged + counts.unchanged,
-              skipped: p.skipped + skipped,
-            }))
-            if (!prefetch || !nextPlan) return
-            plan = nextPlan
-            page = yield* Fiber.join(prefetch)
-          }
-        })
+        /**
+         * Walks one direction as a stream: fetch and normalize run ahead of the writer by up to PREFETCH pages (a
+         * page's request only needs the previous page's ids), and the writer stores pages in order, each with the
+         * cursor that page reached. A failed write stops the fetching; pages fetched but not stored are fetched
+         * again by the next run, as their checkpoint never moved.
+         */
+        const walk = (direction: HistoryWalk): Effect.Effect<void, TelegramError | StoreError> => {
+          if (budget <= 0) return Effect.void
+          let ahead = cursor
+          const first: PagePlan = planPage(direction, ahead, Math.min(PAGE_SIZE, budget))
+          const pages = Stream.paginate(first, (plan: PagePlan) =>
+            fetchPage(plan).pipe(Effect.map((page) => {
+              const normalized = normalizePage(page.messages, channel.id)
+              const outcome = afterPage(direction, ahead, {
+                ids: normalized.ids,
+                count: page.count,
+                offsetIdOffset: page.offsetIdOffset,
+              }, plan.limit)
+              ahead = outcome.cursor
+              budget -= normalized.ids.length
+              const next = outcome.more && budget > 0
+                ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
+                : Option.none<PagePlan>()
+              return [[{ ...normalized, cursor: outcome.cursor, count: page.count }], next] as const
+            })))
+          return pages.pipe(
+            Stream.buffer({ capacity: PREFETCH }),
+            Stream.runForEach((page) =>
+              persist(page.posts, page.cursor).pipe(
+                Effect.flatMap((counts) => {
+                  cursor = page.cursor
+                  return bump((p) => ({
+                    total: page.count,
+                    fetched: p.fetched + page.ids.length,
+                    inserted: p.inserted + counts.inserted,
+                    updated: p.updated + counts.updated,
+                    unchanged: p.unchanged + counts.unchanged,
+                    skipped: p.skipped + page.skipped,
+                  }))
+                }),
+              )
+            ),
+          )
+        }
 
         if (cursor.top > 0 || cursor.done) yield* walk("forward")
         if (!cursor.done) yield* walk("backfill")
@@ -289,6 +296,25 @@ export class HistorySync extends Context.Service<HistorySync, {
       })
     }),
   )
+}
+
+/** A page's messages as posts, the ids it covered (skipped ones included) and how many were skipped. */
+function normalizePage(messages: ReadonlyArray<unknown>, channelId: number) {
+  const posts: Array<Post> = []
+  const ids: Array<number> = []
+  let skipped = 0
+  for (const m of messages) {
+    const post = normalizeMessage(m, channelId)
+    if (post) {
+      posts.push(post)
+      ids.push(post.msgId)
+    } else {
+      const id = (m as { id?: unknown }).id
+      if (typeof id === "number") ids.push(id)
+      skipped++
+    }
+  }
+  return { posts, ids, skipped }
 }
 
 /** One line for a failed channel: the error's own message, never a stack trace. */

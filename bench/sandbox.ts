@@ -14,25 +14,32 @@ export interface SandboxBenchOptions {
 }
 
 /** Starts `deno task sandbox` in its own process (so it has a core of its own) and waits for its descriptor. */
-async function spawnSandbox(posts: number) {
+export async function spawnSandbox(options: { readonly channels: number; readonly posts: number }) {
   const out = await Deno.makeTempFile({ suffix: ".json" })
   await Deno.remove(out)
+  const args = ["--channels", String(options.channels), "--posts", String(options.posts), "--out", out]
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tasks/sandbox.ts", "--channels", "1", "--posts", String(posts), "--out", out],
+    args: ["run", "-A", "tasks/sandbox.ts", ...args],
     stdout: "null",
     stderr: "null",
     env: { LOG_LEVEL: "warn" },
   }).spawn()
+  const stop = async () => {
+    child.kill("SIGTERM")
+    await child.status
+    await Deno.remove(out).catch(() => {})
+  }
   for (let i = 0; i < 300; i++) {
     const text = await Deno.readTextFile(out).catch(() => undefined)
-    if (text) return { descriptor: parseDescriptor(JSON.parse(text)), child, out }
+    if (text) return { descriptor: parseDescriptor(JSON.parse(text)), file: out, stop }
     await new Promise((r) => setTimeout(r, 100))
   }
   child.kill("SIGKILL")
   throw new Error("the sandbox did not start within 30 s")
 }
 
-function pageRequest(channel: { id: number; accessHash: string }, offsetId: number): Api.messages.GetHistory {
+/** messages.getHistory for a page of 100 below `offsetId` (0: the newest). */
+export function pageRequest(channel: { id: number; accessHash: string }, offsetId: number): Api.messages.GetHistory {
   return new Api.messages.GetHistory({
     peer: new Api.InputPeerChannel({ channelId: bigInt(channel.id), accessHash: bigInt(channel.accessHash) }),
     offsetId,
@@ -46,7 +53,7 @@ function pageRequest(channel: { id: number; accessHash: string }, offsetId: numb
 }
 
 export async function benchSandbox(options: SandboxBenchOptions): Promise<Record<string, number>> {
-  const { descriptor, child, out } = await spawnSandbox(options.posts)
+  const { descriptor, stop } = await spawnSandbox({ channels: 1, posts: options.posts })
   const channel = descriptor.channels[0]!
   const account = descriptor.accounts[0]!
   try {
@@ -136,8 +143,6 @@ export async function benchSandbox(options: SandboxBenchOptions): Promise<Record
       errors: failed,
     }
   } finally {
-    child.kill("SIGTERM")
-    await child.status
-    await Deno.remove(out).catch(() => {})
+    await stop()
   }
 }

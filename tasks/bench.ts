@@ -2,19 +2,33 @@
 import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { runTask } from "../src/Cli.ts"
+import { benchHistory } from "../bench/history.ts"
 import { benchSandbox } from "../bench/sandbox.ts"
 
 const bench = Command.make("bench", {
-  name: Argument.Literals("name", ["sandbox"]).pipe(Argument.withDescription("Which benchmark to run")),
-  seconds: Flag.Int("seconds").pipe(Flag.withDescription("Duration of each measured phase"), Flag.withDefault(10)),
-  posts: Flag.Int("posts").pipe(Flag.withDescription("Posts in the benchmark channel"), Flag.withDefault(100_000)),
-}, ({ name, seconds, posts }) =>
+  name: Argument.Literals("name", ["sandbox", "history"]).pipe(Argument.withDescription("Which benchmark to run")),
+  seconds: Flag.Int("seconds").pipe(
+    Flag.withDescription("sandbox: duration of each measured phase"),
+    Flag.withDefault(10),
+  ),
+  posts: Flag.Int("posts").pipe(Flag.withDescription("sandbox: posts in the channel"), Flag.withDefault(100_000)),
+  adminUrl: Flag.String("admin-url").pipe(
+    Flag.withDescription("history: a PostgreSQL URL allowed to create and drop the benchmark databases"),
+    Flag.withDefault("postgres://postgres@127.0.0.1:5432/postgres"),
+  ),
+  concurrency: Flag.Int("concurrency").pipe(
+    Flag.withDescription("history: channels synced at once"),
+    Flag.withDefault(2),
+  ),
+}, ({ name, seconds, posts, adminUrl, concurrency }) =>
   Effect.gen(function* () {
-    const lines: Array<string> = []
+    const progress = (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"))
+    const report = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"))
     const figures = yield* Effect.promise(() =>
-      benchSandbox({ posts, seconds, inflight: 8, report: (line) => lines.push(line) })
+      name === "sandbox"
+        ? benchSandbox({ posts, seconds, inflight: 8, report })
+        : benchHistory({ adminUrl, concurrency, report, progress })
     )
-    for (const line of lines) yield* Console.log(line)
     yield* Console.log(`BENCH ${JSON.stringify({ bench: name, ...figures })}`)
   })).pipe(Command.withDescription("Run a benchmark and print its figures"))
 

@@ -1,0 +1,107 @@
+/** Config: defaults, parsing of every kind of value, errors naming the variable (secrets masked), `.env.example`. */
+import { Option, Redacted } from "effect"
+import { type AppConfigShape, parseConfig, VARIABLES } from "../src/Config.ts"
+import { ConfigError } from "../src/domain/Errors.ts"
+import { assert, assertEquals } from "./support/assert.ts"
+
+const SESSION = "1" + "A".repeat(348) + "="
+
+function ok(env: Record<string, string>): AppConfigShape {
+  const parsed = parseConfig(env)
+  if (parsed instanceof ConfigError) throw new Error(`unexpected ConfigError: ${parsed.message}`)
+  return parsed
+}
+
+function bad(env: Record<string, string>): ConfigError {
+  const parsed = parseConfig(env)
+  assert(parsed instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(env)}`)
+  return parsed
+}
+
+Deno.test("Config: nothing set gives the documented defaults, every feature off", () => {
+  const c = ok({})
+  assert(Option.isNone(c.databaseUrl))
+  assertEquals(c.dataDir, "./.tgpulse")
+  assertEquals(Object.values(c.features), [false, false, false, false, false, false, false, false])
+  assertEquals(c.history, { peers: [], limitPerRun: 0, concurrency: 2 })
+  assertEquals(c.pool, { rpsPerAccount: 0.7, maxConcurrencyPerAccount: 2, globalRps: 2.5 })
+  assertEquals(c.observe.healthBind, "127.0.0.1:8091")
+  assertEquals(c.observe.logLevel, "info")
+  assertEquals(c.gracefulShutdownTimeoutS, 25)
+})
+
+Deno.test("Config: flags, integers, peers, accounts and secrets parse", () => {
+  const c = ok({
+    MTPROTO_ENABLED: "TRUE",
+    MTPROTO_HISTORY_ENABLED: "1",
+    MTPROTO_STATS_ENABLED: "no",
+    MTPROTO_PEERS: "@durov, telegram ,https://t.me/some_channel,-1001234567,42",
+    MTPROTO_HISTORY_LIMIT_PER_RUN: "5000",
+    MTPROTO_CONCURRENCY: "8",
+    MTPROTO_ACCOUNTS: `main,${SESSION}`,
+    DATABASE_URL: "postgres://u:hunter2@db:5432/x",
+    TG_API_HASH: "0123456789abcdef0123456789ABCDEF",
+    TGPULSE_DATA_DIR: "/var/lib/tgpulse///",
+    LOG_LEVEL: "WARNING",
+  })
+  assertEquals([c.features.mtproto, c.features.history, c.features.stats], [true, true, false])
+  assertEquals(c.history.peers, [
+    { _tag: "Username", username: "durov" },
+    { _tag: "Username", username: "telegram" },
+    { _tag: "Username", username: "some_channel" },
+    { _tag: "Id", id: 1234567 },
+    { _tag: "Id", id: 42 },
+  ])
+  assertEquals([c.history.limitPerRun, c.history.concurrency], [5000, 8])
+  assertEquals(c.telegram.accounts.map((a) => a._tag), ["SessionFile", "SessionString"])
+  assertEquals(c.dataDir, "/var/lib/tgpulse")
+  assertEquals(c.observe.logLevel, "warn")
+  const url = Option.getOrThrow(c.databaseUrl)
+  assert(Redacted.isRedacted(url) && !String(url).includes("hunter2"), "the URL is Redacted")
+  assertEquals(Redacted.value(url), "postgres://u:hunter2@db:5432/x")
+  assert(!JSON.stringify(c.telegram).includes(SESSION.slice(0, 40)), "sessions do not serialize")
+})
+
+Deno.test("Config: a bad value names the variable, the value and what is expected", () => {
+  const cases: ReadonlyArray<readonly [Record<string, string>, string, RegExp]> = [
+    [{ MTPROTO_CONCURRENCY: "0" }, "MTPROTO_CONCURRENCY", /"0".*expected/],
+    [{ MTPROTO_CONCURRENCY: "two" }, "MTPROTO_CONCURRENCY", /"two"/],
+    [{ MTPROTO_HISTORY_ENABLED: "maybe" }, "MTPROTO_HISTORY_ENABLED", /"maybe"/],
+    [{ MTPROTO_PEERS: "good_name,b@d" }, "MTPROTO_PEERS", /bad entry "b@d"/],
+    [{ HEALTH_BIND: "8091" }, "HEALTH_BIND", /host:port/],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /one of trace/],
+    [{ MTPROTO_GLOBAL_RPS: "0" }, "MTPROTO_GLOBAL_RPS", /"0"/],
+  ]
+  for (const [env, variable, pattern] of cases) {
+    const e = bad(env)
+    assertEquals(e.variable, variable)
+    assert(e.message.startsWith(`Invalid ${variable} `), e.message)
+    assert(pattern.test(e.message), `${e.message} should match ${pattern}`)
+  }
+})
+
+Deno.test("Config: a bad secret is named but never shown", () => {
+  const cases: ReadonlyArray<readonly [string, string]> = [
+    ["DATABASE_URL", "mysql://root:hunter2@db/x"],
+    ["TG_API_HASH", "hunter2-not-hex"],
+    ["MTPROTO_ACCOUNTS", "ok,hunter2/../x"],
+    ["MTPROTO_PROXIES", "ftp://user:hunter2@proxy:1"],
+  ]
+  for (const [variable, value] of cases) {
+    const e = bad({ [variable]: value })
+    assertEquals(e.variable, variable)
+    assert(!e.message.includes("hunter2"), `secret leaked: ${e.message}`)
+    assert(e.message.includes("(value hidden)"), e.message)
+  }
+})
+
+Deno.test("Config: .env.example documents every variable, and its values parse to the defaults", async () => {
+  const text = await Deno.readTextFile(new URL("../.env.example", import.meta.url))
+  const documented = new Set([...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!))
+  assertEquals(VARIABLES.filter((v) => !documented.has(v)), [], "variables missing from .env.example")
+  assertEquals([...documented].filter((v) => !VARIABLES.includes(v)), [], "unknown variables in .env.example")
+  const env = Object.fromEntries(
+    [...text.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].filter((m) => m[2] !== "").map((m) => [m[1]!, m[2]!]),
+  )
+  assertEquals(ok(env), ok({}))
+})

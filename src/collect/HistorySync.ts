@@ -12,9 +12,7 @@ import {
 import type { Post } from "../domain/Post.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
-import { SqlClient } from "effect/sql"
 import { PostRepo } from "../store/PostRepo.ts"
-import { Sql } from "../store/Sql.ts"
 import { normalizeMessage } from "../telegram/Normalize.ts"
 import { type ChannelInfo, type HistoryPage, TelegramClient } from "../telegram/TelegramClient.ts"
 import { TelegramError } from "../telegram/TelegramError.ts"
@@ -99,7 +97,6 @@ export class HistorySync extends Context.Service<HistorySync, {
       const channels = yield* ChannelRepo
       const posts = yield* PostRepo
       const checkpoints = yield* CheckpointRepo
-      const transaction = Sql.transaction(yield* SqlClient.SqlClient)
 
       /** A cached channel, or one resolved once over the network and cached with its access hash. */
       const resolve = Effect.fn("HistorySync.resolve")(function* (ref: PeerRef) {
@@ -180,17 +177,14 @@ export class HistorySync extends Context.Service<HistorySync, {
           return attempt(0)
         }
 
-        /** Stores a page and its checkpoint in one transaction; retried while the database is away. */
+        /**
+         * Stores a page and the checkpoint it reaches in one statement (atomic, one round trip: on a busy event loop
+         * every round trip waits for the page being decoded); retried while the database is away.
+         */
         const persist = (normalized: ReadonlyArray<Post>, next: HistoryCursor) =>
           Effect.gen(function* () {
             const takenAt = DateTime.toDateUtc(yield* DateTime.now)
-            return yield* transaction(
-              Effect.gen(function* () {
-                const counts = yield* posts.upsertPage(channel.id, normalized, takenAt)
-                yield* checkpoints.advanceHistory(channel.id, next)
-                return counts
-              }),
-            )
+            return yield* posts.upsertPage(channel.id, normalized, takenAt, checkpoints.mergeHistory(channel.id, next))
           }).pipe(
             Effect.tapError((e) =>
               Effect.logWarning("store failed, retrying the page").pipe(

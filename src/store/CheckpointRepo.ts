@@ -1,6 +1,6 @@
 /** Per (channel, stream) checkpoints in SQL, with the monotonic history merge done by the database; no policy here. */
 import { Context, Effect, Layer, Option } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type Statement } from "effect/sql"
 import { decodeHistoryCursor, type HistoryCursor } from "../domain/Checkpoint.ts"
 import { StoreError } from "../domain/Errors.ts"
 
@@ -20,6 +20,11 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
    * never moves the checkpoint backwards. Other keys of the stored cursor are kept.
    */
   advanceHistory(channelId: number, cursor: HistoryCursor): Effect.Effect<HistoryCursor, StoreError>
+  /**
+   * The statement of `advanceHistory`, not yet run: a writer passes it to `PostRepo.upsertPage` so that a page and
+   * the checkpoint it reaches are written by one statement (atomic, one round trip).
+   */
+  mergeHistory(channelId: number, cursor: HistoryCursor): Statement.Fragment
 }>()("tgpulse/store/CheckpointRepo") {
   static readonly layer = Layer.effect(
     CheckpointRepo,
@@ -51,38 +56,41 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
         StoreError.mapError("CheckpointRepo.put"),
       )
 
+      const mergeHistory = (channelId: number, cursor: HistoryCursor) => {
+        const top = bound(cursor.top)
+        const bottom = bound(cursor.bottom)
+        const done = cursor.done === true
+        // Read from the locked row itself (not a snapshot), so concurrent merges cannot lose an advance.
+        const storedTop = stored("top")
+        const storedBottom = stored("bottom")
+        return sql`
+          INSERT INTO checkpoints AS c (channel_id, stream, cursor)
+          VALUES (
+            ${channelId}::int8, ${HISTORY},
+            jsonb_build_object('top', ${top}::int8, 'bottom', ${bottom}::int8, 'done', ${done}::bool)
+          )
+          ON CONFLICT (channel_id, stream) DO UPDATE SET
+            cursor = c.cursor || jsonb_build_object(
+              'top', greatest(${storedTop}, ${top}::int8),
+              'bottom', CASE
+                WHEN ${storedBottom} = 0 THEN ${bottom}::int8
+                WHEN ${bottom}::int8 = 0 THEN ${storedBottom}
+                ELSE least(${storedBottom}, ${bottom}::int8)
+              END,
+              'done', coalesce(c.cursor -> 'done' = 'true'::jsonb, false) OR ${done}::bool
+            ),
+            updated_at = now()`
+      }
+
       const advanceHistory = Effect.fn("CheckpointRepo.advanceHistory")(
         function* (channelId: number, cursor: HistoryCursor) {
-          const top = bound(cursor.top)
-          const bottom = bound(cursor.bottom)
-          const done = cursor.done === true
-          // Read from the locked row itself (not a snapshot), so concurrent merges cannot lose an advance.
-          const storedTop = stored("top")
-          const storedBottom = stored("bottom")
-          const rows = yield* sql<{ cursor: unknown }>`
-            INSERT INTO checkpoints AS c (channel_id, stream, cursor)
-            VALUES (
-              ${channelId}::int8, ${HISTORY},
-              jsonb_build_object('top', ${top}::int8, 'bottom', ${bottom}::int8, 'done', ${done}::bool)
-            )
-            ON CONFLICT (channel_id, stream) DO UPDATE SET
-              cursor = c.cursor || jsonb_build_object(
-                'top', greatest(${storedTop}, ${top}::int8),
-                'bottom', CASE
-                  WHEN ${storedBottom} = 0 THEN ${bottom}::int8
-                  WHEN ${bottom}::int8 = 0 THEN ${storedBottom}
-                  ELSE least(${storedBottom}, ${bottom}::int8)
-                END,
-                'done', coalesce(c.cursor -> 'done' = 'true'::jsonb, false) OR ${done}::bool
-              ),
-              updated_at = now()
-            RETURNING cursor`
+          const rows = yield* sql<{ cursor: unknown }>`${mergeHistory(channelId, cursor)} RETURNING cursor`
           return decodeHistoryCursor(rows[0]?.cursor)
         },
         StoreError.mapError("CheckpointRepo.advanceHistory"),
       )
 
-      return CheckpointRepo.of({ get, put, advanceHistory })
+      return CheckpointRepo.of({ get, put, advanceHistory, mergeHistory })
     }),
   )
 }

@@ -1,6 +1,6 @@
 /** Posts and their metric snapshots in SQL: idempotent page upserts and the analytics reads; no Telegram here. */
 import { Context, Effect, Layer, Option } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type Statement } from "effect/sql"
 import { StoreError } from "../domain/Errors.ts"
 import type { Post } from "../domain/Post.ts"
 
@@ -63,12 +63,14 @@ export class PostRepo extends Context.Service<PostRepo, {
    * updated, identical ones left untouched (not rewritten). A metric snapshot taken at `takenAt` is written for each
    * inserted post and each post whose views, forwards, replies or reactions changed. Idempotent: replaying a page
    * changes nothing. A post seen again clears its `deleted_at`. Runs in the caller's transaction, if any; the
-   * channel MUST exist.
+   * channel MUST exist. `also`, a data-modifying statement (the checkpoint this page reaches), runs as part of the
+   * same statement, so both commit or neither does, in one round trip; with no posts, it runs alone.
    */
   upsertPage(
     channelId: number,
     posts: ReadonlyArray<Post>,
     takenAt: Date,
+    also?: Statement.Fragment,
   ): Effect.Effect<UpsertCounts, StoreError>
   /** Marks posts deleted at `at` (those not already deleted); returns how many were marked. */
   markDeleted(channelId: number, msgIds: ReadonlyArray<number>, at: Date): Effect.Effect<number, StoreError>
@@ -106,8 +108,11 @@ export class PostRepo extends Context.Service<PostRepo, {
         reactions_total, date_part('epoch', edit_date) AS edit_date, content_hash, is_service`)
 
       const upsertPage = Effect.fn("PostRepo.upsertPage")(
-        function* (channelId: number, posts: ReadonlyArray<Post>, takenAt: Date) {
-          if (posts.length === 0) return { inserted: 0, updated: 0, unchanged: 0, contentChanged: 0, snapshots: 0 }
+        function* (channelId: number, posts: ReadonlyArray<Post>, takenAt: Date, also?: Statement.Fragment) {
+          if (posts.length === 0) {
+            if (also) yield* sql`${also}`
+            return { inserted: 0, updated: 0, unchanged: 0, contentChanged: 0, snapshots: 0 }
+          }
           const page = dedupe(posts)
           const col = <A extends Scalar>(f: (p: Post) => A) => arrayLiteral(page.map(f))
           const json = (f: (p: Post) => unknown) => arrayLiteral(page.map((p) => toJson(f(p))))
@@ -196,7 +201,7 @@ export class PostRepo extends Context.Service<PostRepo, {
               FROM upserted c WHERE c.snapshot
               ON CONFLICT DO NOTHING
               RETURNING 1
-            )
+            )${also ? sql`, also AS (${also})` : sql.literal("")}
             SELECT
               count(*) FILTER (WHERE inserted)::int4 AS inserted,
               count(*) FILTER (WHERE NOT inserted)::int4 AS updated,

@@ -241,6 +241,33 @@ storeSuite("PostRepo", {
     assertEquals(yield* checkpoints.get(1005, "history"), Option.some({ top: 10, bottom: 1, done: false }))
   }),
 
+  "PostRepo.upsertPage writes the page and the checkpoint it reaches in one statement, or neither": Effect.gen(
+    function* () {
+      const posts = yield* PostRepo
+      const checkpoints = yield* CheckpointRepo
+      const sql = yield* SqlClient.SqlClient
+      yield* addChannel(1008)
+      const counts = yield* posts.upsertPage(
+        1008,
+        page(1008, 11, 20),
+        takenAt(0),
+        checkpoints.mergeHistory(1008, { top: 20, bottom: 11, done: false }),
+      )
+      assertEquals([counts.inserted, counts.snapshots], [10, 10])
+      assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 11, done: false }))
+      // A checkpoint statement that fails takes the page with it (21..30 are not stored, the cursor did not move).
+      const failing = sql`INSERT INTO checkpoints (channel_id, stream, cursor) VALUES (999999, 'history', '{}')`
+      const error = yield* posts.upsertPage(1008, page(1008, 21, 30), takenAt(1), failing).pipe(Effect.flip)
+      assertEquals(error._tag, "StoreError")
+      assertEquals(yield* posts.count(1008), 10)
+      assertEquals(yield* metricsRows(1008), 10)
+      assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 11, done: false }))
+      // With no posts the checkpoint statement runs alone; the merge never moves backwards.
+      yield* posts.upsertPage(1008, [], takenAt(2), checkpoints.mergeHistory(1008, { top: 15, bottom: 1, done: true }))
+      assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 1, done: true }))
+    },
+  ),
+
   "PostRepo.upsertPage fails with a StoreError when the channel is unknown": Effect.gen(function* () {
     const posts = yield* PostRepo
     const error = yield* Effect.flip(posts.upsertPage(424242, page(424242, 1, 2), takenAt(0)))

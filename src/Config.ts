@@ -217,8 +217,15 @@ const SPECS = {
     secret: true,
   } satisfies Spec<Option.Option<Redacted.Redacted<string>>>,
   MTPROTO_ACCOUNTS: {
-    schema: optional(listOf(parseAccountRef), []),
-    expected: "a comma-separated list of GramJS session strings or session names (files under <data dir>/sessions)",
+    schema: optional(
+      listOf(parseAccountRef).refine((refs) => {
+        const keys = refs.map((r) => (r._tag === "SessionFile" ? r.name : Redacted.value(r.session)))
+        return new Set(keys).size === keys.length
+      }),
+      [],
+    ),
+    expected:
+      "a comma-separated list of GramJS session strings or session names (files under <data dir>/sessions), each once",
     secret: true,
   } satisfies Spec<ReadonlyArray<AccountRef>>,
   TG_SANDBOX_FILE: {

@@ -85,6 +85,8 @@ Deno.test("Config: a bad secret is named but never shown", () => {
     ["DATABASE_URL", "mysql://root:hunter2@db/x"],
     ["TG_API_HASH", "hunter2-not-hex"],
     ["MTPROTO_ACCOUNTS", "ok,hunter2/../x"],
+    ["MTPROTO_ACCOUNTS", "hunter2,main,hunter2"],
+    ["MTPROTO_ACCOUNTS", `${SESSION},${SESSION}`.replaceAll("A", "h")],
     ["MTPROTO_PROXIES", "ftp://user:hunter2@proxy:1"],
   ]
   for (const [variable, value] of cases) {

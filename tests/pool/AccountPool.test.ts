@@ -1,0 +1,244 @@
+/**
+ * AccountPool on virtual time (TestClock): rates per account and overall, least-loaded spread, per-account
+ * concurrency, flood cooling per (account, class), quarantine, transient backoff, and no leak under interruption.
+ * A budget oracle (the same rule Telegram and the sandbox apply) answers FLOOD_WAIT to any call that comes too early.
+ */
+import { Clock, Duration, Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import { type AccountPool, makeAccountPool, type MethodClass, type PoolSettings } from "../../src/pool/AccountPool.ts"
+import { AuthRevoked, FloodWait, TelegramError, Transient } from "../../src/telegram/TelegramError.ts"
+import { assert, assertEquals } from "../support/assert.ts"
+
+interface Call {
+  readonly account: string
+  readonly at: number
+  readonly payload: number
+}
+
+/** Deno.test on virtual time. */
+const virtualTest = <E>(name: string, body: Effect.Effect<void, E>) =>
+  Deno.test(name, () => Effect.runPromise(body.pipe(Effect.provide(TestClock.layer()), Effect.scoped)))
+
+/** Runs every effect concurrently while virtual time advances by `seconds`, in small steps. */
+const runFor = <A, E>(seconds: number, effects: ReadonlyArray<Effect.Effect<A, E>>) =>
+  Effect.gen(function* () {
+    const fibers = yield* Effect.forEach(effects, (e) => Effect.forkChild(e))
+    for (let t = 0; t < seconds * 10; t++) yield* TestClock.adjust(Duration.millis(100))
+    return yield* Effect.forEach(fibers, (f) => Fiber.join(f))
+  })
+
+const names = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `acc${i}`, client: `acc${i}` }))
+
+const settings = (overrides: Partial<PoolSettings> = {}): PoolSettings => ({
+  rpsPerAccount: 2,
+  globalRps: 1000,
+  maxConcurrencyPerAccount: 4,
+  ...overrides,
+})
+
+/** A call that records itself and takes `millis` of virtual time. */
+const recorder = (calls: Array<Call>, millis = 0) => (payload: number) => (lease: { name: string }) =>
+  Effect.gen(function* () {
+    calls.push({ account: lease.name, at: yield* Clock.currentTimeMillis, payload })
+    if (millis > 0) yield* Effect.sleep(Duration.millis(millis))
+    return payload
+  })
+
+const spacing = (calls: ReadonlyArray<Call>, account?: string) => {
+  const times = calls.filter((c) => account === undefined || c.account === account).map((c) => c.at).sort((a, b) =>
+    a - b
+  )
+  return Math.min(...times.slice(1).map((t, i) => t - times[i]!))
+}
+
+const countBy = (calls: ReadonlyArray<Call>) =>
+  calls.reduce<Record<string, number>>((m, c) => ({ ...m, [c.account]: (m[c.account] ?? 0) + 1 }), {})
+
+const history = <A>(pool: AccountPool<A>, call: (lease: { name: string }) => Effect.Effect<number, TelegramError>) =>
+  pool.run("history" as MethodClass, call)
+
+virtualTest(
+  "AccountPool: each account keeps its rate, the load spreads evenly, the total is the sum of the budgets",
+  Effect.gen(function* () {
+    const pool = yield* makeAccountPool(names(3), settings())
+    const calls: Array<Call> = []
+    const record = recorder(calls)
+    const results = yield* runFor(11, Array.from({ length: 60 }, (_, i) => history(pool, record(i))))
+    assertEquals(results.length, 60)
+    for (const account of ["acc0", "acc1", "acc2"]) assert(spacing(calls, account) >= 500, `spacing of ${account}`)
+    assertEquals(countBy(calls), { acc0: 20, acc1: 20, acc2: 20 })
+    // 60 calls at 3 x 2/s: the last one starts at 9.5 s (the first three at 0).
+    // (The global bucket, 1,000/s, spaces simultaneous starts by 1 ms.)
+    const last = Math.max(...calls.map((c) => c.at))
+    assert(last >= 9_500 && last <= 9_502, `last start ${last}`)
+  }),
+)
+
+virtualTest(
+  "AccountPool: the global bucket caps the pool",
+  Effect.gen(function* () {
+    const pool = yield* makeAccountPool(names(3), settings({ rpsPerAccount: 10, globalRps: 5 }))
+    const calls: Array<Call> = []
+    yield* runFor(11, Array.from({ length: 50 }, (_, i) => history(pool, recorder(calls)(i))))
+    assert(spacing(calls) >= 200, `global spacing ${spacing(calls)}`)
+    assertEquals(Math.max(...calls.map((c) => c.at)), 49 * 200)
+  }),
+)
+
+virtualTest(
+  "AccountPool: no account runs more calls at once than allowed",
+  Effect.gen(function* () {
+    const pool = yield* makeAccountPool(names(2), settings({ rpsPerAccount: 100, maxConcurrencyPerAccount: 2 }))
+    let inflight: Record<string, number> = {}
+    let peak = 0
+    const call = (lease: { name: string }) =>
+      Effect.gen(function* () {
+        inflight = { ...inflight, [lease.name]: (inflight[lease.name] ?? 0) + 1 }
+        peak = Math.max(peak, inflight[lease.name]!)
+        yield* Effect.sleep(Duration.seconds(1))
+        inflight = { ...inflight, [lease.name]: inflight[lease.name]! - 1 }
+        return 0
+      })
+    yield* runFor(6, Array.from({ length: 20 }, () => history(pool, call)))
+    assertEquals(peak, 2)
+    assertEquals((yield* pool.status).map((s) => s.requests), [10, 10])
+  }),
+)
+
+virtualTest(
+  "AccountPool: a FLOOD_WAIT cools that account for that class only, the same call runs again elsewhere",
+  Effect.gen(function* () {
+    const pool = yield* makeAccountPool(names(3), settings())
+    const calls: Array<Call> = []
+    let flooded = false
+    const call = (payload: number) => (lease: { name: string }) =>
+      Effect.gen(function* () {
+        const at = yield* Clock.currentTimeMillis
+        calls.push({ account: lease.name, at, payload })
+        if (lease.name === "acc0" && at >= 1_000 && !flooded) {
+          flooded = true
+          return yield* new TelegramError({
+            method: "messages.getHistory",
+            account: lease.name,
+            reason: new FloodWait({ seconds: 30 }),
+          })
+        }
+        return payload
+      })
+    const views = pool.run("views", call(1000))
+    const results = yield* runFor(
+      12,
+      [...Array.from({ length: 40 }, (_, i) => history(pool, call(i))), Effect.delay(views, Duration.seconds(2))],
+    )
+    assertEquals(results.length, 41)
+    const floodedCall = calls.find((c) => c.account === "acc0" && c.at >= 1_000)!
+    const again = calls.filter((c) => c.payload === floodedCall.payload)
+    assertEquals(again.length, 2, "the flooded call ran again once")
+    assert(again[1]!.account !== "acc0", "and on another account")
+    const floodedAt = floodedCall.at
+    const acc0History = calls.filter((c) => c.account === "acc0" && c.payload < 1000 && c.at > floodedAt)
+    assertEquals(acc0History, [], "acc0 made no history call while cooling")
+    assertEquals(calls.find((c) => c.payload === 1000)?.account !== undefined, true, "views still ran")
+    // The others were not slowed: 40 calls + 1 retry on acc1 and acc2 at 2/s each after the flood.
+    for (const account of ["acc1", "acc2"]) assert(spacing(calls, account) >= 500)
+    const status = yield* pool.status
+    assertEquals(status.map((s) => [s.name, s.floodWaits, s.floodSeconds]), [
+      ["acc0", 1, 30],
+      ["acc1", 0, 0],
+      ["acc2", 0, 0],
+    ])
+    assertEquals(status[0]!.state, "cooling")
+  }),
+)
+
+virtualTest(
+  "AccountPool: a revoked account is quarantined once and the work finishes on the others; none left is an error",
+  Effect.gen(function* () {
+    const pool = yield* makeAccountPool(names(2), settings())
+    const calls: Array<Call> = []
+    const call = (payload: number) => (lease: { name: string }) =>
+      Effect.gen(function* () {
+        calls.push({ account: lease.name, at: yield* Clock.currentTimeMillis, payload })
+        if (lease.name === "acc0") {
+          return yield* new TelegramError({
+            method: "messages.getHistory",
+            account: lease.name,
+            reason: new AuthRevoked({ code: 401, errorMessage: "AUTH_KEY_UNREGISTERED" }),
+          })
+        }
+        return payload
+      })
+    const results = yield* runFor(12, Array.from({ length: 20 }, (_, i) => history(pool, call(i))))
+    assertEquals(results.toSorted((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i))
+    assertEquals(calls.filter((c) => c.account === "acc0").length, 1, "one failed call, no retry loop")
+    const status = yield* pool.status
+    assertEquals(status.map((s) => [s.state, s.quarantineReason]), [
+      ["quarantined", "AUTH_KEY_UNREGISTERED"],
+      ["healthy", null],
+    ])
+
+    const dead = yield* makeAccountPool(names(1), settings())
+    const revoked = (lease: { name: string }): Effect.Effect<number, TelegramError> =>
+      Effect.fail(
+        new TelegramError({
+          method: "x",
+          account: lease.name,
+          reason: new AuthRevoked({ code: 406, errorMessage: "AUTH_KEY_DUPLICATED" }),
+        }),
+      )
+    const error = yield* dead.run("other", revoked).pipe(Effect.flip)
+    assertEquals(error._tag, "NoAccountAvailable")
+  }),
+)
+
+virtualTest(
+  "AccountPool: a transient failure is returned and backs the account off; a success brings it back",
+  Effect.gen(function* () {
+    const pool = yield* makeAccountPool(names(2), settings({ rpsPerAccount: 100 }))
+    const calls: Array<Call> = []
+    const failing = (lease: { name: string }) =>
+      Effect.gen(function* () {
+        calls.push({ account: lease.name, at: yield* Clock.currentTimeMillis, payload: -1 })
+        return yield* new TelegramError({
+          method: "x",
+          account: lease.name,
+          reason: new Transient({ code: 500, errorMessage: "INTERNAL" }),
+        })
+      })
+    const error = yield* pool.run("history", failing).pipe(Effect.flip)
+    assertEquals(error._tag, "TelegramError")
+    const first = calls[0]!.account
+    // The next calls avoid the backed-off account until its backoff (1 s) has passed.
+    yield* runFor(0.5, Array.from({ length: 3 }, (_, i) => history(pool, recorder(calls)(i))))
+    assert(calls.slice(1).every((c) => c.account !== first), "the backed-off account was avoided")
+    assertEquals((yield* pool.status).find((s) => s.name === first)!.state, "backoff")
+    yield* TestClock.adjust(Duration.seconds(1))
+    assertEquals((yield* pool.status).find((s) => s.name === first)!.state, "healthy")
+  }),
+)
+
+virtualTest(
+  "AccountPool: 1,000 interrupted tasks leak no lease and no permit",
+  Effect.gen(function* () {
+    const pool = yield* makeAccountPool(names(3), settings({ maxConcurrencyPerAccount: 2 }))
+    const calls: Array<Call> = []
+    const slow = recorder(calls, 5_000)
+    const fibers = yield* Effect.forEach(
+      Array.from({ length: 1000 }, (_, i) => i),
+      (i) => Effect.forkChild(history(pool, slow(i))),
+    )
+    // Some are waiting for an account, some for their rate slot, some are inside their call.
+    for (let t = 0; t < 15; t++) yield* TestClock.adjust(Duration.millis(100))
+    yield* Effect.forEach(fibers, Fiber.interrupt, { concurrency: "unbounded", discard: true })
+    const status = yield* pool.status
+    assertEquals(status.map((s) => s.inflight), [0, 0, 0])
+    assert(calls.length > 0 && calls.length < 1000, `${calls.length} calls started`)
+    // Every account is usable again at once (at most the rate slots reserved before the interruption are lost).
+    const fresh: Array<Call> = []
+    const interruptedAt = yield* Clock.currentTimeMillis
+    yield* runFor(3, Array.from({ length: 3 }, (_, i) => history(pool, recorder(fresh)(i))))
+    assertEquals(fresh.length, 3)
+    assert(fresh.every((c) => c.at - interruptedAt <= 1_000), "within the rate slots already reserved")
+    assertEquals(new Set(fresh.map((c) => c.account)).size, 3)
+  }),
+)

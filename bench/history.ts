@@ -4,9 +4,8 @@
  * of 100,000 (peak RSS must stay flat between them), ten channels of 10,000.
  */
 import { Api } from "telegram"
-import { makeGramClient } from "../src/telegram/TelegramClient.ts"
 import type { Descriptor } from "../src/sandbox/Descriptor.ts"
-import { pageRequest, spawnSandbox } from "./sandbox.ts"
+import { connectFirstAccount, pageRequest, spawnSandbox } from "./sandbox.ts"
 
 export interface HistoryBenchOptions {
   /** Where to create the benchmark databases (they are dropped afterwards). */
@@ -39,14 +38,7 @@ async function psql(adminUrl: string, statement: string): Promise<void> {
 
 /** Walks every channel newest to oldest with one GramJS client, `concurrency` channels at once; posts per second. */
 async function rawCeiling(descriptor: Descriptor, channels: Descriptor["channels"], concurrency: number) {
-  const account = descriptor.accounts[0]!
-  const client = makeGramClient({
-    session: account.session,
-    apiId: descriptor.apiId,
-    apiHash: descriptor.apiHash,
-    sandbox: descriptor,
-  })
-  await client.connect()
+  const client = await connectFirstAccount(descriptor)
   try {
     let posts = 0
     const queue = [...channels]

@@ -1,7 +1,7 @@
 /** Benchmark: getHistory pages the sandbox serves per second, next to what one GramJS client consumes. */
 import { Api } from "telegram"
 import bigInt from "big-integer"
-import { parseDescriptor } from "../src/sandbox/Descriptor.ts"
+import { type Descriptor, parseDescriptor } from "../src/sandbox/Descriptor.ts"
 import { makeGramClient } from "../src/telegram/TelegramClient.ts"
 import { authKeyOfSession, RawClient } from "../src/sandbox/RawClient.ts"
 
@@ -52,19 +52,25 @@ export function pageRequest(channel: { id: number; accessHash: string }, offsetI
   })
 }
 
+/** A GramJS client of the descriptor's first test account, connected; `destroy()` it when done. */
+export async function connectFirstAccount(descriptor: Descriptor) {
+  const client = makeGramClient({
+    session: descriptor.accounts[0]!.session,
+    apiId: descriptor.apiId,
+    apiHash: descriptor.apiHash,
+    sandbox: descriptor,
+  })
+  await client.connect()
+  return client
+}
+
 export async function benchSandbox(options: SandboxBenchOptions): Promise<Record<string, number>> {
   const { descriptor, stop } = await spawnSandbox({ channels: 1, posts: options.posts })
   const channel = descriptor.channels[0]!
   const account = descriptor.accounts[0]!
   try {
     // 1. One GramJS client walking the channel newest to oldest, decoding every page.
-    const client = makeGramClient({
-      session: account.session,
-      apiId: descriptor.apiId,
-      apiHash: descriptor.apiHash,
-      sandbox: descriptor,
-    })
-    await client.connect()
+    const client = await connectFirstAccount(descriptor)
     const offsets: Array<number> = []
     let consumed = 0
     let pages = 0

@@ -2,10 +2,8 @@
 import { PgClient } from "@effect/sql-pg"
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
-import { Cause, type Duration, Effect, Layer, Redacted, Ref, Schedule, type Scope } from "effect"
-import { Migrator, SqlClient, SqlError } from "effect/sql"
-
-const isSqlError = SqlError.isSqlError
+import { type Duration, Effect, Layer, Redacted, Ref, Schedule, type Scope } from "effect"
+import { Migrator, SqlClient, type SqlError } from "effect/sql"
 import process from "node:process"
 import { migrations } from "../../migrations/mod.ts"
 import { StoreError } from "../domain/Errors.ts"
@@ -287,34 +285,9 @@ function layerEmbedded(dataDir: string): SqlLayer {
   )
 }
 
-/**
- * Runs `effect` in one transaction. Any failure of the database, including a rollback that cannot reach a lost
- * connection (which `withTransaction` turns into a defect), is a StoreError: nothing was committed, so the caller
- * may run the whole transaction again.
- */
-function transaction(sql: SqlClient.SqlClient) {
-  return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
-    sql.withTransaction(effect).pipe(
-      Effect.catchCause((cause): Effect.Effect<never, E | StoreError> => {
-        for (const reason of cause.reasons) {
-          const error = Cause.isDieReason(reason)
-            ? reason.defect
-            : Cause.isFailReason(reason)
-            ? reason.error
-            : undefined
-          if (isSqlError(error)) {
-            return Effect.fail(new StoreError({ operation: "transaction", message: error.message, cause: error }))
-          }
-        }
-        return Effect.failCause(cause as Cause.Cause<E>)
-      }),
-    ) as Effect.Effect<A, E | StoreError, R>
-}
-
-/** The SqlClient layers and the store's transaction; repositories only see `SqlClient.SqlClient`. */
+/** The SqlClient layers and the migrator; repositories only see `SqlClient.SqlClient`. */
 export const Sql = {
   layerUrl,
   layerEmbedded,
   migrate,
-  transaction,
 } as const

@@ -5,7 +5,7 @@
  */
 import { Clock, Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { type AccountPool, makeAccountPool, type MethodClass, type PoolSettings } from "../../src/pool/AccountPool.ts"
+import { type AccountPool, makeAccountPool, type PoolSettings } from "../../src/pool/AccountPool.ts"
 import { AuthRevoked, FloodWait, TelegramError, Transient } from "../../src/telegram/TelegramError.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 
@@ -55,7 +55,7 @@ const countBy = (calls: ReadonlyArray<Call>) =>
   calls.reduce<Record<string, number>>((m, c) => ({ ...m, [c.account]: (m[c.account] ?? 0) + 1 }), {})
 
 const history = <A>(pool: AccountPool<A>, call: (lease: { name: string }) => Effect.Effect<number, TelegramError>) =>
-  pool.run("history" as MethodClass, call)
+  pool.run("history", call)
 
 virtualTest(
   "AccountPool: each account keeps its rate, the load spreads evenly, the total is the sum of the budgets",

@@ -2,6 +2,7 @@
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "./Config.ts"
 import { HistorySync } from "./collect/HistorySync.ts"
+import { AccountRepo } from "./store/AccountRepo.ts"
 import { ChannelRepo } from "./store/ChannelRepo.ts"
 import { CheckpointRepo } from "./store/CheckpointRepo.ts"
 import { PostRepo } from "./store/PostRepo.ts"
@@ -20,9 +21,10 @@ export const SqlLive = Layer.unwrap(
 )
 
 /** The repositories on the configured database. */
-export const StoreLive = Layer.mergeAll(ChannelRepo.layer, PostRepo.layer, CheckpointRepo.layer).pipe(
-  Layer.provideMerge(SqlLive),
-)
+export const StoreLive = Layer.mergeAll(ChannelRepo.layer, PostRepo.layer, CheckpointRepo.layer, AccountRepo.layer)
+  .pipe(
+    Layer.provideMerge(SqlLive),
+  )
 
 /** History sync over the configured account and database (the store stays available to the caller). */
 export const HistoryLive = HistorySync.layer.pipe(

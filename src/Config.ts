@@ -6,6 +6,7 @@
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { z } from "zod"
 import { ConfigError } from "./domain/Errors.ts"
+import { maskProxy, parseProxyUrl, type ProxySpec } from "./pool/ProxyPool.ts"
 
 /** A channel as the user names it: a username (`@name`, `name`, `t.me/name`) or a numeric id (`123`, `-100123`). */
 export type PeerRef =
@@ -30,6 +31,8 @@ export interface AppConfigShape {
     readonly accounts: ReadonlyArray<AccountRef>
     /** A sandbox descriptor: route every DC there (and use its accounts when none are configured). */
     readonly sandboxFile: Option.Option<string>
+    /** Seconds a Telegram call may take before it fails as a timeout. @default 30 */
+    readonly requestTimeoutS: number
   }
   /** Feature flags, all false by default. */
   readonly features: {
@@ -58,8 +61,8 @@ export interface AppConfigShape {
     readonly globalRps: number
   }
   readonly proxy: {
-    /** Proxy URLs (they may hold passwords). */
-    readonly proxies: ReadonlyArray<Redacted.Redacted<string>>
+    /** Proxies (they may hold passwords: show them with maskProxy only). */
+    readonly proxies: ReadonlyArray<ProxySpec>
     /** @default 300 */
     readonly rotationSec: number
     /** @default 3 */
@@ -97,6 +100,8 @@ interface Spec<A> {
   readonly expected: string
   /** Masked in error messages. */
   readonly secret?: boolean
+  /** The schema's issue message says which entry is wrong and why, already masked: shown as it is. */
+  readonly explains?: boolean
 }
 
 const TRUE = ["true", "1", "yes", "on"]
@@ -159,6 +164,18 @@ const listOf = <A>(item: (s: string) => A | undefined): z.ZodType<ReadonlyArray<
     return out
   })
 
+/** A secret in an error: its first 4 characters and its length. */
+export function maskSecret(text: string): string {
+  return text.length <= 8 ? "***" : `${text.slice(0, 4)}***, ${text.length} characters`
+}
+
+/** A proxy URL that did not parse, with anything that may be a password or secret replaced by `***`. */
+export function maskProxyText(text: string): string {
+  return text
+    .replace(/\/\/([^/@]*)@/, (_, auth: string) => `//${auth.includes(":") ? auth.split(":")[0] + ":***" : "***"}@`)
+    .replace(/([?&]secret=)[^&]*/gi, "$1***")
+}
+
 /** `@name`, `name`, `https://t.me/name`, `123` or `-100123` (the Bot API form). */
 export function parsePeerRef(raw: string): PeerRef | undefined {
   const s = raw.trim().replace(/^(?:https?:\/\/)?(?:www\.)?(?:t|telegram)\.me\//i, "").replace(/^@/, "")
@@ -218,20 +235,38 @@ const SPECS = {
   } satisfies Spec<Option.Option<Redacted.Redacted<string>>>,
   MTPROTO_ACCOUNTS: {
     schema: optional(
-      listOf(parseAccountRef).refine((refs) => {
-        const keys = refs.map((r) => (r._tag === "SessionFile" ? r.name : Redacted.value(r.session)))
-        return new Set(keys).size === keys.length
+      z.string().transform((v, ctx) => {
+        const refs: Array<AccountRef> = []
+        const seen = new Set<string>()
+        for (const [i, part] of v.split(/[,\s]+/).filter((p) => p !== "").entries()) {
+          const ref = parseAccountRef(part)
+          const key = ref === undefined ? "" : ref._tag === "SessionFile" ? ref.name : Redacted.value(ref.session)
+          const problem = ref === undefined
+            ? `entry ${i + 1} (${maskSecret(part)}) is neither a GramJS session string nor a session name`
+            : seen.has(key)
+            ? `entry ${i + 1} (${ref._tag === "SessionFile" ? `"${ref.name}"` : maskSecret(part)}) is listed twice`
+            : undefined
+          if (problem !== undefined) {
+            ctx.addIssue({ code: "custom", message: problem })
+            return z.NEVER
+          }
+          seen.add(key)
+          refs.push(ref!)
+        }
+        return refs as ReadonlyArray<AccountRef>
       }),
       [],
     ),
     expected:
       "a comma-separated list of GramJS session strings or session names (files under <data dir>/sessions), each once",
     secret: true,
+    explains: true,
   } satisfies Spec<ReadonlyArray<AccountRef>>,
   TG_SANDBOX_FILE: {
     schema: optional(z.string().min(1), undefined).transform(Option.fromNullishOr),
     expected: "the path of a sandbox descriptor (written by deno task sandbox)",
   } satisfies Spec<Option.Option<string>>,
+  MTPROTO_REQUEST_TIMEOUT_S: integer(1, 600, 30),
   MTPROTO_ENABLED: flag(),
   MTPROTO_HISTORY_ENABLED: flag(),
   MTPROTO_UPDATES_ENABLED: flag(),
@@ -248,13 +283,31 @@ const SPECS = {
   MTPROTO_GLOBAL_RPS: decimal(0, 10_000, 2.5, true),
   MTPROTO_PROXIES: {
     schema: optional(
-      listOf((p) => (URL.canParse(p) && /^(socks[45]|http|https|mtproxy):$/.test(new URL(p).protocol) ? p : undefined))
-        .transform((list) => list.map((p) => Redacted.make(p))),
+      z.string().transform((v, ctx) => {
+        const specs: Array<ProxySpec> = []
+        for (const [i, part] of v.split(/[,\s]+/).filter((p) => p !== "").entries()) {
+          const spec = parseProxyUrl(part)
+          if (typeof spec === "string") {
+            ctx.addIssue({ code: "custom", message: `entry ${i + 1} (${maskProxyText(part)}): ${spec}` })
+            return z.NEVER
+          }
+          specs.push(spec)
+        }
+        const masked = specs.map(maskProxy)
+        const twice = masked.findIndex((m, i) => masked.indexOf(m) !== i)
+        if (twice >= 0) {
+          ctx.addIssue({ code: "custom", message: `entry ${twice + 1} (${masked[twice]}) is listed twice` })
+          return z.NEVER
+        }
+        return specs as ReadonlyArray<ProxySpec>
+      }),
       [],
     ),
-    expected: "a comma-separated list of proxy URLs (socks5://user:pass@host:port, mtproxy://secret@host:port)",
+    expected: "a comma-separated list of proxy URLs: socks5://user:pass@host:port, socks4://host:port, " +
+      "mtproxy://SECRET@host:port or tg://proxy?server=host&port=443&secret=SECRET",
     secret: true,
-  } satisfies Spec<ReadonlyArray<Redacted.Redacted<string>>>,
+    explains: true,
+  } satisfies Spec<ReadonlyArray<ProxySpec>>,
   MTPROTO_PROXY_ROTATION_SEC: integer(1, 86_400 * 7, 300),
   MTPROTO_PROXY_FAIL_SCORE_LIMIT: integer(1, 1_000, 3),
   MTPROTO_STATS_PEERS: peers(),
@@ -304,6 +357,12 @@ function configError(env: Readonly<Record<string, string | undefined>>, error: z
   const name = String(issue?.path[0] ?? "")
   const spec = (SPECS as Readonly<Record<string, Spec<unknown>>>)[name]
   const raw = env[name] ?? ""
+  if (spec?.explains && issue?.message) {
+    return new ConfigError({
+      variable: name,
+      message: `Invalid ${name}: ${issue.message}; expected ${spec.expected}`,
+    })
+  }
   const shown = spec?.secret ? "(value hidden)" : `"${raw.length > 80 ? raw.slice(0, 77) + "..." : raw}"`
   // A list names its bad entry (never for a secret list).
   const entry = !spec?.secret && issue?.message && issue.message !== raw.trim() && raw.includes(issue.message)
@@ -324,6 +383,7 @@ function build(p: Parsed): AppConfigShape {
       apiHash: p.TG_API_HASH,
       accounts: p.MTPROTO_ACCOUNTS,
       sandboxFile: p.TG_SANDBOX_FILE,
+      requestTimeoutS: p.MTPROTO_REQUEST_TIMEOUT_S,
     },
     features: {
       mtproto: p.MTPROTO_ENABLED,

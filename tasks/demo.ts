@@ -88,6 +88,10 @@ const demo = Command.make("demo", {
       TGPULSE_DATA_DIR: dataDir,
       MTPROTO_ENABLED: "true",
       MTPROTO_HISTORY_ENABLED: "true",
+      // Every test account in one pool; the sandbox enforces no flood budget unless asked, so neither do we.
+      MTPROTO_POOL_ENABLED: "true",
+      MTPROTO_RPS_PER_ACCOUNT: "1000",
+      MTPROTO_GLOBAL_RPS: "10000",
       LOG_LEVEL: config.observe.logLevel,
     }
     const lines = yield* Effect.gen(function* () {

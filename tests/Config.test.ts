@@ -2,6 +2,7 @@
 import { Option, Redacted } from "effect"
 import { type AppConfigShape, parseConfig, VARIABLES } from "../src/Config.ts"
 import { ConfigError } from "../src/domain/Errors.ts"
+import { maskProxy } from "../src/pool/ProxyPool.ts"
 import { assert, assertEquals } from "./support/assert.ts"
 
 const SESSION = "1" + "A".repeat(348) + "="
@@ -85,7 +86,6 @@ Deno.test("Config: a bad secret is named but never shown", () => {
     ["DATABASE_URL", "mysql://root:hunter2@db/x"],
     ["TG_API_HASH", "hunter2-not-hex"],
     ["MTPROTO_ACCOUNTS", "ok,hunter2/../x"],
-    ["MTPROTO_ACCOUNTS", "hunter2,main,hunter2"],
     ["MTPROTO_ACCOUNTS", `${SESSION},${SESSION}`.replaceAll("A", "h")],
     ["MTPROTO_PROXIES", "ftp://user:hunter2@proxy:1"],
   ]
@@ -93,8 +93,61 @@ Deno.test("Config: a bad secret is named but never shown", () => {
     const e = bad({ [variable]: value })
     assertEquals(e.variable, variable)
     assert(!e.message.includes("hunter2"), `secret leaked: ${e.message}`)
-    assert(e.message.includes("(value hidden)"), e.message)
+    assert(e.message.includes("(value hidden)") || /entry \d/.test(e.message), e.message)
   }
+})
+
+Deno.test("Config: a bad account or proxy entry is named by position, masked, with the reason", () => {
+  const cases: ReadonlyArray<readonly [string, string, RegExp]> = [
+    [
+      "MTPROTO_ACCOUNTS",
+      "main,hunter2/../x",
+      /^Invalid MTPROTO_ACCOUNTS: entry 2 \(hunt\*\*\*, 12 characters\) is neither/,
+    ],
+    ["MTPROTO_ACCOUNTS", "main,backup,main", /^Invalid MTPROTO_ACCOUNTS: entry 3 \("main"\) is listed twice/],
+    [
+      "MTPROTO_ACCOUNTS",
+      `${SESSION},${SESSION}`,
+      /^Invalid MTPROTO_ACCOUNTS: entry 2 \(1\w{3}\*\*\*, \d+ characters\) is listed twice/,
+    ],
+    ["MTPROTO_PROXIES", "socks5://u:hunter2@proxy", /entry 1 \(socks5:\/\/u:\*\*\*@proxy\): missing port/],
+    [
+      "MTPROTO_PROXIES",
+      "socks5://a:1080,ftp://user:hunter2@proxy:1",
+      /entry 2 \(ftp:\/\/user:\*\*\*@proxy:1\): unsupported scheme "ftp"/,
+    ],
+    ["MTPROTO_PROXIES", "mtproxy://hunter2@h:443", /entry 1 \(mtproxy:\/\/\*\*\*@h:443\): the MTProxy secret must be/],
+    ["MTPROTO_PROXIES", "tg://proxy?server=h&port=443&secret=hunter2", /secret=\*\*\*\): the MTProxy secret/],
+    [
+      "MTPROTO_PROXIES",
+      "socks5://u:hunter2@h:1,socks5://u:hunter2@h:1",
+      /entry 2 \(socks5:\/\/u:\*\*\*@h:1\) is listed twice/,
+    ],
+    ["MTPROTO_PROXIES", "socks5://h:99999", /entry 1 \(socks5:\/\/h:99999\): not a URL|missing port/],
+  ]
+  for (const [variable, value, pattern] of cases) {
+    const e = bad({ [variable]: value })
+    assertEquals(e.variable, variable)
+    assert(pattern.test(e.message), `${e.message} should match ${pattern}`)
+    assert(!e.message.includes("hunter2"), `secret leaked: ${e.message}`)
+  }
+  const proxies = ok({
+    MTPROTO_PROXIES: "socks5://u:p%40ss@127.0.0.1:1080 socks4://[::1]:9050,tg://proxy?server=mt.example&port=443" +
+      `&secret=dd${"ab".repeat(16)}`,
+  }).proxy.proxies
+  assertEquals(proxies.map(maskProxy), [
+    "socks5://u:***@127.0.0.1:1080",
+    "socks4://[::1]:9050",
+    "mtproxy://***@mt.example:443",
+  ])
+  assertEquals(proxies[0], {
+    kind: "socks",
+    version: 5,
+    host: "127.0.0.1",
+    port: 1080,
+    username: "u",
+    password: "p@ss",
+  })
 })
 
 Deno.test("Config: .env.example documents every variable, and its values parse to the defaults", async () => {

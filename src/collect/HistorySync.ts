@@ -14,8 +14,8 @@ import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
 import { PostRepo } from "../store/PostRepo.ts"
 import { normalizeMessage } from "../telegram/Normalize.ts"
-import { type ChannelInfo, type HistoryPage, TelegramClient } from "../telegram/TelegramClient.ts"
-import { TelegramError } from "../telegram/TelegramError.ts"
+import type { RunObserver } from "../pool/AccountPool.ts"
+import { type ChannelInfo, type HistoryPage, type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
 import type { StoreError } from "../domain/Errors.ts"
 
 /** Posts per getHistory page (Telegram's maximum). */
@@ -149,26 +149,21 @@ export class HistorySync extends Context.Service<HistorySync, {
         )
         let budget = options.limitPerRun > 0 ? options.limitPerRun : Number.POSITIVE_INFINITY
 
-        /** One page, retried in place on FLOOD_WAIT (after the wait) and on transient failures (with backoff). */
-        const fetchPage = (plan: ReturnType<typeof planPage>): Effect.Effect<HistoryPage, TelegramError> => {
-          const attempt = (n: number): Effect.Effect<HistoryPage, TelegramError> =>
-            telegram.getHistory(channel, plan).pipe(
-              Effect.ensuring(bump((p) => ({ requests: p.requests + 1 }))),
+        /**
+         * One page. The pool retries it in place on FLOOD_WAIT (on another account, or after the wait); transient
+         * failures are retried here with backoff (the pool also backs the failing account off).
+         */
+        const observer: RunObserver = {
+          attempt: () => Effect.runSync(bump((p) => ({ requests: p.requests + 1 }))),
+          floodWait: (_, seconds) =>
+            Effect.runSync(bump((p) => ({ floodWaits: p.floodWaits + 1, floodSeconds: p.floodSeconds + seconds }))),
+        }
+        const fetchPage = (plan: ReturnType<typeof planPage>): Effect.Effect<HistoryPage, PoolError> => {
+          const attempt = (n: number): Effect.Effect<HistoryPage, PoolError> =>
+            telegram.getHistory(channel, plan, observer).pipe(
               Effect.catch((error) => {
-                const reason = error.reason
-                if (reason._tag === "FloodWait") {
-                  return bump((p) => ({ floodWaits: p.floodWaits + 1, floodSeconds: p.floodSeconds + reason.seconds }))
-                    .pipe(
-                      Effect.andThen(
-                        Effect.logWarning("flood wait: retrying the same page after it").pipe(
-                          Effect.annotateLogs({ seconds: reason.seconds, offsetId: plan.offsetId, stage: "fetch" }),
-                        ),
-                      ),
-                      Effect.andThen(Effect.sleep(Duration.seconds(reason.seconds))),
-                      Effect.andThen(attempt(n)),
-                    )
-                }
-                if ((reason._tag === "Transient" || reason._tag === "Timeout") && n < 5) {
+                const reason = error._tag === "TelegramError" ? error.reason : undefined
+                if ((reason?._tag === "Transient" || reason?._tag === "Timeout") && n < 5) {
                   return Effect.sleep(Duration.millis(250 * 2 ** n)).pipe(Effect.andThen(attempt(n + 1)))
                 }
                 return Effect.fail(error)
@@ -200,7 +195,7 @@ export class HistorySync extends Context.Service<HistorySync, {
          * cursor that page reached. A failed write stops the fetching; pages fetched but not stored are fetched
          * again by the next run, as their checkpoint never moved.
          */
-        const walk = (direction: HistoryWalk): Effect.Effect<void, TelegramError | StoreError> => {
+        const walk = (direction: HistoryWalk): Effect.Effect<void, PoolError | StoreError> => {
           if (budget <= 0) return Effect.void
           let ahead = cursor
           const first: PagePlan = planPage(direction, ahead, Math.min(PAGE_SIZE, budget))

@@ -33,6 +33,16 @@ export interface PoolAccount<A> {
   /** A label for logs and metrics (never a phone number or a session). */
   readonly name: string
   readonly client: A
+  /** Why the account starts quarantined (remembered from an earlier run); unset for a usable account. */
+  readonly quarantined?: string
+}
+
+/** Sees every attempt of one `run` (sync callbacks: for per-task counters). */
+export interface RunObserver {
+  /** An attempt is about to be sent on `account`. */
+  readonly attempt?: (account: string) => void
+  /** The attempt on `account` was answered FLOOD_WAIT `seconds`. */
+  readonly floodWait?: (account: string, seconds: number) => void
 }
 
 export type AccountState = "healthy" | "cooling" | "backoff" | "quarantined"
@@ -73,6 +83,7 @@ export interface AccountPool<A> {
   readonly run: <B, E, R>(
     methodClass: MethodClass,
     call: (lease: Lease<A>) => Effect.Effect<B, E | TelegramError, R>,
+    observer?: RunObserver,
   ) => Effect.Effect<B, E | TelegramError | NoAccountAvailable, R>
   readonly status: Effect.Effect<ReadonlyArray<AccountStatus>>
 }
@@ -123,8 +134,8 @@ export const makeAccountPool = <A>(
       floodSeconds: 0,
       failures: 0,
       backoffUntil: 0,
-      health: 1,
-      quarantine: null,
+      health: account.quarantined === undefined ? 1 : 0,
+      quarantine: account.quarantined ?? null,
     }))
     // Completed (and replaced) whenever a lease is returned or an account changes state: waiters look again.
     let changed = Deferred.makeUnsafe<void>()
@@ -174,12 +185,19 @@ export const makeAccountPool = <A>(
       })
 
     /** What a failed call means for its account; true when the same call should run again. */
-    const onFailure = (slot: Slot<A>, methodClass: MethodClass, error: unknown, now: number) =>
+    const onFailure = (
+      slot: Slot<A>,
+      methodClass: MethodClass,
+      error: unknown,
+      now: number,
+      observer: RunObserver | undefined,
+    ) =>
       Effect.suspend(() => {
         if (!isTelegramError(error)) return Effect.succeed(false)
         const reason = error.reason
         switch (reason._tag) {
           case "FloodWait": {
+            observer?.floodWait?.(slot.account.name, reason.seconds)
             slot.floodWaits++
             slot.floodSeconds += reason.seconds
             slot.coolUntil[methodClass] = Math.max(slot.coolUntil[methodClass], now + reason.seconds * 1000)
@@ -221,6 +239,7 @@ export const makeAccountPool = <A>(
     const run = <B, E, R>(
       methodClass: MethodClass,
       call: (lease: Lease<A>) => Effect.Effect<B, E | TelegramError, R>,
+      observer?: RunObserver,
     ): Effect.Effect<B, E | TelegramError | NoAccountAvailable, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
@@ -254,6 +273,7 @@ export const makeAccountPool = <A>(
               ) return STALE
               started = true
               slot.requests++
+              observer?.attempt?.(slot.account.name)
               return yield* call(lease)
             })
             const outcome = yield* restore(attempt).pipe(
@@ -272,7 +292,7 @@ export const makeAccountPool = <A>(
               yield* onSuccess(slot)
               return outcome.success as B
             }
-            const again = yield* onFailure(slot, methodClass, outcome.failure, yield* Clock.currentTimeMillis)
+            const again = yield* onFailure(slot, methodClass, outcome.failure, yield* Clock.currentTimeMillis, observer)
             if (!again) return yield* Effect.fail(outcome.failure)
           }
         })

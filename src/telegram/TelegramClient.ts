@@ -4,12 +4,15 @@
  */
 import "./NoSchemaCache.ts" // first: GramJS must not see localStorage
 import { Api, Logger, TelegramClient as GramClient } from "telegram"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Clock, Context, Effect, Layer, Redacted, Schedule, Semaphore } from "effect"
 import { AppConfig } from "../Config.ts"
-import type { ConfigError } from "../domain/Errors.ts"
+import { ConfigError, type StoreError } from "../domain/Errors.ts"
+import { type AccountStatus, makeAccountPool, type NoAccountAvailable, type RunObserver } from "../pool/AccountPool.ts"
+import { type ProxyLease, ProxyPool, type ProxySpec, type ProxyStatus } from "../pool/ProxyPool.ts"
+import { AccountRepo } from "../store/AccountRepo.ts"
 import { resolveAccounts } from "./Accounts.ts"
 import { reasonOf } from "./RpcError.ts"
-import { PeerUnavailable, TelegramError, Timeout } from "./TelegramError.ts"
+import { describeReason, PeerUnavailable, TelegramError, Timeout, Transient } from "./TelegramError.ts"
 import { LogLevel } from "telegram/extensions/Logger.js"
 import {
   Connection,
@@ -71,6 +74,22 @@ export interface GramClientOptions {
   readonly retryDelay?: number
   /** GramJS's own debug log (LOG_LEVEL=trace). @default false */
   readonly debug?: boolean
+  /** Connect through this proxy. */
+  readonly proxy?: ProxySpec
+}
+
+/** GramJS's proxy parameters for a proxy. */
+function gramProxy(spec: ProxySpec, timeoutSeconds: number) {
+  return spec.kind === "mtproxy"
+    ? { ip: spec.host, port: spec.port, secret: spec.secret, MTProxy: true as const, timeout: timeoutSeconds }
+    : {
+      ip: spec.host,
+      port: spec.port,
+      socksType: spec.version,
+      timeout: timeoutSeconds,
+      ...(spec.username === undefined ? {} : { username: spec.username }),
+      ...(spec.password === undefined ? {} : { password: spec.password }),
+    }
 }
 
 /**
@@ -94,13 +113,14 @@ export function makeGramClient(options: GramClientOptions): GramClient {
     floodSleepThreshold: 0,
     autoReconnect: true,
     baseLogger: new Logger(options.debug ? LogLevel.DEBUG : LogLevel.NONE),
+    ...(options.proxy ? { proxy: gramProxy(options.proxy, 5) } : {}),
   })
   client.floodSleepThreshold = 0
   return client
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The service the collector uses: one connected account, every call with a timeout, errors as TelegramError.
+// One account's connection (through a proxy when there are proxies), and the pooled service the collector uses.
 
 /** A channel as Telegram describes it (access hash as a decimal string). */
 export interface ChannelInfo {
@@ -131,7 +151,8 @@ export interface HistoryPage {
   readonly offsetIdOffset: number | undefined
 }
 
-export class TelegramClient extends Context.Service<TelegramClient, {
+/** The calls of one connected account; every call has a timeout and fails with a TelegramError. */
+export interface AccountClient {
   /** The account's label for logs and metrics (never a phone number or a session). */
   readonly account: string
   /** contacts.resolveUsername: a channel or supergroup (anything else is PeerUnavailable). */
@@ -143,31 +164,152 @@ export class TelegramClient extends Context.Service<TelegramClient, {
     channel: { readonly id: number; readonly accessHash: string },
     params: HistoryParams,
   ): Effect.Effect<HistoryPage, TelegramError>
+  /** The proxy of the current connection, masked (null: direct or not connected). */
+  readonly proxy: () => string | null
+}
+
+/**
+ * The collector's Telegram: every call runs on an account of the pool (MTPROTO_POOL_ENABLED; otherwise a pool of the
+ * first account), within its token buckets and concurrency, moving to another account on FLOOD_WAIT or quarantine.
+ */
+export class TelegramClient extends Context.Service<TelegramClient, {
+  /** The accounts' labels. */
+  readonly accounts: ReadonlyArray<string>
+  resolveUsername(username: string, observer?: RunObserver): Effect.Effect<ChannelInfo, PoolError>
+  getChannel(id: number, accessHash: string, observer?: RunObserver): Effect.Effect<ChannelInfo, PoolError>
+  getHistory(
+    channel: { readonly id: number; readonly accessHash: string },
+    params: HistoryParams,
+    observer?: RunObserver,
+  ): Effect.Effect<HistoryPage, PoolError>
+  readonly status: Effect.Effect<ReadonlyArray<AccountStatus & { readonly proxy: string | null }>>
+  readonly proxies: Effect.Effect<ReadonlyArray<ProxyStatus>>
 }>()("tgpulse/telegram/TelegramClient") {
-  /** The first configured account (or the sandbox's first test account), connected for the layer's lifetime. */
-  static readonly layer: Layer.Layer<TelegramClient, ConfigError | TelegramError, AppConfig> = Layer.effect(
+  /**
+   * Every configured account (or the sandbox's test accounts), connected for the layer's lifetime, in one pool; the
+   * accounts table remembers quarantines and counts across runs and is saved every few seconds and at the end.
+   */
+  static readonly layer: Layer.Layer<
+    TelegramClient,
+    ConfigError | TelegramError | StoreError,
+    AppConfig | AccountRepo
+  > = Layer.effect(
     TelegramClient,
     Effect.gen(function* () {
       const config = yield* AppConfig
-      const { apiId, apiHash, accounts, sandbox } = yield* resolveAccounts(config)
-      const account = accounts[0]!
-      return yield* connectTelegram({
-        account: account.label,
-        session: Redacted.value(account.session),
-        apiId,
-        apiHash: Redacted.value(apiHash),
-        debug: config.observe.logLevel === "trace",
-        ...(sandbox ? { sandbox } : {}),
+      const repo = yield* AccountRepo
+      const { apiId, apiHash, accounts: all, sandbox } = yield* resolveAccounts(config)
+      const accounts = config.features.pool ? all : all.slice(0, 1)
+      if (!config.features.pool && all.length > 1) {
+        yield* Effect.logInfo(
+          `account pool is disabled (MTPROTO_POOL_ENABLED is not true): using "${all[0]!.label}" only of ${all.length}`,
+        )
+      }
+      let proxies: ProxyPool | undefined
+      if (config.features.proxy && config.proxy.proxies.length > 0) {
+        proxies = new ProxyPool(config.proxy.proxies, {
+          rotationMs: config.proxy.rotationSec * 1000,
+          failScoreLimit: config.proxy.failScoreLimit,
+        })
+      } else if (config.features.proxy) {
+        return yield* new ConfigError({
+          variable: "MTPROTO_PROXIES",
+          message: "MTPROTO_PROXY_ENABLED is true but MTPROTO_PROXIES is empty: expected at least one proxy URL",
+        })
+      } else if (config.proxy.proxies.length > 0) {
+        yield* Effect.logInfo("proxies are disabled (MTPROTO_PROXY_ENABLED is not true): connecting directly")
+      }
+      const known = new Map((yield* repo.list).map((row) => [row.name, row]))
+      const clients = yield* Effect.forEach(accounts, (account) =>
+        connectTelegram({
+          account: account.label,
+          session: Redacted.value(account.session),
+          apiId,
+          apiHash: Redacted.value(apiHash),
+          timeoutMs: config.telegram.requestTimeoutS * 1000,
+          debug: config.observe.logLevel === "trace",
+          ...(sandbox ? { sandbox } : {}),
+          ...(proxies ? { proxies } : {}),
+        }), { concurrency: "unbounded" })
+      const pool = yield* makeAccountPool(
+        clients.map((client) => {
+          const row = known.get(client.account)
+          return {
+            name: client.account,
+            client,
+            ...(row?.status === "quarantined" ? { quarantined: row.quarantineReason ?? "quarantined" } : {}),
+          }
+        }),
+        {
+          rpsPerAccount: config.pool.rpsPerAccount,
+          globalRps: config.pool.globalRps,
+          maxConcurrencyPerAccount: config.pool.maxConcurrencyPerAccount,
+        },
+      )
+      for (const [name, row] of known) {
+        if (row.status === "quarantined" && clients.some((c) => c.account === name)) {
+          yield* Effect.logWarning("account stays quarantined from an earlier run (log in again to clear it)").pipe(
+            Effect.annotateLogs({ account: name, reason: row.quarantineReason ?? "" }),
+          )
+        }
+      }
+      const byName = new Map(clients.map((c) => [c.account, c]))
+      const status = Effect.map(
+        pool.status,
+        (list) => list.map((s) => ({ ...s, proxy: byName.get(s.name)?.proxy() ?? null })),
+      )
+
+      // Saves deltas of the counters; the last save runs when the layer closes.
+      const saved = new Map<string, { requests: number; floodWaits: number; floodSeconds: number }>()
+      const save = Effect.gen(function* () {
+        const now = yield* status
+        yield* repo.save(now.map((s) => {
+          const before = saved.get(s.name) ?? { requests: 0, floodWaits: 0, floodSeconds: 0 }
+          saved.set(s.name, { requests: s.requests, floodWaits: s.floodWaits, floodSeconds: s.floodSeconds })
+          return {
+            name: s.name,
+            status: s.state,
+            health: s.health,
+            requests: s.requests - before.requests,
+            floodWaits: s.floodWaits - before.floodWaits,
+            floodSeconds: s.floodSeconds - before.floodSeconds,
+            quarantineReason: s.quarantineReason,
+            proxy: s.proxy,
+          }
+        }))
+      }).pipe(
+        Effect.catch((e) =>
+          Effect.logWarning("could not save the accounts' state").pipe(Effect.annotateLogs({ error: e.message }))
+        ),
+      )
+      yield* save
+      yield* Effect.forkScoped(Effect.repeat(Effect.delay(save, "5 seconds"), Schedule.forever))
+      yield* Effect.addFinalizer(() => save)
+
+      return TelegramClient.of({
+        accounts: clients.map((c) => c.account),
+        resolveUsername: (username, observer) =>
+          pool.run("resolve", (lease) => lease.client.resolveUsername(username), observer),
+        getChannel: (id, accessHash, observer) =>
+          pool.run("other", (lease) => lease.client.getChannel(id, accessHash), observer),
+        getHistory: (channel, params, observer) =>
+          pool.run("history", (lease) => lease.client.getHistory(channel, params), observer),
+        status,
+        proxies: Effect.map(Clock.currentTimeMillis, (now) => proxies?.status(now) ?? []),
       })
     }),
   )
 }
+
+export type PoolError = TelegramError | NoAccountAvailable
 
 export interface ConnectOptions extends GramClientOptions {
   /** Label for logs and metrics. */
   readonly account: string
   /** Timeout of every call. @default 30000 */
   readonly timeoutMs?: number
+  /** Connect through a proxy of this pool: the same one while it works, another after it fails or rotates. */
+  readonly proxies?: ProxyPool
 }
 
 function channelInfo(chat: any): ChannelInfo | undefined {
@@ -185,42 +327,108 @@ function channelInfo(chat: any): ChannelInfo | undefined {
 const inputPeer = (channel: { readonly id: number; readonly accessHash: string }) =>
   new Api.InputPeerChannel({ channelId: bigInt(channel.id), accessHash: bigInt(channel.accessHash) })
 
-/** Connects one account (disconnected when the scope closes) and returns the service for it. */
+interface Link {
+  readonly client: GramClient
+  readonly proxy: ProxyLease | undefined
+}
+
+/**
+ * One account's connection for the scope's lifetime (disconnected when it closes). Without proxies GramJS keeps the
+ * connection up by itself. With proxies the connection is opened lazily through the proxy the pool assigns; a
+ * transport failure scores that proxy, and once it is banned the connection is dropped and the next call connects
+ * through another one. A working connection is never moved.
+ */
 export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOptions) {
   const timeoutMs = options.timeoutMs ?? 30_000
   const account = options.account
-  /** A GramJS promise as an Effect with a timeout; whatever GramJS throws becomes a TelegramError. */
-  const call = <A>(method: string, run: () => Promise<A>): Effect.Effect<A, TelegramError> =>
-    Effect.tryPromise({
-      try: run,
-      catch: (e) => new TelegramError({ method, account, reason: reasonOf(e) }),
-    }).pipe(
+  const proxies = options.proxies
+  const failure = (method: string, e: unknown) => new TelegramError({ method, account, reason: reasonOf(e) })
+  const timed = <A>(method: string, run: () => Promise<A>): Effect.Effect<A, TelegramError> =>
+    Effect.tryPromise({ try: run, catch: (e) => failure(method, e) }).pipe(
       Effect.timeoutOrElse({
         duration: timeoutMs,
         orElse: () => Effect.fail(new TelegramError({ method, account, reason: new Timeout({ millis: timeoutMs }) })),
       }),
     )
-  // Released even when connecting fails or times out: GramJS would otherwise go on reconnecting in the background.
-  const client = yield* Effect.acquireRelease(
-    Effect.sync(() => makeGramClient(options)),
-    (c) => Effect.promise(() => c.destroy().catch(() => undefined)),
-  )
-  yield* call("connect", () => client.connect())
+  const destroy = (client: GramClient) => Effect.promise(() => client.destroy().catch(() => undefined))
+
+  let link: Link | undefined
+  const lock = Semaphore.makeUnsafe(1)
+  yield* Effect.addFinalizer(() => Effect.suspend(() => (link ? destroy(link.client) : Effect.void)))
+
+  /** Connects (through the next proxy when there are proxies; each one is tried at most once per call). */
+  const open = Effect.gen(function* () {
+    const tries = proxies ? proxies.status(yield* Clock.currentTimeMillis).length : 1
+    let last: TelegramError | undefined
+    for (let i = 0; i < tries; i++) {
+      const now = yield* Clock.currentTimeMillis
+      const proxy = proxies?.acquire(account, now)
+      if (proxies && proxy === undefined) break
+      // Released even when connecting fails or times out: GramJS would otherwise go on reconnecting by itself.
+      const client = makeGramClient({ ...options, ...(proxy ? { proxy: proxy.spec } : {}) })
+      const connected = yield* Effect.result(timed("connect", () => client.connect()))
+      if (connected._tag === "Success") return link = { client, proxy }
+      last = connected.failure
+      yield* destroy(client)
+      if (!proxy) break
+      const banned = proxies!.fail(proxy, yield* Clock.currentTimeMillis)
+      yield* Effect.logWarning(banned ? "proxy banned: connecting through another" : "proxy failed to connect")
+        .pipe(Effect.annotateLogs({ account, proxy: proxy.masked, error: describeReason(last.reason) }))
+    }
+    if (last && !proxies) return yield* last
+    const recovery = proxies?.nextRecovery(yield* Clock.currentTimeMillis)
+    return yield* new TelegramError({
+      method: "connect",
+      account,
+      reason: new Transient({
+        code: -1,
+        errorMessage: recovery === undefined
+          ? `no proxy could connect${last ? ` (${describeReason(last.reason)})` : ""}`
+          : `every proxy is banned until ${new Date(recovery).toISOString()}`,
+      }),
+    })
+  })
+  const ensure = lock.withPermit(Effect.suspend(() => (link ? Effect.succeed(link) : open)))
+
+  /** A call on the current connection; transport failures count against its proxy. */
+  const call = <A>(method: string, run: (client: GramClient) => Promise<A>): Effect.Effect<A, TelegramError> =>
+    Effect.flatMap(ensure, (current) =>
+      timed(method, () => run(current.client)).pipe(
+        Effect.tap(() => Effect.sync(() => current.proxy && proxies!.succeed(current.proxy))),
+        Effect.tapError((error) =>
+          Effect.gen(function* () {
+            const tag = error.reason._tag
+            if (!current.proxy || (tag !== "Transient" && tag !== "Timeout")) return
+            const now = yield* Clock.currentTimeMillis
+            proxies!.fail(current.proxy, now)
+            if (proxies!.isUsable(current.proxy, now) || link !== current) return
+            link = undefined
+            proxies!.release(account)
+            yield* Effect.logWarning("proxy banned: the account reconnects through another").pipe(
+              Effect.annotateLogs({ account, proxy: current.proxy.masked, error: describeReason(error.reason) }),
+            )
+            yield* destroy(current.client)
+          })
+        ),
+      ))
+
+  if (!proxies) yield* ensure
   const notAChannel = (method: string) =>
     new TelegramError({ method, account, reason: new PeerUnavailable({ code: 400, errorMessage: "NOT_A_CHANNEL" }) })
 
-  return TelegramClient.of({
+  return {
     account,
+    proxy: () => link?.proxy?.masked ?? null,
     resolveUsername: (username) =>
-      call("contacts.ResolveUsername", () => client.invoke(new Api.contacts.ResolveUsername({ username }))).pipe(
+      call("contacts.ResolveUsername", (c) => c.invoke(new Api.contacts.ResolveUsername({ username }))).pipe(
         Effect.flatMap((r) => {
           const info = channelInfo(r.chats.find((c: any) => c.className === "Channel"))
           return info ? Effect.succeed(info) : Effect.fail(notAChannel("contacts.ResolveUsername"))
         }),
       ),
     getChannel: (id, accessHash) =>
-      call("channels.GetChannels", () =>
-        client.invoke(
+      call("channels.GetChannels", (c) =>
+        c.invoke(
           new Api.channels.GetChannels({
             id: [new Api.InputChannel({ channelId: bigInt(id), accessHash: bigInt(accessHash) })],
           }),
@@ -231,8 +439,8 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
           }),
         ),
     getHistory: (channel, params) =>
-      call("messages.GetHistory", () =>
-        client.invoke(
+      call("messages.GetHistory", (c) =>
+        c.invoke(
           new Api.messages.GetHistory({
             peer: inputPeer(channel),
             offsetId: params.offsetId,
@@ -250,5 +458,5 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
             offsetIdOffset: typeof r.offsetIdOffset === "number" ? r.offsetIdOffset : undefined,
           })),
         ),
-  })
+  } satisfies AccountClient
 })

@@ -10,8 +10,10 @@ const quiet = Effect.provideService(References.MinimumLogLevel, "Warn")
 const dbOptions = { sanitizeOps: false, sanitizeResources: false } as const
 
 const migrationRows = SqlClient.SqlClient.use((sql) =>
-  sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM ${sql(MIGRATIONS_TABLE)}`
+  sql<{ migration_id: number; name: string }>`
+    SELECT migration_id, name FROM ${sql(MIGRATIONS_TABLE)} ORDER BY migration_id`
 )
+const ALL = [{ migration_id: 1, name: "history" }, { migration_id: 2, name: "accounts" }]
 
 /** Builds `layer` in a child scope and returns its failure (the layer must fail). */
 const buildFailure = <A, E>(layer: Layer.Layer<A, E>) =>
@@ -23,20 +25,20 @@ const buildFailure = <A, E>(layer: Layer.Layer<A, E>) =>
 
 storeSuite("Sql", {
   "Sql layers migrate at start; a second run applies nothing": Effect.gen(function* () {
-    assertEquals(yield* migrationRows, [{ migration_id: 1, name: "history" }])
+    assertEquals(yield* migrationRows, ALL)
     assertEquals(yield* Sql.migrate, [])
-    assertEquals(yield* migrationRows, [{ migration_id: 1, name: "history" }])
+    assertEquals(yield* migrationRows, ALL)
   }),
 })
 
 effectTest(
-  "Sql.migrate applies 0001_history on an empty database, then nothing",
+  "Sql.migrate applies every migration on an empty database, then nothing",
   Effect.gen(function* () {
     const context = yield* Layer.build(pgLayer({ migrate: false }))
     yield* Effect.gen(function* () {
-      assertEquals(yield* Sql.migrate, [[1, "history"]])
+      assertEquals(yield* Sql.migrate, [[1, "history"], [2, "accounts"]])
       assertEquals(yield* Sql.migrate, [])
-      assertEquals(yield* migrationRows, [{ migration_id: 1, name: "history" }])
+      assertEquals(yield* migrationRows, ALL)
     }).pipe(Effect.provideContext(context))
   }).pipe(quiet),
   { ...dbOptions, ignore: !pgAvailable },
@@ -109,7 +111,7 @@ effectTest(
     )
     // The refused opener left the holder's lock and database alone.
     assertEquals(Deno.readTextFileSync(lock).trim(), String(Deno.pid))
-    assertEquals(yield* Effect.provideContext(migrationRows, context), [{ migration_id: 1, name: "history" }])
+    assertEquals(yield* Effect.provideContext(migrationRows, context), ALL)
     yield* Scope.close(first, Exit.void)
     assert(!exists(lock), "the lock is released on close")
 
@@ -117,7 +119,7 @@ effectTest(
     Deno.writeTextFileSync(lock, "2147483646\n")
     const again = yield* Layer.build(Sql.layerEmbedded(dir))
     assertEquals(yield* Effect.provideContext(Sql.migrate, again), [])
-    assertEquals(yield* Effect.provideContext(migrationRows, again), [{ migration_id: 1, name: "history" }])
+    assertEquals(yield* Effect.provideContext(migrationRows, again), ALL)
   }).pipe(quiet),
   dbOptions,
 )

@@ -48,7 +48,12 @@ export interface SyncHarness extends AsyncDisposable {
 const asRef = (r: PeerRef | string): PeerRef =>
   typeof r !== "string" ? r : /^\d+$/.test(r) ? { _tag: "Id", id: Number(r) } : { _tag: "Username", username: r }
 
+/** Rate limits far above what the sandbox serves (it enforces no budget unless a test sets one). */
+export const UNLIMITED = { MTPROTO_RPS_PER_ACCOUNT: "1000", MTPROTO_GLOBAL_RPS: "10000" } as const
+
 export interface HarnessOptions extends SandboxOptions {
+  /** More tgpulse settings (the pool, rates). */
+  readonly env?: Readonly<Record<string, string>>
   /** Rewrites the PostgreSQL URL tgpulse is given (to go through a proxy). */
   readonly via?: (url: URL) => URL
 }
@@ -62,7 +67,7 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
       if (options.via && database.DATABASE_URL) {
         database.DATABASE_URL = options.via(new URL(database.DATABASE_URL)).toString()
       }
-      const env = { ...database, TG_SANDBOX_FILE: yield* descriptorFile(sandbox) }
+      const env = { ...database, ...UNLIMITED, ...options.env, TG_SANDBOX_FILE: yield* descriptorFile(sandbox) }
       return HistoryLive.pipe(Layer.provide(AppConfig.layerFrom(env)))
     }),
   ).pipe(Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Error")))

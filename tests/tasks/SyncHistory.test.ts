@@ -3,13 +3,13 @@ import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { Sql } from "../../src/store/Sql.ts"
 import { assert, assertEquals } from "../support/assert.ts"
-import { type BackendName, BACKENDS, databaseEnv, descriptorFile } from "../support/collect.ts"
+import { type BackendName, BACKENDS, databaseEnv, descriptorFile, UNLIMITED } from "../support/collect.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { pgAvailable } from "../support/PgTest.ts"
 import { sandboxTest, startSandbox } from "../support/sandbox.ts"
 import { runTask, spawnTask } from "../support/tasks.ts"
 
-const ENABLED = { MTPROTO_ENABLED: "true", MTPROTO_HISTORY_ENABLED: "true", LOG_LEVEL: "warn" }
+const ENABLED = { MTPROTO_ENABLED: "true", MTPROTO_HISTORY_ENABLED: "true", LOG_LEVEL: "warn", ...UNLIMITED }
 
 /** Counts and sums in the database a task wrote to (opened after the task exited). */
 const storedSums = (env: Record<string, string>) =>

@@ -1,0 +1,21 @@
+/** Migration 2: accounts (status, health, counters and quarantine of each pool account; never its session). */
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+
+export default Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE accounts (
+      name text PRIMARY KEY,
+      status text NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'healthy', 'cooling', 'backoff', 'quarantined')),
+      health real NOT NULL DEFAULT 1,
+      requests bigint NOT NULL DEFAULT 0,
+      flood_waits bigint NOT NULL DEFAULT 0,
+      flood_seconds bigint NOT NULL DEFAULT 0,
+      quarantine_reason text,
+      quarantined_at timestamptz,
+      proxy text,
+      last_used_at timestamptz,
+      updated_at timestamptz NOT NULL DEFAULT now()
+    )`
+})

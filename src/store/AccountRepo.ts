@@ -1,0 +1,131 @@
+/** The `accounts` table: each pool account's status, health, counters and quarantine; never its session. */
+import { Context, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { StoreError } from "../domain/Errors.ts"
+
+export type AccountStatusName = "new" | "healthy" | "cooling" | "backoff" | "quarantined"
+
+export interface AccountRow {
+  readonly name: string
+  readonly status: AccountStatusName
+  readonly health: number
+  /** Calls made by this account over every run. */
+  readonly requests: number
+  readonly floodWaits: number
+  readonly floodSeconds: number
+  readonly quarantineReason: string | null
+  /** The proxy it last connected through, credentials masked. */
+  readonly proxy: string | null
+}
+
+/** What one run adds to an account's row (counters are deltas since the last save). */
+export interface AccountUpdate {
+  readonly name: string
+  readonly status: Exclude<AccountStatusName, "new">
+  readonly health: number
+  readonly requests: number
+  readonly floodWaits: number
+  readonly floodSeconds: number
+  readonly quarantineReason: string | null
+  readonly proxy: string | null
+}
+
+interface Row {
+  readonly name: string
+  readonly status: AccountStatusName
+  readonly health: number
+  readonly requests: string
+  readonly flood_waits: string
+  readonly flood_seconds: string
+  readonly quarantine_reason: string | null
+  readonly proxy: string | null
+}
+
+export class AccountRepo extends Context.Service<AccountRepo, {
+  readonly list: Effect.Effect<ReadonlyArray<AccountRow>, StoreError>
+  /** Upserts every account's state in one statement, adding the counters. */
+  save(updates: ReadonlyArray<AccountUpdate>): Effect.Effect<void, StoreError>
+  /** A fresh login: the account is usable again (status new, quarantine cleared). */
+  reset(name: string): Effect.Effect<void, StoreError>
+}>()("tgpulse/store/AccountRepo") {
+  static readonly layer = Layer.effect(
+    AccountRepo,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+
+      const list = Effect.map(
+        sql<Row>`
+          SELECT name, status, health, requests::text AS requests, flood_waits::text AS flood_waits,
+            flood_seconds::text AS flood_seconds, quarantine_reason, proxy
+          FROM accounts ORDER BY name`,
+        (rows) =>
+          rows.map((r): AccountRow => ({
+            name: r.name,
+            status: r.status,
+            health: Number(r.health),
+            requests: Number(r.requests),
+            floodWaits: Number(r.flood_waits),
+            floodSeconds: Number(r.flood_seconds),
+            quarantineReason: r.quarantine_reason,
+            proxy: r.proxy,
+          })),
+      ).pipe(StoreError.mapError("AccountRepo.list"), Effect.withSpan("AccountRepo.list"))
+
+      const save = Effect.fn("AccountRepo.save")(
+        function* (updates: ReadonlyArray<AccountUpdate>) {
+          if (updates.length === 0) return
+          yield* sql`
+            INSERT INTO accounts AS a (
+              name, status, health, requests, flood_waits, flood_seconds, quarantine_reason, quarantined_at, proxy,
+              last_used_at
+            )
+            SELECT u.name, u.status, u.health, u.requests, u.flood_waits, u.flood_seconds, u.quarantine_reason,
+              CASE WHEN u.status = 'quarantined' THEN now() END, u.proxy,
+              CASE WHEN u.requests > 0 THEN now() END
+            FROM jsonb_to_recordset(${JSON.stringify(updates.map((u) => ({ ...snake(u) })))}::jsonb) AS u(
+              name text, status text, health real, requests int8, flood_waits int8, flood_seconds int8,
+              quarantine_reason text, proxy text
+            )
+            ON CONFLICT (name) DO UPDATE SET
+              status = excluded.status,
+              health = excluded.health,
+              requests = a.requests + excluded.requests,
+              flood_waits = a.flood_waits + excluded.flood_waits,
+              flood_seconds = a.flood_seconds + excluded.flood_seconds,
+              quarantine_reason = excluded.quarantine_reason,
+              quarantined_at = CASE
+                WHEN excluded.status <> 'quarantined' THEN NULL
+                ELSE coalesce(a.quarantined_at, excluded.quarantined_at)
+              END,
+              proxy = coalesce(excluded.proxy, a.proxy),
+              last_used_at = coalesce(excluded.last_used_at, a.last_used_at),
+              updated_at = now()`
+        },
+        StoreError.mapError("AccountRepo.save"),
+      )
+
+      const reset = Effect.fn("AccountRepo.reset")(
+        function* (name: string) {
+          yield* sql`
+            INSERT INTO accounts (name) VALUES (${name})
+            ON CONFLICT (name) DO UPDATE SET status = 'new', health = 1, quarantine_reason = NULL,
+              quarantined_at = NULL, updated_at = now()`
+        },
+        StoreError.mapError("AccountRepo.reset"),
+      )
+
+      return AccountRepo.of({ list, save, reset })
+    }),
+  )
+}
+
+const snake = (u: AccountUpdate) => ({
+  name: u.name,
+  status: u.status,
+  health: u.health,
+  requests: u.requests,
+  flood_waits: u.floodWaits,
+  flood_seconds: u.floodSeconds,
+  quarantine_reason: u.quarantineReason,
+  proxy: u.proxy,
+})

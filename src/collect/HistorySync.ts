@@ -279,6 +279,7 @@ export class HistorySync extends Context.Service<HistorySync, {
             { concurrency: Math.max(1, options.concurrency), discard: true },
           )
           yield* Fiber.interrupt(publisher)
+          yield* telegram.saveState
           yield* publish
           return yield* Effect.forEach(cells, Ref.get)
         }),

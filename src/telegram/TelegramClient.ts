@@ -184,6 +184,8 @@ export class TelegramClient extends Context.Service<TelegramClient, {
   ): Effect.Effect<HistoryPage, PoolError>
   readonly status: Effect.Effect<ReadonlyArray<AccountStatus & { readonly proxy: string | null }>>
   readonly proxies: Effect.Effect<ReadonlyArray<ProxyStatus>>
+  /** Saves the accounts' state to the accounts table now (also done every 5 s and when the layer closes). */
+  readonly saveState: Effect.Effect<void>
 }>()("tgpulse/telegram/TelegramClient") {
   /**
    * Every configured account (or the sandbox's test accounts), connected for the layer's lifetime, in one pool; the
@@ -295,6 +297,7 @@ export class TelegramClient extends Context.Service<TelegramClient, {
         getHistory: (channel, params, observer) =>
           pool.run("history", (lease) => lease.client.getHistory(channel, params), observer),
         status,
+        saveState: save,
         proxies: Effect.map(Clock.currentTimeMillis, (now) => proxies?.status(now) ?? []),
       })
     }),

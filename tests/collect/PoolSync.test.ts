@@ -1,0 +1,192 @@
+/**
+ * History sync on the account pool, end to end: real GramJS clients (one per sandbox account) against the sandbox
+ * with per-account flood budgets and faults, into PostgreSQL (PGlite when no server runs), and a real SOCKS5 proxy
+ * process in front of the sandbox.
+ */
+import type { LogEntry } from "../../src/sandbox/Control.ts"
+import { assert, assertEquals } from "../support/assert.ts"
+import { type BackendName, type SyncHarness, syncHarness } from "../support/collect.ts"
+import { pgAvailable } from "../support/PgTest.ts"
+import { admin, sandboxTest } from "../support/sandbox.ts"
+import { startSocks5 } from "../support/Socks5.ts"
+
+const backend: BackendName = pgAvailable ? "PostgreSQL" : "PGlite"
+const POOL = { MTPROTO_POOL_ENABLED: "true", MTPROTO_MAX_CONCURRENCY_PER_ACCOUNT: "2" }
+
+const history = (h: SyncHarness): ReadonlyArray<LogEntry> => h.sandbox.control.log.since(0, "messages.GetHistory")
+
+async function postsStored(h: SyncHarness): Promise<Record<number, number>> {
+  const rows = await h.query<{ channel_id: string; n: string }>(
+    "SELECT channel_id::text, count(*)::text AS n FROM posts GROUP BY channel_id",
+  )
+  return Object.fromEntries(rows.map((r) => [Number(r.channel_id), Number(r.n)]))
+}
+
+function truth(h: SyncHarness): Record<number, number> {
+  const channels = h.sandbox.descriptor.channels.filter((c) => !c.private)
+  return Object.fromEntries(channels.map((c) => [c.id, h.sandbox.world.truth(c.id).count]))
+}
+
+const usernames = (h: SyncHarness) => h.sandbox.descriptor.channels.filter((c) => !c.private).map((c) => c.username)
+
+const byUser = (entries: ReadonlyArray<LogEntry>) =>
+  entries.reduce<Record<string, number>>((m, e) => ({ ...m, [String(e.userId)]: (m[String(e.userId)] ?? 0) + 1 }), {})
+
+/** Waits until `predicate` holds (polling every 20 ms), or fails after `ms`. */
+async function until(predicate: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+sandboxTest(
+  "pool: 3 accounts at R/s each on getHistory sync 30,000 posts at >= 95% of 3R with zero FLOOD_WAIT",
+  async () => {
+    const R = 12
+    await using h = await syncHarness(backend, {
+      accounts: 3,
+      channels: 3,
+      posts: 10_000,
+      env: { ...POOL, MTPROTO_RPS_PER_ACCOUNT: String(R), MTPROTO_GLOBAL_RPS: "1000" },
+    })
+    // The budget Telegram would apply per account: R/s sustained, a burst of 3 (which the pool never leans on).
+    await admin(h.sandbox, "/flood", { method: "PUT", body: { method: "messages.GetHistory", rate: R, burst: 3 } })
+    const results = await h.sync(usernames(h), { concurrency: 3 })
+    assertEquals(results.map((r) => r.status), ["ok", "ok", "ok"])
+    assertEquals(await postsStored(h), truth(h))
+    const total = Object.values(truth(h)).reduce((a, b) => a + b, 0)
+    assert(total >= 29_000, `about 30,000 posts (${total})`)
+
+    const calls = history(h)
+    const floods = calls.filter((e) => e.outcome.startsWith("FLOOD_WAIT"))
+    assertEquals(floods.length, 0, "no FLOOD_WAIT")
+    assertEquals(results.reduce((n, r) => n + r.floodWaits, 0), 0)
+    const seconds = (calls.at(-1)!.at - calls[0]!.at) / 1000
+    const achieved = (calls.length - 1) / seconds
+    const ratio = achieved / (3 * R)
+    assert(ratio >= 0.95, `achieved ${achieved.toFixed(2)} req/s of ${3 * R} (ratio ${ratio.toFixed(3)})`)
+    // Spread: every account carried about a third.
+    const spread = Object.values(byUser(calls))
+    assertEquals(spread.length, 3)
+    assert(Math.min(...spread) >= calls.length / 3 - 3, `even spread ${JSON.stringify(byUser(calls))}`)
+
+    const accounts = await h.query<{ name: string; status: string; requests: string; flood_waits: string }>(
+      "SELECT name, status, requests::text, flood_waits::text FROM accounts ORDER BY name",
+    )
+    assertEquals(accounts.map((a) => [a.name, a.status, a.flood_waits]), [
+      ["sandbox 1", "healthy", "0"],
+      ["sandbox 2", "healthy", "0"],
+      ["sandbox 3", "healthy", "0"],
+    ])
+    const counted = accounts.reduce((n, a) => n + Number(a.requests), 0)
+    // Every call the pool made (GramJS's own calls on connect do not go through it).
+    const pooled = h.sandbox.control.log.since(0).filter((e) =>
+      e.method === "messages.GetHistory" || e.method === "contacts.ResolveUsername"
+    )
+    assertEquals(counted, pooled.length)
+  },
+)
+
+sandboxTest(
+  "pool: an account whose key is revoked mid-sync is quarantined once; the others finish the sync",
+  async () => {
+    await using h = await syncHarness(backend, {
+      accounts: 3,
+      channels: 2,
+      posts: 4_000,
+      env: { ...POOL, MTPROTO_RPS_PER_ACCOUNT: "15", MTPROTO_GLOBAL_RPS: "1000" },
+    })
+    const victim = h.sandbox.descriptor.accounts[1]!.userId
+    const syncing = h.sync(usernames(h), { concurrency: 2 })
+    await until(() => history(h).length >= 15, 20_000, "15 pages")
+    await admin(h.sandbox, "/faults", { body: { _tag: "RevokeKey", userId: victim } })
+    const revokedAt = h.sandbox.control.log.lastSeq
+    const results = await syncing
+    assertEquals(results.map((r) => r.status), ["ok", "ok"])
+    assertEquals(await postsStored(h), truth(h))
+    // No retry loop: after the revocation the victim was answered at most once per call it had in flight.
+    const refused = h.sandbox.control.log.since(revokedAt).filter((e) => e.userId === victim)
+    assert(refused.length <= 2, `the victim was asked ${refused.length} times after its revocation`)
+    assert(refused.every((e) => e.outcome === "AUTH_KEY_UNREGISTERED"), JSON.stringify(refused.map((e) => e.outcome)))
+    const rows = await h.query<{ name: string; status: string; quarantine_reason: string | null }>(
+      "SELECT name, status, quarantine_reason FROM accounts ORDER BY name",
+    )
+    assertEquals(rows.map((r) => [r.name, r.status, r.quarantine_reason]), [
+      ["sandbox 1", "healthy", null],
+      ["sandbox 2", "quarantined", "AUTH_KEY_UNREGISTERED"],
+      ["sandbox 3", "healthy", null],
+    ])
+  },
+)
+
+sandboxTest("pool: a FLOOD_WAIT on one account cools only it; the others go on at full speed", async () => {
+  await using h = await syncHarness(backend, {
+    accounts: 3,
+    channels: 2,
+    posts: 3_000,
+    env: { ...POOL, MTPROTO_RPS_PER_ACCOUNT: "20", MTPROTO_GLOBAL_RPS: "1000" },
+  })
+  const slow = h.sandbox.descriptor.accounts[0]!.userId
+  // Account 0 gets 3 pages, then FLOOD_WAIT for about 30 s.
+  await admin(h.sandbox, "/flood", {
+    method: "PUT",
+    body: { method: "messages.GetHistory", userId: slow, rate: 1 / 30, burst: 3 },
+  })
+  const started = Date.now()
+  const results = await h.sync(usernames(h), { concurrency: 2 })
+  const seconds = (Date.now() - started) / 1000
+  assertEquals(results.map((r) => r.status), ["ok", "ok"])
+  assertEquals(await postsStored(h), truth(h))
+  const calls = history(h)
+  const floods = calls.filter((e) => e.outcome.startsWith("FLOOD_WAIT"))
+  assertEquals(floods.map((e) => e.userId), [slow], "one FLOOD_WAIT, on the slow account only")
+  assertEquals(results.reduce((n, r) => n + r.floodWaits, 0), 1)
+  assert(seconds < 10, `the sync did not wait for the 30 s flood (${seconds.toFixed(1)} s)`)
+  const after = calls.filter((e) => e.seq > floods[0]!.seq)
+  assertEquals(after.filter((e) => e.userId === slow).length, 0, "the cooling account was not asked again")
+  const rows = await h.query<{ name: string; status: string; flood_waits: string; flood_seconds: string }>(
+    "SELECT name, status, flood_waits::text, flood_seconds::text FROM accounts WHERE name = 'sandbox 1'",
+  )
+  assertEquals(rows.map((r) => [r.status, r.flood_waits]), [["cooling", "1"]])
+  assert(Number(rows[0]!.flood_seconds) >= 25, `flood seconds counted (${rows[0]!.flood_seconds})`)
+})
+
+sandboxTest(
+  "pool: through a real SOCKS5 proxy; a dead proxy is banned and its account moves to the other",
+  async () => {
+    await using a = await startSocks5({ user: "tg", pass: "proxy-secret" })
+    await using b = await startSocks5()
+    await using h = await syncHarness(backend, {
+      accounts: 2,
+      channels: 2,
+      posts: 4_000,
+      env: {
+        ...POOL,
+        MTPROTO_RPS_PER_ACCOUNT: "10",
+        MTPROTO_GLOBAL_RPS: "1000",
+        MTPROTO_PROXY_ENABLED: "true",
+        MTPROTO_PROXIES: `${a.url},${b.url}`,
+        MTPROTO_PROXY_FAIL_SCORE_LIMIT: "2",
+        MTPROTO_REQUEST_TIMEOUT_S: "2",
+      },
+    })
+    const syncing = h.sync(usernames(h), { concurrency: 2 })
+    await until(() => history(h).length >= 20, 20_000, "20 pages")
+    assert(a.tunnels.length >= 1 && b.tunnels.length >= 1, `both proxies carry an account (${a.tunnels}, ${b.tunnels})`)
+    const dc = `${h.sandbox.descriptor.dcs[0]!.host}:${h.sandbox.descriptor.dcs[0]!.port}`
+    assert(a.tunnels.includes(dc), `tunnels go to the sandbox DC ${dc}: ${a.tunnels}`)
+    await a.kill()
+    const tunnelsBefore = b.tunnels.length
+    const results = await syncing
+    assertEquals(results.map((r) => [r.status, r.error ?? ""]), [["ok", ""], ["ok", ""]])
+    assertEquals(await postsStored(h), truth(h))
+    assert(b.tunnels.length > tunnelsBefore, "the moved account opened a tunnel through the live proxy")
+    const rows = await h.query<{ name: string; proxy: string }>("SELECT name, proxy FROM accounts ORDER BY name")
+    const live = `socks5://127.0.0.1:${b.port}`
+    assertEquals(rows.map((r) => [r.name, r.proxy]), [["sandbox 1", live], ["sandbox 2", live]])
+    const all = JSON.stringify(await h.query("SELECT to_jsonb(a)::text AS row FROM accounts a"))
+    assert(!all.includes("proxy-secret"), "the proxy password is never stored")
+  },
+)

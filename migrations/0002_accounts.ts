@@ -13,6 +13,8 @@ export default Effect.gen(function* () {
       flood_waits bigint NOT NULL DEFAULT 0,
       flood_seconds bigint NOT NULL DEFAULT 0,
       quarantine_reason text,
+      -- The first 16 hex digits of the session's SHA-256: a new login (a new session) lifts a quarantine.
+      session_fingerprint text,
       quarantined_at timestamptz,
       proxy text,
       last_used_at timestamptz,

@@ -194,7 +194,8 @@ const peers = (): Spec<ReadonlyArray<PeerRef>> => ({
 
 /** A GramJS StringSession: "1" and base64 of at least 262 bytes (dc, address, port, 256-byte key). */
 export const SESSION_STRING = /^1[A-Za-z0-9+/]{340,}={0,2}$/
-const SESSION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+/** A session file name: letters, digits, `_`, `.`, `-`. */
+export const SESSION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
 function parseAccountRef(part: string): AccountRef | undefined {
   if (SESSION_STRING.test(part)) return { _tag: "SessionString", session: Redacted.make(part) }

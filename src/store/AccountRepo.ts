@@ -16,6 +16,8 @@ export interface AccountRow {
   readonly quarantineReason: string | null
   /** The proxy it last connected through, credentials masked. */
   readonly proxy: string | null
+  /** Which session the quarantine belongs to (see `sessionFingerprint`). */
+  readonly sessionFingerprint: string | null
 }
 
 /** What one run adds to an account's row (counters are deltas since the last save). */
@@ -28,6 +30,7 @@ export interface AccountUpdate {
   readonly floodSeconds: number
   readonly quarantineReason: string | null
   readonly proxy: string | null
+  readonly sessionFingerprint: string
 }
 
 interface Row {
@@ -39,14 +42,13 @@ interface Row {
   readonly flood_seconds: string
   readonly quarantine_reason: string | null
   readonly proxy: string | null
+  readonly session_fingerprint: string | null
 }
 
 export class AccountRepo extends Context.Service<AccountRepo, {
   readonly list: Effect.Effect<ReadonlyArray<AccountRow>, StoreError>
   /** Upserts every account's state in one statement, adding the counters. */
   save(updates: ReadonlyArray<AccountUpdate>): Effect.Effect<void, StoreError>
-  /** A fresh login: the account is usable again (status new, quarantine cleared). */
-  reset(name: string): Effect.Effect<void, StoreError>
 }>()("tgpulse/store/AccountRepo") {
   static readonly layer = Layer.effect(
     AccountRepo,
@@ -56,7 +58,8 @@ export class AccountRepo extends Context.Service<AccountRepo, {
       const list = Effect.map(
         sql<Row>`
           SELECT name, status, health, requests::text AS requests, flood_waits::text AS flood_waits,
-            flood_seconds::text AS flood_seconds, quarantine_reason, proxy
+            flood_seconds::text AS flood_seconds, quarantine_reason, proxy,
+            session_fingerprint
           FROM accounts ORDER BY name`,
         (rows) =>
           rows.map((r): AccountRow => ({
@@ -68,6 +71,7 @@ export class AccountRepo extends Context.Service<AccountRepo, {
             floodSeconds: Number(r.flood_seconds),
             quarantineReason: r.quarantine_reason,
             proxy: r.proxy,
+            sessionFingerprint: r.session_fingerprint,
           })),
       ).pipe(StoreError.mapError("AccountRepo.list"), Effect.withSpan("AccountRepo.list"))
 
@@ -77,14 +81,14 @@ export class AccountRepo extends Context.Service<AccountRepo, {
           yield* sql`
             INSERT INTO accounts AS a (
               name, status, health, requests, flood_waits, flood_seconds, quarantine_reason, quarantined_at, proxy,
-              last_used_at
+              session_fingerprint, last_used_at
             )
             SELECT u.name, u.status, u.health, u.requests, u.flood_waits, u.flood_seconds, u.quarantine_reason,
-              CASE WHEN u.status = 'quarantined' THEN now() END, u.proxy,
+              CASE WHEN u.status = 'quarantined' THEN now() END, u.proxy, u.session_fingerprint,
               CASE WHEN u.requests > 0 THEN now() END
             FROM jsonb_to_recordset(${JSON.stringify(updates.map((u) => ({ ...snake(u) })))}::jsonb) AS u(
               name text, status text, health real, requests int8, flood_waits int8, flood_seconds int8,
-              quarantine_reason text, proxy text
+              quarantine_reason text, proxy text, session_fingerprint text
             )
             ON CONFLICT (name) DO UPDATE SET
               status = excluded.status,
@@ -98,23 +102,14 @@ export class AccountRepo extends Context.Service<AccountRepo, {
                 ELSE coalesce(a.quarantined_at, excluded.quarantined_at)
               END,
               proxy = coalesce(excluded.proxy, a.proxy),
+              session_fingerprint = excluded.session_fingerprint,
               last_used_at = coalesce(excluded.last_used_at, a.last_used_at),
               updated_at = now()`
         },
         StoreError.mapError("AccountRepo.save"),
       )
 
-      const reset = Effect.fn("AccountRepo.reset")(
-        function* (name: string) {
-          yield* sql`
-            INSERT INTO accounts (name) VALUES (${name})
-            ON CONFLICT (name) DO UPDATE SET status = 'new', health = 1, quarantine_reason = NULL,
-              quarantined_at = NULL, updated_at = now()`
-        },
-        StoreError.mapError("AccountRepo.reset"),
-      )
-
-      return AccountRepo.of({ list, save, reset })
+      return AccountRepo.of({ list, save })
     }),
   )
 }
@@ -128,4 +123,5 @@ const snake = (u: AccountUpdate) => ({
   flood_seconds: u.floodSeconds,
   quarantine_reason: u.quarantineReason,
   proxy: u.proxy,
+  session_fingerprint: u.sessionFingerprint,
 })

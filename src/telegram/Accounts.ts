@@ -2,6 +2,7 @@
  * Which accounts tgpulse logs in as, and with which api id/hash: configured session strings or session files, or,
  * with TG_SANDBOX_FILE and nothing configured, the sandbox's test accounts. No GramJS here.
  */
+import { createHash } from "node:crypto"
 import { Effect, Option, Redacted } from "effect"
 import { type AppConfigShape, SESSION_STRING } from "../Config.ts"
 import { ConfigError } from "../domain/Errors.ts"
@@ -38,7 +39,7 @@ export const readDescriptor = (file: string): Effect.Effect<Descriptor, ConfigEr
 /** A session file's content: a GramJS session string, on its own line. */
 const readSessionFile = (dataDir: string, name: string): Effect.Effect<Redacted.Redacted<string>, ConfigError> =>
   Effect.tryPromise({
-    try: () => Deno.readTextFile(`${dataDir}/sessions/${name}`),
+    try: () => Deno.readTextFile(sessionPath(dataDir, name)),
     catch: (e) =>
       new ConfigError({
         variable: "MTPROTO_ACCOUNTS",
@@ -58,10 +59,26 @@ const readSessionFile = (dataDir: string, name: string): Effect.Effect<Redacted.
     }),
   )
 
+/** The application's api id and hash (configured, or the sandbox's) and the sandbox to route to, if any. */
+export const resolveApplication = Effect.fnUntraced(function* (config: AppConfigShape) {
+  const { telegram } = config
+  const sandbox = Option.isSome(telegram.sandboxFile) ? yield* readDescriptor(telegram.sandboxFile.value) : undefined
+  const apiId = Option.getOrUndefined(telegram.apiId) ?? sandbox?.apiId
+  const apiHash = Option.getOrUndefined(telegram.apiHash) ?? (sandbox ? Redacted.make(sandbox.apiHash) : undefined)
+  if (apiId === undefined || apiHash === undefined) {
+    return yield* new ConfigError({
+      variable: apiId === undefined ? "TG_API_ID" : "TG_API_HASH",
+      message: `Missing ${apiId === undefined ? "TG_API_ID" : "TG_API_HASH"}: expected the api_id and api_hash of ` +
+        "your application from my.telegram.org (or TG_SANDBOX_FILE to try the sandbox)",
+    })
+  }
+  return { apiId, apiHash, sandbox }
+})
+
 /** The accounts and credentials to use; a ConfigError says what is missing. */
 export const resolveAccounts = Effect.fnUntraced(function* (config: AppConfigShape) {
   const { telegram, dataDir } = config
-  const sandbox = Option.isSome(telegram.sandboxFile) ? yield* readDescriptor(telegram.sandboxFile.value) : undefined
+  const { apiId, apiHash, sandbox } = yield* resolveApplication(config)
   const accounts: Array<Account> = []
   for (const [i, ref] of telegram.accounts.entries()) {
     accounts.push(
@@ -82,14 +99,16 @@ export const resolveAccounts = Effect.fnUntraced(function* (config: AppConfigSha
         "or TG_SANDBOX_FILE to try the sandbox",
     })
   }
-  const apiId = Option.getOrUndefined(telegram.apiId) ?? sandbox?.apiId
-  const apiHash = Option.getOrUndefined(telegram.apiHash) ?? (sandbox ? Redacted.make(sandbox.apiHash) : undefined)
-  if (apiId === undefined || apiHash === undefined) {
-    return yield* new ConfigError({
-      variable: apiId === undefined ? "TG_API_ID" : "TG_API_HASH",
-      message: `Missing ${apiId === undefined ? "TG_API_ID" : "TG_API_HASH"}: expected the api_id and api_hash of ` +
-        "your application from my.telegram.org (or TG_SANDBOX_FILE to try the sandbox)",
-    })
-  }
   return { apiId, apiHash, accounts, sandbox } satisfies Accounts
 })
+
+/**
+ * A session's fingerprint for the accounts table: the first 16 hex digits of its SHA-256 (the session cannot be
+ * recovered from it). A quarantine is remembered for that session only: a new login lifts it.
+ */
+export function sessionFingerprint(session: Redacted.Redacted<string>): string {
+  return createHash("sha256").update(Redacted.value(session)).digest("hex").slice(0, 16)
+}
+
+/** Where `deno task login` keeps the session named `name`. */
+export const sessionPath = (dataDir: string, name: string): string => `${dataDir}/sessions/${name}`

@@ -10,7 +10,7 @@ import { ConfigError, type StoreError } from "../domain/Errors.ts"
 import { type AccountStatus, makeAccountPool, type NoAccountAvailable, type RunObserver } from "../pool/AccountPool.ts"
 import { type ProxyLease, ProxyPool, type ProxySpec, type ProxyStatus } from "../pool/ProxyPool.ts"
 import { AccountRepo } from "../store/AccountRepo.ts"
-import { resolveAccounts } from "./Accounts.ts"
+import { resolveAccounts, sessionFingerprint } from "./Accounts.ts"
 import { reasonOf } from "./RpcError.ts"
 import { describeReason, PeerUnavailable, TelegramError, Timeout, Transient } from "./TelegramError.ts"
 import { LogLevel } from "telegram/extensions/Logger.js"
@@ -221,7 +221,13 @@ export class TelegramClient extends Context.Service<TelegramClient, {
       } else if (config.proxy.proxies.length > 0) {
         yield* Effect.logInfo("proxies are disabled (MTPROTO_PROXY_ENABLED is not true): connecting directly")
       }
-      const known = new Map((yield* repo.list).map((row) => [row.name, row]))
+      const fingerprints = new Map(accounts.map((a) => [a.label, sessionFingerprint(a.session)]))
+      // A quarantine is remembered for the session it struck; a new login (another session) lifts it.
+      const quarantined = new Map(
+        (yield* repo.list).filter((row) =>
+          row.status === "quarantined" && row.sessionFingerprint === fingerprints.get(row.name)
+        ).map((row) => [row.name, row.quarantineReason ?? "quarantined"]),
+      )
       const clients = yield* Effect.forEach(accounts, (account) =>
         connectTelegram({
           account: account.label,
@@ -235,12 +241,8 @@ export class TelegramClient extends Context.Service<TelegramClient, {
         }), { concurrency: "unbounded" })
       const pool = yield* makeAccountPool(
         clients.map((client) => {
-          const row = known.get(client.account)
-          return {
-            name: client.account,
-            client,
-            ...(row?.status === "quarantined" ? { quarantined: row.quarantineReason ?? "quarantined" } : {}),
-          }
+          const reason = quarantined.get(client.account)
+          return { name: client.account, client, ...(reason === undefined ? {} : { quarantined: reason }) }
         }),
         {
           rpsPerAccount: config.pool.rpsPerAccount,
@@ -248,12 +250,10 @@ export class TelegramClient extends Context.Service<TelegramClient, {
           maxConcurrencyPerAccount: config.pool.maxConcurrencyPerAccount,
         },
       )
-      for (const [name, row] of known) {
-        if (row.status === "quarantined" && clients.some((c) => c.account === name)) {
-          yield* Effect.logWarning("account stays quarantined from an earlier run (log in again to clear it)").pipe(
-            Effect.annotateLogs({ account: name, reason: row.quarantineReason ?? "" }),
-          )
-        }
+      for (const [name, reason] of quarantined) {
+        yield* Effect.logWarning("account stays quarantined from an earlier run (log in again to lift it)").pipe(
+          Effect.annotateLogs({ account: name, reason }),
+        )
       }
       const byName = new Map(clients.map((c) => [c.account, c]))
       const status = Effect.map(
@@ -276,6 +276,7 @@ export class TelegramClient extends Context.Service<TelegramClient, {
             floodWaits: s.floodWaits - before.floodWaits,
             floodSeconds: s.floodSeconds - before.floodSeconds,
             quarantineReason: s.quarantineReason,
+            sessionFingerprint: fingerprints.get(s.name)!,
             proxy: s.proxy,
           }
         }))
@@ -463,3 +464,66 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
         ),
   } satisfies AccountClient
 })
+
+// ---------------------------------------------------------------------------------------------------------------
+// Logging in (deno task login).
+
+export interface LoginPrompts {
+  readonly phone: () => Promise<string>
+  readonly code: () => Promise<string>
+  readonly password: (hint: string | undefined) => Promise<string>
+  /** A wrong code or password: said before asking again. */
+  readonly retry: (what: string) => void
+}
+
+/** Tries of a code or a password before the login gives up. */
+const LOGIN_TRIES = 3
+
+/**
+ * Signs in with phone, code and (when the account has one) the 2FA password, and returns the new session string. The
+ * client is destroyed before this returns; nothing here logs the session. Fails with a TelegramError whose reason
+ * says what went wrong (PHONE_NUMBER_INVALID, PHONE_CODE_INVALID after the last try, PASSWORD_HASH_INVALID, ...).
+ */
+export const login = (options: GramClientOptions & { readonly timeoutMs?: number }, prompts: LoginPrompts) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => makeGramClient({ ...options, session: "" })),
+    (client) => {
+      /** The refusal that ended the login (GramJS throws its own "AUTH_USER_CANCEL" after it). */
+      let last: unknown
+      return Effect.tryPromise({
+        try: async () => {
+          await client.connect()
+          let failures = 0
+          await client.start({
+            phoneNumber: prompts.phone,
+            phoneCode: () => prompts.code(),
+            password: (hint?: string) => prompts.password(hint),
+            onError: (err: any) => {
+              last = err
+              const message = String(err?.errorMessage ?? "")
+              const again = (message === "PHONE_CODE_INVALID" || message === "PASSWORD_HASH_INVALID") &&
+                ++failures < LOGIN_TRIES
+              if (again) prompts.retry(message === "PHONE_CODE_INVALID" ? "wrong code" : "wrong password")
+              return Promise.resolve(!again)
+            },
+          })
+          if (!(await client.isUserAuthorized())) throw last ?? new Error("not signed in")
+          return (client.session as StringSession).save()
+        },
+        catch: (e) => new TelegramError({ method: "login", account: "login", reason: reasonOf(last ?? e) }),
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: options.timeoutMs ?? 600_000,
+          orElse: () =>
+            Effect.fail(
+              new TelegramError({
+                method: "login",
+                account: "login",
+                reason: new Timeout({ millis: options.timeoutMs ?? 600_000 }),
+              }),
+            ),
+        }),
+      )
+    },
+    (client) => Effect.promise(() => client.destroy().catch(() => undefined)),
+  )

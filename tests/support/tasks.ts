@@ -20,19 +20,27 @@ function baseEnv(env: Readonly<Record<string, string>>): Record<string, string> 
   return { NO_COLOR: "1", LOG_FORMAT: "json", ...out, ...env }
 }
 
-/** `deno run -A tasks/<file>` with `args`; resolves when it exits. */
+/** `deno run -A tasks/<file>` with `args` (and `stdin` as its standard input); resolves when it exits. */
 export async function runTask(
   file: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
+  stdin?: string,
 ): Promise<TaskRun> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `tasks/${file}`, ...args],
     env: baseEnv(env),
     clearEnv: true,
+    stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output()
+  }).spawn()
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter()
+    await writer.write(new TextEncoder().encode(stdin))
+    await writer.close()
+  }
+  const out = await child.output()
   const stdout = new TextDecoder().decode(out.stdout)
   const stderr = new TextDecoder().decode(out.stderr)
   return { code: out.code, stdout, stderr, output: stdout + stderr }

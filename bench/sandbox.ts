@@ -14,10 +14,20 @@ export interface SandboxBenchOptions {
 }
 
 /** Starts `deno task sandbox` in its own process (so it has a core of its own) and waits for its descriptor. */
-export async function spawnSandbox(options: { readonly channels: number; readonly posts: number }) {
+export async function spawnSandbox(
+  options: {
+    readonly channels: number
+    readonly posts: number
+    readonly accounts?: number
+    /** `--flood` values (METHOD:RATE:BURST). */
+    readonly flood?: ReadonlyArray<string>
+  },
+) {
   const out = await Deno.makeTempFile({ suffix: ".json" })
   await Deno.remove(out)
   const args = ["--channels", String(options.channels), "--posts", String(options.posts), "--out", out]
+  if (options.accounts !== undefined) args.push("--accounts", String(options.accounts))
+  for (const spec of options.flood ?? []) args.push("--flood", spec)
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tasks/sandbox.ts", ...args],
     stdout: "null",

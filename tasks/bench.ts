@@ -3,30 +3,39 @@ import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { runTask } from "../src/Cli.ts"
 import { benchHistory } from "../bench/history.ts"
+import { benchPool } from "../bench/pool.ts"
 import { benchSandbox } from "../bench/sandbox.ts"
 
 const bench = Command.make("bench", {
-  name: Argument.Literals("name", ["sandbox", "history"]).pipe(Argument.withDescription("Which benchmark to run")),
+  name: Argument.Literals("name", ["sandbox", "history", "pool"]).pipe(
+    Argument.withDescription("Which benchmark to run"),
+  ),
   seconds: Flag.Int("seconds").pipe(
-    Flag.withDescription("sandbox: duration of each measured phase"),
+    Flag.withDescription("sandbox: duration of each measured phase; pool: of each case at the budget"),
     Flag.withDefault(10),
   ),
   posts: Flag.Int("posts").pipe(Flag.withDescription("sandbox: posts in the channel"), Flag.withDefault(100_000)),
   adminUrl: Flag.String("admin-url").pipe(
-    Flag.withDescription("history: a PostgreSQL URL allowed to create and drop the benchmark databases"),
+    Flag.withDescription("history, pool: a PostgreSQL URL allowed to create and drop the benchmark databases"),
     Flag.withDefault("postgres://postgres@127.0.0.1:5432/postgres"),
   ),
   concurrency: Flag.Int("concurrency").pipe(
     Flag.withDescription("history: channels synced at once"),
     Flag.withDefault(2),
   ),
-}, ({ name, seconds, posts, adminUrl, concurrency }) =>
+  rate: Flag.Finite("rate").pipe(
+    Flag.withDescription("pool: getHistory calls per second per account (the sandbox's budget and the pool's)"),
+    Flag.withDefault(5),
+  ),
+}, ({ name, seconds, posts, adminUrl, concurrency, rate }) =>
   Effect.gen(function* () {
     const progress = (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"))
     const report = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"))
     const figures = yield* Effect.promise(() =>
       name === "sandbox"
         ? benchSandbox({ posts, seconds, inflight: 8, report })
+        : name === "pool"
+        ? benchPool({ rate, seconds: Math.max(5, seconds), adminUrl, report, progress })
         : benchHistory({ adminUrl, concurrency, report, progress })
     )
     yield* Console.log(`BENCH ${JSON.stringify({ bench: name, ...figures })}`)

@@ -1,0 +1,125 @@
+/**
+ * Benchmark: `sync-history` on the account pool against a sandbox that enforces R getHistory calls/s per account
+ * (Telegram's kind of budget), for 1, 3 and 10 accounts: the achieved rate over the budget N*R, FLOOD_WAITs, and how
+ * evenly the accounts carried the requests. Target: ratio >= 0.95 with zero FLOOD_WAIT at every size.
+ */
+import { spawnSandbox } from "./sandbox.ts"
+
+export interface PoolBenchOptions {
+  /** getHistory calls per second per account, the sandbox's budget and the pool's setting alike. */
+  readonly rate: number
+  /** Seconds each case should take at the budget (sets the posts per channel). */
+  readonly seconds: number
+  readonly adminUrl: string
+  readonly report: (line: string) => void
+  readonly progress: (line: string) => void
+}
+
+interface Entry {
+  readonly at: number
+  readonly userId: number | undefined
+  readonly method: string
+  readonly outcome: string
+}
+
+async function psql(adminUrl: string, statement: string): Promise<void> {
+  const out = await new Deno.Command("psql", { args: [adminUrl, "-qc", statement], stdout: "null", stderr: "piped" })
+    .output()
+  if (out.code !== 0) throw new Error(`psql failed: ${new TextDecoder().decode(out.stderr)}`)
+}
+
+async function runCase(accounts: number, options: PoolBenchOptions) {
+  const channels = Math.max(2, accounts)
+  // Pages the budget allows in `seconds`, spread over the channels (100 posts a page).
+  const posts = Math.ceil((accounts * options.rate * options.seconds * 100) / channels)
+  const sandbox = await spawnSandbox({
+    channels,
+    posts,
+    accounts,
+    flood: [`messages.GetHistory:${options.rate}:3`],
+  })
+  const database = `tgpulse_bench_pool_${accounts}_${crypto.randomUUID().slice(0, 8)}`
+  try {
+    await psql(options.adminUrl, `CREATE DATABASE ${database}`)
+    const url = new URL(options.adminUrl)
+    url.pathname = `/${database}`
+    const usernames = sandbox.descriptor.channels.filter((c) => !c.private).map((c) => c.username)
+    options.progress(`${accounts} accounts: ${channels} channels of ${posts} posts at ${options.rate}/s per account`)
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--v8-flags=--max-old-space-size=160",
+        "tasks/sync_history.ts",
+        "--channels",
+        usernames.join(","),
+      ],
+      env: {
+        TG_SANDBOX_FILE: sandbox.file,
+        DATABASE_URL: url.toString(),
+        MTPROTO_ENABLED: "true",
+        MTPROTO_HISTORY_ENABLED: "true",
+        MTPROTO_POOL_ENABLED: "true",
+        MTPROTO_RPS_PER_ACCOUNT: String(options.rate),
+        MTPROTO_GLOBAL_RPS: "10000",
+        MTPROTO_MAX_CONCURRENCY_PER_ACCOUNT: "2",
+        MTPROTO_CONCURRENCY: String(channels),
+        LOG_LEVEL: "warn",
+        LOG_FORMAT: "json",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output()
+    if (out.code !== 0) {
+      throw new Error(
+        `sync-history failed: ${new TextDecoder().decode(out.stdout)}${new TextDecoder().decode(out.stderr)}`,
+      )
+    }
+    const log = await (await fetch(`${sandbox.descriptor.admin}/log?method=messages.GetHistory`)).json()
+    const calls = log.entries as ReadonlyArray<Entry>
+    const floods = calls.filter((e) => e.outcome.startsWith("FLOOD_WAIT")).length
+    const seconds = (calls.at(-1)!.at - calls[0]!.at) / 1000
+    // Each call uses 1/rate of its account's budget: n calls over the span need span + 1/rate seconds of budget.
+    const achieved = calls.length / (seconds + 1 / options.rate)
+    const perAccount = new Map<number | undefined, number>()
+    for (const e of calls) perAccount.set(e.userId, (perAccount.get(e.userId) ?? 0) + 1)
+    const shares = [...perAccount.values()]
+    return {
+      accounts,
+      posts: posts * channels,
+      requests: calls.length,
+      seconds: Number(seconds.toFixed(2)),
+      budgetPerSec: accounts * options.rate,
+      achievedPerSec: Number(achieved.toFixed(2)),
+      ratio: Number((achieved / (accounts * options.rate)).toFixed(3)),
+      floodWaits: floods,
+      accountsUsed: perAccount.size,
+      // Least and most loaded account over the mean (1.00 and 1.00 is a perfect spread).
+      spreadMin: Number((Math.min(...shares) / (calls.length / accounts)).toFixed(2)),
+      spreadMax: Number((Math.max(...shares) / (calls.length / accounts)).toFixed(2)),
+    }
+  } finally {
+    await sandbox.stop()
+    await psql(options.adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {})
+  }
+}
+
+export async function benchPool(options: PoolBenchOptions): Promise<Record<string, unknown>> {
+  const results = []
+  for (const accounts of [1, 3, 10]) {
+    const r = await runCase(accounts, options)
+    results.push(r)
+    options.report(
+      `${String(r.accounts).padStart(2)} accounts  ${String(r.requests).padStart(5)} getHistory in ${r.seconds} s  ` +
+        `${r.achievedPerSec}/s of ${r.budgetPerSec}/s  ratio ${r.ratio.toFixed(3)} (target >= 0.95)  ` +
+        `FLOOD_WAIT ${r.floodWaits} (target 0)  spread ${r.spreadMin}-${r.spreadMax} of the mean over ` +
+        `${r.accountsUsed} accounts`,
+    )
+  }
+  return {
+    rate: options.rate,
+    cases: results,
+    minRatio: Math.min(...results.map((r) => r.ratio)),
+    floodWaits: results.reduce((n, r) => n + r.floodWaits, 0),
+  }
+}

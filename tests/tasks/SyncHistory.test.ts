@@ -117,6 +117,28 @@ sandboxTest(
         [[], {}, "No channels to sync: pass --channels @name,123 or set MTPROTO_PEERS"],
         [["--channels", "x_name"], { DATABASE_URL: "postgres//nope" }, "Invalid DATABASE_URL (value hidden)"],
         [["--channels", "x_name"], { MTPROTO_CONCURRENCY: "many" }, 'Invalid MTPROTO_CONCURRENCY "many"'],
+        [["--channels", "x_name"], { MTPROTO_RPS_PER_ACCOUNT: "-1" }, 'Invalid MTPROTO_RPS_PER_ACCOUNT "-1"'],
+        [
+          ["--channels", "x_name"],
+          { MTPROTO_GLOBAL_RPS: "0" },
+          'Invalid MTPROTO_GLOBAL_RPS "0": expected a number above 0',
+        ],
+        [
+          ["--channels", "x_name"],
+          { MTPROTO_PROXIES: "socks5://me:hunter2@proxy.example" },
+          "Invalid MTPROTO_PROXIES: entry 1 (socks5://me:***@proxy.example): missing port",
+        ],
+        [["--channels", "x_name"], { MTPROTO_ACCOUNTS: "main,main" }, 'entry 2 ("main") is listed twice'],
+        [
+          ["--channels", "x_name"],
+          { MTPROTO_ACCOUNTS: "1AAA/hunter2" },
+          "entry 1 (1AAA***, 12 characters) is neither",
+        ],
+        [
+          ["--channels", "x_name"],
+          { MTPROTO_PROXY_ENABLED: "true" },
+          "MTPROTO_PROXY_ENABLED is true but MTPROTO_PROXIES is empty",
+        ],
         [
           ["--channels", "x_name"],
           { TG_SANDBOX_FILE: "/nonexistent.json" },
@@ -127,6 +149,7 @@ sandboxTest(
         const r = yield* run(args, extra)
         assertEquals(r.code, 2, `${args.join(" ")} ${JSON.stringify(extra)}: ${r.output}`)
         assert(r.output.includes(says), `says ${says}:\n${r.output}`)
+        assert(!r.output.includes("hunter2"), `no secret shown:\n${r.output}`)
         noStack(r.output)
       }
 

@@ -164,6 +164,8 @@ export interface AccountClient {
     channel: { readonly id: number; readonly accessHash: string },
     params: HistoryParams,
   ): Effect.Effect<HistoryPage, TelegramError>
+  /** Connects now (calls connect by themselves when needed). */
+  readonly connect: Effect.Effect<void, TelegramError>
   /** The proxy of the current connection, masked (null: direct or not connected). */
   readonly proxy: () => string | null
 }
@@ -228,6 +230,11 @@ export class TelegramClient extends Context.Service<TelegramClient, {
           row.status === "quarantined" && row.sessionFingerprint === fingerprints.get(row.name)
         ).map((row) => [row.name, row.quarantineReason ?? "quarantined"]),
       )
+      for (const [name, reason] of quarantined) {
+        yield* Effect.logWarning("account stays quarantined from an earlier run (log in again to lift it)").pipe(
+          Effect.annotateLogs({ account: name, reason }),
+        )
+      }
       const clients = yield* Effect.forEach(accounts, (account) =>
         connectTelegram({
           account: account.label,
@@ -238,7 +245,29 @@ export class TelegramClient extends Context.Service<TelegramClient, {
           debug: config.observe.logLevel === "trace",
           ...(sandbox ? { sandbox } : {}),
           ...(proxies ? { proxies } : {}),
-        }), { concurrency: "unbounded" })
+        }))
+      // Every account connects at once. A revoked one is quarantined from the start; one that cannot connect now
+      // (network, proxy) stays in the pool and connects again at its first call. Only when none connects does the
+      // start fail, with the first account's reason.
+      // Accounts still quarantined from an earlier run are not even connected.
+      const usable = clients.filter((c) => !quarantined.has(c.account))
+      const probes = yield* Effect.forEach(usable, (c) => Effect.result(c.connect), { concurrency: "unbounded" })
+      const failures = probes.flatMap((p) => (p._tag === "Failure" ? [p.failure] : []))
+      if (usable.length > 0 && failures.length === usable.length) return yield* failures[0]!
+      for (const [i, probe] of probes.entries()) {
+        if (probe._tag === "Success") continue
+        const account = usable[i]!.account
+        if (probe.failure.reason._tag === "AuthRevoked") {
+          quarantined.set(account, probe.failure.reason.errorMessage)
+          yield* Effect.logError("account quarantined").pipe(
+            Effect.annotateLogs({ account, reason: probe.failure.reason.errorMessage, stage: "connect" }),
+          )
+        } else {
+          yield* Effect.logWarning("account could not connect; it tries again at its first call").pipe(
+            Effect.annotateLogs({ account, error: describeReason(probe.failure.reason) }),
+          )
+        }
+      }
       const pool = yield* makeAccountPool(
         clients.map((client) => {
           const reason = quarantined.get(client.account)
@@ -250,11 +279,7 @@ export class TelegramClient extends Context.Service<TelegramClient, {
           maxConcurrencyPerAccount: config.pool.maxConcurrencyPerAccount,
         },
       )
-      for (const [name, reason] of quarantined) {
-        yield* Effect.logWarning("account stays quarantined from an earlier run (log in again to lift it)").pipe(
-          Effect.annotateLogs({ account: name, reason }),
-        )
-      }
+
       const byName = new Map(clients.map((c) => [c.account, c]))
       const status = Effect.map(
         pool.status,
@@ -416,12 +441,12 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
         ),
       ))
 
-  if (!proxies) yield* ensure
   const notAChannel = (method: string) =>
     new TelegramError({ method, account, reason: new PeerUnavailable({ code: 400, errorMessage: "NOT_A_CHANNEL" }) })
 
   return {
     account,
+    connect: Effect.asVoid(ensure),
     proxy: () => link?.proxy?.masked ?? null,
     resolveUsername: (username) =>
       call("contacts.ResolveUsername", (c) => c.invoke(new Api.contacts.ResolveUsername({ username }))).pipe(

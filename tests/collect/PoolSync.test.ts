@@ -3,11 +3,14 @@
  * with per-account flood budgets and faults, into PostgreSQL (PGlite when no server runs), and a real SOCKS5 proxy
  * process in front of the sandbox.
  */
+import { Effect } from "effect"
 import type { LogEntry } from "../../src/sandbox/Control.ts"
 import { assert, assertEquals } from "../support/assert.ts"
-import { type BackendName, type SyncHarness, syncHarness } from "../support/collect.ts"
-import { pgAvailable } from "../support/PgTest.ts"
-import { admin, sandboxTest } from "../support/sandbox.ts"
+import { type BackendName, databaseEnv, descriptorFile, type SyncHarness, syncHarness } from "../support/collect.ts"
+import { pgAvailable, tempDir } from "../support/PgTest.ts"
+import { admin, sandboxTest, startSandbox } from "../support/sandbox.ts"
+import { runTask } from "../support/tasks.ts"
+import { runEffect } from "../support/effectTest.ts"
 import { startSocks5 } from "../support/Socks5.ts"
 
 const backend: BackendName = pgAvailable ? "PostgreSQL" : "PGlite"
@@ -190,4 +193,71 @@ sandboxTest(
     const all = JSON.stringify(await h.query("SELECT to_jsonb(a)::text AS row FROM accounts a"))
     assert(!all.includes("proxy-secret"), "the proxy password is never stored")
   },
+)
+
+sandboxTest(
+  "pool: a quarantine holds in the next run for the same session; a new login lifts it",
+  () =>
+    runEffect(Effect.gen(function* () {
+      const sandbox = yield* Effect.acquireRelease(
+        Effect.promise(() => startSandbox({ accounts: 2, channels: 1, posts: 500 })),
+        (s) => Effect.promise(() => s.stop()),
+      )
+      const d = sandbox.descriptor
+      const dataDir = yield* tempDir
+      // Session files "a" and "b", as deno task login writes them.
+      yield* Effect.promise(async () => {
+        await Deno.mkdir(`${dataDir}/sessions`, { mode: 0o700 })
+        await Deno.writeTextFile(`${dataDir}/sessions/a`, d.accounts[0]!.session, { mode: 0o600 })
+        await Deno.writeTextFile(`${dataDir}/sessions/b`, d.accounts[1]!.session, { mode: 0o600 })
+      })
+      const env = {
+        ...(yield* databaseEnv(backend)),
+        ...POOL,
+        TGPULSE_DATA_DIR: dataDir,
+        MTPROTO_ACCOUNTS: "a,b",
+        // Slow enough per account that a sequential walk alternates between the two.
+        MTPROTO_RPS_PER_ACCOUNT: "5",
+        MTPROTO_GLOBAL_RPS: "1000",
+        TG_SANDBOX_FILE: yield* descriptorFile(sandbox),
+        MTPROTO_ENABLED: "true",
+        MTPROTO_HISTORY_ENABLED: "true",
+        LOG_LEVEL: "warn",
+      }
+      const victim = d.accounts[1]!
+      const channel = d.channels[0]!
+      const sync = () => Effect.promise(() => runTask("sync_history.ts", ["--channels", channel.username], env))
+      const pagesBy = (since: number) =>
+        sandbox.control.log.since(since, "messages.GetHistory").filter((e) => e.userId === victim.userId)
+      const publish = () =>
+        Effect.promise(() => admin(sandbox, `/channels/${channel.id}/posts`, { body: { count: 400 } }))
+
+      // Run 1: b's key is revoked; b is quarantined at its first call and a does the work.
+      yield* Effect.promise(() => admin(sandbox, "/faults", { body: { _tag: "RevokeKey", userId: victim.userId } }))
+      const first = yield* sync()
+      assertEquals(first.code, 0, first.output)
+      assert(first.output.includes("account quarantined"), first.output)
+      assert(pagesBy(0).every((e) => e.outcome === "AUTH_KEY_UNREGISTERED"), "b served no page")
+
+      // Run 2, same session files (the key works again): b is not asked at all, and the run says why in one line.
+      yield* Effect.promise(() => admin(sandbox, "/faults", { method: "DELETE" }))
+      yield* publish()
+      const before = sandbox.control.log.lastSeq
+      const second = yield* sync()
+      assertEquals(second.code, 0, second.output)
+      assert(second.output.includes("account stays quarantined from an earlier run"), second.output)
+      assertEquals(pagesBy(before).length, 0, "a quarantined account is not asked")
+
+      // b logs in again (a new session in the same file): the quarantine is lifted and b works again.
+      const login = yield* Effect.promise(() =>
+        runTask("login.ts", ["b", "--force", "--phone", victim.phone], env, "22222\nsandbox-2fa\n")
+      )
+      assertEquals(login.code, 0, login.output)
+      yield* publish()
+      const after = sandbox.control.log.lastSeq
+      const third = yield* sync()
+      assertEquals(third.code, 0, third.output)
+      assert(!third.output.includes("stays quarantined"), third.output)
+      assert(pagesBy(after).some((e) => e.outcome === "ok"), "b served pages again")
+    })),
 )

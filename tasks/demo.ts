@@ -49,11 +49,12 @@ PostgreSQL. Run it again: only what is new is fetched.
 
 Point it at real Telegram:
   1. Create an application at https://my.telegram.org and note its api_id and api_hash.
-  2. export TG_API_ID=... TG_API_HASH=... MTPROTO_ACCOUNTS=<a GramJS session string of your account>
-  3. export MTPROTO_ENABLED=true MTPROTO_HISTORY_ENABLED=true MTPROTO_PEERS=@channel_one,@channel_two
-  4. optionally DATABASE_URL=postgres://user:password@host:5432/db (else the embedded database in .tgpulse)
-  5. deno task sync-history
-Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-2.`
+  2. export TG_API_ID=... TG_API_HASH=... and sign in once per account: deno task login main
+  3. export MTPROTO_ACCOUNTS=main (several: main,backup with MTPROTO_POOL_ENABLED=true)
+  4. export MTPROTO_ENABLED=true MTPROTO_HISTORY_ENABLED=true MTPROTO_PEERS=@channel_one,@channel_two
+  5. optionally DATABASE_URL=postgres://user:password@host:5432/db (else the embedded database in .tgpulse)
+  6. deno task sync-history
+Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-3.`
 
 const demo = Command.make("demo", {
   channels: Flag.Int("channels").pipe(Flag.withDescription("Sandbox channels"), Flag.withDefault(4)),

@@ -179,8 +179,13 @@ export class TelegramClient extends Context.Service<TelegramClient, {
   readonly accounts: ReadonlyArray<string>
   resolveUsername(username: string, observer?: RunObserver): Effect.Effect<ChannelInfo, PoolError>
   getChannel(id: number, accessHash: string, observer?: RunObserver): Effect.Effect<ChannelInfo, PoolError>
+  /**
+   * One page, on whichever account may call now. Access hashes are per account on Telegram: when an account rejects
+   * the cached hash (CHANNEL_INVALID), it resolves the channel by username once, keeps its own hash for the rest of
+   * the run, and the page is asked again.
+   */
   getHistory(
-    channel: { readonly id: number; readonly accessHash: string },
+    channel: { readonly id: number; readonly accessHash: string; readonly username?: string | null },
     params: HistoryParams,
     observer?: RunObserver,
   ): Effect.Effect<HistoryPage, PoolError>
@@ -281,6 +286,8 @@ export class TelegramClient extends Context.Service<TelegramClient, {
       )
 
       const byName = new Map(clients.map((c) => [c.account, c]))
+      /** (account, channel id) -> that account's own access hash, where it differs from the cached one. */
+      const ownHashes = new Map<string, string>()
       const status = Effect.map(
         pool.status,
         (list) => list.map((s) => ({ ...s, proxy: byName.get(s.name)?.proxy() ?? null })),
@@ -321,7 +328,26 @@ export class TelegramClient extends Context.Service<TelegramClient, {
         getChannel: (id, accessHash, observer) =>
           pool.run("other", (lease) => lease.client.getChannel(id, accessHash), observer),
         getHistory: (channel, params, observer) =>
-          pool.run("history", (lease) => lease.client.getHistory(channel, params), observer),
+          pool.run("history", (lease) => {
+            const key = `${lease.name}\u0000${channel.id}`
+            const own = ownHashes.get(key)
+            const page = lease.client.getHistory({ id: channel.id, accessHash: own ?? channel.accessHash }, params)
+            const username = channel.username
+            if (own !== undefined || !username) return page
+            return page.pipe(
+              Effect.catchIf(
+                (e) => e.reason._tag === "PeerUnavailable" && e.reason.errorMessage === "CHANNEL_INVALID",
+                (invalid) =>
+                  lease.client.resolveUsername(username).pipe(
+                    Effect.flatMap((info) => {
+                      if (info.id !== channel.id) return Effect.fail(invalid)
+                      ownHashes.set(key, info.accessHash)
+                      return lease.client.getHistory({ id: channel.id, accessHash: info.accessHash }, params)
+                    }),
+                  ),
+              ),
+            )
+          }, observer),
         status,
         saveState: save,
         proxies: Effect.map(Clock.currentTimeMillis, (now) => proxies?.status(now) ?? []),

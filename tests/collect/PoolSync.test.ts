@@ -157,6 +157,38 @@ sandboxTest("pool: a FLOOD_WAIT on one account cools only it; the others go on a
   assert(Number(rows[0]!.flood_seconds) >= 25, `flood seconds counted (${rows[0]!.flood_seconds})`)
 })
 
+sandboxTest("pool: an account that rejects the cached access hash resolves the channel once and goes on", async () => {
+  // On Telegram every account sees its own access hash for a channel; the sandbox shares one, so the rejection of
+  // another account's hash is injected: the first page account 2 asks for is answered CHANNEL_INVALID.
+  await using h = await syncHarness(backend, {
+    accounts: 3,
+    channels: 1,
+    posts: 2_000,
+    env: { ...POOL, MTPROTO_RPS_PER_ACCOUNT: "10", MTPROTO_GLOBAL_RPS: "1000" },
+  })
+  const other = h.sandbox.descriptor.accounts[1]!.userId
+  await admin(h.sandbox, "/faults", {
+    body: {
+      _tag: "RpcError",
+      method: "messages.GetHistory",
+      userId: other,
+      code: 400,
+      message: "CHANNEL_INVALID",
+      times: 1,
+    },
+  })
+  const results = await h.sync(usernames(h), { concurrency: 1 })
+  assertEquals(results.map((r) => [r.status, r.error ?? ""]), [["ok", ""]])
+  assertEquals(await postsStored(h), truth(h))
+  const log = h.sandbox.control.log.since(0).filter((e) => e.userId === other)
+  assertEquals(log.filter((e) => e.outcome === "CHANNEL_INVALID").length, 1, "rejected once")
+  assertEquals(log.filter((e) => e.method === "contacts.ResolveUsername").length, 1, "resolved once by that account")
+  assert(
+    log.filter((e) => e.method === "messages.GetHistory" && e.outcome === "ok").length >= 5,
+    "then it served pages",
+  )
+})
+
 sandboxTest(
   "pool: through a real SOCKS5 proxy; a dead proxy is banned and its account moves to the other",
   async () => {

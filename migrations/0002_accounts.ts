@@ -1,4 +1,7 @@
-/** Migration 2: accounts (status, health, counters and quarantine of each pool account; never its session). */
+/**
+ * Migration 2: accounts (status, health, counters and quarantine of each pool account; never its session) and
+ * account_peers (each account's own access hash of a channel, where it differs from the one in channels).
+ */
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 
@@ -19,5 +22,13 @@ export default Effect.gen(function* () {
       proxy text,
       last_used_at timestamptz,
       updated_at timestamptz NOT NULL DEFAULT now()
+    )`
+  yield* sql`
+    CREATE TABLE account_peers (
+      account text NOT NULL,
+      channel_id bigint NOT NULL REFERENCES channels (id),
+      access_hash bigint NOT NULL,
+      resolved_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (account, channel_id)
     )`
 })

@@ -47,6 +47,13 @@ interface Row {
 
 export class AccountRepo extends Context.Service<AccountRepo, {
   readonly list: Effect.Effect<ReadonlyArray<AccountRow>, StoreError>
+  /** Every (account, channel id) -> that account's own access hash (decimal string). */
+  readonly peerHashes: Effect.Effect<
+    ReadonlyArray<{ account: string; channelId: number; accessHash: string }>,
+    StoreError
+  >
+  /** Remembers an account's own access hash of a channel. */
+  savePeerHash(account: string, channelId: number, accessHash: string): Effect.Effect<void, StoreError>
   /** Upserts every account's state in one statement, adding the counters. */
   save(updates: ReadonlyArray<AccountUpdate>): Effect.Effect<void, StoreError>
 }>()("tgpulse/store/AccountRepo") {
@@ -109,7 +116,23 @@ export class AccountRepo extends Context.Service<AccountRepo, {
         StoreError.mapError("AccountRepo.save"),
       )
 
-      return AccountRepo.of({ list, save })
+      const peerHashes = Effect.map(
+        sql<{ account: string; channel_id: string; access_hash: string }>`
+          SELECT account, channel_id::text, access_hash::text FROM account_peers`,
+        (rows) => rows.map((r) => ({ account: r.account, channelId: Number(r.channel_id), accessHash: r.access_hash })),
+      ).pipe(StoreError.mapError("AccountRepo.peerHashes"), Effect.withSpan("AccountRepo.peerHashes"))
+
+      const savePeerHash = Effect.fn("AccountRepo.savePeerHash")(
+        function* (account: string, channelId: number, accessHash: string) {
+          yield* sql`
+            INSERT INTO account_peers (account, channel_id, access_hash)
+            VALUES (${account}, ${channelId}::int8, ${accessHash}::int8)
+            ON CONFLICT (account, channel_id) DO UPDATE SET access_hash = excluded.access_hash, resolved_at = now()`
+        },
+        StoreError.mapError("AccountRepo.savePeerHash"),
+      )
+
+      return AccountRepo.of({ list, save, peerHashes, savePeerHash })
     }),
   )
 }

@@ -287,7 +287,9 @@ export class TelegramClient extends Context.Service<TelegramClient, {
 
       const byName = new Map(clients.map((c) => [c.account, c]))
       /** (account, channel id) -> that account's own access hash, where it differs from the cached one. */
-      const ownHashes = new Map<string, string>()
+      const ownHashes = new Map<string, string>(
+        (yield* repo.peerHashes).map((p) => [`${p.account}\u0000${p.channelId}`, p.accessHash]),
+      )
       const status = Effect.map(
         pool.status,
         (list) => list.map((s) => ({ ...s, proxy: byName.get(s.name)?.proxy() ?? null })),
@@ -342,7 +344,16 @@ export class TelegramClient extends Context.Service<TelegramClient, {
                     Effect.flatMap((info) => {
                       if (info.id !== channel.id) return Effect.fail(invalid)
                       ownHashes.set(key, info.accessHash)
-                      return lease.client.getHistory({ id: channel.id, accessHash: info.accessHash }, params)
+                      return repo.savePeerHash(lease.name, channel.id, info.accessHash).pipe(
+                        Effect.catch((e) =>
+                          Effect.logWarning("could not save an account's access hash").pipe(
+                            Effect.annotateLogs({ account: lease.name, error: e.message }),
+                          )
+                        ),
+                        Effect.andThen(
+                          lease.client.getHistory({ id: channel.id, accessHash: info.accessHash }, params),
+                        ),
+                      )
                     }),
                   ),
               ),

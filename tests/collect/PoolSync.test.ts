@@ -187,6 +187,14 @@ sandboxTest("pool: an account that rejects the cached access hash resolves the c
     log.filter((e) => e.method === "messages.GetHistory" && e.outcome === "ok").length >= 5,
     "then it served pages",
   )
+  // Kept for later runs: that account's own hash of the channel.
+  const channel = h.sandbox.descriptor.channels[0]!
+  assertEquals(
+    await h.query<{ account: string; channel_id: string; access_hash: string }>(
+      "SELECT account, channel_id::text, access_hash::text FROM account_peers",
+    ),
+    [{ account: "sandbox 2", channel_id: String(channel.id), access_hash: channel.accessHash }],
+  )
 })
 
 sandboxTest(

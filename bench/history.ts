@@ -6,6 +6,7 @@
 import { Api } from "telegram"
 import type { Descriptor } from "../src/sandbox/Descriptor.ts"
 import { connectFirstAccount, pageRequest, spawnSandbox } from "./sandbox.ts"
+import { benchDatabase, runSyncHistory } from "./syncRun.ts"
 
 export interface HistoryBenchOptions {
   /** Where to create the benchmark databases (they are dropped afterwards). */
@@ -29,12 +30,6 @@ const CASES: ReadonlyArray<Case> = [
   { name: "1x100k", channels: 1, posts: 100_000 },
   { name: "10x10k", channels: 10, posts: 10_000 },
 ]
-
-async function psql(adminUrl: string, statement: string): Promise<void> {
-  const out = await new Deno.Command("psql", { args: [adminUrl, "-qc", statement], stdout: "null", stderr: "piped" })
-    .output()
-  if (out.code !== 0) throw new Error(`psql failed: ${new TextDecoder().decode(out.stderr)}`)
-}
 
 /** Walks every channel newest to oldest with one GramJS client, `concurrency` channels at once; posts per second. */
 async function rawCeiling(descriptor: Descriptor, channels: Descriptor["channels"], concurrency: number) {
@@ -60,70 +55,24 @@ async function rawCeiling(descriptor: Descriptor, channels: Descriptor["channels
   }
 }
 
-/** Peak resident memory (VmHWM) of a running process, in MB; 0 once it is gone. */
-async function peakRssMb(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "")
-  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1]
-  return kb === undefined ? 0 : Number(kb) / 1024
-}
-
-/** Runs `sync-history` for every channel into a fresh database; its figures and its peak RSS. */
-async function sync(
-  descriptorFile: string,
-  databaseUrl: string,
-  channels: Descriptor["channels"],
-  concurrency: number,
-) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--max-old-space-size=160",
-      "tasks/sync_history.ts",
-      "--channels",
-      channels.map((c) => c.username).join(","),
-    ],
-    env: {
-      TG_SANDBOX_FILE: descriptorFile,
-      DATABASE_URL: databaseUrl,
-      MTPROTO_ENABLED: "true",
-      MTPROTO_HISTORY_ENABLED: "true",
-      MTPROTO_CONCURRENCY: String(concurrency),
-      // The sandbox enforces no budget here: the rate limits must not be what is measured.
-      MTPROTO_RPS_PER_ACCOUNT: "1000",
-      MTPROTO_GLOBAL_RPS: "10000",
-      LOG_LEVEL: "warn",
-      LOG_FORMAT: "json",
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn()
-  let peak = 0
-  const poll = setInterval(async () => (peak = Math.max(peak, await peakRssMb(child.pid))), 50)
-  const output = await child.output()
-  clearInterval(poll)
-  const text = new TextDecoder().decode(output.stdout)
-  if (output.code !== 0) throw new Error(`sync-history failed: ${text}${new TextDecoder().decode(output.stderr)}`)
-  const total = /total: fetched (\d+) posts .* with (\d+) requests in ([\d.]+) s/.exec(text)
-  if (!total) throw new Error(`no total line in: ${text}`)
-  return { posts: Number(total[1]), requests: Number(total[2]), seconds: Number(total[3]), peakRssMb: peak }
-}
-
 async function runCase(c: Case, options: HistoryBenchOptions) {
   const sandbox = await spawnSandbox({ channels: c.channels, posts: c.posts })
-  const database = `tgpulse_bench_${c.name}_${crypto.randomUUID().slice(0, 8)}`
+  let database: Awaited<ReturnType<typeof benchDatabase>> | undefined
   try {
     const channels = sandbox.descriptor.channels.filter((ch) => !ch.private)
     options.progress(`${c.name}: sandbox up, warming`)
     await rawCeiling(sandbox.descriptor, channels, options.concurrency) // renders every page once
     options.progress(`${c.name}: raw ceiling`)
     const raw = await rawCeiling(sandbox.descriptor, channels, options.concurrency)
-    await psql(options.adminUrl, `CREATE DATABASE ${database}`)
-    const url = new URL(options.adminUrl)
-    url.pathname = `/${database}`
+    database = await benchDatabase(options.adminUrl, c.name)
     options.progress(`${c.name}: sync`)
     const logBefore = await requestCount(sandbox.descriptor)
-    const run = await sync(sandbox.file, url.toString(), channels, options.concurrency)
+    const run = await runSyncHistory({
+      descriptorFile: sandbox.file,
+      databaseUrl: database.url,
+      channels,
+      concurrency: options.concurrency,
+    })
     const requests = (await requestCount(sandbox.descriptor)) - logBefore
     const rawRate = raw.posts / raw.seconds
     const rate = run.posts / run.seconds
@@ -138,7 +87,7 @@ async function runCase(c: Case, options: HistoryBenchOptions) {
     }
   } finally {
     await sandbox.stop()
-    await psql(options.adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {})
+    await database?.drop()
   }
 }
 

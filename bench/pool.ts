@@ -4,6 +4,7 @@
  * evenly the accounts carried the requests. Target: ratio >= 0.95 with zero FLOOD_WAIT at every size.
  */
 import { spawnSandbox } from "./sandbox.ts"
+import { benchDatabase, runSyncHistory } from "./syncRun.ts"
 
 export interface PoolBenchOptions {
   /** getHistory calls per second per account, the sandbox's budget and the pool's setting alike. */
@@ -22,12 +23,6 @@ interface Entry {
   readonly outcome: string
 }
 
-async function psql(adminUrl: string, statement: string): Promise<void> {
-  const out = await new Deno.Command("psql", { args: [adminUrl, "-qc", statement], stdout: "null", stderr: "piped" })
-    .output()
-  if (out.code !== 0) throw new Error(`psql failed: ${new TextDecoder().decode(out.stderr)}`)
-}
-
 async function runCase(accounts: number, options: PoolBenchOptions) {
   const channels = Math.max(2, accounts)
   // Pages the budget allows in `seconds`, spread over the channels (100 posts a page).
@@ -38,43 +33,21 @@ async function runCase(accounts: number, options: PoolBenchOptions) {
     accounts,
     flood: [`messages.GetHistory:${options.rate}:3`],
   })
-  const database = `tgpulse_bench_pool_${accounts}_${crypto.randomUUID().slice(0, 8)}`
+  let database: Awaited<ReturnType<typeof benchDatabase>> | undefined
   try {
-    await psql(options.adminUrl, `CREATE DATABASE ${database}`)
-    const url = new URL(options.adminUrl)
-    url.pathname = `/${database}`
-    const usernames = sandbox.descriptor.channels.filter((c) => !c.private).map((c) => c.username)
+    database = await benchDatabase(options.adminUrl, `pool_${accounts}`)
     options.progress(`${accounts} accounts: ${channels} channels of ${posts} posts at ${options.rate}/s per account`)
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--v8-flags=--max-old-space-size=160",
-        "tasks/sync_history.ts",
-        "--channels",
-        usernames.join(","),
-      ],
+    await runSyncHistory({
+      descriptorFile: sandbox.file,
+      databaseUrl: database.url,
+      channels: sandbox.descriptor.channels.filter((c) => !c.private),
+      concurrency: channels,
       env: {
-        TG_SANDBOX_FILE: sandbox.file,
-        DATABASE_URL: url.toString(),
-        MTPROTO_ENABLED: "true",
-        MTPROTO_HISTORY_ENABLED: "true",
         MTPROTO_POOL_ENABLED: "true",
         MTPROTO_RPS_PER_ACCOUNT: String(options.rate),
-        MTPROTO_GLOBAL_RPS: "10000",
         MTPROTO_MAX_CONCURRENCY_PER_ACCOUNT: "2",
-        MTPROTO_CONCURRENCY: String(channels),
-        LOG_LEVEL: "warn",
-        LOG_FORMAT: "json",
       },
-      stdout: "piped",
-      stderr: "piped",
-    }).output()
-    if (out.code !== 0) {
-      throw new Error(
-        `sync-history failed: ${new TextDecoder().decode(out.stdout)}${new TextDecoder().decode(out.stderr)}`,
-      )
-    }
+    })
     const log = await (await fetch(`${sandbox.descriptor.admin}/log?method=messages.GetHistory`)).json()
     const calls = log.entries as ReadonlyArray<Entry>
     const floods = calls.filter((e) => e.outcome.startsWith("FLOOD_WAIT")).length
@@ -100,7 +73,7 @@ async function runCase(accounts: number, options: PoolBenchOptions) {
     }
   } finally {
     await sandbox.stop()
-    await psql(options.adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {})
+    await database?.drop()
   }
 }
 

@@ -150,10 +150,13 @@ const decimal = (min: number, max: number, fallback: number, exclusiveMin = fals
   expected: exclusiveMin ? `a number above ${min} and at most ${max}` : `a number from ${min} to ${max}`,
 })
 
+/** The entries of a list setting: separated by commas and/or whitespace. */
+export const listEntries = (raw: string): Array<string> => raw.split(/[,\s]+/).filter((p) => p !== "")
+
 const listOf = <A>(item: (s: string) => A | undefined): z.ZodType<ReadonlyArray<A>, string> =>
   z.string().transform((v, ctx) => {
     const out: Array<A> = []
-    for (const part of v.split(/[,\s]+/).filter((p) => p !== "")) {
+    for (const part of listEntries(v)) {
       const parsed = item(part)
       if (parsed === undefined) {
         ctx.addIssue({ code: "custom", message: part })
@@ -239,7 +242,7 @@ const SPECS = {
       z.string().transform((v, ctx) => {
         const refs: Array<AccountRef> = []
         const seen = new Set<string>()
-        for (const [i, part] of v.split(/[,\s]+/).filter((p) => p !== "").entries()) {
+        for (const [i, part] of listEntries(v).entries()) {
           const ref = parseAccountRef(part)
           const key = ref === undefined ? "" : ref._tag === "SessionFile" ? ref.name : Redacted.value(ref.session)
           const problem = ref === undefined
@@ -286,7 +289,7 @@ const SPECS = {
     schema: optional(
       z.string().transform((v, ctx) => {
         const specs: Array<ProxySpec> = []
-        for (const [i, part] of v.split(/[,\s]+/).filter((p) => p !== "").entries()) {
+        for (const [i, part] of listEntries(v).entries()) {
           const spec = parseProxyUrl(part)
           if (typeof spec === "string") {
             ctx.addIssue({ code: "custom", message: `entry ${i + 1} (${maskProxyText(part)}): ${spec}` })

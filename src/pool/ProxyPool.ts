@@ -162,6 +162,11 @@ export class ProxyPool {
     return lease(best)
   }
 
+  /** How many proxies the pool holds (banned ones included). */
+  get size(): number {
+    return this.entries.length
+  }
+
   /** The account's connection went away (it will acquire again). */
   release(account: string): void {
     this.assigned.delete(account)

@@ -20,16 +20,9 @@ export interface AccountRow {
   readonly sessionFingerprint: string | null
 }
 
-/** What one run adds to an account's row (counters are deltas since the last save). */
-export interface AccountUpdate {
-  readonly name: string
+/** What one run adds to an account's row: the same fields, but requests and flood counters are deltas since the last save. */
+export interface AccountUpdate extends Omit<AccountRow, "status" | "sessionFingerprint"> {
   readonly status: Exclude<AccountStatusName, "new">
-  readonly health: number
-  readonly requests: number
-  readonly floodWaits: number
-  readonly floodSeconds: number
-  readonly quarantineReason: string | null
-  readonly proxy: string | null
   readonly sessionFingerprint: string
 }
 
@@ -93,7 +86,7 @@ export class AccountRepo extends Context.Service<AccountRepo, {
             SELECT u.name, u.status, u.health, u.requests, u.flood_waits, u.flood_seconds, u.quarantine_reason,
               CASE WHEN u.status = 'quarantined' THEN now() END, u.proxy, u.session_fingerprint,
               CASE WHEN u.requests > 0 THEN now() END
-            FROM jsonb_to_recordset(${JSON.stringify(updates.map((u) => ({ ...snake(u) })))}::jsonb) AS u(
+            FROM jsonb_to_recordset(${JSON.stringify(updates.map(snake))}::jsonb) AS u(
               name text, status text, health real, requests int8, flood_waits int8, flood_seconds int8,
               quarantine_reason text, proxy text, session_fingerprint text
             )

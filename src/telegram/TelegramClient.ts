@@ -424,7 +424,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
 
   /** Connects (through the next proxy when there are proxies; each one is tried at most once per call). */
   const open = Effect.gen(function* () {
-    const tries = proxies ? proxies.status(yield* Clock.currentTimeMillis).length : 1
+    const tries = proxies?.size ?? 1
     let last: TelegramError | undefined
     for (let i = 0; i < tries; i++) {
       const now = yield* Clock.currentTimeMillis

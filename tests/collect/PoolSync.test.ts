@@ -8,13 +8,24 @@ import type { LogEntry } from "../../src/sandbox/Control.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { type BackendName, databaseEnv, descriptorFile, type SyncHarness, syncHarness } from "../support/collect.ts"
 import { pgAvailable, tempDir } from "../support/PgTest.ts"
-import { admin, sandboxTest, startSandbox } from "../support/sandbox.ts"
+import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { runTask } from "../support/tasks.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { startSocks5 } from "../support/Socks5.ts"
 
 const backend: BackendName = pgAvailable ? "PostgreSQL" : "PGlite"
 const POOL = { MTPROTO_POOL_ENABLED: "true", MTPROTO_MAX_CONCURRENCY_PER_ACCOUNT: "2" }
+
+/** A sandbox of `accounts` accounts and `channels` channels of `posts`, synced by a pool at `rps` per account. */
+const poolHarness = (
+  world: { readonly accounts: number; readonly channels: number; readonly posts: number },
+  rps: number,
+  env: Readonly<Record<string, string>> = {},
+) =>
+  syncHarness(backend, {
+    ...world,
+    env: { ...POOL, MTPROTO_RPS_PER_ACCOUNT: String(rps), MTPROTO_GLOBAL_RPS: "1000", ...env },
+  })
 
 const history = (h: SyncHarness): ReadonlyArray<LogEntry> => h.sandbox.control.log.since(0, "messages.GetHistory")
 
@@ -48,12 +59,7 @@ sandboxTest(
   "pool: 3 accounts at R/s each on getHistory sync 30,000 posts at >= 95% of 3R with zero FLOOD_WAIT",
   async () => {
     const R = 12
-    await using h = await syncHarness(backend, {
-      accounts: 3,
-      channels: 3,
-      posts: 10_000,
-      env: { ...POOL, MTPROTO_RPS_PER_ACCOUNT: String(R), MTPROTO_GLOBAL_RPS: "1000" },
-    })
+    await using h = await poolHarness({ accounts: 3, channels: 3, posts: 10_000 }, R)
     // The budget Telegram would apply per account: R/s sustained, a burst of 3 (which the pool never leans on).
     await admin(h.sandbox, "/flood", { method: "PUT", body: { method: "messages.GetHistory", rate: R, burst: 3 } })
     const results = await h.sync(usernames(h), { concurrency: 3 })
@@ -96,12 +102,7 @@ sandboxTest(
 sandboxTest(
   "pool: an account whose key is revoked mid-sync is quarantined once; the others finish the sync",
   async () => {
-    await using h = await syncHarness(backend, {
-      accounts: 3,
-      channels: 2,
-      posts: 4_000,
-      env: { ...POOL, MTPROTO_RPS_PER_ACCOUNT: "15", MTPROTO_GLOBAL_RPS: "1000" },
-    })
+    await using h = await poolHarness({ accounts: 3, channels: 2, posts: 4_000 }, 15)
     const victim = h.sandbox.descriptor.accounts[1]!.userId
     const syncing = h.sync(usernames(h), { concurrency: 2 })
     await until(() => history(h).length >= 15, 20_000, "15 pages")
@@ -126,12 +127,7 @@ sandboxTest(
 )
 
 sandboxTest("pool: a FLOOD_WAIT on one account cools only it; the others go on at full speed", async () => {
-  await using h = await syncHarness(backend, {
-    accounts: 3,
-    channels: 2,
-    posts: 3_000,
-    env: { ...POOL, MTPROTO_RPS_PER_ACCOUNT: "20", MTPROTO_GLOBAL_RPS: "1000" },
-  })
+  await using h = await poolHarness({ accounts: 3, channels: 2, posts: 3_000 }, 20)
   const slow = h.sandbox.descriptor.accounts[0]!.userId
   // Account 0 gets 3 pages, then FLOOD_WAIT for about 30 s.
   await admin(h.sandbox, "/flood", {
@@ -160,12 +156,7 @@ sandboxTest("pool: a FLOOD_WAIT on one account cools only it; the others go on a
 sandboxTest("pool: an account that rejects the cached access hash resolves the channel once and goes on", async () => {
   // On Telegram every account sees its own access hash for a channel; the sandbox shares one, so the rejection of
   // another account's hash is injected: the first page account 2 asks for is answered CHANNEL_INVALID.
-  await using h = await syncHarness(backend, {
-    accounts: 3,
-    channels: 1,
-    posts: 2_000,
-    env: { ...POOL, MTPROTO_RPS_PER_ACCOUNT: "10", MTPROTO_GLOBAL_RPS: "1000" },
-  })
+  await using h = await poolHarness({ accounts: 3, channels: 1, posts: 2_000 }, 10)
   const other = h.sandbox.descriptor.accounts[1]!.userId
   await admin(h.sandbox, "/faults", {
     body: {
@@ -202,19 +193,11 @@ sandboxTest(
   async () => {
     await using a = await startSocks5({ user: "tg", pass: "proxy-secret" })
     await using b = await startSocks5()
-    await using h = await syncHarness(backend, {
-      accounts: 2,
-      channels: 2,
-      posts: 4_000,
-      env: {
-        ...POOL,
-        MTPROTO_RPS_PER_ACCOUNT: "10",
-        MTPROTO_GLOBAL_RPS: "1000",
-        MTPROTO_PROXY_ENABLED: "true",
-        MTPROTO_PROXIES: `${a.url},${b.url}`,
-        MTPROTO_PROXY_FAIL_SCORE_LIMIT: "2",
-        MTPROTO_REQUEST_TIMEOUT_S: "2",
-      },
+    await using h = await poolHarness({ accounts: 2, channels: 2, posts: 4_000 }, 10, {
+      MTPROTO_PROXY_ENABLED: "true",
+      MTPROTO_PROXIES: `${a.url},${b.url}`,
+      MTPROTO_PROXY_FAIL_SCORE_LIMIT: "2",
+      MTPROTO_REQUEST_TIMEOUT_S: "2",
     })
     const syncing = h.sync(usernames(h), { concurrency: 2 })
     await until(() => history(h).length >= 20, 20_000, "20 pages")
@@ -239,10 +222,7 @@ sandboxTest(
   "pool: a quarantine holds in the next run for the same session; a new login lifts it",
   () =>
     runEffect(Effect.gen(function* () {
-      const sandbox = yield* Effect.acquireRelease(
-        Effect.promise(() => startSandbox({ accounts: 2, channels: 1, posts: 500 })),
-        (s) => Effect.promise(() => s.stop()),
-      )
+      const sandbox = yield* scopedSandbox({ accounts: 2, channels: 1, posts: 500 })
       const d = sandbox.descriptor
       const dataDir = yield* tempDir
       // Session files "a" and "b", as deno task login writes them.

@@ -1,5 +1,6 @@
 /** Test support: a sandbox per test, GramJS clients routed to it, and the framings GramJS lacks. */
 import { Buffer } from "node:buffer"
+import { Effect } from "effect"
 import bigInt from "big-integer"
 import { Api, type TelegramClient } from "telegram"
 import { Connection } from "telegram/network/connection/index.js"
@@ -9,6 +10,13 @@ import { type ConnectionClass, makeGramClient, type TransportName } from "../../
 import { historyQuery } from "./world.ts"
 
 export type LogLine = { level: string; message: string; fields: Record<string, unknown> | undefined }
+
+/** A sandbox for the current Effect scope (stopped when it closes). */
+export const scopedSandbox = (options: SandboxOptions = {}) =>
+  Effect.acquireRelease(
+    Effect.promise(() => startSandbox(options)),
+    (s) => Effect.promise(() => s.stop()),
+  )
 
 /** Starts a sandbox that records its log lines in `logs`. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox & { logs: Array<LogLine> }> {

@@ -7,20 +7,24 @@ import { assert, assertEquals } from "../support/assert.ts"
 import { descriptorFile, UNLIMITED } from "../support/collect.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { tempDir } from "../support/PgTest.ts"
-import { sandboxTest, startSandbox } from "../support/sandbox.ts"
+import { sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { runTask } from "../support/tasks.ts"
 import { Effect } from "effect"
+
+/** A sandbox of one channel of `posts`, a fresh data directory, and the environment pointing login at both. */
+const loginSetup = (posts: number) =>
+  Effect.gen(function* () {
+    const sandbox = yield* scopedSandbox({ channels: 1, posts })
+    const dataDir = yield* tempDir
+    const env = { TG_SANDBOX_FILE: yield* descriptorFile(sandbox), TGPULSE_DATA_DIR: dataDir, LOG_LEVEL: "warn" }
+    return { sandbox, dataDir, env }
+  })
 
 sandboxTest(
   "login: phone, code (a wrong one first) and 2FA password give a 0600 session file that syncs",
   () =>
     runEffect(Effect.gen(function* () {
-      const sandbox = yield* Effect.acquireRelease(
-        Effect.promise(() => startSandbox({ channels: 1, posts: 300 })),
-        (s) => Effect.promise(() => s.stop()),
-      )
-      const dataDir = yield* tempDir
-      const env = { TG_SANDBOX_FILE: yield* descriptorFile(sandbox), TGPULSE_DATA_DIR: dataDir, LOG_LEVEL: "warn" }
+      const { sandbox, dataDir, env } = yield* loginSetup(300)
       // Account 2 of the sandbox has a 2FA password.
       const phone = sandbox.descriptor.accounts[1]!.phone
       const run = yield* Effect.promise(() =>
@@ -60,12 +64,7 @@ sandboxTest(
   "login: a wrong password three times, an unknown phone or a bad name fail clearly and write nothing",
   () =>
     runEffect(Effect.gen(function* () {
-      const sandbox = yield* Effect.acquireRelease(
-        Effect.promise(() => startSandbox({ channels: 1, posts: 10 })),
-        (s) => Effect.promise(() => s.stop()),
-      )
-      const dataDir = yield* tempDir
-      const env = { TG_SANDBOX_FILE: yield* descriptorFile(sandbox), TGPULSE_DATA_DIR: dataDir, LOG_LEVEL: "warn" }
+      const { sandbox, dataDir, env } = yield* loginSetup(10)
       const phone = sandbox.descriptor.accounts[1]!.phone
       const wrong = yield* Effect.promise(() =>
         runTask("login.ts", ["work", "--phone", phone], env, "22222\nnope1\nnope2\nnope3\n")

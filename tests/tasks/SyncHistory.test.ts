@@ -6,7 +6,7 @@ import { assert, assertEquals } from "../support/assert.ts"
 import { type BackendName, BACKENDS, databaseEnv, descriptorFile, UNLIMITED } from "../support/collect.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { pgAvailable } from "../support/PgTest.ts"
-import { sandboxTest, startSandbox } from "../support/sandbox.ts"
+import { sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { runTask, spawnTask } from "../support/tasks.ts"
 
 const ENABLED = { MTPROTO_ENABLED: "true", MTPROTO_HISTORY_ENABLED: "true", LOG_LEVEL: "warn", ...UNLIMITED }
@@ -37,10 +37,7 @@ for (const backend of BACKENDS) {
     `sync-history (${backend.name}): SIGKILL in the middle of a 50,000-post sync, then a restart, ends exactly at the truth`,
     () =>
       runEffect(Effect.gen(function* () {
-        const sandbox = yield* Effect.acquireRelease(
-          Effect.promise(() => startSandbox({ channels: 1, posts: 50_000 })),
-          (s) => Effect.promise(() => s.stop()),
-        )
+        const sandbox = yield* scopedSandbox({ channels: 1, posts: 50_000 })
         const env = {
           ...ENABLED,
           ...(yield* databaseEnv(backend.name as BackendName)),
@@ -83,10 +80,7 @@ sandboxTest(
   "sync-history: exit codes and messages for failures, bad input and a disabled feature",
   () =>
     runEffect(Effect.gen(function* () {
-      const sandbox = yield* Effect.acquireRelease(
-        Effect.promise(() => startSandbox({ channels: 2, posts: 200 })),
-        (s) => Effect.promise(() => s.stop()),
-      )
+      const sandbox = yield* scopedSandbox({ channels: 2, posts: 200 })
       const env = { ...ENABLED, ...(yield* databaseEnv("PGlite")), TG_SANDBOX_FILE: yield* descriptorFile(sandbox) }
       const run = (args: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
         Effect.promise(() => runTask("sync_history.ts", args, { ...env, ...extra }))
@@ -165,10 +159,7 @@ sandboxTest(
   "sync-history: a database that is down at start is retried with backoff, then named in a clear error",
   () =>
     runEffect(Effect.gen(function* () {
-      const sandbox = yield* Effect.acquireRelease(
-        Effect.promise(() => startSandbox({ channels: 1, posts: 10 })),
-        (s) => Effect.promise(() => s.stop()),
-      )
+      const sandbox = yield* scopedSandbox({ channels: 1, posts: 10 })
       const file = yield* descriptorFile(sandbox)
       const started = performance.now()
       const r = yield* Effect.promise(() =>

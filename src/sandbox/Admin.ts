@@ -1,7 +1,12 @@
-/** The sandbox's HTTP JSON admin API: channels and posts, clock, flood budgets, faults, connections, request log. */
+/**
+ * The sandbox's HTTP JSON admin API: channels and posts, statistics truth and switches, clock, flood budgets, faults,
+ * connections, request log.
+ */
 import { Hono } from "hono"
 import type { Fault, FloodBudget, SandboxControl } from "./Control.ts"
 import type { ChannelInfo, WorldApi } from "./Model.ts"
+import { ChannelStats, graphsOf } from "./Stats.ts"
+import { StatsSwitches } from "./StatsSwitches.ts"
 
 export interface AdminOptions {
   readonly world: WorldApi
@@ -33,6 +38,14 @@ const ROUTES: ReadonlyArray<string> = [
   "POST /channels/:id/posts/:msgId/edit {text?}",
   "POST /channels/:id/delete {ids}",
   "POST /channels/:id/views {delta, ids?}",
+  "GET /channels/:id/stats/daily?account=",
+  "GET /channels/:id/stats/hourly?account=",
+  "GET /channels/:id/stats/values?account=",
+  "PUT /channels/:id/stats/graphs/:graph {malformed}",
+  "PUT /channels/:id/stats/dc {advertise}",
+  "GET /channels/:id/posts/:msgId/forwards",
+  "GET /stats",
+  "POST /stats/expire-next {count}",
   "GET /clock",
   "POST /clock {advance}",
   "GET /flood",
@@ -115,6 +128,7 @@ const nonNegativeNumber: Check<number> = {
   is: (v): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0,
 }
 const text: Check<string> = { expected: "a string", is: (v): v is string => typeof v === "string" }
+const boolean: Check<boolean> = { expected: "true or false", is: (v): v is boolean => typeof v === "boolean" }
 const name: Check<string> = {
   expected: "a non-empty string",
   is: (v): v is string => typeof v === "string" && v !== "",
@@ -225,6 +239,7 @@ interface Job {
 /** Builds the admin app; the caller serves `app.fetch` (on loopback) and calls `close` when stopping. */
 export function makeAdminApp(options: AdminOptions): AdminApp {
   const { world, control } = options
+  const stats = control.stats ?? new StatsSwitches()
   const app = new Hono()
   const jobs = new Set<Job>()
 
@@ -356,6 +371,102 @@ export function makeAdminApp(options: AdminOptions): AdminApp {
     const only = optional(body, "ids", ids)
     const changed = only === undefined ? world.bumpViews(channel.id, delta) : world.bumpViews(channel.id, delta, only)
     return json({ changed })
+  })
+
+  // --- statistics: what the sandbox serves, for the collector's tests to compare with -----------------------------
+
+  /** The channel's statistics as the account `?account=` (an index, default 0) sees them; undefined when not admin. */
+  const statsFor = (channel: ChannelInfo, rawAccount: string | undefined): ChannelStats | undefined => {
+    const index = queryInt(rawAccount, "account", nonNegativeInt) ?? 0
+    if (rawAccount !== undefined && rawAccount !== "" && index >= world.accounts.length) {
+      throw badRequest(`Query parameter "account" must be below ${world.accounts.length}`)
+    }
+    const account = world.accounts[index]
+    if (account === undefined || !channel.adminUserIds.includes(account.userId)) return undefined
+    return new ChannelStats(world, channel)
+  }
+  const malformedOf = (channel: ChannelInfo) => (graph: string) => stats.isMalformed(channel.id, graph)
+
+  app.get("/channels/:id/stats/daily", (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const view = statsFor(channel, c.req.query("account"))
+    return json(view === undefined ? [] : view.rows("daily", world.now(), malformedOf(channel)))
+  })
+
+  app.get("/channels/:id/stats/hourly", (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const view = statsFor(channel, c.req.query("account"))
+    return json(view === undefined ? [] : view.rows("hourly", world.now(), malformedOf(channel)))
+  })
+
+  app.get("/channels/:id/stats/values", (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const view = statsFor(channel, c.req.query("account"))
+    if (view === undefined) return json([])
+    const now = world.now()
+    return json(
+      ChannelStats.valueRows(channel.kind === "broadcast" ? view.broadcastValues(now) : view.megagroupValues(now)),
+    )
+  })
+
+  app.put("/channels/:id/stats/graphs/:graph", async (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const raw = c.req.param("graph")
+    const name = raw.endsWith("_graph") ? raw : `${raw}_graph`
+    const graphs = graphsOf(channel).filter((g) => g.served !== "error").map((g) => g.name)
+    if (!graphs.includes(name)) {
+      throw badRequest(
+        `Unknown graph "${raw}" of ${channel.kind} channel "${channel.username}"; expected one of ${
+          graphs.map((g) => `"${g}"`).join(", ")
+        }`,
+      )
+    }
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["malformed"])
+    const malformed = required(body, "malformed", boolean)
+    stats.setMalformed(channel.id, name, malformed)
+    return json({
+      channelId: channel.id,
+      graph: name,
+      malformed,
+      malformedGraphs: stats.malformed().filter((m) => m.channelId === channel.id).map((m) => m.graph),
+    })
+  })
+
+  app.put("/channels/:id/stats/dc", async (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["advertise"])
+    const advertise = required(body, "advertise", boolean)
+    stats.setStatsDcAdvertised(channel.id, advertise)
+    return json({ channelId: channel.id, statsDc: channel.statsDc, advertise })
+  })
+
+  app.get("/channels/:id/posts/:msgId/forwards", (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const post = findPost(channel, c.req.param("msgId"))
+    if (channel.kind !== "broadcast") return json([])
+    return json(
+      new ChannelStats(world, channel).publicForwards(post, world.now()).map((f) => ({
+        channelId: f.channelId,
+        msgId: f.msgId,
+        date: f.date,
+        views: f.views,
+      })),
+    )
+  })
+
+  app.get("/stats", () =>
+    json({
+      expireNext: stats.pendingExpired,
+      malformed: stats.malformed(),
+      unadvertisedStatsDcs: stats.unadvertisedStatsDcs(),
+    }))
+  app.post("/stats/expire-next", async (c) => {
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["count"])
+    stats.expireNext(atMost("count", required(body, "count", nonNegativeInt), MAX_PUBLISH))
+    return json({ expireNext: stats.pendingExpired })
   })
 
   app.get("/clock", () => json({ now: world.now() }))

@@ -79,11 +79,36 @@ export interface RequestLog {
   clear(): void
 }
 
+/**
+ * Operator switches of the served statistics: graphs served malformed, async graph tokens born expired, stats DCs left
+ * out of channels.getFullChannel.
+ */
+export interface StatsControl {
+  /** Serves `graph` (e.g. "followers_graph") of the channel as malformed JSON while `malformed` is true. */
+  setMalformed(channelId: number, graph: string, malformed: boolean): void
+  isMalformed(channelId: number, graph: string): boolean
+  /** The graphs served malformed now, by channel id then graph. */
+  malformed(): ReadonlyArray<{ readonly channelId: number; readonly graph: string }>
+  /** The next `count` statsGraphAsync tokens issued are born expired (replaces the pending count; 0 clears it). */
+  expireNext(count: number): void
+  /** Async tokens still to be born expired. */
+  readonly pendingExpired: number
+  /** Called once per async token issued: true (and one fewer pending) when this one is born expired. */
+  takeBornExpired(): boolean
+  /** Whether channels.getFullChannel names the channel's stats_dc (Telegram may leave it out). @default true */
+  setStatsDcAdvertised(channelId: number, advertised: boolean): void
+  statsDcAdvertised(channelId: number): boolean
+  /** Channels whose stats_dc is left out now, ascending. */
+  unadvertisedStatsDcs(): ReadonlyArray<number>
+}
+
 /** What the admin API can reach. */
 export interface SandboxControl {
   readonly flood: FloodControl
   readonly faults: FaultControl
   readonly log: RequestLog
+  /** Statistics switches; the admin API keeps its own when absent. */
+  readonly stats?: StatsControl
   /** Closes matching live connections; returns how many were closed. */
   dropConnections(filter: { readonly userId?: number; readonly dcId?: number }): number
 }

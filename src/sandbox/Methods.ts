@@ -1,9 +1,10 @@
-/** The sandbox's API method handlers (help, users, contacts, channels, messages, auth, 2FA SRP) over the world. */
+/** The sandbox's API method handlers (help, users, contacts, channels, messages, stats, auth, 2FA SRP). */
 import { Buffer } from "node:buffer"
 import { timingSafeEqual } from "node:crypto"
 import { AuthState } from "./Auth.ts"
 import { Writer } from "./Bytes.ts"
-import type { Account, ChannelInfo, Post, WorldApi } from "./Model.ts"
+import type { StatsControl } from "./Control.ts"
+import type { Account, ChannelInfo, ChannelKind, Post, WorldApi } from "./Model.ts"
 import { type Caller, fail, type MethodHandler, type MethodTable, RawResult, type RpcResult } from "./Rpc.ts"
 import {
   discussionGroupId,
@@ -14,6 +15,17 @@ import {
   renderUser,
   writeMessage,
 } from "./Render.ts"
+import {
+  type AbsValue,
+  ChannelStats,
+  type GraphData,
+  graphJson,
+  malformedJson,
+  NOT_ENOUGH_DATA,
+  type PublicForward,
+} from "./Stats.ts"
+import { StatsSwitches } from "./StatsSwitches.ts"
+import { StatsTokens } from "./StatsTokens.ts"
 import { Api, bigInt, fromLong, type TlObject, toLong } from "./Tl.ts"
 
 export interface MethodsOptions {
@@ -23,6 +35,11 @@ export interface MethodsOptions {
   readonly mainDc: number
   /** The DC these handlers serve. */
   readonly thisDc: number
+  /**
+   * Statistics tokens and switches, shared by every DC of a sandbox (a token issued on one DC is checked on all).
+   * @default private ones: tokens on the wall clock with the default TTL, no switch set
+   */
+  readonly stats?: { readonly tokens: StatsTokens; readonly switches: StatsControl }
 }
 
 /** Methods a caller whose auth key is not authorized may call; everything else answers 401 AUTH_KEY_UNREGISTERED. */
@@ -44,6 +61,12 @@ const HISTORY_CACHE_ENTRIES = 2_000
 const HISTORY_CACHE_BYTES = 64 * 1024 * 1024
 
 const USERNAME = /^[a-zA-Z]\w{3,31}$/
+
+/** Public forwards per page: 20 when the caller asks for 0, never more than 100. */
+const FORWARDS_DEFAULT_LIMIT = 20
+const FORWARDS_MAX_LIMIT = 100
+/** stats.getMessagePublicForwards offsets: the last forward sent, `date:channelId:msgId`. */
+const FORWARDS_OFFSET = /^(\d{1,10}):(\d{1,15}):(\d{1,10})$/
 
 /** A small LRU of serialized answers bounded by entries and bytes. */
 class ByteLru {
@@ -85,6 +108,9 @@ export function makeMethods(options: MethodsOptions): MethodTable {
   const { world, dcs, mainDc, thisDc } = options
   const history = new ByteLru(HISTORY_CACHE_ENTRIES, HISTORY_CACHE_BYTES)
   const auth = new AuthState(world)
+  const switches = options.stats?.switches ?? new StatsSwitches()
+  const tokens = options.stats?.tokens ??
+    new StatsTokens({ secret: `${world.seed}`, nowMs: Date.now, bornExpired: () => switches.takeBornExpired() })
 
   // --- peers and access -------------------------------------------------------------------------------------------
 
@@ -179,6 +205,86 @@ export function makeMethods(options: MethodsOptions): MethodTable {
 
   const authorization = (account: Account): Api.auth.Authorization =>
     new Api.auth.Authorization({ user: renderUser(account, true) })
+
+  // --- statistics ------------------------------------------------------------------------------------------------
+
+  const isAdmin = (info: ChannelInfo, userId: number | undefined): boolean =>
+    userId !== undefined && info.adminUserIds.includes(userId)
+
+  /** A channel whose statistics the caller may read here, checked in Telegram's order: channel, DC, admin, kind. */
+  const statsChannel = (input: any, caller: Caller, kind: ChannelKind): ChannelInfo => {
+    const info = readable(input, caller)
+    // Statistics live on the channel's stats_dc; Telegram's clients re-send there through an exported sender.
+    if (info.statsDc !== thisDc) fail(303, `STATS_MIGRATE_${info.statsDc}`)
+    if (!isAdmin(info, caller.userId)) fail(400, "CHAT_ADMIN_REQUIRED")
+    if (info.kind !== kind) fail(400, kind === "broadcast" ? "BROADCAST_REQUIRED" : "MEGAGROUP_REQUIRED")
+    return info
+  }
+
+  const statsGraph = (json: string, zoomToken?: string): Api.StatsGraph =>
+    new Api.StatsGraph({
+      json: new Api.DataJSON({ data: json }),
+      ...(zoomToken === undefined ? {} : { zoomToken }),
+    })
+
+  /** A channel graph as served: malformed while the operator says so, with a zoom token when it zooms. */
+  const channelGraph = (stats: ChannelStats, data: GraphData, userId: number, dark: boolean): Api.StatsGraph => {
+    const { spec } = data
+    const json = graphJson(data, dark)
+    return statsGraph(
+      switches.isMalformed(stats.info.id, spec.name) ? malformedJson(json) : json,
+      spec.zoom ? tokens.issue({ kind: "zoom", channelId: stats.info.id, graph: spec.name, userId, dark }) : undefined,
+    )
+  }
+
+  /** Every graph of the channel by name, in TL field order (async tokens are issued in that order). */
+  const channelGraphs = (stats: ChannelStats, userId: number, dark: boolean) => {
+    const now = world.now()
+    const out = new Map<string, Api.TypeStatsGraph>()
+    for (const spec of stats.graphs) {
+      if (spec.served === "error") out.set(spec.name, new Api.StatsGraphError({ error: NOT_ENOUGH_DATA }))
+      else if (spec.served === "async") {
+        const token = tokens.issue({ kind: "async", channelId: stats.info.id, graph: spec.name, userId, dark })
+        out.set(spec.name, new Api.StatsGraphAsync({ token }))
+      } else out.set(spec.name, channelGraph(stats, stats.data(spec, now), userId, dark))
+    }
+    return (name: string): Api.TypeStatsGraph => out.get(name)!
+  }
+
+  const absValue = (v: AbsValue) => new Api.StatsAbsValueAndPrev({ current: v.current, previous: v.previous })
+
+  const period = () => new Api.StatsDateRangeDays(ChannelStats.period(world.now()))
+
+  const postOf = (info: ChannelInfo, msgId: unknown): Post =>
+    world.posts(info.id, [Number(msgId)])[0] ?? fail(400, "MSG_ID_INVALID")
+
+  /** Forwards after the offset `date:channelId:msgId` in their order (date descending, then ids ascending). */
+  const forwardsAfter = (all: ReadonlyArray<PublicForward>, offset: string): number => {
+    if (offset === "") return 0
+    const m = FORWARDS_OFFSET.exec(offset) ?? fail(400, "OFFSET_INVALID")
+    const [date, channelId, msgId] = [Number(m[1]), Number(m[2]), Number(m[3])]
+    const i = all.findIndex((f) =>
+      f.date < date || (f.date === date && (f.channelId > channelId || (f.channelId === channelId && f.msgId > msgId)))
+    )
+    return i < 0 ? all.length : i
+  }
+
+  const forwardMessage = (post: Post, f: PublicForward): Api.Message =>
+    new Api.Message({
+      id: f.msgId,
+      peerId: peerChannel(f.channelId),
+      date: f.date,
+      message: post.text,
+      post: true,
+      views: f.views,
+      forwards: 0,
+      fwdFrom: new Api.MessageFwdHeader({
+        fromId: peerChannel(post.channelId),
+        channelPost: post.id,
+        date: post.date,
+        ...(post.postAuthor === undefined ? {} : { postAuthor: post.postAuthor }),
+      }),
+    })
 
   // --- handlers --------------------------------------------------------------------------------------------------
 
@@ -300,7 +406,7 @@ export function makeMethods(options: MethodsOptions): MethodTable {
           chatPhoto: new Api.PhotoEmpty({ id: bigInt.zero }),
           notifySettings: new Api.PeerNotifySettings({}),
           botInfo: [],
-          statsDc: info.statsDc,
+          ...(switches.statsDcAdvertised(info.id) ? { statsDc: info.statsDc } : {}),
           pts: world.pts(info.id),
         }),
         chats: [renderChannel(info, caller.userId)],
@@ -369,6 +475,142 @@ export function makeMethods(options: MethodsOptions): MethodTable {
             : new Api.MessageViews({})
         ),
         chats: [renderChannel(info, caller.userId)],
+        users: [],
+      })
+    },
+
+    // --- statistics (core.telegram.org/api/stats) ------------------------------------------------------------------
+
+    "stats.GetBroadcastStats": (request: Api.stats.GetBroadcastStats, caller) => {
+      const info = statsChannel(request.channel, caller, "broadcast")
+      const stats = new ChannelStats(world, info)
+      const v = stats.broadcastValues(world.now())
+      const graph = channelGraphs(stats, caller.userId!, Boolean(request.dark))
+      return new Api.stats.BroadcastStats({
+        period: period(),
+        followers: absValue(v.followers),
+        viewsPerPost: absValue(v.viewsPerPost),
+        sharesPerPost: absValue(v.sharesPerPost),
+        reactionsPerPost: absValue(v.reactionsPerPost),
+        viewsPerStory: absValue(v.viewsPerStory),
+        sharesPerStory: absValue(v.sharesPerStory),
+        reactionsPerStory: absValue(v.reactionsPerStory),
+        enabledNotifications: new Api.StatsPercentValue({
+          part: v.enabledNotifications.part,
+          total: v.enabledNotifications.total,
+        }),
+        growthGraph: graph("growth_graph"),
+        followersGraph: graph("followers_graph"),
+        muteGraph: graph("mute_graph"),
+        topHoursGraph: graph("top_hours_graph"),
+        interactionsGraph: graph("interactions_graph"),
+        ivInteractionsGraph: graph("iv_interactions_graph"),
+        viewsBySourceGraph: graph("views_by_source_graph"),
+        newFollowersBySourceGraph: graph("new_followers_by_source_graph"),
+        languagesGraph: graph("languages_graph"),
+        reactionsByEmotionGraph: graph("reactions_by_emotion_graph"),
+        storyInteractionsGraph: graph("story_interactions_graph"),
+        storyReactionsByEmotionGraph: graph("story_reactions_by_emotion_graph"),
+        recentPostsInteractions: stats.recentPosts().map((p) => new Api.PostInteractionCountersMessage(p)),
+      })
+    },
+
+    "stats.GetMegagroupStats": (request: Api.stats.GetMegagroupStats, caller) => {
+      const info = statsChannel(request.channel, caller, "megagroup")
+      const stats = new ChannelStats(world, info)
+      const v = stats.megagroupValues(world.now())
+      const graph = channelGraphs(stats, caller.userId!, Boolean(request.dark))
+      const posters = stats.topPosters()
+      const admins = stats.topAdmins()
+      const inviters = stats.topInviters()
+      const userIds = new Set([...posters, ...admins, ...inviters].map((t) => t.userId))
+      return new Api.stats.MegagroupStats({
+        period: period(),
+        members: absValue(v.members),
+        messages: absValue(v.messages),
+        viewers: absValue(v.viewers),
+        posters: absValue(v.posters),
+        growthGraph: graph("growth_graph"),
+        membersGraph: graph("members_graph"),
+        newMembersBySourceGraph: graph("new_members_by_source_graph"),
+        languagesGraph: graph("languages_graph"),
+        messagesGraph: graph("messages_graph"),
+        actionsGraph: graph("actions_graph"),
+        topHoursGraph: graph("top_hours_graph"),
+        weekdaysGraph: graph("weekdays_graph"),
+        topPosters: posters.map((t) =>
+          new Api.StatsGroupTopPoster({ userId: toLong(t.userId), messages: t.messages, avgChars: t.avgChars })
+        ),
+        topAdmins: admins.map((t) =>
+          new Api.StatsGroupTopAdmin({
+            userId: toLong(t.userId),
+            deleted: t.deleted,
+            kicked: t.kicked,
+            banned: t.banned,
+          })
+        ),
+        topInviters: inviters.map((t) =>
+          new Api.StatsGroupTopInviter({ userId: toLong(t.userId), invitations: t.invitations })
+        ),
+        users: [...userIds].map((id) => userOf(id, caller.userId)),
+      })
+    },
+
+    "stats.LoadAsyncGraph": (request: Api.stats.LoadAsyncGraph, caller) => {
+      const opened = tokens.open(String(request.token ?? "")) ?? fail(400, "GRAPH_INVALID_RELOAD")
+      const { claims } = opened
+      const info = world.channel(claims.channelId) ?? fail(400, "GRAPH_INVALID_RELOAD")
+      if (info.statsDc !== thisDc) fail(303, `STATS_MIGRATE_${info.statsDc}`)
+      if (claims.userId !== caller.userId) fail(400, "GRAPH_INVALID_RELOAD")
+      if (opened.expired) fail(400, "GRAPH_EXPIRED_RELOAD")
+      if (!isAdmin(info, caller.userId)) fail(400, "CHAT_ADMIN_REQUIRED")
+      const stats = new ChannelStats(world, info)
+      const spec = stats.graph(claims.graph) ?? fail(400, "GRAPH_INVALID_RELOAD")
+      const now = world.now()
+      if (claims.kind === "async") {
+        if (spec.served !== "async") fail(400, "GRAPH_INVALID_RELOAD")
+        return channelGraph(stats, stats.data(spec, now), claims.userId, claims.dark)
+      }
+      if (request.x === undefined || request.x === null) fail(400, "GRAPH_INVALID_RELOAD")
+      const zoomed = stats.zoom(spec, Number(fromLong(request.x)), now)
+      return zoomed === undefined
+        ? new Api.StatsGraphError({ error: NOT_ENOUGH_DATA })
+        : channelGraph(stats, zoomed, claims.userId, claims.dark)
+    },
+
+    "stats.GetMessageStats": (request: Api.stats.GetMessageStats, caller) => {
+      const info = statsChannel(request.channel, caller, "broadcast")
+      const post = postOf(info, request.msgId)
+      const stats = new ChannelStats(world, info)
+      const dark = Boolean(request.dark)
+      const served = (data: GraphData | undefined) =>
+        data === undefined ? new Api.StatsGraphError({ error: NOT_ENOUGH_DATA }) : statsGraph(graphJson(data, dark))
+      return new Api.stats.MessageStats({
+        viewsGraph: served(stats.messageViews(post, world.now())),
+        reactionsByEmotionGraph: served(stats.messageReactions(post, world.now())),
+      })
+    },
+
+    "stats.GetMessagePublicForwards": (request: Api.stats.GetMessagePublicForwards, caller) => {
+      const info = statsChannel(request.channel, caller, "broadcast")
+      const post = postOf(info, request.msgId)
+      const all = new ChannelStats(world, info).publicForwards(post, world.now())
+      const asked = Math.trunc(Number(request.limit) || 0)
+      const limit = asked <= 0 ? FORWARDS_DEFAULT_LIMIT : Math.min(FORWARDS_MAX_LIMIT, asked)
+      const start = forwardsAfter(all, String(request.offset ?? ""))
+      const page = all.slice(start, start + limit)
+      const last = page[page.length - 1]
+      const chatIds = new Set([info.id, ...page.map((f) => f.channelId)])
+      return new Api.stats.PublicForwards({
+        count: all.length,
+        forwards: page.map((f) => new Api.PublicForwardMessage({ message: forwardMessage(post, f) })),
+        ...(last !== undefined && start + page.length < all.length
+          ? { nextOffset: `${last.date}:${last.channelId}:${last.msgId}` }
+          : {}),
+        chats: [...chatIds].flatMap((id) => {
+          const c = world.channel(id)
+          return c ? [renderChannel(c, caller.userId)] : []
+        }),
         users: [],
       })
     },

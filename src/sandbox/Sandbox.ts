@@ -12,6 +12,8 @@ import { makeMethods, UNAUTHORIZED_METHODS } from "./Methods.ts"
 import type { WorldEvent } from "./Model.ts"
 import { renderChannel, renderMessage } from "./Render.ts"
 import { MemoryRequestLog } from "./RequestLog.ts"
+import { StatsSwitches } from "./StatsSwitches.ts"
+import { STATS_TOKEN_TTL_MS, StatsTokens } from "./StatsTokens.ts"
 import { Api, toLong } from "./Tl.ts"
 import { World } from "./World.ts"
 
@@ -41,6 +43,8 @@ export interface SandboxOptions {
   readonly gzipThreshold?: number
   /** Wall clock in milliseconds. @default Date.now */
   readonly clock?: () => number
+  /** How long statistics graph tokens (async and zoom) stay valid, in wall-clock ms. @default 300_000 (5 minutes) */
+  readonly statsTokenTtlMs?: number
   readonly log?: LogFn
 }
 
@@ -54,6 +58,7 @@ export class Sandbox {
       readonly flood: Flood
       readonly faults: Faults
       readonly log: MemoryRequestLog
+      readonly stats: StatsSwitches
     },
     readonly descriptor: Descriptor,
     readonly rsa: RsaKey,
@@ -81,11 +86,19 @@ export class Sandbox {
     for (const budget of options.flood ?? []) flood.set(budget)
     const faults = new Faults()
     const requestLog = new MemoryRequestLog()
+    const statsSwitches = new StatsSwitches()
+    const statsTokens = new StatsTokens({
+      secret: `${seed}/${rsa.fingerprint}`,
+      nowMs: clock,
+      ttlMs: options.statsTokenTtlMs ?? STATS_TOKEN_TTL_MS,
+      bornExpired: () => statsSwitches.takeBornExpired(),
+    })
     const dcs = new Map<number, Dc>()
     const control = {
       flood,
       faults,
       log: requestLog,
+      stats: statsSwitches,
       dropConnections: (filter: { readonly userId?: number; readonly dcId?: number }) => {
         let dropped = 0
         for (const dc of dcs.values()) {
@@ -129,7 +142,13 @@ export class Sandbox {
           dcId: dc.id,
           apiId: SANDBOX_API_ID,
           world,
-          methods: makeMethods({ world, dcs: dcList, mainDc, thisDc: dc.id }),
+          methods: makeMethods({
+            world,
+            dcs: dcList,
+            mainDc,
+            thisDc: dc.id,
+            stats: { tokens: statsTokens, switches: statsSwitches },
+          }),
           unauthorized: UNAUTHORIZED_METHODS,
           flood,
           faults,

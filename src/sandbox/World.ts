@@ -114,7 +114,7 @@ function mix32(x: number): number {
 }
 
 /** A uint32 hash of (key, salt, n). */
-function hash(key: number, salt: number, n: number): number {
+export function hash(key: number, salt: number, n: number): number {
   return mix32((mix32((key ^ Math.imul(salt, 0x9e3779b9)) >>> 0) ^ n) >>> 0)
 }
 
@@ -402,7 +402,8 @@ export class World implements WorldApi {
       const key = hash(worldKey, S_CHANNEL, id)
       const topic = TOPICS[hash(key, S_CHANNEL, 1) % TOPICS.length]!
       const admins: Array<number> = []
-      if (!isPrivate && i % 2 === 0 && admin0 !== undefined) admins.push(admin0)
+      // Account 0 administers every public channel but one in four (i % 4 == 1), megagroups included.
+      if (!isPrivate && i % 4 !== 1 && admin0 !== undefined) admins.push(admin0)
       if (!isPrivate && admin1 !== undefined) admins.push(admin1)
       const info: ChannelInfo = {
         id,

@@ -11,7 +11,7 @@ import { type Bucket, earliest, makeBucket, reserve, unreserve } from "./Gcra.ts
 import type { TelegramError } from "../telegram/TelegramError.ts"
 
 /** Budgets are kept apart per kind of call: tripping one never stops the others. */
-export const METHOD_CLASSES = ["history", "views", "full", "resolve", "other"] as const
+export const METHOD_CLASSES = ["history", "views", "full", "stats", "resolve", "other"] as const
 export type MethodClass = (typeof METHOD_CLASSES)[number]
 
 export interface PoolSettings {
@@ -84,6 +84,11 @@ export interface AccountPool<A> {
     methodClass: MethodClass,
     call: (lease: Lease<A>) => Effect.Effect<B, E | TelegramError, R>,
     observer?: RunObserver,
+    /**
+     * Only these accounts may make the call (e.g. a channel's admins, for its statistics); the others are not
+     * considered, and when every one of these is quarantined the call fails with NoAccountAvailable.
+     */
+    only?: ReadonlySet<string>,
   ) => Effect.Effect<B, E | TelegramError | NoAccountAvailable, R>
   readonly status: Effect.Effect<ReadonlyArray<AccountStatus>>
 }
@@ -145,12 +150,15 @@ export const makeAccountPool = <A>(
     }
 
     /** The best account for a call: earliest allowed start, then fewest calls in flight, then best health. */
-    const decide = (methodClass: MethodClass, now: number): Decision<A> => {
+    const decide = (methodClass: MethodClass, now: number, only: ReadonlySet<string> | undefined): Decision<A> => {
       let best: Slot<A> | undefined
       let bestAt = Number.POSITIVE_INFINITY
+      let eligible = 0
       let live = 0
       let busy = 0
       for (const slot of slots) {
+        if (only !== undefined && !only.has(slot.account.name)) continue
+        eligible++
         if (slot.quarantine !== null) continue
         live++
         if (slot.inflight >= settings.maxConcurrencyPerAccount) {
@@ -168,7 +176,7 @@ export const makeAccountPool = <A>(
           bestAt = at
         }
       }
-      if (live === 0) return { _tag: "Exhausted", quarantined: slots.length }
+      if (live === 0) return { _tag: "Exhausted", quarantined: eligible }
       // Nothing free, or only a long cooldown while a busy account may be free sooner: wait for a change.
       if (best === undefined) return { _tag: "Wait", until: Number.POSITIVE_INFINITY }
       if (busy > 0 && bestAt - now >= PREFER_BUSY_MS) return { _tag: "Wait", until: bestAt }
@@ -240,6 +248,7 @@ export const makeAccountPool = <A>(
       methodClass: MethodClass,
       call: (lease: Lease<A>) => Effect.Effect<B, E | TelegramError, R>,
       observer?: RunObserver,
+      only?: ReadonlySet<string>,
     ): Effect.Effect<B, E | TelegramError | NoAccountAvailable, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
@@ -247,7 +256,7 @@ export const makeAccountPool = <A>(
             // An interruption that arrived while this fiber was woken is taken here, before it reserves anything.
             yield* restore(Effect.void)
             const now = yield* Clock.currentTimeMillis
-            const decision = decide(methodClass, now)
+            const decision = decide(methodClass, now, only)
             if (decision._tag === "Exhausted") {
               return yield* new NoAccountAvailable({ methodClass, quarantined: decision.quarantined })
             }

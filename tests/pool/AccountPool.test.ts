@@ -242,3 +242,34 @@ virtualTest(
     assertEquals(new Set(fresh.map((c) => c.account)).size, 3)
   }),
 )
+
+virtualTest(
+  "AccountPool: a call for some accounts only runs on them, waits for them, and fails when they are all quarantined",
+  Effect.gen(function* () {
+    const pool = yield* makeAccountPool(names(3), settings())
+    const calls: Array<Call> = []
+    const record = recorder(calls)
+    const only = new Set(["acc1"])
+    // Six calls for acc1 at 2/s: all on acc1, 500 ms apart, though acc0 and acc2 are idle.
+    const results = yield* runFor(4, Array.from({ length: 6 }, (_, i) => pool.run("stats", record(i), undefined, only)))
+    assertEquals(results.length, 6)
+    assertEquals(countBy(calls), { acc1: 6 })
+    assert(spacing(calls) >= 500, `spacing ${spacing(calls)}`)
+    // acc1's key is revoked: the call is not moved to acc0 or acc2.
+    const revoked = () =>
+      Effect.fail(
+        new TelegramError({
+          method: "stats.GetBroadcastStats",
+          account: "acc1",
+          reason: new AuthRevoked({ code: 401, errorMessage: "AUTH_KEY_UNREGISTERED" }),
+        }),
+      )
+    const outcome = yield* Effect.result(pool.run("stats", revoked, undefined, only))
+    assert(outcome._tag === "Failure" && outcome.failure._tag === "NoAccountAvailable", "fails: no account")
+    assertEquals((outcome as { failure: { quarantined: number } }).failure.quarantined, 1)
+    // The other accounts still serve calls for anyone.
+    calls.length = 0
+    yield* runFor(1, [pool.run("stats", record(7))])
+    assert(calls.length === 1 && calls[0]!.account !== "acc1", "another account took the call")
+  }),
+)

@@ -74,6 +74,8 @@ export interface AppConfigShape {
     readonly periodDays: number
     /** @default 1 */
     readonly concurrency: number
+    /** Posts per peer per run that get their own statistics (newest first); 0: every post of the period. @default 0 */
+    readonly postsLimit: number
   }
   readonly observe: {
     /** @default 9108 */
@@ -317,6 +319,7 @@ const SPECS = {
   MTPROTO_STATS_PEERS: peers(),
   MTPROTO_STATS_PERIOD_DAYS: integer(1, 365, 30),
   MTPROTO_STATS_CONCURRENCY: integer(1, 16, 1),
+  MTPROTO_STATS_POSTS_LIMIT: integer(0, Number.MAX_SAFE_INTEGER, 0),
   PROMETHEUS_PORT: integer(1, 65_535, 9108),
   OTEL_EXPORTER_OTLP_ENDPOINT: {
     schema: optional(z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)), undefined)
@@ -418,6 +421,7 @@ function build(p: Parsed): AppConfigShape {
       peers: p.MTPROTO_STATS_PEERS,
       periodDays: p.MTPROTO_STATS_PERIOD_DAYS,
       concurrency: p.MTPROTO_STATS_CONCURRENCY,
+      postsLimit: p.MTPROTO_STATS_POSTS_LIMIT,
     },
     observe: {
       prometheusPort: p.PROMETHEUS_PORT,
@@ -456,5 +460,19 @@ export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("tgp
   /** The process environment, read once when the layer is built. */
   static readonly layer: Layer.Layer<AppConfig, ConfigError> = Layer.unwrap(
     Effect.sync(() => AppConfig.layerFrom(Deno.env.toObject())),
+  )
+}
+
+/** "a,b,123": channel references, or a ConfigError naming `source` and the bad entry. */
+export const peerList = (raw: string, source: string): Effect.Effect<ReadonlyArray<PeerRef>, ConfigError> => {
+  const parts = listEntries(raw)
+  const refs = parts.map(parsePeerRef)
+  const bad = parts.find((_, i) => refs[i] === undefined)
+  return bad === undefined && refs.length > 0 ? Effect.succeed(refs as ReadonlyArray<PeerRef>) : Effect.fail(
+    new ConfigError({
+      variable: source,
+      message: `Invalid ${source} "${raw}"${bad === undefined ? "" : ` (bad entry "${bad}")`}: expected ` +
+        "a comma-separated list of channel usernames (@name) or ids (123 or -100123)",
+    }),
   )
 }

@@ -3,24 +3,10 @@ import { Clock, Console, Effect, Fiber, Option, Ref } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { HistoryLive } from "../src/App.ts"
 import { ExitCode, runTask } from "../src/Cli.ts"
-import { AppConfig, listEntries, parsePeerRef, type PeerRef } from "../src/Config.ts"
+import { AppConfig, peerList } from "../src/Config.ts"
 import { type ChannelProgress, HistorySync } from "../src/collect/HistorySync.ts"
 import { reportProgress, summaryLine, totalLine } from "../src/collect/Progress.ts"
 import { ConfigError } from "../src/domain/Errors.ts"
-
-/** "a,b,123": channel references, or a ConfigError naming `source` and the bad entry. */
-const peerList = (raw: string, source: string): Effect.Effect<ReadonlyArray<PeerRef>, ConfigError> => {
-  const parts = listEntries(raw)
-  const refs = parts.map(parsePeerRef)
-  const bad = parts.find((_, i) => refs[i] === undefined)
-  return bad === undefined && refs.length > 0 ? Effect.succeed(refs as ReadonlyArray<PeerRef>) : Effect.fail(
-    new ConfigError({
-      variable: source,
-      message: `Invalid ${source} "${raw}"${bad === undefined ? "" : ` (bad entry "${bad}")`}: expected ` +
-        "a comma-separated list of channel usernames (@name) or ids (123 or -100123)",
-    }),
-  )
-}
 
 const positive = (name: string, value: number): Effect.Effect<number, ConfigError> =>
   value >= 1 ? Effect.succeed(value) : Effect.fail(

@@ -11,11 +11,12 @@ import {
 } from "../domain/Checkpoint.ts"
 import type { Post } from "../domain/Post.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
+import { describePeer, forEachPeer, makeResolver } from "./Peers.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
 import { PostRepo } from "../store/PostRepo.ts"
 import { normalizeMessage } from "../telegram/Normalize.ts"
 import type { RunObserver } from "../pool/AccountPool.ts"
-import { type ChannelInfo, type HistoryPage, type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
+import { type HistoryPage, type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
 import type { StoreError } from "../domain/Errors.ts"
 
 /** Posts per getHistory page (Telegram's maximum). */
@@ -54,10 +55,6 @@ export interface ChannelProgress {
   readonly error: string | undefined
 }
 
-export function describePeer(ref: PeerRef): string {
-  return ref._tag === "Username" ? `@${ref.username}` : String(ref.id)
-}
-
 const initial = (ref: PeerRef): ChannelProgress => ({
   channel: describePeer(ref),
   channelId: undefined,
@@ -74,11 +71,6 @@ const initial = (ref: PeerRef): ChannelProgress => ({
   status: "pending",
   error: undefined,
 })
-
-/** A channel that cannot be synced for a reason the user must fix (unknown, private, no access hash). */
-export class ChannelUnavailable extends Error {
-  override name = "ChannelUnavailable"
-}
 
 export class HistorySync extends Context.Service<HistorySync, {
   /**
@@ -98,37 +90,7 @@ export class HistorySync extends Context.Service<HistorySync, {
       const posts = yield* PostRepo
       const checkpoints = yield* CheckpointRepo
 
-      /** A cached channel, or one resolved once over the network and cached with its access hash. */
-      const resolve = Effect.fn("HistorySync.resolve")(function* (ref: PeerRef) {
-        const cached = ref._tag === "Username" ? yield* channels.byUsername(ref.username) : yield* channels.byId(ref.id)
-        if (Option.isSome(cached) && cached.value.accessHash) {
-          return {
-            id: cached.value.id,
-            accessHash: cached.value.accessHash,
-            username: cached.value.username,
-            title: cached.value.title,
-            kind: cached.value.kind,
-            participantsCount: cached.value.participantsCount ?? null,
-          } satisfies ChannelInfo
-        }
-        if (ref._tag === "Id") {
-          return yield* Effect.fail(
-            new ChannelUnavailable(
-              `Channel ${ref.id} has no cached access hash: name it once by username so it can be resolved`,
-            ),
-          )
-        }
-        const info = yield* telegram.resolveUsername(ref.username)
-        yield* channels.upsert({
-          id: info.id,
-          accessHash: info.accessHash,
-          username: info.username,
-          title: info.title,
-          kind: info.kind,
-          participantsCount: info.participantsCount,
-        })
-        return info
-      })
+      const resolve = makeResolver(telegram, channels)
 
       const syncChannel = Effect.fn("HistorySync.channel")(function* (
         ref: PeerRef,
@@ -252,31 +214,11 @@ export class HistorySync extends Context.Service<HistorySync, {
           const publisher = yield* Effect.forkChild(
             Effect.repeat(publish, Schedule.spaced("100 millis")),
           )
-          yield* Effect.forEach(
-            refs.map((ref, i) => [ref, cells[i]!] as const),
-            ([ref, cell]) =>
-              Effect.gen(function* () {
-                const started = yield* Clock.currentTimeMillis
-                yield* syncChannel(ref, options, cell).pipe(
-                  Effect.catchCause((cause) =>
-                    Effect.gen(function* () {
-                      const ended = yield* Clock.currentTimeMillis
-                      const message = failureMessage(cause)
-                      yield* Ref.update(cell, (p) => ({
-                        ...p,
-                        status: "failed" as const,
-                        error: message,
-                        seconds: (ended - started) / 1000,
-                      }))
-                      yield* Effect.logError("channel failed").pipe(
-                        Effect.annotateLogs({ channel: describePeer(ref), error: message }),
-                      )
-                    })
-                  ),
-                  Effect.annotateLogs({ channel: describePeer(ref), stream: STREAM }),
-                )
-              }),
-            { concurrency: Math.max(1, options.concurrency), discard: true },
+          yield* forEachPeer(
+            refs,
+            cells,
+            { concurrency: options.concurrency, stream: STREAM, failed: "channel failed" },
+            (ref, cell) => syncChannel(ref, options, cell),
           )
           yield* Fiber.interrupt(publisher)
           yield* telegram.saveState
@@ -305,19 +247,4 @@ function normalizePage(messages: ReadonlyArray<unknown>, channelId: number) {
     }
   }
   return { posts, ids, skipped }
-}
-
-/** One line for a failed channel: the error's own message, never a stack trace. */
-function failureMessage(cause: import("effect").Cause.Cause<unknown>): string {
-  for (const reason of cause.reasons) {
-    if (reason._tag === "Fail") {
-      const e = reason.error as { message?: unknown }
-      return typeof e?.message === "string" ? e.message : String(reason.error)
-    }
-    if (reason._tag === "Die") {
-      const d = reason.defect as { message?: unknown }
-      return typeof d?.message === "string" ? d.message : String(reason.defect)
-    }
-  }
-  return "interrupted"
 }

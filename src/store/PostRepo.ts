@@ -3,6 +3,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { StoreError } from "../domain/Errors.ts"
 import type { Post } from "../domain/Post.ts"
+import { arrayLiteral, type Scalar, stripNul } from "./SqlArrays.ts"
 
 /** What one `upsertPage` did; `inserted + updated + unchanged` is the page size. */
 export interface UpsertCounts {
@@ -436,34 +437,6 @@ function dedupe(posts: ReadonlyArray<Post>): ReadonlyArray<Post> {
   const byId = new Map<number, Post>()
   for (const post of posts) byId.set(post.msgId, post)
   return byId.size === posts.length ? posts : [...byId.values()]
-}
-
-type Scalar = string | number | boolean | null
-
-/**
- * A PostgreSQL array literal (`{1,NULL,"a\"b"}`), bound as one text parameter and cast in SQL: typed per column,
- * whatever the values (all NULL, ids past int4), unlike the driver's inference from JS arrays.
- */
-function arrayLiteral(values: ReadonlyArray<Scalar>): string {
-  const parts = new Array<string>(values.length)
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]
-    parts[i] = v === null || v === undefined
-      ? "NULL"
-      : typeof v === "string"
-      ? `"${stripNul(v).replace(/["\\]/g, "\\$&")}"`
-      : typeof v === "number"
-      ? (Number.isFinite(v) ? String(v) : "NULL")
-      : v
-      ? "t"
-      : "f"
-  }
-  return `{${parts.join(",")}}`
-}
-
-/** PostgreSQL text cannot hold NUL (U+0000); Telegram text never should, but one must not sink a whole page. */
-function stripNul(s: string): string {
-  return s.includes("\0") ? s.replaceAll("\0", "") : s
 }
 
 /**

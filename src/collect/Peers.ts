@@ -1,0 +1,107 @@
+/** Channels named by the user, resolved once and cached; shared by every collector. */
+import { type Cause, Clock, Effect, Option, Ref } from "effect"
+import type { PeerRef } from "../Config.ts"
+import type { ChannelRepo } from "../store/ChannelRepo.ts"
+import type { ChannelInfo, TelegramClient } from "../telegram/TelegramClient.ts"
+
+/** `@name` or the id, as the user wrote it. */
+export function describePeer(ref: PeerRef): string {
+  return ref._tag === "Username" ? `@${ref.username}` : String(ref.id)
+}
+
+/** A channel that cannot be used for a reason the user must fix (unknown, private, no access hash). */
+export class ChannelUnavailable extends Error {
+  override name = "ChannelUnavailable"
+}
+
+/**
+ * A cached channel, or one resolved once over the network (contacts.resolveUsername) and cached with its access
+ * hash. A channel named by id only must have been resolved by username before.
+ */
+export const makeResolver = (telegram: TelegramClient["Service"], channels: ChannelRepo["Service"]) =>
+  Effect.fn("resolvePeer")(function* (ref: PeerRef) {
+    const cached = ref._tag === "Username" ? yield* channels.byUsername(ref.username) : yield* channels.byId(ref.id)
+    if (Option.isSome(cached) && cached.value.accessHash) {
+      return {
+        id: cached.value.id,
+        accessHash: cached.value.accessHash,
+        username: cached.value.username,
+        title: cached.value.title,
+        kind: cached.value.kind,
+        participantsCount: cached.value.participantsCount ?? null,
+      } satisfies ChannelInfo
+    }
+    if (ref._tag === "Id") {
+      return yield* Effect.fail(
+        new ChannelUnavailable(
+          `Channel ${ref.id} has no cached access hash: name it once by username so it can be resolved`,
+        ),
+      )
+    }
+    const info = yield* telegram.resolveUsername(ref.username)
+    yield* channels.upsert({
+      id: info.id,
+      accessHash: info.accessHash,
+      username: info.username,
+      title: info.title,
+      kind: info.kind,
+      participantsCount: info.participantsCount,
+    })
+    return info
+  })
+
+/** One line for a failed task: the error's own message, never a stack trace. */
+export function failureMessage(cause: Cause.Cause<unknown>): string {
+  for (const reason of cause.reasons) {
+    if (reason._tag === "Fail") {
+      const e = reason.error as { message?: unknown }
+      return typeof e?.message === "string" ? e.message : String(reason.error)
+    }
+    if (reason._tag === "Die") {
+      const d = reason.defect as { message?: unknown }
+      return typeof d?.message === "string" ? d.message : String(reason.defect)
+    }
+  }
+  return "interrupted"
+}
+
+/** What every per-peer outcome carries: the runner marks a peer failed with its one-line reason. */
+interface PeerOutcome {
+  readonly status: string
+  readonly error: string | undefined
+  readonly seconds: number
+}
+
+/**
+ * Runs `task` for every peer (at most `concurrency` at once), each with its own outcome cell; one peer's failure (or
+ * defect) never stops the others: its cell says "failed" with the error's own message, and one error line is logged.
+ * Logs inside carry the peer and the stream.
+ */
+export const forEachPeer = <S extends PeerOutcome, R>(
+  refs: ReadonlyArray<PeerRef>,
+  cells: ReadonlyArray<Ref.Ref<S>>,
+  options: { readonly concurrency: number; readonly stream: string; readonly failed: string },
+  task: (ref: PeerRef, cell: Ref.Ref<S>) => Effect.Effect<void, unknown, R>,
+): Effect.Effect<void, never, R> =>
+  Effect.forEach(
+    refs.map((ref, i) => [ref, cells[i]!] as const),
+    ([ref, cell]) =>
+      Effect.gen(function* () {
+        const started = yield* Clock.currentTimeMillis
+        yield* task(ref, cell).pipe(
+          Effect.catchCause((cause) =>
+            Effect.gen(function* () {
+              const message = failureMessage(cause)
+              const ended = yield* Clock.currentTimeMillis
+              yield* Ref.update(
+                cell,
+                (p) => ({ ...p, status: "failed", error: message, seconds: (ended - started) / 1000 }),
+              )
+              yield* Effect.logError(options.failed).pipe(Effect.annotateLogs({ error: message }))
+            })
+          ),
+          Effect.annotateLogs({ channel: describePeer(ref), stream: options.stream }),
+        )
+      }),
+    { concurrency: Math.max(1, options.concurrency), discard: true },
+  )

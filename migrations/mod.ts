@@ -1,8 +1,10 @@
 /** Every migration, keyed `NNNN_name` for the record loader (static imports keep bundling and compiling possible). */
 import history from "./0001_history.ts"
 import accounts from "./0002_accounts.ts"
+import stats from "./0003_stats.ts"
 
 export const migrations = {
   "0001_history": history,
   "0002_accounts": accounts,
+  "0003_stats": stats,
 } as const

@@ -2,10 +2,12 @@
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "./Config.ts"
 import { HistorySync } from "./collect/HistorySync.ts"
+import { StatsLoader } from "./collect/StatsLoader.ts"
 import { AccountRepo } from "./store/AccountRepo.ts"
 import { ChannelRepo } from "./store/ChannelRepo.ts"
 import { CheckpointRepo } from "./store/CheckpointRepo.ts"
 import { PostRepo } from "./store/PostRepo.ts"
+import { StatsRepo } from "./store/StatsRepo.ts"
 import { Sql } from "./store/Sql.ts"
 import { TelegramClient } from "./telegram/TelegramClient.ts"
 
@@ -21,13 +23,31 @@ export const SqlLive = Layer.unwrap(
 )
 
 /** The repositories on the configured database. */
-export const StoreLive = Layer.mergeAll(ChannelRepo.layer, PostRepo.layer, CheckpointRepo.layer, AccountRepo.layer)
+export const StoreLive = Layer.mergeAll(
+  ChannelRepo.layer,
+  PostRepo.layer,
+  CheckpointRepo.layer,
+  AccountRepo.layer,
+  StatsRepo.layer,
+)
   .pipe(
     Layer.provideMerge(SqlLive),
   )
 
 /** History sync over the configured account and database (the store stays available to the caller). */
 export const HistoryLive = HistorySync.layer.pipe(
+  Layer.provide(TelegramClient.layer),
+  Layer.provideMerge(StoreLive),
+)
+
+/** Official statistics over the configured accounts and database (the store stays available to the caller). */
+export const StatsLive = StatsLoader.layer.pipe(
+  Layer.provide(TelegramClient.layer),
+  Layer.provideMerge(StoreLive),
+)
+
+/** Every collector on one pool of accounts and one database (what a long-running process runs). */
+export const CollectorsLive = Layer.mergeAll(HistorySync.layer, StatsLoader.layer).pipe(
   Layer.provide(TelegramClient.layer),
   Layer.provideMerge(StoreLive),
 )

@@ -1,14 +1,16 @@
 /**
  * `deno task demo`: nothing to configure. Starts the sandbox (a local Telegram DC) in this process and the embedded
- * database under `<data dir>/demo`, syncs every sandbox channel as `sync-history` would, and prints a short report.
+ * database under `<data dir>/demo`, syncs every sandbox channel as `sync-history` would, loads the official statistics
+ * as `load-stats` would, and prints a short report.
  */
 import { Clock, Console, Effect, Fiber, Layer, Ref } from "effect"
 import { Command, Flag } from "effect/cli"
-import { HistoryLive } from "../src/App.ts"
+import { CollectorsLive } from "../src/App.ts"
 import { runTask } from "../src/Cli.ts"
 import { AppConfig } from "../src/Config.ts"
 import { type ChannelProgress, HistorySync } from "../src/collect/HistorySync.ts"
-import { reportProgress, summaryLine, totalLine } from "../src/collect/Progress.ts"
+import { reportProgress, statsLine, summaryLine, totalLine } from "../src/collect/Progress.ts"
+import { StatsLoader } from "../src/collect/StatsLoader.ts"
 import { callbackLogger } from "../src/observe/Logging.ts"
 import { Sandbox } from "../src/sandbox/Sandbox.ts"
 import { ChannelRepo } from "../src/store/ChannelRepo.ts"
@@ -54,6 +56,7 @@ Point it at real Telegram:
   4. export MTPROTO_ENABLED=true MTPROTO_HISTORY_ENABLED=true MTPROTO_PEERS=@channel_one,@channel_two
   5. optionally DATABASE_URL=postgres://user:password@host:5432/db (else the embedded database in .tgpulse)
   6. deno task sync-history
+  7. for channels you administer: MTPROTO_STATS_ENABLED=true deno task load-stats
 Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-3.`
 
 const demo = Command.make("demo", {
@@ -89,6 +92,7 @@ const demo = Command.make("demo", {
       TGPULSE_DATA_DIR: dataDir,
       MTPROTO_ENABLED: "true",
       MTPROTO_HISTORY_ENABLED: "true",
+      MTPROTO_STATS_ENABLED: "true",
       // Every test account in one pool; the sandbox enforces no flood budget unless asked, so neither do we.
       MTPROTO_POOL_ENABLED: "true",
       MTPROTO_RPS_PER_ACCOUNT: "1000",
@@ -107,8 +111,22 @@ const demo = Command.make("demo", {
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
       yield* Ref.set(progress, results)
       yield* Fiber.interrupt(reporter)
-      return [...results.map(summaryLine), totalLine(results, seconds), ...(yield* report)]
-    }).pipe(Effect.provide(HistoryLive.pipe(Layer.provide(AppConfig.layerFrom(env)))))
+      // The official statistics of the channels a sandbox account administers (the others are skipped), with the
+      // views graphs and public forwards of each one's 20 newest posts.
+      const stats = yield* StatsLoader
+      const loaded = yield* stats.loadAll(
+        channels.map((c) => ({ _tag: "Username", username: c.username })),
+        { periodDays: 30, concurrency: 2, postsLimit: 20 },
+      )
+      return [
+        ...results.map(summaryLine),
+        totalLine(results, seconds),
+        "",
+        "Official statistics (stats.getBroadcastStats / getMegagroupStats on each channel's stats DC):",
+        ...loaded.map(statsLine),
+        ...(yield* report),
+      ]
+    }).pipe(Effect.provide(CollectorsLive.pipe(Layer.provide(AppConfig.layerFrom(env)))))
     for (const line of lines) yield* Console.log(line)
     yield* Console.log(NEXT_STEPS)
   }).pipe(Effect.scoped)).pipe(

@@ -1,6 +1,10 @@
-/** Shows a running sync: a live bar per channel on a terminal, periodic structured log lines otherwise. */
+/**
+ * Shows a running sync (a live bar per channel on a terminal, periodic structured log lines otherwise) and the lines
+ * that end a run.
+ */
 import { Duration, Effect, Ref, Schedule } from "effect"
 import type { ChannelProgress } from "./HistorySync.ts"
+import type { PeerStats } from "./StatsLoader.ts"
 
 const BAR = 24
 
@@ -69,4 +73,14 @@ export function totalLine(results: ReadonlyArray<ChannelProgress>, seconds: numb
   const rate = seconds > 0 ? Math.round(fetched / seconds) : 0
   return `total: fetched ${fetched} posts from ${results.length - failed} of ${results.length} channels` +
     ` with ${requests} requests in ${seconds.toFixed(1)} s (${rate} posts/s)`
+}
+
+/** One line per peer at the end of a statistics run. */
+export function statsLine(p: PeerStats): string {
+  if (p.status === "failed") return `${p.channel}: FAILED: ${p.error ?? "unknown error"}`
+  if (p.status === "skipped") return `${p.channel}: skipped: ${p.error ?? ""}`
+  return `${p.channel}: ${p.kind} stats via ${p.account} on DC ${p.statsDc ?? "home"}: ${p.graphs} graphs` +
+    ` (${p.asyncLoaded} async, ${p.reloads} reloads, ${p.unavailable} without data, ${p.graphErrors} errors)` +
+    `, ${p.posts} posts (${p.postErrors} failed), ${p.forwards} public forwards, ${p.rowsChanged} rows changed` +
+    `, requests ${p.requests}, flood waits ${p.floodWaits}, ${p.seconds.toFixed(1)} s`
 }

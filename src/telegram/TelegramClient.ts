@@ -7,11 +7,20 @@ import { Api, Logger, TelegramClient as GramClient } from "telegram"
 import { Clock, Context, Effect, Layer, Redacted, Schedule, Semaphore } from "effect"
 import { AppConfig } from "../Config.ts"
 import { ConfigError, type StoreError } from "../domain/Errors.ts"
-import { type AccountStatus, makeAccountPool, type NoAccountAvailable, type RunObserver } from "../pool/AccountPool.ts"
+import {
+  type AccountStatus,
+  type Lease,
+  makeAccountPool,
+  type MethodClass,
+  type NoAccountAvailable,
+  type RunObserver,
+} from "../pool/AccountPool.ts"
 import { type ProxyLease, ProxyPool, type ProxySpec, type ProxyStatus } from "../pool/ProxyPool.ts"
 import { AccountRepo } from "../store/AccountRepo.ts"
 import { resolveAccounts, sessionFingerprint } from "./Accounts.ts"
 import { reasonOf } from "./RpcError.ts"
+import { channelStats, messageStats, publicForwards, rawGraph } from "./StatsNormalize.ts"
+import type { ChannelStats, MessageStats, PublicForwardsPage, RawGraph } from "../domain/Stats.ts"
 import { describeReason, PeerUnavailable, TelegramError, Timeout, Transient } from "./TelegramError.ts"
 import { LogLevel } from "telegram/extensions/Logger.js"
 import {
@@ -132,6 +141,20 @@ export interface ChannelInfo {
   readonly participantsCount: number | null
 }
 
+/** A channel as the calls need it: id and (this account's) access hash. */
+export interface ChannelRef {
+  readonly id: number
+  readonly accessHash: string
+}
+
+/** channels.getFullChannel, as far as statistics go. */
+export interface FullChannel {
+  readonly canViewStats: boolean
+  /** The DC that serves the channel's statistics (null when Telegram did not say). */
+  readonly statsDc: number | null
+  readonly participantsCount: number | null
+}
+
 /** The arguments of messages.getHistory the collector uses (hash is always 0). */
 export interface HistoryParams {
   readonly offsetId: number
@@ -164,6 +187,26 @@ export interface AccountClient {
     channel: { readonly id: number; readonly accessHash: string },
     params: HistoryParams,
   ): Effect.Effect<HistoryPage, TelegramError>
+  /** channels.getFullChannel: whether this account may view the channel's statistics, and on which DC. */
+  getFullChannel(channel: ChannelRef): Effect.Effect<FullChannel, TelegramError>
+  /**
+   * Statistics calls, sent to `dc` (the channel's stats DC) through GramJS's exported sender for that DC, or on the
+   * main connection when `dc` is the account's own DC or unknown: the main connection never moves. A call that
+   * reaches the wrong DC fails with Migrate STATS (the caller follows it).
+   */
+  broadcastStats(channel: ChannelRef, dc: number | undefined): Effect.Effect<ChannelStats, TelegramError>
+  megagroupStats(channel: ChannelRef, dc: number | undefined): Effect.Effect<ChannelStats, TelegramError>
+  /** stats.loadAsyncGraph: a statsGraphAsync token (or a zoom token with `x`). */
+  loadAsyncGraph(token: string, dc: number | undefined, x?: number): Effect.Effect<RawGraph, TelegramError>
+  messageStats(channel: ChannelRef, msgId: number, dc: number | undefined): Effect.Effect<MessageStats, TelegramError>
+  publicForwards(
+    channel: ChannelRef,
+    msgId: number,
+    page: { readonly offset: string; readonly limit: number },
+    dc: number | undefined,
+  ): Effect.Effect<PublicForwardsPage, TelegramError>
+  /** The DC of the account's main connection (undefined before it connects). */
+  readonly homeDc: () => number | undefined
   /** Connects now (calls connect by themselves when needed). */
   readonly connect: Effect.Effect<void, TelegramError>
   /** The proxy of the current connection, masked (null: direct or not connected). */
@@ -189,6 +232,17 @@ export class TelegramClient extends Context.Service<TelegramClient, {
     params: HistoryParams,
     observer?: RunObserver,
   ): Effect.Effect<HistoryPage, PoolError>
+  /**
+   * Runs `call` on the named account only (e.g. a channel's admin, for its statistics), within that account's budget
+   * for `methodClass`, with that account's own access hash of `channel` (resolved once, as for getHistory).
+   */
+  onAccount<A>(
+    account: string,
+    methodClass: MethodClass,
+    channel: ChannelRef & { readonly username?: string | null },
+    call: (client: AccountClient, channel: ChannelRef) => Effect.Effect<A, TelegramError>,
+    observer?: RunObserver,
+  ): Effect.Effect<A, PoolError>
   readonly status: Effect.Effect<ReadonlyArray<AccountStatus & { readonly proxy: string | null }>>
   readonly proxies: Effect.Effect<ReadonlyArray<ProxyStatus>>
   /** Saves the accounts' state to the accounts table now (also done every 5 s and when the layer closes). */
@@ -323,6 +377,43 @@ export class TelegramClient extends Context.Service<TelegramClient, {
       yield* Effect.forkScoped(Effect.repeat(Effect.delay(save, "5 seconds"), Schedule.forever))
       yield* Effect.addFinalizer(() => save)
 
+      /**
+       * Runs `call` with the lease's own access hash of `channel`. Access hashes are per account on Telegram: when the
+       * account rejects the cached one (CHANNEL_INVALID), it resolves the channel by username once, keeps (and stores)
+       * its own hash, and `call` runs again with it.
+       */
+      const withOwnHash = <A>(
+        lease: Lease<AccountClient>,
+        channel: ChannelRef & { readonly username?: string | null },
+        call: (channel: ChannelRef) => Effect.Effect<A, TelegramError>,
+      ): Effect.Effect<A, TelegramError> => {
+        const key = `${lease.name}\u0000${channel.id}`
+        const own = ownHashes.get(key)
+        const first = call({ id: channel.id, accessHash: own ?? channel.accessHash })
+        const username = channel.username
+        if (own !== undefined || !username) return first
+        return first.pipe(
+          Effect.catchIf(
+            (e) => e.reason._tag === "PeerUnavailable" && e.reason.errorMessage === "CHANNEL_INVALID",
+            (invalid) =>
+              lease.client.resolveUsername(username).pipe(
+                Effect.flatMap((info) => {
+                  if (info.id !== channel.id) return Effect.fail(invalid)
+                  ownHashes.set(key, info.accessHash)
+                  return repo.savePeerHash(lease.name, channel.id, info.accessHash).pipe(
+                    Effect.catch((e) =>
+                      Effect.logWarning("could not save an account's access hash").pipe(
+                        Effect.annotateLogs({ account: lease.name, error: e.message }),
+                      )
+                    ),
+                    Effect.andThen(call({ id: channel.id, accessHash: info.accessHash })),
+                  )
+                }),
+              ),
+          ),
+        )
+      }
+
       return TelegramClient.of({
         accounts: clients.map((c) => c.account),
         resolveUsername: (username, observer) =>
@@ -330,35 +421,18 @@ export class TelegramClient extends Context.Service<TelegramClient, {
         getChannel: (id, accessHash, observer) =>
           pool.run("other", (lease) => lease.client.getChannel(id, accessHash), observer),
         getHistory: (channel, params, observer) =>
-          pool.run("history", (lease) => {
-            const key = `${lease.name}\u0000${channel.id}`
-            const own = ownHashes.get(key)
-            const page = lease.client.getHistory({ id: channel.id, accessHash: own ?? channel.accessHash }, params)
-            const username = channel.username
-            if (own !== undefined || !username) return page
-            return page.pipe(
-              Effect.catchIf(
-                (e) => e.reason._tag === "PeerUnavailable" && e.reason.errorMessage === "CHANNEL_INVALID",
-                (invalid) =>
-                  lease.client.resolveUsername(username).pipe(
-                    Effect.flatMap((info) => {
-                      if (info.id !== channel.id) return Effect.fail(invalid)
-                      ownHashes.set(key, info.accessHash)
-                      return repo.savePeerHash(lease.name, channel.id, info.accessHash).pipe(
-                        Effect.catch((e) =>
-                          Effect.logWarning("could not save an account's access hash").pipe(
-                            Effect.annotateLogs({ account: lease.name, error: e.message }),
-                          )
-                        ),
-                        Effect.andThen(
-                          lease.client.getHistory({ id: channel.id, accessHash: info.accessHash }, params),
-                        ),
-                      )
-                    }),
-                  ),
-              ),
-            )
-          }, observer),
+          pool.run(
+            "history",
+            (lease) => withOwnHash(lease, channel, (ch) => lease.client.getHistory(ch, params)),
+            observer,
+          ),
+        onAccount: (account, methodClass, channel, call, observer) =>
+          pool.run(
+            methodClass,
+            (lease) => withOwnHash(lease, channel, (ch) => call(lease.client, ch)),
+            observer,
+            new Set([account]),
+          ),
         status,
         saveState: save,
         proxies: Effect.map(Clock.currentTimeMillis, (now) => proxies?.status(now) ?? []),
@@ -390,8 +464,20 @@ function channelInfo(chat: any): ChannelInfo | undefined {
   }
 }
 
-const inputPeer = (channel: { readonly id: number; readonly accessHash: string }) =>
+const inputPeer = (channel: ChannelRef) =>
   new Api.InputPeerChannel({ channelId: bigInt(channel.id), accessHash: bigInt(channel.accessHash) })
+
+const inputChannel = (channel: ChannelRef) =>
+  new Api.InputChannel({ channelId: bigInt(channel.id), accessHash: bigInt(channel.accessHash) })
+
+/**
+ * The DC router: a request for DC `dc` goes through GramJS's exported sender for that DC (one per DC, authorized by
+ * auth.exportAuthorization / importAuthorization once, reused, released after 30 s idle); a request for the account's
+ * own DC (or an unknown one) goes on the main connection, which never moves.
+ */
+function invokeOn<R extends Api.AnyRequest>(client: GramClient, request: R, dc: number | undefined) {
+  return dc === undefined || dc === client.session.dcId ? client.invoke(request) : client.invoke(request, dc)
+}
 
 interface Link {
   readonly client: GramClient
@@ -483,7 +569,64 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
 
   return {
     account,
+    homeDc: () => link?.client.session.dcId,
     connect: Effect.asVoid(ensure),
+    getFullChannel: (channel) =>
+      call(
+        "channels.GetFullChannel",
+        (c) => c.invoke(new Api.channels.GetFullChannel({ channel: inputChannel(channel) })),
+      ).pipe(
+        Effect.map((r): FullChannel => {
+          const full = r.fullChat as any
+          return {
+            canViewStats: full?.canViewStats === true,
+            statsDc: typeof full?.statsDc === "number" ? full.statsDc : null,
+            participantsCount: typeof full?.participantsCount === "number" ? full.participantsCount : null,
+          }
+        }),
+      ),
+    broadcastStats: (channel, dc) =>
+      call(
+        "stats.GetBroadcastStats",
+        (c) => invokeOn(c, new Api.stats.GetBroadcastStats({ channel: inputChannel(channel) }), dc),
+      ).pipe(
+        Effect.map(channelStats),
+      ),
+    megagroupStats: (channel, dc) =>
+      call(
+        "stats.GetMegagroupStats",
+        (c) => invokeOn(c, new Api.stats.GetMegagroupStats({ channel: inputChannel(channel) }), dc),
+      ).pipe(
+        Effect.map(channelStats),
+      ),
+    loadAsyncGraph: (token, dc, x) =>
+      call(
+        "stats.LoadAsyncGraph",
+        (c) => invokeOn(c, new Api.stats.LoadAsyncGraph({ token, ...(x === undefined ? {} : { x: bigInt(x) }) }), dc),
+      ).pipe(
+        Effect.map((r) =>
+          rawGraph(r) ?? { _tag: "Error" as const, error: `unexpected ${String((r as any)?.className)}` }
+        ),
+      ),
+    messageStats: (channel, msgId, dc) =>
+      call(
+        "stats.GetMessageStats",
+        (c) => invokeOn(c, new Api.stats.GetMessageStats({ channel: inputChannel(channel), msgId }), dc),
+      ).pipe(
+        Effect.map(messageStats),
+      ),
+    publicForwards: (channel, msgId, page, dc) =>
+      call("stats.GetMessagePublicForwards", (c) =>
+        invokeOn(
+          c,
+          new Api.stats.GetMessagePublicForwards({
+            channel: inputChannel(channel),
+            msgId,
+            offset: page.offset,
+            limit: page.limit,
+          }),
+          dc,
+        )).pipe(Effect.map(publicForwards)),
     proxy: () => link?.proxy?.masked ?? null,
     resolveUsername: (username) =>
       call("contacts.ResolveUsername", (c) => c.invoke(new Api.contacts.ResolveUsername({ username }))).pipe(

@@ -13,7 +13,11 @@ const migrationRows = SqlClient.SqlClient.use((sql) =>
   sql<{ migration_id: number; name: string }>`
     SELECT migration_id, name FROM ${sql(MIGRATIONS_TABLE)} ORDER BY migration_id`
 )
-const ALL = [{ migration_id: 1, name: "history" }, { migration_id: 2, name: "accounts" }]
+const ALL = [
+  { migration_id: 1, name: "history" },
+  { migration_id: 2, name: "accounts" },
+  { migration_id: 3, name: "stats" },
+]
 
 /** Builds `layer` in a child scope and returns its failure (the layer must fail). */
 const buildFailure = <A, E>(layer: Layer.Layer<A, E>) =>
@@ -36,7 +40,7 @@ effectTest(
   Effect.gen(function* () {
     const context = yield* Layer.build(pgLayer({ migrate: false }))
     yield* Effect.gen(function* () {
-      assertEquals(yield* Sql.migrate, [[1, "history"], [2, "accounts"]])
+      assertEquals(yield* Sql.migrate, [[1, "history"], [2, "accounts"], [3, "stats"]])
       assertEquals(yield* Sql.migrate, [])
       assertEquals(yield* migrationRows, ALL)
     }).pipe(Effect.provideContext(context))

@@ -1,9 +1,10 @@
 /** Test support for the collector: a sandbox, its descriptor file, and HistorySync on a fresh database of a backend. */
 import { Effect, Layer, ManagedRuntime, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
-import { HistoryLive } from "../../src/App.ts"
+import { CollectorsLive } from "../../src/App.ts"
 import { AppConfig, type PeerRef } from "../../src/Config.ts"
 import { type ChannelProgress, HistorySync } from "../../src/collect/HistorySync.ts"
+import { type PeerStats, StatsLoader } from "../../src/collect/StatsLoader.ts"
 import type { Sandbox, SandboxOptions } from "../../src/sandbox/Sandbox.ts"
 import { freshDatabase, pgAvailable, tempDir } from "./PgTest.ts"
 import { startSandbox } from "./sandbox.ts"
@@ -39,6 +40,11 @@ export interface SyncHarness extends AsyncDisposable {
     refs: ReadonlyArray<PeerRef | string>,
     options?: { readonly limitPerRun?: number; readonly concurrency?: number },
   ): Promise<ReadonlyArray<ChannelProgress>>
+  /** One statistics run, as `deno task load-stats` does it. */
+  loadStats(
+    refs: ReadonlyArray<PeerRef | string>,
+    options?: { readonly periodDays?: number; readonly concurrency?: number },
+  ): Promise<ReadonlyArray<PeerStats>>
   /** A query on the harness's database. */
   query<A extends object>(text: string): Promise<ReadonlyArray<A>>
   /** messages.GetHistory requests the sandbox answered (or refused) since the start. */
@@ -58,7 +64,7 @@ export interface HarnessOptions extends SandboxOptions {
   readonly via?: (url: URL) => URL
 }
 
-/** A sandbox and HistorySync (with its database) on `backend`; dispose it when done. */
+/** A sandbox, HistorySync and StatsLoader (with their database) on `backend`; dispose it when done. */
 export async function syncHarness(backend: BackendName, options: HarnessOptions = {}): Promise<SyncHarness> {
   const sandbox = await startSandbox(options)
   const layer = Layer.unwrap(
@@ -68,7 +74,7 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
         database.DATABASE_URL = options.via(new URL(database.DATABASE_URL)).toString()
       }
       const env = { ...database, ...UNLIMITED, ...options.env, TG_SANDBOX_FILE: yield* descriptorFile(sandbox) }
-      return HistoryLive.pipe(Layer.provide(AppConfig.layerFrom(env)))
+      return CollectorsLive.pipe(Layer.provide(AppConfig.layerFrom(env)))
     }),
   ).pipe(Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Error")))
   const runtime = ManagedRuntime.make(layer)
@@ -85,6 +91,12 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
       runtime.runPromise(
         HistorySync.use((s) =>
           s.syncAll(refs.map(asRef), { limitPerRun: o.limitPerRun ?? 0, concurrency: o.concurrency ?? 2 })
+        ),
+      ),
+    loadStats: (refs, o = {}) =>
+      runtime.runPromise(
+        StatsLoader.use((s) =>
+          s.loadAll(refs.map(asRef), { periodDays: o.periodDays ?? 30, concurrency: o.concurrency ?? 2 })
         ),
       ),
     query: <A extends object>(text: string) =>

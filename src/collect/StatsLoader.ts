@@ -1,0 +1,413 @@
+/**
+ * Official statistics of admin-owned channels: per peer an account that may view them (can_view_stats), broadcast or
+ * megagroup stats from the channel's stats DC, every graph kept raw and pivoted (daily, hourly), the scalar values,
+ * and for posts younger than the period their views graphs and public forwards.
+ */
+import { Clock, Context, Effect, Layer, Ref } from "effect"
+import type { PeerRef } from "../Config.ts"
+import type { StoreError } from "../domain/Errors.ts"
+import type { ChannelStats, RawGraph } from "../domain/Stats.ts"
+import { dayOf, MalformedGraph, parseGraph } from "../domain/StatsGraph.ts"
+import type { RunObserver } from "../pool/AccountPool.ts"
+import { ChannelRepo } from "../store/ChannelRepo.ts"
+import { type RawEntry, StatsRepo, type TimedPoint } from "../store/StatsRepo.ts"
+import {
+  type AccountClient,
+  type ChannelInfo,
+  type ChannelRef,
+  type PoolError,
+  TelegramClient,
+} from "../telegram/TelegramClient.ts"
+import type { TelegramError } from "../telegram/TelegramError.ts"
+import { describePeer, forEachPeer, makeResolver } from "./Peers.ts"
+
+/** Public forwards asked per page (Telegram's usual maximum). */
+const FORWARDS_PAGE = 100
+/** Pages of public forwards per post at most (10,000 forwards). */
+const FORWARDS_MAX_PAGES = 100
+const DAY_SECONDS = 86_400
+
+/** Errors of stats.loadAsyncGraph that mean: get the statistics again for a fresh token. */
+const RELOAD = new Set(["GRAPH_EXPIRED_RELOAD", "GRAPH_INVALID_RELOAD", "GRAPH_OUTDATED_RELOAD"])
+
+export interface StatsOptions {
+  /** Posts younger than this many days get their own statistics. */
+  readonly periodDays: number
+  /** Peers loaded at once. */
+  readonly concurrency: number
+  /** Posts per peer that get their own statistics, newest first; 0: every post of the period. @default 0 */
+  readonly postsLimit?: number
+}
+
+/** One peer's outcome (also the end-of-run summary). */
+export interface PeerStats {
+  readonly channel: string
+  readonly channelId: number | undefined
+  readonly status: "pending" | "running" | "ok" | "skipped" | "failed"
+  /** The account that loaded them (an admin of the channel). */
+  readonly account: string | undefined
+  readonly kind: "broadcast" | "megagroup" | undefined
+  /** The DC the statistics came from. */
+  readonly statsDc: number | undefined
+  /** Graphs received (each stored raw). */
+  readonly graphs: number
+  /** Graphs Telegram drew no data for (statsGraphError). */
+  readonly unavailable: number
+  /** Graphs that could not be read or loaded: kept raw, not pivoted. */
+  readonly graphErrors: number
+  /** Async graphs loaded with stats.loadAsyncGraph, and how many needed the statistics again (expired tokens). */
+  readonly asyncLoaded: number
+  readonly reloads: number
+  /** Rows added or changed (a re-run with the same data changes none). */
+  readonly rowsChanged: number
+  readonly posts: number
+  readonly postErrors: number
+  readonly forwards: number
+  readonly requests: number
+  readonly floodWaits: number
+  readonly seconds: number
+  /** Why it was skipped or failed. */
+  readonly error: string | undefined
+}
+
+const initial = (ref: PeerRef): PeerStats => ({
+  channel: describePeer(ref),
+  channelId: undefined,
+  status: "pending",
+  account: undefined,
+  kind: undefined,
+  statsDc: undefined,
+  graphs: 0,
+  unavailable: 0,
+  graphErrors: 0,
+  asyncLoaded: 0,
+  reloads: 0,
+  rowsChanged: 0,
+  posts: 0,
+  postErrors: 0,
+  forwards: 0,
+  requests: 0,
+  floodWaits: 0,
+  seconds: 0,
+  error: undefined,
+})
+
+/** What a graph became: its raw row and, when it could be read as daily or hourly, its points. */
+interface Pivot {
+  readonly raw: RawEntry
+  readonly granularity: "daily" | "hourly" | "other" | undefined
+  readonly points: ReadonlyArray<TimedPoint>
+  /** Why it could not be read or loaded (counted as an error). */
+  readonly problem: string | undefined
+}
+
+/** Reads a loaded graph's JSON: raw always, points for daily and hourly graphs, the reason when malformed. */
+export function pivotGraph(key: string, name: string, graph: RawGraph): Pivot {
+  if (graph._tag === "Error") {
+    return {
+      raw: { key, kind: "error", data: null, error: graph.error },
+      granularity: undefined,
+      points: [],
+      problem: undefined,
+    }
+  }
+  if (graph._tag === "Async") {
+    const problem = "an async graph token was not loaded"
+    return { raw: { key, kind: "error", data: null, error: problem }, granularity: undefined, points: [], problem }
+  }
+  try {
+    const parsed = parseGraph(name, graph.json)
+    const points = parsed.granularity === "other"
+      ? []
+      : parsed.series.flatMap((s) => s.points.map((p) => ({ x: p.x, metric: s.metric, value: p.value })))
+    return {
+      raw: { key, kind: "graph", data: graph.json, error: null },
+      granularity: parsed.granularity,
+      points,
+      problem: undefined,
+    }
+  } catch (e) {
+    if (!(e instanceof MalformedGraph)) throw e
+    return {
+      raw: { key, kind: "graph", data: graph.json, error: e.message },
+      granularity: undefined,
+      points: [],
+      problem: e.message,
+    }
+  }
+}
+
+const isRpc = (e: PoolError | StoreError, ...messages: ReadonlyArray<string>) =>
+  e._tag === "TelegramError" && "errorMessage" in e.reason && messages.includes(e.reason.errorMessage)
+
+export class StatsLoader extends Context.Service<StatsLoader, {
+  /** Loads every peer (at most `concurrency` at once); one peer's failure never stops the others. */
+  loadAll(refs: ReadonlyArray<PeerRef>, options: StatsOptions): Effect.Effect<ReadonlyArray<PeerStats>>
+}>()("tgpulse/collect/StatsLoader") {
+  static readonly layer = Layer.effect(
+    StatsLoader,
+    Effect.gen(function* () {
+      const telegram = yield* TelegramClient
+      const channels = yield* ChannelRepo
+      const repo = yield* StatsRepo
+      const resolve = makeResolver(telegram, channels)
+
+      /** The first account that may view the channel's statistics, with its stats DC; undefined when none may. */
+      const findAdmin = Effect.fn("StatsLoader.findAdmin")(function* (channel: ChannelInfo, observer: RunObserver) {
+        const refused: Array<string> = []
+        for (const account of telegram.accounts) {
+          const full = yield* telegram.onAccount(account, "full", channel, (c, ch) => c.getFullChannel(ch), observer)
+            .pipe(
+              Effect.map((f) => f as typeof f | undefined),
+              Effect.catchIf(
+                (e) => e._tag === "NoAccountAvailable" || e.reason._tag === "PeerUnavailable",
+                (e) =>
+                  Effect.as(
+                    Effect.logDebug("account cannot see the channel").pipe(
+                      Effect.annotateLogs({ account, error: e.message }),
+                    ),
+                    undefined,
+                  ),
+              ),
+            )
+          if (full?.canViewStats) {
+            return { account, statsDc: full.statsDc ?? undefined, participants: full.participantsCount }
+          }
+          refused.push(account)
+        }
+        return { refused }
+      })
+
+      const loadPeer = Effect.fn("StatsLoader.peer")(function* (
+        ref: PeerRef,
+        options: StatsOptions,
+        cell: Ref.Ref<PeerStats>,
+      ) {
+        const started = yield* Clock.currentTimeMillis
+        const bump = (f: (p: PeerStats) => Partial<PeerStats>) => Ref.update(cell, (p) => ({ ...p, ...f(p) }))
+        const observer: RunObserver = {
+          attempt: () => Effect.runSync(bump((p) => ({ requests: p.requests + 1 }))),
+          floodWait: () => Effect.runSync(bump((p) => ({ floodWaits: p.floodWaits + 1 }))),
+        }
+        yield* bump(() => ({ status: "running" }))
+        const channel = yield* resolve(ref)
+        yield* bump(() => ({
+          channelId: channel.id,
+          channel: channel.username ? `@${channel.username}` : String(channel.id),
+        }))
+
+        const admin = yield* findAdmin(channel, observer)
+        if ("refused" in admin) {
+          const why = `no account may view its statistics (can_view_stats is false for ${admin.refused.join(", ")})`
+          yield* channels.upsert({ ...channel, canViewStats: false })
+          yield* Effect.logWarning(`statistics skipped: ${why}`)
+          return yield* bump(() => ({ status: "skipped", error: why }))
+        }
+        const account = admin.account
+        let dc = admin.statsDc
+        yield* channels.upsert({
+          ...channel,
+          canViewStats: true,
+          statsDc: dc ?? null,
+          participantsCount: admin.participants,
+        })
+        yield* bump(() => ({ account, statsDc: dc }))
+
+        /**
+         * A statistics call on the admin account, sent to the stats DC. STATS_MIGRATE_X (the DC changed or was not
+         * known) is followed once: the call goes to X and X is remembered for the channel.
+         */
+        const onStatsDc = <A>(
+          call: (client: AccountClient, channel: ChannelRef, dc: number | undefined) => Effect.Effect<A, TelegramError>,
+        ): Effect.Effect<A, PoolError | StoreError> => {
+          const once = () => telegram.onAccount(account, "stats", channel, (c, ch) => call(c, ch, dc), observer)
+          return once().pipe(
+            Effect.catchIf(
+              (e): e is TelegramError =>
+                e._tag === "TelegramError" && e.reason._tag === "Migrate" && e.reason.kind === "STATS",
+              (e) =>
+                Effect.gen(function* () {
+                  const to = (e.reason as { dc: number }).dc
+                  yield* Effect.logInfo("statistics live on another DC: following STATS_MIGRATE").pipe(
+                    Effect.annotateLogs({ from: dc ?? "home", to }),
+                  )
+                  dc = to
+                  yield* bump(() => ({ statsDc: to }))
+                  yield* channels.upsert({ ...channel, statsDc: to })
+                  return yield* once()
+                }),
+            ),
+          )
+        }
+
+        // Broadcast or megagroup stats, as the entity says; the other kind once if Telegram says the kind changed.
+        const fetchStats = (kind: "broadcast" | "megagroup") =>
+          onStatsDc((c, ch, d) => (kind === "broadcast" ? c.broadcastStats(ch, d) : c.megagroupStats(ch, d)))
+        let kind = channel.kind
+        const stats: ChannelStats = yield* fetchStats(kind).pipe(
+          Effect.catchIf(
+            (e) => isRpc(e, "BROADCAST_REQUIRED", "MEGAGROUP_REQUIRED"),
+            () => {
+              kind = kind === "broadcast" ? "megagroup" : "broadcast"
+              return fetchStats(kind)
+            },
+          ),
+        )
+        yield* bump(() => ({ kind }))
+
+        // Async graphs: loaded on the stats DC; an expired token gets the statistics again, once for the whole peer.
+        const refetch = yield* Effect.cached(
+          Effect.tap(fetchStats(kind), () => bump((p) => ({ reloads: p.reloads + 1 }))),
+        )
+        const loadGraph = (
+          name: string,
+          graph: RawGraph,
+          again: Effect.Effect<RawGraph | undefined, PoolError | StoreError>,
+        ): Effect.Effect<RawGraph, PoolError | StoreError> => {
+          if (graph._tag !== "Async") return Effect.succeed(graph)
+          const load = (token: string) => onStatsDc((c, _, d) => c.loadAsyncGraph(token, d))
+          return load(graph.token).pipe(
+            Effect.catchIf(
+              (e) => isRpc(e, ...RELOAD),
+              (e) =>
+                Effect.gen(function* () {
+                  yield* Effect.logInfo("async graph token refused: getting the statistics again").pipe(
+                    Effect.annotateLogs({ graph: name, error: e.message }),
+                  )
+                  const fresh = yield* again
+                  if (fresh?._tag === "Async") return yield* load(fresh.token)
+                  return fresh ?? { _tag: "Error" as const, error: `${name} missing after a reload` }
+                }),
+            ),
+            Effect.catchIf(
+              (e) => isRpc(e, ...RELOAD),
+              (e) => Effect.succeed<RawGraph>({ _tag: "Error", error: `async load failed twice: ${e.message}` }),
+            ),
+            Effect.tap(() => bump((p) => ({ asyncLoaded: p.asyncLoaded + 1 }))),
+          )
+        }
+
+        const pivots: Array<Pivot> = []
+        for (const { name, graph } of stats.graphs) {
+          const again = Effect.map(refetch, (s) => s.graphs.find((g) => g.name === name)?.graph)
+          const loaded = yield* loadGraph(name, graph, again)
+          const failedLoad = graph._tag === "Async" && loaded._tag === "Error"
+          const pivot = pivotGraph(name, name, loaded)
+          pivots.push(failedLoad ? { ...pivot, problem: loaded.error } : pivot)
+        }
+        for (const p of pivots) {
+          if (p.problem === undefined) continue
+          yield* Effect.logWarning("graph kept raw only").pipe(
+            Effect.annotateLogs({ graph: p.raw.key, error: p.problem }),
+          )
+        }
+
+        const periodEnd = dayOf(stats.period.maxDate * 1000)
+        const counts = yield* repo.saveChannel({
+          channelId: channel.id,
+          raw: [
+            ...pivots.map((p) => p.raw),
+            {
+              key: "summary",
+              kind: "summary",
+              data: JSON.stringify({ kind, period: stats.period, ...stats.extra }),
+              error: null,
+            },
+          ],
+          daily: pivots.filter((p) => p.granularity === "daily").flatMap((p) =>
+            p.points.map((pt) => ({ day: dayOf(pt.x), metric: pt.metric, value: pt.value }))
+          ),
+          hourly: pivots.filter((p) => p.granularity === "hourly").flatMap((p) => p.points),
+          period: { start: dayOf(stats.period.minDate * 1000), end: periodEnd },
+          values: stats.values,
+        })
+        yield* bump((p) => ({
+          graphs: pivots.length,
+          unavailable: pivots.filter((x) => x.raw.kind === "error" && x.problem === undefined).length,
+          graphErrors: pivots.filter((x) => x.problem !== undefined).length,
+          rowsChanged: p.rowsChanged + counts.raw + counts.inserted + counts.updated,
+        }))
+
+        // Posts younger than the period: their graphs and who reposted them (broadcast channels only).
+        if (kind === "broadcast") {
+          // "Now" is where Telegram's statistics period ends (the clock when it does not say).
+          const now = stats.period.maxDate > 0
+            ? stats.period.maxDate
+            : Math.floor((yield* Clock.currentTimeMillis) / 1000)
+          const stored = yield* repo.postsSince(channel.id, now - options.periodDays * DAY_SECONDS)
+          const ids = [...new Set([...stats.recentPosts.map((p) => p.msgId), ...stored])].sort((a, b) => b - a)
+            .slice(0, options.postsLimit ? options.postsLimit : undefined)
+          for (const msgId of ids) {
+            const done = yield* loadPost(msgId).pipe(
+              Effect.as(true),
+              Effect.catchIf(
+                (e) =>
+                  e._tag === "TelegramError" && (e.reason._tag === "Unexpected" || e.reason._tag === "PeerUnavailable"),
+                (e) =>
+                  Effect.as(
+                    Effect.logWarning("post statistics failed").pipe(Effect.annotateLogs({ msgId, error: e.message })),
+                    false,
+                  ),
+              ),
+            )
+            yield* bump((p) => (done ? { posts: p.posts + 1 } : { postErrors: p.postErrors + 1 }))
+          }
+        }
+
+        function loadPost(msgId: number) {
+          return Effect.gen(function* () {
+            const fetchPost = onStatsDc((c, ch, d) => c.messageStats(ch, msgId, d))
+            const first = yield* fetchPost
+            const again = yield* Effect.cached(fetchPost)
+            const raw: Array<RawEntry> = []
+            const series: Array<TimedPoint & { granularity: "daily" | "hourly" }> = []
+            for (const { name, graph } of first.graphs) {
+              const loaded = yield* loadGraph(
+                name,
+                graph,
+                Effect.map(again, (s) => s.graphs.find((g) => g.name === name)?.graph),
+              )
+              const pivot = pivotGraph(`post:${msgId}:${name}`, name, loaded)
+              raw.push(pivot.raw)
+              if (pivot.granularity === "daily" || pivot.granularity === "hourly") {
+                for (const pt of pivot.points) series.push({ ...pt, granularity: pivot.granularity })
+              }
+            }
+            const forwards = []
+            let offset = ""
+            for (let page = 0; page < FORWARDS_MAX_PAGES; page++) {
+              const got = yield* onStatsDc((c, ch, d) =>
+                c.publicForwards(ch, msgId, { offset, limit: FORWARDS_PAGE }, d)
+              )
+              forwards.push(...got.forwards)
+              if (got.nextOffset === undefined || got.forwards.length === 0) break
+              offset = got.nextOffset
+            }
+            const counts = yield* repo.savePost({ channelId: channel.id, msgId, raw, series, forwards })
+            yield* bump((p) => ({
+              forwards: p.forwards + forwards.length,
+              rowsChanged: p.rowsChanged + counts.raw + counts.inserted + counts.updated,
+            }))
+          })
+        }
+
+        const ended = yield* Clock.currentTimeMillis
+        yield* bump(() => ({ status: "ok", seconds: (ended - started) / 1000 }))
+      })
+
+      return StatsLoader.of({
+        loadAll: Effect.fn("StatsLoader.loadAll")(function* (refs, options) {
+          const cells = yield* Effect.forEach(refs, (ref) => Ref.make(initial(ref)))
+          yield* forEachPeer(
+            refs,
+            cells,
+            { concurrency: options.concurrency, stream: "stats", failed: "statistics failed" },
+            (ref, cell) => loadPeer(ref, options, cell),
+          )
+          yield* telegram.saveState
+          return yield* Effect.forEach(cells, Ref.get)
+        }),
+      })
+    }),
+  )
+}

@@ -1,0 +1,56 @@
+/** `deno task load-stats`: loads the official statistics of admin-owned channels, then prints a summary per peer. */
+import { Clock, Console, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { StatsLive } from "../src/App.ts"
+import { ExitCode, runTask } from "../src/Cli.ts"
+import { AppConfig, peerList } from "../src/Config.ts"
+import { StatsLoader } from "../src/collect/StatsLoader.ts"
+import { statsLine } from "../src/collect/Progress.ts"
+import { ConfigError } from "../src/domain/Errors.ts"
+
+const loadStats = Command.make("load-stats", {
+  peers: Flag.String("peers").pipe(
+    Flag.withDescription("Peers, comma-separated usernames or ids (default: MTPROTO_STATS_PEERS, else MTPROTO_PEERS)"),
+    Flag.optional,
+  ),
+}, (flags) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    if (!config.features.mtproto || !config.features.stats) {
+      const off = !config.features.mtproto ? "MTPROTO_ENABLED" : "MTPROTO_STATS_ENABLED"
+      return yield* Effect.logInfo(`statistics are disabled (${off} is not true): nothing to do`)
+    }
+    const refs = Option.isSome(flags.peers)
+      ? yield* peerList(flags.peers.value, "--peers")
+      : config.stats.peers.length > 0
+      ? config.stats.peers
+      : config.history.peers
+    if (refs.length === 0) {
+      return yield* new ConfigError({
+        variable: "MTPROTO_STATS_PEERS",
+        message:
+          "No peers to load statistics for: pass --peers @name,123 or set MTPROTO_STATS_PEERS (or MTPROTO_PEERS)",
+      })
+    }
+    const started = yield* Clock.currentTimeMillis
+    const results = yield* Effect.gen(function* () {
+      const loader = yield* StatsLoader
+      return yield* loader.loadAll(refs, config.stats)
+    }).pipe(Effect.provide(StatsLive))
+    const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+    for (const p of results) yield* Console.log(statsLine(p))
+    const failed = results.filter((p) => p.status === "failed")
+    const skipped = results.filter((p) => p.status === "skipped")
+    yield* Console.log(
+      `total: ${results.length - failed.length - skipped.length} of ${results.length} peers loaded, ` +
+        `${skipped.length} skipped, ${failed.length} failed in ${seconds.toFixed(1)} s`,
+    )
+    if (failed.length > 0) {
+      yield* Console.error(
+        `${failed.length} of ${results.length} peers failed: ${failed.map((p) => p.channel).join(", ")}`,
+      )
+      return yield* Effect.fail(new ExitCode(1))
+    }
+  })).pipe(Command.withDescription("Load the official statistics of admin-owned channels into PostgreSQL"))
+
+runTask(loadStats)

@@ -26,39 +26,20 @@ async function peakRssMb(pid: number): Promise<number> {
   return kb === undefined ? 0 : Number(kb) / 1024
 }
 
-/**
- * Runs `sync-history` (as `deno task sync-history` does, heap capped) for every channel into `databaseUrl`, `env`
- * adding to or overriding the defaults (rates far above the sandbox's, so they are not what is measured); the figures
- * of its total line and its peak RSS. Throws with its output when it fails.
- */
-export async function runSyncHistory(options: {
-  readonly descriptorFile: string
-  readonly databaseUrl: string
-  readonly channels: Descriptor["channels"]
-  readonly concurrency: number
-  readonly env?: Readonly<Record<string, string>>
-}) {
+/** The environment every benchmarked task gets: rates far above the sandbox's, so they are not what is measured. */
+const BASE_ENV = {
+  MTPROTO_ENABLED: "true",
+  MTPROTO_RPS_PER_ACCOUNT: "1000",
+  MTPROTO_GLOBAL_RPS: "10000",
+  LOG_LEVEL: "warn",
+  LOG_FORMAT: "json",
+}
+
+/** Runs `tasks/<file>` (heap capped as its deno task is) and returns its stdout and peak RSS; throws when it fails. */
+async function runMeasured(file: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--max-old-space-size=160",
-      "tasks/sync_history.ts",
-      "--channels",
-      options.channels.map((c) => c.username).join(","),
-    ],
-    env: {
-      TG_SANDBOX_FILE: options.descriptorFile,
-      DATABASE_URL: options.databaseUrl,
-      MTPROTO_ENABLED: "true",
-      MTPROTO_HISTORY_ENABLED: "true",
-      MTPROTO_CONCURRENCY: String(options.concurrency),
-      MTPROTO_RPS_PER_ACCOUNT: "1000",
-      MTPROTO_GLOBAL_RPS: "10000",
-      LOG_LEVEL: "warn",
-      LOG_FORMAT: "json",
-      ...options.env,
-    },
+    args: ["run", "-A", "--v8-flags=--max-old-space-size=160", `tasks/${file}`, ...args],
+    env: { ...BASE_ENV, ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn()
@@ -67,8 +48,55 @@ export async function runSyncHistory(options: {
   const output = await child.output()
   clearInterval(poll)
   const text = new TextDecoder().decode(output.stdout)
-  if (output.code !== 0) throw new Error(`sync-history failed: ${text}${new TextDecoder().decode(output.stderr)}`)
+  if (output.code !== 0) throw new Error(`${file} failed: ${text}${new TextDecoder().decode(output.stderr)}`)
+  return { text, peakRssMb: peak }
+}
+
+/**
+ * Runs `sync-history` for every channel into `databaseUrl`, `env` adding to or overriding the defaults; the figures of
+ * its total line and its peak RSS. Throws with its output when it fails.
+ */
+export async function runSyncHistory(options: {
+  readonly descriptorFile: string
+  readonly databaseUrl: string
+  readonly channels: Descriptor["channels"]
+  readonly concurrency: number
+  readonly env?: Readonly<Record<string, string>>
+}) {
+  const { text, peakRssMb } = await runMeasured(
+    "sync_history.ts",
+    ["--channels", options.channels.map((c) => c.username).join(",")],
+    {
+      TG_SANDBOX_FILE: options.descriptorFile,
+      DATABASE_URL: options.databaseUrl,
+      MTPROTO_HISTORY_ENABLED: "true",
+      MTPROTO_CONCURRENCY: String(options.concurrency),
+      ...options.env,
+    },
+  )
   const total = /total: fetched (\d+) posts .* with (\d+) requests in ([\d.]+) s/.exec(text)
   if (!total) throw new Error(`no total line in: ${text}`)
-  return { posts: Number(total[1]), requests: Number(total[2]), seconds: Number(total[3]), peakRssMb: peak }
+  return { posts: Number(total[1]), requests: Number(total[2]), seconds: Number(total[3]), peakRssMb }
+}
+
+/** Runs `load-stats` for the channels into `databaseUrl`: its summary lines, total line and peak RSS. */
+export async function runLoadStats(options: {
+  readonly descriptorFile: string
+  readonly databaseUrl: string
+  readonly channels: Descriptor["channels"]
+  readonly env?: Readonly<Record<string, string>>
+}) {
+  const { text, peakRssMb } = await runMeasured(
+    "load_stats.ts",
+    ["--peers", options.channels.map((c) => c.username).join(",")],
+    {
+      TG_SANDBOX_FILE: options.descriptorFile,
+      DATABASE_URL: options.databaseUrl,
+      MTPROTO_STATS_ENABLED: "true",
+      ...options.env,
+    },
+  )
+  const total = /total: (\d+) of (\d+) peers loaded, (\d+) skipped, (\d+) failed in ([\d.]+) s/.exec(text)
+  if (!total) throw new Error(`no total line in: ${text}`)
+  return { lines: text.trim().split("\n"), loaded: Number(total[1]), seconds: Number(total[5]), peakRssMb }
 }

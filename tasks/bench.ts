@@ -1,26 +1,30 @@
 /** `deno task bench <name>`: benchmarks that print numbers; the last line is `BENCH {json}`. */
-import { Console, Effect } from "effect"
+import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { runTask } from "../src/Cli.ts"
 import { benchHistory } from "../bench/history.ts"
 import { benchPool } from "../bench/pool.ts"
 import { benchSandbox } from "../bench/sandbox.ts"
+import { benchStats } from "../bench/stats.ts"
 
 const bench = Command.make("bench", {
-  name: Argument.Literals("name", ["sandbox", "history", "pool"]).pipe(
+  name: Argument.Literals("name", ["sandbox", "history", "pool", "stats"]).pipe(
     Argument.withDescription("Which benchmark to run"),
   ),
   seconds: Flag.Int("seconds").pipe(
     Flag.withDescription("sandbox: duration of each measured phase; pool: of each case at the budget"),
     Flag.withDefault(10),
   ),
-  posts: Flag.Int("posts").pipe(Flag.withDescription("sandbox: posts in the channel"), Flag.withDefault(100_000)),
+  posts: Flag.Int("posts").pipe(
+    Flag.withDescription("sandbox: posts in the channel (default 100,000); stats: per channel (default 1,000)"),
+    Flag.optional,
+  ),
   adminUrl: Flag.String("admin-url").pipe(
-    Flag.withDescription("history, pool: a PostgreSQL URL allowed to create and drop the benchmark databases"),
+    Flag.withDescription("history, pool, stats: a PostgreSQL URL allowed to create and drop the benchmark databases"),
     Flag.withDefault("postgres://postgres@127.0.0.1:5432/postgres"),
   ),
   concurrency: Flag.Int("concurrency").pipe(
-    Flag.withDescription("history: channels synced at once"),
+    Flag.withDescription("history: channels synced at once; stats: peers loaded at once"),
     Flag.withDefault(2),
   ),
   rate: Flag.Finite("rate").pipe(
@@ -33,7 +37,16 @@ const bench = Command.make("bench", {
     const report = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"))
     const figures = yield* Effect.promise(() =>
       name === "sandbox"
-        ? benchSandbox({ posts, seconds, inflight: 8, report })
+        ? benchSandbox({ posts: Option.getOrElse(posts, () => 100_000), seconds, inflight: 8, report })
+        : name === "stats"
+        ? benchStats({
+          channels: 8,
+          posts: Option.getOrElse(posts, () => 1_000),
+          concurrency,
+          adminUrl,
+          report,
+          progress,
+        })
         : name === "pool"
         ? benchPool({ rate, seconds: Math.max(5, seconds), adminUrl, report, progress })
         : benchHistory({ adminUrl, concurrency, report, progress })

@@ -1,10 +1,19 @@
 /**
- * The sandbox's HTTP JSON admin API: channels and posts, statistics truth and switches, clock, flood budgets, faults,
- * connections, request log.
+ * The sandbox's HTTP JSON admin API: channels and posts, activity, statistics truth and switches, clock, flood budgets,
+ * faults, connections, request log, pushed updates and their withholding.
  */
 import { Hono } from "hono"
-import type { Fault, FloodBudget, SandboxControl } from "./Control.ts"
+import { Activity, parseMix } from "./Activity.ts"
+import {
+  type Fault,
+  type FloodBudget,
+  PUSH_KINDS,
+  type PushControl,
+  type PushKind,
+  type SandboxControl,
+} from "./Control.ts"
 import type { ChannelInfo, WorldApi } from "./Model.ts"
+import { Pushes } from "./Pushes.ts"
 import { ChannelStats, graphsOf } from "./Stats.ts"
 import { StatsSwitches } from "./StatsSwitches.ts"
 
@@ -27,6 +36,8 @@ export const MAX_PUBLISH = 1_000_000
 const TICK_MS = 20
 /** Largest latency fault, in milliseconds. */
 const MAX_LATENCY_MS = 600_000
+/** Largest rate of background publishing and activity, per second. */
+const MAX_RATE = 1_000_000
 
 const ROUTES: ReadonlyArray<string> = [
   "GET /descriptor",
@@ -38,6 +49,11 @@ const ROUTES: ReadonlyArray<string> = [
   "POST /channels/:id/posts/:msgId/edit {text?}",
   "POST /channels/:id/delete {ids}",
   "POST /channels/:id/views {delta, ids?}",
+  "POST /channels/:id/forwards {delta, ids?}",
+  "POST /channels/:id/posts/:msgId/reactions {emoji, delta?}",
+  "POST /channels/:id/activity {count, rate?, mix?}",
+  "GET /channels/:id/activity",
+  "DELETE /channels/:id/activity",
   "GET /channels/:id/stats/daily?account=",
   "GET /channels/:id/stats/hourly?account=",
   "GET /channels/:id/stats/values?account=",
@@ -57,6 +73,10 @@ const ROUTES: ReadonlyArray<string> = [
   "POST /connections/drop {userId?, dcId?}",
   "GET /log?since=&method=&limit=",
   "DELETE /log",
+  "GET /pushes?since=&channelId=&limit=",
+  "GET /pushes/withhold",
+  "POST /pushes/withhold {count?, channelId?, kinds?, all?}",
+  "DELETE /pushes/withhold?channelId=",
 ]
 
 /** An error answered with its status and `{"error": message}`. */
@@ -132,6 +152,15 @@ const boolean: Check<boolean> = { expected: "true or false", is: (v): v is boole
 const name: Check<string> = {
   expected: "a non-empty string",
   is: (v): v is string => typeof v === "string" && v !== "",
+}
+const record: Check<Readonly<Record<string, unknown>>> = {
+  expected: "a JSON object",
+  is: (v): v is Readonly<Record<string, unknown>> => typeof v === "object" && v !== null && !Array.isArray(v),
+}
+const kinds: Check<ReadonlyArray<PushKind>> = {
+  expected: `a non-empty array of ${PUSH_KINDS.map((k) => `"${k}"`).join(", ")}`,
+  is: (v): v is ReadonlyArray<PushKind> =>
+    Array.isArray(v) && v.length > 0 && v.every((k) => (PUSH_KINDS as ReadonlyArray<unknown>).includes(k)),
 }
 const ids: Check<ReadonlyArray<number>> = {
   expected: `an array of positive integers (at most ${MAX_PUBLISH})`,
@@ -236,10 +265,25 @@ interface Job {
   timer: ReturnType<typeof setTimeout> | undefined
 }
 
+/** The state of push withholding as the admin API shows it. */
+function withholdState(pushes: PushControl) {
+  return {
+    rules: pushes.rules().map((r) => ({
+      channelId: r.channelId ?? null,
+      kinds: r.kinds ?? null,
+      remaining: r.remaining ?? null,
+      all: r.remaining === undefined,
+    })),
+    withheld: pushes.withheld,
+  }
+}
+
 /** Builds the admin app; the caller serves `app.fetch` (on loopback) and calls `close` when stopping. */
 export function makeAdminApp(options: AdminOptions): AdminApp {
   const { world, control } = options
   const stats = control.stats ?? new StatsSwitches()
+  const pushes: PushControl = control.pushes ?? new Pushes({ world, targets: [], nowMs: Date.now })
+  const activity = new Activity(world)
   const app = new Hono()
   const jobs = new Set<Job>()
 
@@ -267,6 +311,7 @@ export function makeAdminApp(options: AdminOptions): AdminApp {
   const close = () => {
     for (const job of jobs) if (job.timer !== undefined) clearTimeout(job.timer)
     jobs.clear()
+    activity.close()
   }
 
   app.onError((error) =>
@@ -326,6 +371,7 @@ export function makeAdminApp(options: AdminOptions): AdminApp {
     onlyFields(body, ["count", "rate"])
     const count = atMost("count", required(body, "count", positiveInt), MAX_PUBLISH)
     const rate = optional(body, "rate", positiveNumber)
+    if (rate !== undefined) atMost("rate", rate, MAX_RATE)
     if (rate === undefined) return json({ ids: world.publish(channel.id, count).map((p) => p.id) })
     const job: Job = {
       channelId: channel.id,
@@ -372,6 +418,57 @@ export function makeAdminApp(options: AdminOptions): AdminApp {
     const changed = only === undefined ? world.bumpViews(channel.id, delta) : world.bumpViews(channel.id, delta, only)
     return json({ changed })
   })
+
+  app.post("/channels/:id/forwards", async (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["delta", "ids"])
+    const delta = required(body, "delta", nonNegativeInt)
+    const only = optional(body, "ids", ids)
+    const changed = only === undefined
+      ? world.bumpForwards(channel.id, delta)
+      : world.bumpForwards(channel.id, delta, only)
+    return json({ changed })
+  })
+
+  app.post("/channels/:id/posts/:msgId/reactions", async (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const post = findPost(channel, c.req.param("msgId"))
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["emoji", "delta"])
+    const emoji = required(body, "emoji", name)
+    const delta = optional(body, "delta", integer) ?? 1
+    return json({ reactions: world.react(channel.id, post.id, emoji, delta) })
+  })
+
+  // --- activity: mixed changes in the background ------------------------------------------------------------------
+
+  app.post("/channels/:id/activity", async (c) => {
+    const channel = findChannel(world, c.req.param("id"))
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["count", "rate", "mix"])
+    const count = atMost("count", required(body, "count", positiveInt), MAX_PUBLISH)
+    const rate = optional(body, "rate", positiveNumber)
+    if (rate !== undefined) atMost("rate", rate, MAX_RATE)
+    const rawMix = optional(body, "mix", record)
+    let mix
+    try {
+      mix = rawMix === undefined ? undefined : parseMix(rawMix)
+    } catch (error) {
+      throw badRequest(`Field "mix": ${(error as Error).message}`)
+    }
+    return json(
+      activity.start(channel.id, {
+        count,
+        ...(rate === undefined ? {} : { rate }),
+        ...(mix === undefined ? {} : { mix }),
+      }),
+    )
+  })
+
+  app.get("/channels/:id/activity", (c) => json(activity.status(findChannel(world, c.req.param("id")).id)))
+
+  app.delete("/channels/:id/activity", (c) => json(activity.stop(findChannel(world, c.req.param("id")).id)))
 
   // --- statistics: what the sandbox serves, for the collector's tests to compare with -----------------------------
 
@@ -519,6 +616,43 @@ export function makeAdminApp(options: AdminOptions): AdminApp {
   app.delete("/log", () => {
     control.log.clear()
     return json({ ok: true })
+  })
+
+  // --- pushed updates ---------------------------------------------------------------------------------------------
+
+  const channelParam = (raw: string | undefined): number | undefined => {
+    const id = queryInt(raw, "channelId", positiveInt)
+    if (id !== undefined && !world.channel(id)) throw badRequest(`Unknown channel ${id}`)
+    return id
+  }
+
+  app.get("/pushes", (c) => {
+    const since = queryInt(c.req.query("since"), "since", nonNegativeInt) ?? 0
+    const limit = queryInt(c.req.query("limit"), "limit", positiveInt)
+    const entries = pushes.since(since, channelParam(c.req.query("channelId")))
+    return json({ lastSeq: pushes.lastSeq, entries: limit === undefined ? entries : entries.slice(0, limit) })
+  })
+
+  app.get("/pushes/withhold", () => json(withholdState(pushes)))
+  app.post("/pushes/withhold", async (c) => {
+    const body = await readBody(c.req.raw, false)
+    onlyFields(body, ["count", "channelId", "kinds", "all"])
+    const all = optional(body, "all", boolean) ?? false
+    const count = optional(body, "count", positiveInt)
+    if (all && count !== undefined) throw badRequest(`Give either "count" or "all": true, not both`)
+    const channelId = optional(body, "channelId", positiveInt)
+    if (channelId !== undefined && !world.channel(channelId)) throw badRequest(`Unknown channel ${channelId}`)
+    const only = optional(body, "kinds", kinds)
+    pushes.withhold({
+      ...(channelId === undefined ? {} : { channelId }),
+      ...(only === undefined ? {} : { kinds: only }),
+      ...(all ? {} : { remaining: count ?? 1 }),
+    })
+    return json(withholdState(pushes))
+  })
+  app.delete("/pushes/withhold", (c) => {
+    pushes.release(channelParam(c.req.query("channelId")))
+    return json(withholdState(pushes))
   })
 
   return { app, close }

@@ -1,4 +1,4 @@
-/** Contracts of the sandbox's operator controls: flood budgets, fault injection, the request log. */
+/** Contracts of the sandbox's operator controls: flood budgets, fault injection, the request log, pushed updates. */
 
 /** A flood budget: a token bucket of `burst` requests refilled at `rate` per second, per (account, method). */
 export interface FloodBudget {
@@ -102,6 +102,51 @@ export interface StatsControl {
   unadvertisedStatsDcs(): ReadonlyArray<number>
 }
 
+/** What a pushed update carries: the WorldEvent it comes from, by the names the activity generator's mix uses. */
+export type PushKind = "new" | "edit" | "delete" | "views" | "forwards" | "reactions"
+
+export const PUSH_KINDS: ReadonlyArray<PushKind> = ["new", "edit", "delete", "views", "forwards", "reactions"]
+
+/** One world change as pushed (or withheld): what a benchmark needs to time push → committed row. */
+export interface PushEntry {
+  readonly seq: number
+  readonly channelId: number
+  readonly kind: PushKind
+  /** The channel's pts after the change (new, edit, delete only). */
+  readonly pts?: number
+  readonly ptsCount?: number
+  /** The message ids the update is about. */
+  readonly ids: ReadonlyArray<number>
+  /** Wall-clock milliseconds when it was written to the sessions (or withheld). */
+  readonly at: number
+  /** Sessions (connections of member accounts, every DC) it was written to. */
+  readonly sent: number
+  /** Present (true) when the push was withheld: the world changed, nobody was told. */
+  readonly withheld?: true
+}
+
+/** Withhold pushes: of one channel or of any, of some kinds or of all, the next `count` or all until released. */
+export interface WithholdRule {
+  readonly channelId?: number
+  readonly kinds?: ReadonlyArray<PushKind>
+  /** Pushes this rule still withholds; undefined = every matching push until released. */
+  readonly remaining?: number
+}
+
+export interface PushControl {
+  /** Log entries with seq > since, oldest first (one channel only when given); the log keeps the latest ones. */
+  since(since: number, channelId?: number): ReadonlyArray<PushEntry>
+  readonly lastSeq: number
+  /** Adds a withholding rule; a push is withheld by the first rule that matches it (which counts it). */
+  withhold(rule: WithholdRule): void
+  /** Drops every withholding rule (only those of `channelId` when given); withheld pushes stay unsent. */
+  release(channelId?: number): void
+  /** The rules in force, with what is left of their counts. */
+  rules(): ReadonlyArray<WithholdRule>
+  /** Pushes withheld since the start. */
+  readonly withheld: number
+}
+
 /** What the admin API can reach. */
 export interface SandboxControl {
   readonly flood: FloodControl
@@ -109,6 +154,8 @@ export interface SandboxControl {
   readonly log: RequestLog
   /** Statistics switches; the admin API keeps its own when absent. */
   readonly stats?: StatsControl
+  /** Pushed updates: their log and withholding; the admin API keeps an empty one when absent. */
+  readonly pushes?: PushControl
   /** Closes matching live connections; returns how many were closed. */
   dropConnections(filter: { readonly userId?: number; readonly dcId?: number }): number
 }

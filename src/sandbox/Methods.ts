@@ -1,10 +1,10 @@
-/** The sandbox's API method handlers (help, users, contacts, channels, messages, stats, auth, 2FA SRP). */
+/** The sandbox's API method handlers (help, users, contacts, updates, channels, messages, stats, auth, 2FA SRP). */
 import { Buffer } from "node:buffer"
 import { timingSafeEqual } from "node:crypto"
 import { AuthState } from "./Auth.ts"
 import { Writer } from "./Bytes.ts"
 import type { StatsControl } from "./Control.ts"
-import type { Account, ChannelInfo, ChannelKind, Post, WorldApi } from "./Model.ts"
+import type { Account, ChannelInfo, ChannelKind, Post, PtsChange, WorldApi } from "./Model.ts"
 import { type Caller, fail, type MethodHandler, type MethodTable, RawResult, type RpcResult } from "./Rpc.ts"
 import {
   discussionGroupId,
@@ -12,8 +12,10 @@ import {
   peerUser,
   renderChannel,
   renderPlaceholderUser,
+  renderReactions,
   renderUser,
   writeMessage,
+  writeUpdate,
 } from "./Render.ts"
 import {
   type AbsValue,
@@ -61,6 +63,12 @@ const HISTORY_CACHE_ENTRIES = 2_000
 const HISTORY_CACHE_BYTES = 64 * 1024 * 1024
 
 const USERNAME = /^[a-zA-Z]\w{3,31}$/
+
+/** updates.getChannelDifference: the largest `limit` (larger ones are capped), and the re-poll `timeout` in seconds. */
+const DIFFERENCE_MAX_LIMIT = 100_000
+const DIFFERENCE_TIMEOUT = 30
+/** Posts a channelDifferenceTooLong carries at most (the newest ones). */
+const TOO_LONG_MESSAGES = 100
 
 /** Public forwards per page: 20 when the caller asks for 0, never more than 100. */
 const FORWARDS_DEFAULT_LIMIT = 20
@@ -157,6 +165,106 @@ export function makeMethods(options: MethodsOptions): MethodTable {
     return { chats, users: [...userIds].map((id) => userOf(id, viewer)) }
   }
 
+  /** Writes the chats and users vectors for `posts` of the channel. */
+  const writeRelated = (
+    w: Writer,
+    info: ChannelInfo,
+    posts: ReadonlyArray<Post | undefined>,
+    viewer: number | undefined,
+  ) => {
+    const { chats, users } = related(info, posts, viewer)
+    w.vector(chats.length)
+    for (const c of chats) w.raw(c.getBytes())
+    w.vector(users.length)
+    for (const u of users) w.raw(u.getBytes())
+  }
+
+  /** Channels whose changes `userId` is told about (members get their pushes; admins see them too). */
+  const follows = (info: ChannelInfo, userId: number): boolean =>
+    info.memberUserIds.includes(userId) || info.adminUserIds.includes(userId)
+
+  const updatesState = () => new Api.updates.State({ pts: 1, qts: 0, date: world.now(), seq: 0, unreadCount: 0 })
+
+  /** channelDifferenceTooLong: the dialog at the current pts and the newest posts; the client re-syncs history. */
+  const channelDifferenceTooLong = (info: ChannelInfo, viewer: number | undefined, limit: number): Uint8Array => {
+    const posts = world.history(info.id, {
+      offsetId: 0,
+      offsetDate: 0,
+      addOffset: 0,
+      limit: Math.min(limit, TOO_LONG_MESSAGES),
+      maxId: 0,
+      minId: 0,
+      hash: 0n,
+    }).posts
+    const top = posts[0]?.id ?? 0
+    const dialog = new Api.Dialog({
+      peer: peerChannel(info.id),
+      topMessage: top,
+      readInboxMaxId: top,
+      readOutboxMaxId: top,
+      unreadCount: 0,
+      unreadMentionsCount: 0,
+      unreadReactionsCount: 0,
+      notifySettings: new Api.PeerNotifySettings({}),
+      pts: world.pts(info.id),
+    })
+    const w = new Writer(4096 + posts.length * 600)
+    // flags: final (0), timeout (1)
+    w.uint32(Api.updates.ChannelDifferenceTooLong.CONSTRUCTOR_ID).uint32(0b11).int32(DIFFERENCE_TIMEOUT)
+    w.raw(dialog.getBytes())
+    w.vector(posts.length)
+    for (const p of posts) writeMessage(w, p)
+    writeRelated(w, info, posts, viewer)
+    return w.finish()
+  }
+
+  /**
+   * updates.channelDifference for changes after `pts` (oldest first), as many as fit in `limit` pts but at least one
+   * (a change's pts_count is never split). New posts and edits are sent as they are now; those deleted since are left
+   * out (a later deletion covers them).
+   */
+  const channelDifference = (
+    info: ChannelInfo,
+    viewer: number | undefined,
+    pts: number,
+    changes: ReadonlyArray<PtsChange>,
+    limit: number,
+  ): Uint8Array => {
+    let end = 1
+    while (end < changes.length && changes[end]!.pts - pts <= limit) end++
+    const page = changes.slice(0, end)
+    const final = end === changes.length
+    const wanted = page.flatMap((c) => (c.kind === "delete" ? [] : c.ids))
+    const now = new Map<number, Post>()
+    world.posts(info.id, wanted).forEach((p) => p && now.set(p.id, p))
+    const newPosts: Array<Post> = []
+    const edited: Array<Post> = []
+    for (const c of page) {
+      if (c.kind === "new") {
+        const post = now.get(c.ids[0]!)
+        if (post) newPosts.push(post)
+      }
+    }
+    const w = new Writer(4096 + wanted.length * 600)
+    // flags: final (0), timeout (1)
+    w.uint32(Api.updates.ChannelDifference.CONSTRUCTOR_ID).uint32(final ? 0b11 : 0b10)
+    w.int32(page[page.length - 1]!.pts).int32(DIFFERENCE_TIMEOUT)
+    w.vector(newPosts.length)
+    for (const p of newPosts) writeMessage(w, p)
+    const other = page.filter((c) => c.kind === "delete" || (c.kind === "edit" && now.has(c.ids[0]!)))
+    w.vector(other.length)
+    for (const c of other) {
+      if (c.kind === "delete") writeUpdate(w, { _tag: "DeletePosts", channelId: info.id, ids: c.ids, pts: c.pts })
+      else {
+        const post = now.get(c.ids[0]!)!
+        edited.push(post)
+        writeUpdate(w, { _tag: "EditPost", channelId: info.id, post, pts: c.pts })
+      }
+    }
+    writeRelated(w, info, [...newPosts, ...edited], viewer)
+    return w.finish()
+  }
+
   /** messages.channelMessages bytes; `undefined` entries become messageEmpty with the matching id. */
   const channelMessages = (args: {
     readonly info: ChannelInfo
@@ -166,7 +274,6 @@ export function makeMethods(options: MethodsOptions): MethodTable {
     readonly posts: ReadonlyArray<Post | undefined>
     readonly emptyIds?: ReadonlyArray<number>
   }): Uint8Array => {
-    const { chats, users } = related(args.info, args.posts, args.viewer)
     const w = new Writer(4096 + args.posts.length * 600)
     w.uint32(Api.messages.ChannelMessages.CONSTRUCTOR_ID).uint32(args.offsetIdOffset === undefined ? 0 : 1 << 2)
     w.int32(world.pts(args.info.id)).int32(args.count)
@@ -177,10 +284,7 @@ export function makeMethods(options: MethodsOptions): MethodTable {
       else w.uint32(Api.MessageEmpty.CONSTRUCTOR_ID).uint32(0).int32(args.emptyIds?.[i] ?? 0)
     })
     w.vector(0)
-    w.vector(chats.length)
-    for (const c of chats) w.raw(c.getBytes())
-    w.vector(users.length)
-    for (const u of users) w.raw(u.getBytes())
+    writeRelated(w, args.info, args.posts, args.viewer)
     return w.finish()
   }
 
@@ -352,7 +456,44 @@ export function makeMethods(options: MethodsOptions): MethodTable {
       })
     },
 
-    "updates.GetState": () => new Api.updates.State({ pts: 1, qts: 0, date: world.now(), seq: 0, unreadCount: 0 }),
+    // --- updates (core.telegram.org/api/updates) -------------------------------------------------------------------
+
+    // The common box holds no events here (channels have their own pts), so its pts stays 1.
+    "updates.GetState": () => updatesState(),
+
+    // A channel changed at or after `date` (world seconds: the clock often stands still in tests) is announced with
+    // updateChannelTooLong, as Telegram does for channels a client must catch up on with getChannelDifference.
+    "updates.GetDifference": (request: Api.updates.GetDifference, caller) => {
+      const since = Math.trunc(Number(request.date) || 0)
+      const userId = caller.userId!
+      const changed = world.channels.filter((c) =>
+        follows(c, userId) && (world.lastChangeDate(c.id) ?? Number.NEGATIVE_INFINITY) >= since
+      )
+      if (changed.length === 0) return new Api.updates.DifferenceEmpty({ date: world.now(), seq: 0 })
+      return new Api.updates.Difference({
+        newMessages: [],
+        newEncryptedMessages: [],
+        otherUpdates: changed.map((c) =>
+          new Api.UpdateChannelTooLong({ channelId: toLong(c.id), pts: world.pts(c.id) })
+        ),
+        chats: changed.map((c) => renderChannel(c, userId)),
+        users: [],
+        state: updatesState(),
+      })
+    },
+
+    "updates.GetChannelDifference": (request: Api.updates.GetChannelDifference, caller) => {
+      const info = readable(request.channel, caller)
+      const pts = Math.trunc(Number(request.pts) || 0)
+      const limit = Math.min(DIFFERENCE_MAX_LIMIT, Math.max(1, Math.trunc(Number(request.limit) || 0)))
+      const current = world.pts(info.id)
+      const changes = pts > current ? undefined : world.changesSince(info.id, pts)
+      if (changes === undefined) return new RawResult(channelDifferenceTooLong(info, caller.userId, limit))
+      if (changes.length === 0) {
+        return new Api.updates.ChannelDifferenceEmpty({ final: true, pts: current, timeout: DIFFERENCE_TIMEOUT })
+      }
+      return new RawResult(channelDifference(info, caller.userId, pts, changes, limit))
+    },
 
     "contacts.ResolveUsername": (request: Api.contacts.ResolveUsername, caller) => {
       const username = String(request.username ?? "").replace(/^@/, "")
@@ -476,6 +617,28 @@ export function makeMethods(options: MethodsOptions): MethodTable {
         ),
         chats: [renderChannel(info, caller.userId)],
         users: [],
+      })
+    },
+
+    "messages.GetMessagesReactions": (request: Api.messages.GetMessagesReactions, caller) => {
+      const info = readable(request.peer, caller)
+      const ids = [...new Set((request.id ?? []).map(Number))]
+      return new Api.Updates({
+        updates: world.posts(info.id, ids).flatMap((p) =>
+          p
+            ? [
+              new Api.UpdateMessageReactions({
+                peer: peerChannel(info.id),
+                msgId: p.id,
+                reactions: renderReactions(p.reactions),
+              }),
+            ]
+            : []
+        ),
+        users: [],
+        chats: [renderChannel(info, caller.userId)],
+        date: world.now(),
+        seq: 0,
       })
     },
 

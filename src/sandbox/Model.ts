@@ -128,7 +128,7 @@ export interface Account {
   readonly authKey: Uint8Array
 }
 
-/** A change to a channel that clients following it should see (issue 6 turns these into pushed updates). */
+/** A change to a channel that clients following it should see (Pushes.ts turns these into pushed updates). */
 export type WorldEvent =
   | { readonly _tag: "NewPost"; readonly channelId: number; readonly post: Post; readonly pts: number }
   | { readonly _tag: "EditPost"; readonly channelId: number; readonly post: Post; readonly pts: number }
@@ -139,6 +139,13 @@ export type WorldEvent =
     readonly pts: number
   }
   | { readonly _tag: "Views"; readonly channelId: number; readonly id: number; readonly views: number }
+  | { readonly _tag: "Forwards"; readonly channelId: number; readonly id: number; readonly forwards: number }
+  | {
+    readonly _tag: "Reactions"
+    readonly channelId: number
+    readonly id: number
+    readonly reactions: ReadonlyArray<Reaction>
+  }
 
 /** The world's public surface (implemented by `World` in World.ts). Every method is synchronous and cheap. */
 export interface WorldApi {
@@ -167,8 +174,24 @@ export interface WorldApi {
   delete(channelId: number, ids: ReadonlyArray<number>): ReadonlyArray<number>
   /** Adds `delta` views to the given posts (all posts when `ids` is undefined); returns how many changed. */
   bumpViews(channelId: number, delta: number, ids?: ReadonlyArray<number>): number
+  /**
+   * Adds `delta` forwards to the given posts (all posts when `ids` is undefined, without events, as for views); returns
+   * how many changed. Forwards never go below 0.
+   */
+  bumpForwards(channelId: number, delta: number, ids?: ReadonlyArray<number>): number
+  /**
+   * Adds `delta` (may be negative) to the post's count of the `emoji` reaction (never below 0; a count of 0 drops the
+   * reaction); returns the post's reactions after, sorted by count descending. Throws MESSAGE_ID_INVALID.
+   */
+  react(channelId: number, id: number, emoji: string, delta: number): ReadonlyArray<Reaction>
+  /** Number of posts that exist now (cheap; `truth` walks every post). */
+  postCount(channelId: number): number
+  /** The id of the post `n` places below the newest (0 = the newest), or undefined past the oldest. */
+  nthNewest(channelId: number, n: number): number | undefined
   /** The channel's current pts (grows by one for every new post, edit and deleted id). */
   pts(channelId: number): number
+  /** World-clock seconds of the channel's latest change that moved pts; undefined when none since the start. */
+  lastChangeDate(channelId: number): number | undefined
   /**
    * Changes with pts above `pts`, oldest first, or undefined when `pts` is older than the log (difference too long;
    * the posts that existed at the start are history, not changes).

@@ -1,7 +1,7 @@
-/** Pure renderers from sandbox world data to GramJS layer-198 `Api` objects, plus a fast byte encoder for posts. */
+/** Pure renderers of sandbox world data as GramJS layer-198 `Api` objects, and fast encoders of posts and updates. */
 import { Buffer } from "node:buffer"
 import { type Pair, Writer } from "./Bytes.ts"
-import type { Account, ChannelInfo, Post, TextEntity } from "./Model.ts"
+import type { Account, ChannelInfo, Post, Reaction, TextEntity, WorldEvent } from "./Model.ts"
 import { Api, bigInt, type BigInteger, toLong } from "./Tl.ts"
 
 /** DC that stores every sandbox file (photos, documents). */
@@ -173,6 +173,15 @@ export function renderChannel(info: ChannelInfo, viewerUserId: number | undefine
   })
 }
 
+/** A post's reactions as `messageReactions` (emoji reactions with their counts, no recent reactors). */
+export function renderReactions(reactions: ReadonlyArray<Reaction>): Api.MessageReactions {
+  return new Api.MessageReactions({
+    results: reactions.map((r) =>
+      new Api.ReactionCount({ reaction: new Api.ReactionEmoji({ emoticon: r.emoji }), count: r.count })
+    ),
+  })
+}
+
 /** A test account; `self` when it is the caller. */
 export function renderUser(account: Account, self: boolean): Api.User {
   return new Api.User({
@@ -324,13 +333,7 @@ export function renderMessage(post: Post): Api.Message {
       date: post.forward.date,
     })
   }
-  if (post.reactions.length > 0) {
-    args.reactions = new Api.MessageReactions({
-      results: post.reactions.map((r) =>
-        new Api.ReactionCount({ reaction: new Api.ReactionEmoji({ emoticon: r.emoji }), count: r.count })
-      ),
-    })
-  }
+  if (post.reactions.length > 0) args.reactions = renderReactions(post.reactions)
   if (post.editDate !== undefined) args.editDate = post.editDate
   return new Api.Message(args)
 }
@@ -345,6 +348,12 @@ const ID = {
   fwdHeader: Api.MessageFwdHeader.CONSTRUCTOR_ID,
   replies: Api.MessageReplies.CONSTRUCTOR_ID,
   reactions: Api.MessageReactions.CONSTRUCTOR_ID,
+  updateNewChannelMessage: Api.UpdateNewChannelMessage.CONSTRUCTOR_ID,
+  updateEditChannelMessage: Api.UpdateEditChannelMessage.CONSTRUCTOR_ID,
+  updateDeleteChannelMessages: Api.UpdateDeleteChannelMessages.CONSTRUCTOR_ID,
+  updateChannelMessageViews: Api.UpdateChannelMessageViews.CONSTRUCTOR_ID,
+  updateChannelMessageForwards: Api.UpdateChannelMessageForwards.CONSTRUCTOR_ID,
+  updateMessageReactions: Api.UpdateMessageReactions.CONSTRUCTOR_ID,
   reactionCount: Api.ReactionCount.CONSTRUCTOR_ID,
   reactionEmoji: Api.ReactionEmoji.CONSTRUCTOR_ID,
   entityUrl: Api.MessageEntityUrl.CONSTRUCTOR_ID,
@@ -429,12 +438,55 @@ export function writeMessage(w: Writer, post: Post): void {
   if (post.editDate !== undefined) w.int32(post.editDate)
   if (post.postAuthor !== undefined) w.string(post.postAuthor)
   if (post.groupedId !== undefined) w.int64(post.groupedId)
-  if (post.reactions.length > 0) {
-    w.uint32(ID.reactions).uint32(0).vector(post.reactions.length)
-    for (const r of post.reactions) {
-      w.uint32(ID.reactionCount).uint32(0).uint32(ID.reactionEmoji).string(r.emoji).int32(r.count)
-    }
+  if (post.reactions.length > 0) writeReactions(w, post.reactions)
+}
+
+/** Writes `renderReactions(reactions).getBytes()`. */
+export function writeReactions(w: Writer, reactions: ReadonlyArray<Reaction>): void {
+  w.uint32(ID.reactions).uint32(0).vector(reactions.length)
+  for (const r of reactions) {
+    w.uint32(ID.reactionCount).uint32(0).uint32(ID.reactionEmoji).string(r.emoji).int32(r.count)
   }
+}
+
+/**
+ * Writes the Update a world event is pushed as: updateNewChannelMessage / updateEditChannelMessage (pts_count 1),
+ * updateDeleteChannelMessages (pts_count = ids), updateChannelMessageViews, updateChannelMessageForwards,
+ * updateMessageReactions. The same bytes as GramJS's `getBytes()` of those objects.
+ */
+export function writeUpdate(w: Writer, event: WorldEvent): void {
+  switch (event._tag) {
+    case "NewPost":
+    case "EditPost":
+      w.uint32(event._tag === "NewPost" ? ID.updateNewChannelMessage : ID.updateEditChannelMessage)
+      writeMessage(w, event.post)
+      w.int32(event.pts).int32(1)
+      return
+    case "DeletePosts":
+      w.uint32(ID.updateDeleteChannelMessages).longNumber(event.channelId).vector(event.ids.length)
+      for (const id of event.ids) w.int32(id)
+      w.int32(event.pts).int32(event.ids.length)
+      return
+    case "Views":
+      w.uint32(ID.updateChannelMessageViews).longNumber(event.channelId).int32(event.id).int32(event.views)
+      return
+    case "Forwards":
+      w.uint32(ID.updateChannelMessageForwards).longNumber(event.channelId).int32(event.id).int32(event.forwards)
+      return
+    case "Reactions":
+      // flags 0: no top_msg_id, no saved_peer_id
+      w.uint32(ID.updateMessageReactions).uint32(0).uint32(ID.peerChannel).longNumber(event.channelId)
+      w.int32(event.id)
+      writeReactions(w, event.reactions)
+      return
+  }
+}
+
+/** `writeUpdate` into fresh bytes. */
+export function encodeUpdate(event: WorldEvent): Uint8Array {
+  const w = new Writer(event._tag === "NewPost" || event._tag === "EditPost" ? 512 + event.post.text.length * 3 : 128)
+  writeUpdate(w, event)
+  return w.finish()
 }
 
 function writeMedia(w: Writer, post: Post): void {

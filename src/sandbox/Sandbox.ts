@@ -9,12 +9,10 @@ import { makeDispatcher } from "./Dispatch.ts"
 import { Faults } from "./Faults.ts"
 import { Flood } from "./Flood.ts"
 import { makeMethods, UNAUTHORIZED_METHODS } from "./Methods.ts"
-import type { WorldEvent } from "./Model.ts"
-import { renderChannel, renderMessage } from "./Render.ts"
+import { Pushes } from "./Pushes.ts"
 import { MemoryRequestLog } from "./RequestLog.ts"
 import { StatsSwitches } from "./StatsSwitches.ts"
 import { STATS_TOKEN_TTL_MS, StatsTokens } from "./StatsTokens.ts"
-import { Api, toLong } from "./Tl.ts"
 import { World } from "./World.ts"
 
 export interface SandboxOptions {
@@ -45,6 +43,10 @@ export interface SandboxOptions {
   readonly clock?: () => number
   /** How long statistics graph tokens (async and zoom) stay valid, in wall-clock ms. @default 300_000 (5 minutes) */
   readonly statsTokenTtlMs?: number
+  /** Changes kept in each channel's pts log (older pts: channelDifferenceTooLong). @default PTS_LOG_SIZE (100,000) */
+  readonly ptsLogSize?: number
+  /** Pushes kept in the push log (`GET /pushes`). @default PUSH_LOG_SIZE (100,000) */
+  readonly pushLogSize?: number
   readonly log?: LogFn
 }
 
@@ -59,6 +61,7 @@ export class Sandbox {
       readonly faults: Faults
       readonly log: MemoryRequestLog
       readonly stats: StatsSwitches
+      readonly pushes: Pushes
     },
     readonly descriptor: Descriptor,
     readonly rsa: RsaKey,
@@ -78,6 +81,7 @@ export class Sandbox {
       posts: options.posts ?? 1000,
       accounts: options.accounts ?? 3,
       statsDcs: dcIds,
+      ...(options.ptsLogSize === undefined ? {} : { ptsLogSize: options.ptsLogSize }),
     })
     const rsa = await makeRsaKey(options.rsaPrivatePem)
     const apiHash = Buffer.from(sha256(new TextEncoder().encode(`tgpulse-sandbox-api-${seed}`)).subarray(0, 16))
@@ -94,11 +98,20 @@ export class Sandbox {
       bornExpired: () => statsSwitches.takeBornExpired(),
     })
     const dcs = new Map<number, Dc>()
+    const pushTargets: Array<Dc> = []
+    const pushes = new Pushes({
+      world,
+      targets: pushTargets,
+      nowMs: clock,
+      log,
+      ...(options.pushLogSize === undefined ? {} : { logSize: options.pushLogSize }),
+    })
     const control = {
       flood,
       faults,
       log: requestLog,
       stats: statsSwitches,
+      pushes,
       dropConnections: (filter: { readonly userId?: number; readonly dcId?: number }) => {
         let dropped = 0
         for (const dc of dcs.values()) {
@@ -126,6 +139,7 @@ export class Sandbox {
         invoke: (bytes, caller) => pending.get(id)!(bytes, caller),
       })
       dcs.set(id, dc)
+      pushTargets.push(dc)
     })
     try {
       for (const dc of dcs.values()) dc.start()
@@ -170,7 +184,7 @@ export class Sandbox {
       main.addKey(a.authKey, a.userId)
       return { phone: a.phone, userId: a.userId, session: stringSession(mainDc, host, a.authKey) }
     })
-    const unsubscribe = world.subscribe((event) => pushEvent(world, dcs, event))
+    const unsubscribe = world.subscribe((event) => pushes.enqueue(event))
 
     const published: { descriptor?: Descriptor } = {}
     const admin = makeAdminApp({ world, control, descriptor: () => published.descriptor })
@@ -236,44 +250,4 @@ export function stringSession(dcId: number, host: string, authKey: Uint8Array): 
   ip.copy(head, 3)
   head.writeInt16BE(443, 3 + ip.length)
   return "1" + Buffer.concat([head, authKey]).toString("base64")
-}
-
-/** Pushes a world change as an Updates message to the members of its channel. */
-function pushEvent(world: World, dcs: ReadonlyMap<number, Dc>, event: WorldEvent): void {
-  const channel = world.channel(event.channelId)
-  if (!channel || channel.memberUserIds.length === 0) return
-  let update: Api.TypeUpdate
-  switch (event._tag) {
-    case "NewPost":
-      update = new Api.UpdateNewChannelMessage({ message: renderMessage(event.post), pts: event.pts, ptsCount: 1 })
-      break
-    case "EditPost":
-      update = new Api.UpdateEditChannelMessage({ message: renderMessage(event.post), pts: event.pts, ptsCount: 1 })
-      break
-    case "DeletePosts":
-      update = new Api.UpdateDeleteChannelMessages({
-        channelId: toLong(event.channelId),
-        messages: [...event.ids],
-        pts: event.pts,
-        ptsCount: event.ids.length,
-      })
-      break
-    case "Views":
-      update = new Api.UpdateChannelMessageViews({
-        channelId: toLong(event.channelId),
-        id: event.id,
-        views: event.views,
-      })
-      break
-  }
-  for (const userId of channel.memberUserIds) {
-    const body = new Api.Updates({
-      updates: [update],
-      users: [],
-      chats: [renderChannel(channel, userId)],
-      date: world.now(),
-      seq: 0,
-    }).getBytes()
-    for (const dc of dcs.values()) dc.push(userId, body)
-  }
 }

@@ -47,7 +47,8 @@ const DAY = 86_400
 const U32 = 4_294_967_296
 const MASK64 = (1n << 64n) - 1n
 
-const REACTION_EMOJI: ReadonlyArray<string> = ["👍", "❤️", "🔥", "😂", "😮", "😢", "🎉"]
+/** The emoji reactions posts get. */
+export const REACTION_EMOJI: ReadonlyArray<string> = ["👍", "❤️", "🔥", "😂", "😮", "😢", "🎉"]
 const WORDS: ReadonlyArray<string> = [
   "market",
   "update",
@@ -186,6 +187,38 @@ interface Edit {
   readonly editDate: number
 }
 
+/** Additions to a per-post counter (views, forwards): channel-wide bumps plus per-post deltas. */
+class Bumps {
+  /** Channel-wide bump k applies to ids <= upTo[k]; prefix[k] = sum of the deltas before k. */
+  private readonly upTo: Array<number> = []
+  private readonly prefix: Array<number> = [0]
+  private readonly deltas = new Map<number, number>()
+
+  /** Adds `delta` to every id up to `maxId`. */
+  addAll(maxId: number, delta: number): void {
+    this.upTo.push(maxId)
+    this.prefix.push(this.prefix[this.prefix.length - 1]! + delta)
+  }
+
+  add(id: number, delta: number): void {
+    this.deltas.set(id, (this.deltas.get(id) ?? 0) + delta)
+  }
+
+  forget(id: number): void {
+    this.deltas.delete(id)
+  }
+
+  /** The sum of the bumps that apply to `id`. */
+  of(id: number): number {
+    let total = this.deltas.size === 0 ? 0 : this.deltas.get(id) ?? 0
+    if (this.upTo.length > 0) {
+      const k = firstAtLeast(this.upTo, id)
+      total += this.prefix[this.prefix.length - 1]! - this.prefix[k]!
+    }
+    return total
+  }
+}
+
 /** Mutable state of one channel; the generated base (posts, deleted ranges) stays implicit. */
 class ChannelState {
   /** Published posts' dates; published id = baseMaxId + 1 + index. */
@@ -194,13 +227,15 @@ class ChannelState {
   deleted: Array<number> = []
   readonly deletedSet = new Set<number>()
   readonly edits = new Map<number, Edit>()
-  readonly viewDeltas = new Map<number, number>()
-  /** Channel-wide view bumps: bump k applies to ids <= bumpUpTo[k]; bumpPrefix[k] = sum of deltas before k. */
-  readonly bumpUpTo: Array<number> = []
-  readonly bumpPrefix: Array<number> = [0]
+  readonly views = new Bumps()
+  readonly forwards = new Bumps()
+  /** Reaction count changes per post, by emoji (on top of the generated reactions). */
+  readonly reactionDeltas = new Map<number, Map<string, number>>()
   maxId: number
   count: number
   pts: number
+  /** World-clock seconds of the latest change that moved pts. */
+  lastChangeDate: number | undefined = undefined
   version = 1
   /** Changes that moved pts, oldest first; beyond `ptsLogSize` the oldest fall off (difference too long). */
   changes: Array<PtsChange> = []
@@ -286,17 +321,11 @@ class ChannelState {
     return lo
   }
 
-  /** Sum of channel-wide view bumps that apply to `id`. */
-  bumpFor(id: number): number {
-    if (this.bumpUpTo.length === 0) return 0
-    const k = firstAtLeast(this.bumpUpTo, id)
-    return this.bumpPrefix[this.bumpPrefix.length - 1]! - this.bumpPrefix[k]!
-  }
-
-  /** Moves pts by `ids.length` for an edit or a deletion (1 for a new post) and logs the change. */
-  recordChange(kind: PtsChange["kind"], ids: ReadonlyArray<number>): number {
+  /** Moves pts by `ids.length` for a deletion (1 for a new post or an edit) and logs the change made at `date`. */
+  recordChange(kind: PtsChange["kind"], ids: ReadonlyArray<number>, date: number): number {
     const ptsCount = kind === "delete" ? ids.length : 1
     this.pts += ptsCount
+    this.lastChangeDate = date
     this.version++
     this.changes.push({ pts: this.pts, ptsCount, kind, ids })
     // Trim in blocks, so that a full log costs O(1) per change on average.
@@ -321,7 +350,12 @@ class ChannelState {
 
   addDeleted(ids: ReadonlyArray<number>): void {
     for (const id of ids) this.deletedSet.add(id)
-    this.deleted = [...this.deleted, ...ids].sort((a, b) => a - b)
+    if (ids.length > 16) {
+      this.deleted = [...this.deleted, ...ids].sort((a, b) => a - b)
+      return
+    }
+    // A few ids at a time (the activity generator): insert in place, no sort of the whole list per deletion.
+    for (const id of ids) this.deleted.splice(firstAtLeast(this.deleted, id), 0, id)
   }
 }
 
@@ -550,7 +584,7 @@ export class World implements WorldApi {
       s.publishedDates.push(this.clock)
       s.maxId++
       s.count++
-      const pts = s.recordChange("new", [s.maxId])
+      const pts = s.recordChange("new", [s.maxId], this.clock)
       const post = this.build(s, s.maxId)
       out.push(post)
       this.emit({ _tag: "NewPost", channelId, post, pts })
@@ -565,7 +599,7 @@ export class World implements WorldApi {
     const next = text ?? `${current.text} (edited)`
     const entities = next.startsWith(current.text) ? current.entities : detectEntities(next)
     s.edits.set(id, { text: next, entities, editDate: this.clock })
-    const pts = s.recordChange("edit", [id])
+    const pts = s.recordChange("edit", [id], this.clock)
     const post = this.build(s, id)
     this.emit({ _tag: "EditPost", channelId, post, pts })
     return post
@@ -584,35 +618,70 @@ export class World implements WorldApi {
     s.addDeleted(removed)
     for (const id of removed) {
       s.edits.delete(id)
-      s.viewDeltas.delete(id)
+      s.views.forget(id)
+      s.forwards.forget(id)
+      s.reactionDeltas.delete(id)
     }
     s.count -= removed.length
-    const pts = s.recordChange("delete", removed)
+    const pts = s.recordChange("delete", removed, this.clock)
     this.emit({ _tag: "DeletePosts", channelId, ids: removed, pts })
     return removed
   }
 
   bumpViews(channelId: number, delta: number, ids?: ReadonlyArray<number>): number {
     const s = this.state(channelId)
-    if (!Number.isInteger(delta)) throw new RangeError("delta must be an integer")
-    if (ids === undefined) {
-      if (s.count === 0) return 0
-      s.bumpUpTo.push(s.maxId)
-      s.bumpPrefix.push(s.bumpPrefix[s.bumpPrefix.length - 1]! + delta)
-      s.version++
-      return s.count
-    }
-    const changed = [...new Set(ids)].filter((id) => s.exists(id))
-    for (const id of changed) s.viewDeltas.set(id, (s.viewDeltas.get(id) ?? 0) + delta)
-    if (changed.length > 0) s.version++
+    if (ids === undefined) return this.bumpAll(s, s.views, delta)
+    const changed = this.bumpSome(s, s.views, delta, ids)
     for (const id of changed) {
       this.emit({ _tag: "Views", channelId, id, views: this.viewsOf(s, id, s.dateOf(id)) })
     }
     return changed.length
   }
 
+  bumpForwards(channelId: number, delta: number, ids?: ReadonlyArray<number>): number {
+    const s = this.state(channelId)
+    if (ids === undefined) return this.bumpAll(s, s.forwards, delta)
+    const changed = this.bumpSome(s, s.forwards, delta, ids)
+    for (const id of changed) {
+      this.emit({ _tag: "Forwards", channelId, id, forwards: this.forwardsOf(s, id, s.dateOf(id)) })
+    }
+    return changed.length
+  }
+
+  react(channelId: number, id: number, emoji: string, delta: number): ReadonlyArray<Reaction> {
+    const s = this.state(channelId)
+    if (!Number.isInteger(delta)) throw new RangeError("delta must be an integer")
+    if (typeof emoji !== "string" || emoji === "") throw new RangeError("emoji must be a non-empty string")
+    if (!s.exists(id)) throw new Error("MESSAGE_ID_INVALID")
+    const before = reactionsOf(s, id)
+    const current = before.find((r) => r.emoji === emoji)?.count ?? 0
+    const applied = Math.max(-current, delta)
+    if (applied === 0) return before
+    let deltas = s.reactionDeltas.get(id)
+    if (deltas === undefined) s.reactionDeltas.set(id, deltas = new Map())
+    deltas.set(emoji, (deltas.get(emoji) ?? 0) + applied)
+    s.version++
+    const reactions = reactionsOf(s, id)
+    this.emit({ _tag: "Reactions", channelId, id, reactions })
+    return reactions
+  }
+
+  postCount(channelId: number): number {
+    return this.state(channelId).count
+  }
+
+  nthNewest(channelId: number, n: number): number | undefined {
+    const s = this.state(channelId)
+    if (!Number.isInteger(n) || n < 0 || n >= s.count) return undefined
+    return s.select(s.count - n)
+  }
+
   pts(channelId: number): number {
     return this.state(channelId).pts
+  }
+
+  lastChangeDate(channelId: number): number | undefined {
+    return this.state(channelId).lastChangeDate
   }
 
   changesSince(channelId: number, pts: number): ReadonlyArray<PtsChange> | undefined {
@@ -644,14 +713,31 @@ export class World implements WorldApi {
     const base = Math.floor(s.info.participantsCount * (0.05 + (0.6 * h) / U32)) + 10
     const age = Math.max(0, this.clock - date)
     const grown = Math.floor(base * (1 - Math.exp(-age / DAY))) + 1 + (h & 3)
-    const delta = s.bumpFor(id) + (s.viewDeltas.size === 0 ? 0 : s.viewDeltas.get(id) ?? 0)
-    return Math.max(0, grown + delta)
+    return Math.max(0, grown + s.views.of(id))
   }
 
   private forwardsOf(s: ChannelState, id: number, date: number): number {
     const base = Math.floor(s.info.participantsCount * 0.02 * (hash(s.key, S_FORWARDS, id) / U32))
     const age = Math.max(0, this.clock - date)
-    return Math.floor(base * (1 - Math.exp(-age / (2 * DAY))))
+    return Math.max(0, Math.floor(base * (1 - Math.exp(-age / (2 * DAY)))) + s.forwards.of(id))
+  }
+
+  /** Adds `delta` to `counter` for every post (no events, as for a clock move); returns how many posts. */
+  private bumpAll(s: ChannelState, counter: Bumps, delta: number): number {
+    if (!Number.isInteger(delta)) throw new RangeError("delta must be an integer")
+    if (s.count === 0) return 0
+    counter.addAll(s.maxId, delta)
+    s.version++
+    return s.count
+  }
+
+  /** Adds `delta` to `counter` for the `ids` that exist; returns them (each once). */
+  private bumpSome(s: ChannelState, counter: Bumps, delta: number, ids: ReadonlyArray<number>): Array<number> {
+    if (!Number.isInteger(delta)) throw new RangeError("delta must be an integer")
+    const changed = [...new Set(ids)].filter((id) => s.exists(id))
+    for (const id of changed) counter.add(id, delta)
+    if (changed.length > 0) s.version++
+    return changed
   }
 
   /** The post as it exists now (the caller checked that it exists). */
@@ -784,14 +870,17 @@ function reactionCount(s: ChannelState, id: number, i: number): number {
 }
 
 function reactionTotal(s: ChannelState, id: number): number {
+  if (s.reactionDeltas.has(id)) return reactionsOf(s, id).reduce((sum, r) => sum + r.count, 0)
   let total = 0
   for (let i = reactionKinds(s, id) - 1; i >= 0; i--) total += reactionCount(s, id, i)
   return total
 }
 
+/** The post's reactions now: the generated ones plus `react` changes, by count descending (ties keep their order). */
 function reactionsOf(s: ChannelState, id: number): ReadonlyArray<Reaction> {
   const n = reactionKinds(s, id)
-  if (n === 0) return []
+  const deltas = s.reactionDeltas.get(id)
+  if (n === 0 && deltas === undefined) return []
   const emoji = [...REACTION_EMOJI]
   const rng = new Rng(hash(s.key, S_REACTIONS + 100, id))
   const out: Array<Reaction> = []
@@ -801,7 +890,11 @@ function reactionsOf(s: ChannelState, id: number): ReadonlyArray<Reaction> {
     emoji[j] = emoji[i]!
     out.push({ emoji: picked, count: reactionCount(s, id, i) })
   }
-  return out.sort((a, b) => b.count - a.count)
+  out.sort((a, b) => b.count - a.count)
+  if (deltas === undefined) return out
+  const merged = out.map((r) => ({ emoji: r.emoji, count: r.count + (deltas.get(r.emoji) ?? 0) }))
+  for (const [e, d] of deltas) if (!out.some((r) => r.emoji === e)) merged.push({ emoji: e, count: d })
+  return merged.filter((r) => r.count > 0).sort((a, b) => b.count - a.count)
 }
 
 /** A post's text: sentences of words with url, textUrl, mention, hashtag and bold entities (UTF-16 offsets). */

@@ -2,9 +2,11 @@
 import history from "./0001_history.ts"
 import accounts from "./0002_accounts.ts"
 import stats from "./0003_stats.ts"
+import refresh from "./0004_refresh.ts"
 
 export const migrations = {
   "0001_history": history,
   "0002_accounts": accounts,
   "0003_stats": stats,
+  "0004_refresh": refresh,
 } as const

@@ -2,6 +2,8 @@
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "./Config.ts"
 import { HistorySync } from "./collect/HistorySync.ts"
+import { LiveUpdates } from "./collect/LiveUpdates.ts"
+import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
 import { StatsLoader } from "./collect/StatsLoader.ts"
 import { AccountRepo } from "./store/AccountRepo.ts"
 import { ChannelRepo } from "./store/ChannelRepo.ts"
@@ -47,7 +49,12 @@ export const StatsLive = StatsLoader.layer.pipe(
 )
 
 /** Every collector on one pool of accounts and one database (what a long-running process runs). */
-export const CollectorsLive = Layer.mergeAll(HistorySync.layer, StatsLoader.layer).pipe(
+export const CollectorsLive = Layer.mergeAll(
+  HistorySync.layer,
+  StatsLoader.layer,
+  MetricsRefresh.layer,
+  LiveUpdates.layer.pipe(Layer.provide(HistorySync.layer)),
+).pipe(
   Layer.provide(TelegramClient.layer),
   Layer.provideMerge(StoreLive),
 )

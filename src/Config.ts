@@ -7,6 +7,7 @@ import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { z } from "zod"
 import { ConfigError } from "./domain/Errors.ts"
 import { maskProxy, parseProxyUrl, type ProxySpec } from "./pool/ProxyPool.ts"
+import { DEFAULT_SCHEDULE, parseSchedule, type RefreshTier } from "./domain/Refresh.ts"
 
 /** A channel as the user names it: a username (`@name`, `name`, `t.me/name`) or a numeric id (`123`, `-100123`). */
 export type PeerRef =
@@ -39,11 +40,23 @@ export interface AppConfigShape {
     readonly mtproto: boolean
     readonly history: boolean
     readonly updates: boolean
+    /** Metrics refresh of young posts (run by poll-updates). */
+    readonly refresh: boolean
     readonly stats: boolean
     readonly pool: boolean
     readonly proxy: boolean
     readonly prometheus: boolean
     readonly otel: boolean
+  }
+  readonly updates: {
+    /** Seconds between catch-ups of every followed channel (pushes are best-effort). @default 60 */
+    readonly reconcileSec: number
+    /** Seconds between status lines of poll-updates (0: none). @default 10 */
+    readonly statusSec: number
+  }
+  readonly refresh: {
+    /** How often posts' counters are read again, by age. @default 1d:10m,7d:1h,30d:1d */
+    readonly schedule: ReadonlyArray<RefreshTier>
   }
   readonly history: {
     readonly peers: ReadonlyArray<PeerRef>
@@ -276,6 +289,7 @@ const SPECS = {
   MTPROTO_ENABLED: flag(),
   MTPROTO_HISTORY_ENABLED: flag(),
   MTPROTO_UPDATES_ENABLED: flag(),
+  MTPROTO_REFRESH_ENABLED: flag(),
   MTPROTO_STATS_ENABLED: flag(),
   MTPROTO_POOL_ENABLED: flag(),
   MTPROTO_PROXY_ENABLED: flag(),
@@ -284,6 +298,22 @@ const SPECS = {
   MTPROTO_PEERS: peers(),
   MTPROTO_HISTORY_LIMIT_PER_RUN: integer(0, Number.MAX_SAFE_INTEGER, 0),
   MTPROTO_CONCURRENCY: integer(1, 64, 2),
+  MTPROTO_UPDATES_RECONCILE_SEC: integer(1, 86_400, 60),
+  MTPROTO_UPDATES_STATUS_SEC: integer(0, 86_400, 10),
+  MTPROTO_REFRESH_SCHEDULE: {
+    schema: optional(
+      z.string().transform((v, ctx) => {
+        try {
+          return parseSchedule(v)
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: (e as Error).message })
+          return z.NEVER
+        }
+      }),
+      parseSchedule(DEFAULT_SCHEDULE),
+    ),
+    expected: `AGE:EVERY pairs with units s, m, h or d, ages increasing (e.g. "${DEFAULT_SCHEDULE}")`,
+  },
   MTPROTO_RPS_PER_ACCOUNT: decimal(0, 1000, 0.7, true),
   MTPROTO_MAX_CONCURRENCY_PER_ACCOUNT: integer(1, 64, 2),
   MTPROTO_GLOBAL_RPS: decimal(0, 10_000, 2.5, true),
@@ -396,11 +426,17 @@ function build(p: Parsed): AppConfigShape {
       mtproto: p.MTPROTO_ENABLED,
       history: p.MTPROTO_HISTORY_ENABLED,
       updates: p.MTPROTO_UPDATES_ENABLED,
+      refresh: p.MTPROTO_REFRESH_ENABLED,
       stats: p.MTPROTO_STATS_ENABLED,
       pool: p.MTPROTO_POOL_ENABLED,
       proxy: p.MTPROTO_PROXY_ENABLED,
       prometheus: p.OBS_PROMETHEUS_ENABLED,
       otel: p.OBS_OTEL_ENABLED,
+    },
+    refresh: { schedule: p.MTPROTO_REFRESH_SCHEDULE },
+    updates: {
+      reconcileSec: p.MTPROTO_UPDATES_RECONCILE_SEC,
+      statusSec: p.MTPROTO_UPDATES_STATUS_SEC,
     },
     history: {
       peers: p.MTPROTO_PEERS,

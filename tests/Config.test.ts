@@ -23,8 +23,15 @@ Deno.test("Config: nothing set gives the documented defaults, every feature off"
   const c = ok({})
   assert(Option.isNone(c.databaseUrl))
   assertEquals(c.dataDir, "./.tgpulse")
-  assertEquals(Object.values(c.features), [false, false, false, false, false, false, false, false])
+  assertEquals(Object.values(c.features), [false, false, false, false, false, false, false, false, false])
   assertEquals(c.history, { peers: [], limitPerRun: 0, concurrency: 2 })
+  assertEquals(c.updates, { reconcileSec: 60, statusSec: 10 })
+  assertEquals(c.refresh.schedule, [
+    { maxAgeSec: 86_400, everySec: 600 },
+    { maxAgeSec: 7 * 86_400, everySec: 3_600 },
+    { maxAgeSec: 30 * 86_400, everySec: 86_400 },
+  ])
+  assertEquals(c.stats, { peers: [], periodDays: 30, concurrency: 1, postsLimit: 0 })
   assertEquals(c.pool, { rpsPerAccount: 0.7, maxConcurrencyPerAccount: 2, globalRps: 2.5 })
   assertEquals(c.observe.healthBind, "127.0.0.1:8091")
   assertEquals(c.observe.logLevel, "info")
@@ -159,4 +166,16 @@ Deno.test("Config: .env.example documents every variable, and its values parse t
     [...text.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].filter((m) => m[2] !== "").map((m) => [m[1]!, m[2]!]),
   )
   assertEquals(ok(env), ok({}))
+})
+
+Deno.test("Config: MTPROTO_REFRESH_SCHEDULE parses AGE:EVERY pairs and names what is wrong", () => {
+  assertEquals(ok({ MTPROTO_REFRESH_SCHEDULE: "2h:5m, 3d:6h" }).refresh.schedule, [
+    { maxAgeSec: 7_200, everySec: 300 },
+    { maxAgeSec: 259_200, everySec: 21_600 },
+  ])
+  for (const value of ["1d", "1d:10x", "7d:1h,1d:10m", "0d:1m", ","]) {
+    const e = bad({ MTPROTO_REFRESH_SCHEDULE: value })
+    assertEquals(e.variable, "MTPROTO_REFRESH_SCHEDULE")
+    assert(e.message.includes("AGE:EVERY"), e.message)
+  }
 })

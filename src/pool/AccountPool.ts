@@ -11,7 +11,7 @@ import { type Bucket, earliest, makeBucket, reserve, unreserve } from "./Gcra.ts
 import type { TelegramError } from "../telegram/TelegramError.ts"
 
 /** Budgets are kept apart per kind of call: tripping one never stops the others. */
-export const METHOD_CLASSES = ["history", "views", "full", "stats", "resolve", "other"] as const
+export const METHOD_CLASSES = ["history", "updates", "views", "full", "stats", "resolve", "other"] as const
 export type MethodClass = (typeof METHOD_CLASSES)[number]
 
 export interface PoolSettings {

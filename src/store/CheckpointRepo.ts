@@ -14,6 +14,8 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
   get(channelId: number, stream: string): Effect.Effect<Option.Option<unknown>, StoreError>
   /** Replaces the cursor of `stream` as given (no merge). */
   put(channelId: number, stream: string, cursor: object): Effect.Effect<void, StoreError>
+  /** Sets `{pts}` of a stream's cursor, never lowering it (a replayed or late batch cannot move it back). */
+  advancePts(channelId: number, stream: string, pts: number): Effect.Effect<void, StoreError>
   /**
    * Merges `cursor` into the stored "history" cursor in one statement and returns the result: top only rises,
    * bottom only falls (0 or absent means unset on either side), done only turns true. An older cursor passed late
@@ -56,6 +58,20 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
         StoreError.mapError("CheckpointRepo.put"),
       )
 
+      const advancePts = Effect.fn("CheckpointRepo.advancePts")(
+        function* (channelId: number, stream: string, pts: number) {
+          yield* sql`
+            INSERT INTO checkpoints AS c (channel_id, stream, cursor)
+            VALUES (${channelId}::int8, ${stream}, jsonb_build_object('pts', ${pts}::int8))
+            ON CONFLICT (channel_id, stream) DO UPDATE SET
+              cursor = c.cursor || jsonb_build_object(
+                'pts', greatest(CASE WHEN jsonb_typeof(c.cursor -> 'pts') = 'number' THEN (c.cursor ->> 'pts')::int8 ELSE 0 END, ${pts}::int8)
+              ),
+              updated_at = now()`
+        },
+        StoreError.mapError("CheckpointRepo.advancePts"),
+      )
+
       const mergeHistory = (channelId: number, cursor: HistoryCursor) => {
         const top = bound(cursor.top)
         const bottom = bound(cursor.bottom)
@@ -90,7 +106,7 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
         StoreError.mapError("CheckpointRepo.advanceHistory"),
       )
 
-      return CheckpointRepo.of({ get, put, advanceHistory, mergeHistory })
+      return CheckpointRepo.of({ get, put, advancePts, advanceHistory, mergeHistory })
     }),
   )
 }

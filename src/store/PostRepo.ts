@@ -58,6 +58,16 @@ export interface TrendingOptions {
   readonly channelId?: number
 }
 
+/** New counters of one post; undefined fields keep their stored value. */
+export interface MetricChange {
+  readonly msgId: number
+  readonly views?: number | undefined
+  readonly forwards?: number | undefined
+  readonly replies?: number | undefined
+  readonly reactions?: Readonly<Record<string, number>> | undefined
+  readonly reactionsTotal?: number | undefined
+}
+
 export class PostRepo extends Context.Service<PostRepo, {
   /**
    * Stores one page of `channelId`'s posts in ONE statement (one round trip): new posts are inserted, changed ones
@@ -73,6 +83,30 @@ export class PostRepo extends Context.Service<PostRepo, {
     takenAt: Date,
     also?: Statement.Fragment,
   ): Effect.Effect<UpsertCounts, StoreError>
+  /**
+   * New counters of stored posts (a field left undefined keeps its value): rows change only where a value differs,
+   * and each changed post gets a `post_metrics` snapshot at `takenAt`. Posts not stored are left alone. Returns the
+   * number of posts changed.
+   */
+  applyMetrics(
+    channelId: number,
+    changes: ReadonlyArray<MetricChange>,
+    takenAt: Date,
+  ): Effect.Effect<number, StoreError>
+  /** Live posts dated at or after `sinceSec` (UNIX) with when their counters were last refreshed (UNIX s). */
+  refreshCandidates(
+    channelId: number,
+    sinceSec: number,
+  ): Effect.Effect<ReadonlyArray<{ msgId: number; date: number; refreshedAt: number | undefined }>, StoreError>
+  /**
+   * Fresh counters of stored posts, fetched at `takenAt`: each post's row is updated where a value changed, its
+   * refresh time set, and a `post_metrics` snapshot written for every one (changed or not). Returns the posts stored.
+   */
+  recordRefresh(
+    channelId: number,
+    counters: ReadonlyArray<MetricChange>,
+    takenAt: Date,
+  ): Effect.Effect<number, StoreError>
   /** Marks posts deleted at `at` (those not already deleted); returns how many were marked. */
   markDeleted(channelId: number, msgIds: ReadonlyArray<number>, at: Date): Effect.Effect<number, StoreError>
   /** Non-deleted posts, newest (highest id) first, strictly below `beforeMsgId` when given. */
@@ -222,6 +256,116 @@ export class PostRepo extends Context.Service<PostRepo, {
         StoreError.mapError("PostRepo.upsertPage"),
       )
 
+      /** `input AS (...)`: one row per post (later values of a field win), absent fields NULL. */
+      const metricsInput = (changes: ReadonlyArray<MetricChange>) => {
+        const byId = new Map<number, MetricChange>()
+        for (const c of changes) {
+          const before = byId.get(c.msgId)
+          const defined = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined))
+          byId.set(c.msgId, before ? { ...before, ...defined } : c)
+        }
+        const list = [...byId.values()]
+        const col = (f: (c: MetricChange) => Scalar | undefined) => arrayLiteral(list.map((c) => f(c) ?? null))
+        return sql`input AS (
+          SELECT * FROM unnest(
+            ${col((c) => c.msgId)}::int4[], ${col((c) => c.views)}::int4[], ${col((c) => c.forwards)}::int4[],
+            ${col((c) => c.replies)}::int4[],
+            ${col((c) => (c.reactions === undefined ? null : toJson(c.reactions)))}::jsonb[],
+            ${col((c) => c.reactionsTotal)}::int4[]
+          ) AS u(msg_id, views, forwards, replies, reactions, reactions_total)
+        )`
+      }
+
+      const applyMetrics = Effect.fn("PostRepo.applyMetrics")(
+        function* (channelId: number, changes: ReadonlyArray<MetricChange>, takenAt: Date) {
+          if (changes.length === 0) return 0
+          const rows = yield* sql<{ n: number }>`
+            WITH ${metricsInput(changes)},
+            changed AS (
+              UPDATE posts p SET
+                views = coalesce(u.views, p.views), forwards = coalesce(u.forwards, p.forwards),
+                replies = coalesce(u.replies, p.replies), reactions = coalesce(u.reactions, p.reactions),
+                reactions_total = coalesce(u.reactions_total, p.reactions_total),
+                metrics_changed_at = now(), updated_at = now()
+              FROM input u
+              WHERE p.channel_id = ${channelId}::int8 AND p.msg_id = u.msg_id
+                AND (p.views, p.forwards, p.replies, p.reactions, p.reactions_total) IS DISTINCT FROM (
+                  coalesce(u.views, p.views), coalesce(u.forwards, p.forwards), coalesce(u.replies, p.replies),
+                  coalesce(u.reactions, p.reactions), coalesce(u.reactions_total, p.reactions_total)
+                )
+              RETURNING p.msg_id, p.views, p.forwards, p.replies, p.reactions, p.reactions_total
+            ),
+            snapshots AS (
+              INSERT INTO post_metrics (channel_id, msg_id, taken_at, views, forwards, replies, reactions_total, reactions)
+              SELECT ${channelId}::int8, c.msg_id, ${takenAt}, c.views, c.forwards, c.replies, c.reactions_total,
+                c.reactions
+              FROM changed c
+              ON CONFLICT (channel_id, msg_id, taken_at) DO UPDATE SET
+                views = excluded.views, forwards = excluded.forwards, replies = excluded.replies,
+                reactions_total = excluded.reactions_total, reactions = excluded.reactions
+              RETURNING 1
+            )
+            SELECT count(*)::int4 AS n FROM changed`
+          return rows[0]?.n ?? 0
+        },
+        StoreError.mapError("PostRepo.applyMetrics"),
+      )
+
+      const refreshCandidates = Effect.fn("PostRepo.refreshCandidates")(
+        function* (channelId: number, sinceSec: number) {
+          const rows = yield* sql<{ msg_id: number; date: number; refreshed_at: number | null }>`
+            SELECT msg_id, date_part('epoch', date)::float8 AS date,
+              date_part('epoch', metrics_refreshed_at)::float8 AS refreshed_at
+            FROM posts
+            WHERE channel_id = ${channelId}::int8 AND date >= to_timestamp(${sinceSec}::int8) AND deleted_at IS NULL
+              AND NOT is_service
+            ORDER BY msg_id`
+          return rows.map((r) => ({
+            msgId: r.msg_id,
+            date: Number(r.date),
+            refreshedAt: r.refreshed_at === null ? undefined : Number(r.refreshed_at),
+          }))
+        },
+        StoreError.mapError("PostRepo.refreshCandidates"),
+      )
+
+      const recordRefresh = Effect.fn("PostRepo.recordRefresh")(
+        function* (channelId: number, counters: ReadonlyArray<MetricChange>, takenAt: Date) {
+          if (counters.length === 0) return 0
+          const rows = yield* sql<{ n: number }>`
+            WITH ${metricsInput(counters)},
+            refreshed AS (
+              UPDATE posts p SET
+                views = coalesce(u.views, p.views), forwards = coalesce(u.forwards, p.forwards),
+                replies = coalesce(u.replies, p.replies), reactions = coalesce(u.reactions, p.reactions),
+                reactions_total = coalesce(u.reactions_total, p.reactions_total),
+                metrics_changed_at = CASE
+                  WHEN (p.views, p.forwards, p.replies, p.reactions, p.reactions_total) IS DISTINCT FROM (
+                    coalesce(u.views, p.views), coalesce(u.forwards, p.forwards), coalesce(u.replies, p.replies),
+                    coalesce(u.reactions, p.reactions), coalesce(u.reactions_total, p.reactions_total)
+                  ) THEN ${takenAt} ELSE p.metrics_changed_at
+                END,
+                metrics_refreshed_at = ${takenAt}
+              FROM input u
+              WHERE p.channel_id = ${channelId}::int8 AND p.msg_id = u.msg_id
+              RETURNING p.msg_id, p.views, p.forwards, p.replies, p.reactions, p.reactions_total
+            ),
+            snapshots AS (
+              INSERT INTO post_metrics (channel_id, msg_id, taken_at, views, forwards, replies, reactions_total, reactions)
+              SELECT ${channelId}::int8, r.msg_id, ${takenAt}, r.views, r.forwards, r.replies, r.reactions_total,
+                r.reactions
+              FROM refreshed r
+              ON CONFLICT (channel_id, msg_id, taken_at) DO UPDATE SET
+                views = excluded.views, forwards = excluded.forwards, replies = excluded.replies,
+                reactions_total = excluded.reactions_total, reactions = excluded.reactions
+              RETURNING 1
+            )
+            SELECT count(*)::int4 AS n FROM refreshed`
+          return rows[0]?.n ?? 0
+        },
+        StoreError.mapError("PostRepo.recordRefresh"),
+      )
+
       const markDeleted = Effect.fn("PostRepo.markDeleted")(
         function* (channelId: number, msgIds: ReadonlyArray<number>, at: Date) {
           if (msgIds.length === 0) return 0
@@ -363,6 +507,9 @@ export class PostRepo extends Context.Service<PostRepo, {
 
       return PostRepo.of({
         upsertPage,
+        applyMetrics,
+        refreshCandidates,
+        recordRefresh,
         markDeleted,
         channelPosts,
         maxMsgId,

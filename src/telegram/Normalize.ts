@@ -144,7 +144,7 @@ function extract(text: string, entities: ReadonlyArray<Tl>): Extracted {
 }
 
 /** Reaction counts by key: the emoji, `custom:<document id>` or `paid`. */
-function reactionsOf(reactions: Tl): { readonly byKey: Record<string, number>; readonly total: number } {
+export function reactionsOf(reactions: Tl): { readonly byKey: Record<string, number>; readonly total: number } {
   const byKey: Record<string, number> = {}
   let total = 0
   for (const r of reactions?.results ?? []) {

@@ -4,7 +4,7 @@
  */
 import "./NoSchemaCache.ts" // first: GramJS must not see localStorage
 import { Api, Logger, TelegramClient as GramClient } from "telegram"
-import { Clock, Context, Effect, Layer, Redacted, Schedule, Semaphore } from "effect"
+import { Clock, Context, Effect, Layer, Redacted, Schedule, type Scope, Semaphore } from "effect"
 import { AppConfig } from "../Config.ts"
 import { ConfigError, type StoreError } from "../domain/Errors.ts"
 import {
@@ -20,6 +20,10 @@ import { AccountRepo } from "../store/AccountRepo.ts"
 import { resolveAccounts, sessionFingerprint } from "./Accounts.ts"
 import { reasonOf } from "./RpcError.ts"
 import { channelStats, messageStats, publicForwards, rawGraph } from "./StatsNormalize.ts"
+import { channelDifference, normalizeUpdate } from "./UpdatesNormalize.ts"
+import type { ChannelDifference, LiveEvent, MetricEvent } from "../domain/Updates.ts"
+import { Raw } from "telegram/events/index.js"
+import { reactionsOf } from "./Normalize.ts"
 import type { ChannelStats, MessageStats, PublicForwardsPage, RawGraph } from "../domain/Stats.ts"
 import { describeReason, PeerUnavailable, TelegramError, Timeout, Transient } from "./TelegramError.ts"
 import { LogLevel } from "telegram/extensions/Logger.js"
@@ -153,6 +157,19 @@ export interface FullChannel {
   /** The DC that serves the channel's statistics (null when Telegram did not say). */
   readonly statsDc: number | null
   readonly participantsCount: number | null
+  /** The channel's current pts (where live updates start). */
+  readonly pts: number | null
+}
+
+/** What an account's connection reports: a channel update, or that it (re)connected (updates may have been missed). */
+export type AccountSignal = LiveEvent | { readonly _tag: "Connected" }
+
+/** Counters of one post from messages.getMessagesViews. */
+export interface PostViews {
+  readonly msgId: number
+  readonly views: number | null
+  readonly forwards: number | null
+  readonly replies: number | null
 }
 
 /** The arguments of messages.getHistory the collector uses (hash is always 0). */
@@ -205,6 +222,23 @@ export interface AccountClient {
     page: { readonly offset: string; readonly limit: number },
     dc: number | undefined,
   ): Effect.Effect<PublicForwardsPage, TelegramError>
+  /** updates.getChannelDifference from `pts`, at most `limit` changes. */
+  getChannelDifference(channel: ChannelRef, pts: number, limit: number): Effect.Effect<ChannelDifference, TelegramError>
+  /** messages.getMessagesViews with increment = false (ids in the order given; missing posts are left out). */
+  getMessagesViews(
+    channel: ChannelRef,
+    ids: ReadonlyArray<number>,
+  ): Effect.Effect<ReadonlyArray<PostViews>, TelegramError>
+  /** messages.getMessagesReactions: the reactions of each post, as Reactions events. */
+  getMessagesReactions(
+    channel: ChannelRef,
+    ids: ReadonlyArray<number>,
+  ): Effect.Effect<ReadonlyArray<MetricEvent>, TelegramError>
+  /**
+   * Calls `listener` with every channel update this account's connection receives, and with Connected when it
+   * (re)connects; returns the function that stops it. Survives reconnections through another proxy.
+   */
+  listen(listener: (signal: AccountSignal) => void): () => void
   /** The DC of the account's main connection (undefined before it connects). */
   readonly homeDc: () => number | undefined
   /** Connects now (calls connect by themselves when needed). */
@@ -232,6 +266,35 @@ export class TelegramClient extends Context.Service<TelegramClient, {
     params: HistoryParams,
     observer?: RunObserver,
   ): Effect.Effect<HistoryPage, PoolError>
+  /** channels.getFullChannel on whichever account may call now. */
+  getFullChannel(
+    channel: ChannelRef & { readonly username?: string | null },
+    observer?: RunObserver,
+  ): Effect.Effect<FullChannel, PoolError>
+  /** updates.getChannelDifference from `pts` (at most `limit` changes), on whichever account may call now. */
+  getChannelDifference(
+    channel: ChannelRef & { readonly username?: string | null },
+    pts: number,
+    limit: number,
+    observer?: RunObserver,
+  ): Effect.Effect<ChannelDifference, PoolError>
+  /** messages.getMessagesViews (increment false) for up to 100 ids. */
+  getMessagesViews(
+    channel: ChannelRef & { readonly username?: string | null },
+    ids: ReadonlyArray<number>,
+    observer?: RunObserver,
+  ): Effect.Effect<ReadonlyArray<PostViews>, PoolError>
+  /** messages.getMessagesReactions for up to 100 ids. */
+  getMessagesReactions(
+    channel: ChannelRef & { readonly username?: string | null },
+    ids: ReadonlyArray<number>,
+    observer?: RunObserver,
+  ): Effect.Effect<ReadonlyArray<MetricEvent>, PoolError>
+  /**
+   * Calls `listener` with every update any account's connection receives (the same update arrives once per member
+   * account: the pts rules drop the copies), and Connected when an account (re)connects; until the scope closes.
+   */
+  listen(listener: (account: string, signal: AccountSignal) => void): Effect.Effect<void, never, Scope.Scope>
   /**
    * Runs `call` on the named account only (e.g. a channel's admin, for its statistics), within that account's budget
    * for `methodClass`, with that account's own access hash of `channel` (resolved once, as for getHistory).
@@ -426,6 +489,31 @@ export class TelegramClient extends Context.Service<TelegramClient, {
             (lease) => withOwnHash(lease, channel, (ch) => lease.client.getHistory(ch, params)),
             observer,
           ),
+        getFullChannel: (channel, observer) =>
+          pool.run("full", (lease) => withOwnHash(lease, channel, (ch) => lease.client.getFullChannel(ch)), observer),
+        getChannelDifference: (channel, pts, limit, observer) =>
+          pool.run(
+            "updates",
+            (lease) => withOwnHash(lease, channel, (ch) => lease.client.getChannelDifference(ch, pts, limit)),
+            observer,
+          ),
+        getMessagesViews: (channel, ids, observer) =>
+          pool.run(
+            "views",
+            (lease) => withOwnHash(lease, channel, (ch) => lease.client.getMessagesViews(ch, ids)),
+            observer,
+          ),
+        getMessagesReactions: (channel, ids, observer) =>
+          pool.run(
+            "views",
+            (lease) => withOwnHash(lease, channel, (ch) => lease.client.getMessagesReactions(ch, ids)),
+            observer,
+          ),
+        listen: (listener) =>
+          Effect.acquireRelease(
+            Effect.sync(() => clients.map((c) => c.listen((signal) => listener(c.account, signal)))),
+            (stops) => Effect.sync(() => stops.forEach((stop) => stop())),
+          ).pipe(Effect.asVoid),
         onAccount: (account, methodClass, channel, call, observer) =>
           pool.run(
             methodClass,
@@ -506,6 +594,21 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
 
   let link: Link | undefined
   const lock = Semaphore.makeUnsafe(1)
+  /** Update listeners, and the GramJS clients already delivering to them. */
+  const listeners = new Set<(signal: AccountSignal) => void>()
+  const listening = new WeakSet<GramClient>()
+  const deliver = (update: unknown) => {
+    const state = (update as { state?: unknown } | undefined)?.state
+    const signal: AccountSignal | undefined = (update as { className?: unknown })?.className === undefined
+      ? (state === 1 ? { _tag: "Connected" } : undefined)
+      : normalizeUpdate(update)
+    if (signal) { for (const l of listeners) l(signal) }
+  }
+  const attach = (client: GramClient) => {
+    if (listeners.size === 0 || listening.has(client)) return
+    listening.add(client)
+    client.addEventHandler(deliver, new Raw({}))
+  }
   yield* Effect.addFinalizer(() => Effect.suspend(() => (link ? destroy(link.client) : Effect.void)))
 
   /** Connects (through the next proxy when there are proxies; each one is tried at most once per call). */
@@ -519,7 +622,10 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
       // Released even when connecting fails or times out: GramJS would otherwise go on reconnecting by itself.
       const client = makeGramClient({ ...options, ...(proxy ? { proxy: proxy.spec } : {}) })
       const connected = yield* Effect.result(timed("connect", () => client.connect()))
-      if (connected._tag === "Success") return link = { client, proxy }
+      if (connected._tag === "Success") {
+        attach(client)
+        return link = { client, proxy }
+      }
       last = connected.failure
       yield* destroy(client)
       if (!proxy) break
@@ -570,6 +676,57 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
   return {
     account,
     homeDc: () => link?.client.session.dcId,
+    listen: (listener) => {
+      listeners.add(listener)
+      if (link) attach(link.client)
+      return () => listeners.delete(listener)
+    },
+    getChannelDifference: (channel, pts, limit) =>
+      call("updates.GetChannelDifference", (c) =>
+        c.invoke(
+          new Api.updates.GetChannelDifference({
+            channel: inputChannel(channel),
+            filter: new Api.ChannelMessagesFilterEmpty(),
+            pts,
+            limit,
+          }),
+        )).pipe(Effect.map((r) => channelDifference(r, channel.id))),
+    getMessagesViews: (channel, ids) =>
+      call(
+        "messages.GetMessagesViews",
+        (c) =>
+          c.invoke(new Api.messages.GetMessagesViews({ peer: inputPeer(channel), id: [...ids], increment: false })),
+      ).pipe(
+        Effect.map((r) =>
+          r.views.flatMap((v: any, i: number): Array<PostViews> =>
+            ids[i] === undefined ? [] : [{
+              msgId: ids[i]!,
+              views: typeof v.views === "number" ? v.views : null,
+              forwards: typeof v.forwards === "number" ? v.forwards : null,
+              replies: typeof v.replies?.replies === "number" ? v.replies.replies : null,
+            }]
+          )
+        ),
+      ),
+    getMessagesReactions: (channel, ids) =>
+      call(
+        "messages.GetMessagesReactions",
+        (c) => c.invoke(new Api.messages.GetMessagesReactions({ peer: inputPeer(channel), id: [...ids] })),
+      ).pipe(
+        Effect.map((r: any) =>
+          (r.updates ?? []).flatMap((u: any): Array<MetricEvent> => {
+            if (u?.className !== "UpdateMessageReactions") return []
+            const { byKey, total } = reactionsOf(u.reactions)
+            return [{
+              _tag: "Reactions",
+              channelId: channel.id,
+              msgId: Number(u.msgId),
+              reactions: byKey,
+              reactionsTotal: total,
+            }]
+          })
+        ),
+      ),
     connect: Effect.asVoid(ensure),
     getFullChannel: (channel) =>
       call(
@@ -582,6 +739,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
             canViewStats: full?.canViewStats === true,
             statsDc: typeof full?.statsDc === "number" ? full.statsDc : null,
             participantsCount: typeof full?.participantsCount === "number" ? full.participantsCount : null,
+            pts: typeof full?.pts === "number" ? full.pts : null,
           }
         }),
       ),

@@ -17,6 +17,7 @@ const ALL = [
   { migration_id: 1, name: "history" },
   { migration_id: 2, name: "accounts" },
   { migration_id: 3, name: "stats" },
+  { migration_id: 4, name: "refresh" },
 ]
 
 /** Builds `layer` in a child scope and returns its failure (the layer must fail). */
@@ -40,7 +41,7 @@ effectTest(
   Effect.gen(function* () {
     const context = yield* Layer.build(pgLayer({ migrate: false }))
     yield* Effect.gen(function* () {
-      assertEquals(yield* Sql.migrate, [[1, "history"], [2, "accounts"], [3, "stats"]])
+      assertEquals(yield* Sql.migrate, [[1, "history"], [2, "accounts"], [3, "stats"], [4, "refresh"]])
       assertEquals(yield* Sql.migrate, [])
       assertEquals(yield* migrationRows, ALL)
     }).pipe(Effect.provideContext(context))

@@ -1,10 +1,13 @@
 /** Test support for the collector: a sandbox, its descriptor file, and HistorySync on a fresh database of a backend. */
-import { Effect, Layer, ManagedRuntime, Redacted, References } from "effect"
+import { Effect, Fiber, Layer, ManagedRuntime, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { CollectorsLive } from "../../src/App.ts"
 import { AppConfig, type PeerRef } from "../../src/Config.ts"
 import { type ChannelProgress, HistorySync } from "../../src/collect/HistorySync.ts"
 import { type PeerStats, StatsLoader } from "../../src/collect/StatsLoader.ts"
+import { type LiveStats, LiveUpdates } from "../../src/collect/LiveUpdates.ts"
+import { MetricsRefresh, type RefreshRound } from "../../src/collect/MetricsRefresh.ts"
+import { DEFAULT_SCHEDULE, parseSchedule } from "../../src/domain/Refresh.ts"
 import type { Sandbox, SandboxOptions } from "../../src/sandbox/Sandbox.ts"
 import { freshDatabase, pgAvailable, tempDir } from "./PgTest.ts"
 import { startSandbox } from "./sandbox.ts"
@@ -45,6 +48,13 @@ export interface SyncHarness extends AsyncDisposable {
     refs: ReadonlyArray<PeerRef | string>,
     options?: { readonly periodDays?: number; readonly concurrency?: number },
   ): Promise<ReadonlyArray<PeerStats>>
+  /** Starts following the channels live (as poll-updates does); `stop` interrupts it and waits for its flush. */
+  follow(
+    refs: ReadonlyArray<PeerRef | string>,
+    options?: { readonly reconcileSeconds?: number },
+  ): { readonly stop: () => Promise<void>; readonly stats: () => Promise<LiveStats> }
+  /** One metrics refresh round at `nowSec` (UNIX seconds), on `schedule` (default: tgpulse's). */
+  refresh(refs: ReadonlyArray<PeerRef | string>, nowSec: number, schedule?: string): Promise<RefreshRound>
   /** A query on the harness's database. */
   query<A extends object>(text: string): Promise<ReadonlyArray<A>>
   /** messages.GetHistory requests the sandbox answered (or refused) since the start. */
@@ -98,6 +108,21 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
         StatsLoader.use((s) =>
           s.loadAll(refs.map(asRef), { periodDays: o.periodDays ?? 30, concurrency: o.concurrency ?? 2 })
         ),
+      ),
+    follow: (refs, o = {}) => {
+      const fiber = runtime.runFork(
+        LiveUpdates.use((l) =>
+          l.run(refs.map(asRef), { reconcileSeconds: o.reconcileSeconds ?? 3600, statusSeconds: 0 })
+        ),
+      )
+      return {
+        stop: () => runtime.runPromise(Fiber.interrupt(fiber)).then(() => undefined),
+        stats: () => runtime.runPromise(LiveUpdates.use((l) => l.stats)),
+      }
+    },
+    refresh: (refs, nowSec, schedule = DEFAULT_SCHEDULE) =>
+      runtime.runPromise(
+        MetricsRefresh.use((m) => m.refreshOnce(refs.map(asRef), parseSchedule(schedule), nowSec)),
       ),
     query: <A extends object>(text: string) =>
       runtime.runPromise(SqlClient.SqlClient.use((sql) => sql.unsafe<A>(text))),

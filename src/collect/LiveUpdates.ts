@@ -1,0 +1,419 @@
+/**
+ * Live updates: every account's pushed channel updates go through one bounded queue to one writer, which orders them
+ * by the pts rules per channel, fills gaps with updates.getChannelDifference (after 0.5 s, as Telegram advises), and
+ * commits each batch in one transaction together with the pts it reaches. Catch-up runs at start, after every
+ * reconnection and every `reconcileSeconds`; a difference that is too long falls back to a history sync.
+ */
+import { Clock, Context, Duration, Effect, Fiber, Layer, Option, Queue, Ref, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
+import type { PeerRef } from "../Config.ts"
+import type { Post } from "../domain/Post.ts"
+import {
+  type ChannelDifference,
+  isPtsEvent,
+  type LiveEvent,
+  type MetricEvent,
+  type PtsEvent,
+  PtsGate,
+} from "../domain/Updates.ts"
+import { ChannelRepo } from "../store/ChannelRepo.ts"
+import { CheckpointRepo } from "../store/CheckpointRepo.ts"
+import { type MetricChange, PostRepo } from "../store/PostRepo.ts"
+import type { AccountSignal, ChannelInfo } from "../telegram/TelegramClient.ts"
+import { TelegramClient } from "../telegram/TelegramClient.ts"
+import { HistorySync } from "./HistorySync.ts"
+import { describePeer, makeResolver } from "./Peers.ts"
+
+/** The checkpoint stream of live updates: `{pts}`. */
+export const UPDATES_STREAM = "updates"
+/** Items the intake queue holds before the connections' callbacks wait (nothing is dropped). */
+const QUEUE_CAPACITY = 10_000
+/** Items one batch takes at most. */
+const BATCH = 2_000
+/** How long a gap may stay open before the difference is asked for (Telegram: "wait up to 0.5 s"). */
+const GAP_WAIT_MS = 500
+/** Changes per getChannelDifference ("ordinary users are supposed to pass 10-100"). */
+const DIFF_LIMIT = 100
+
+export interface LiveOptions {
+  /** Catch-up of every channel at this interval (pushes are best-effort). */
+  readonly reconcileSeconds: number
+  /** A status line at this interval (0: none). */
+  readonly statusSeconds: number
+  /**
+   * Called after each commit with the pts-moving updates it covered (channel, pts, receipt time) and the commit time
+   * (wall-clock ms): the benchmark's latency probe.
+   */
+  readonly onCommit?: (
+    updates: ReadonlyArray<{ readonly channelId: number; readonly pts: number; readonly at: number }>,
+    committedAt: number,
+  ) => void
+}
+
+/** Live counters (the status line and the benchmark read them). */
+export interface LiveStats {
+  readonly received: number
+  readonly applied: number
+  readonly duplicates: number
+  readonly gapsRecovered: number
+  readonly differences: number
+  readonly tooLong: number
+  readonly batches: number
+  readonly queueDepth: number
+  /** Milliseconds from receipt to commit of the last batch's oldest item. */
+  readonly lagMs: number
+  /** Receipt-to-commit latencies of recent updates (ms), for percentiles. */
+  readonly latencies: ReadonlyArray<number>
+}
+
+const EMPTY: LiveStats = {
+  received: 0,
+  applied: 0,
+  duplicates: 0,
+  gapsRecovered: 0,
+  differences: 0,
+  tooLong: 0,
+  batches: 0,
+  queueDepth: 0,
+  lagMs: 0,
+  latencies: [],
+}
+const LATENCY_WINDOW = 20_000
+
+/** What the writer takes from the queue. */
+type Item =
+  | { readonly _tag: "Event"; readonly event: LiveEvent; readonly at: number }
+  | { readonly _tag: "Connected"; readonly account: string }
+  | {
+    readonly _tag: "Diff"
+    readonly channelId: number
+    readonly diff: ChannelDifference
+    /** Posts a history sync stored (a too-long difference) are counted, not rewritten. */
+    readonly viaHistory: boolean
+  }
+  | { readonly _tag: "DiffFailed"; readonly channelId: number; readonly error: string }
+
+/** One batch's writes for one channel. */
+interface Writes {
+  posts: Map<number, Post>
+  deleted: Set<number>
+  metrics: Array<MetricChange>
+  pts: number | undefined
+}
+
+const metricChange = (e: MetricEvent): MetricChange =>
+  e._tag === "Views"
+    ? { msgId: e.msgId, views: e.views }
+    : e._tag === "Forwards"
+    ? { msgId: e.msgId, forwards: e.forwards }
+    : { msgId: e.msgId, reactions: e.reactions, reactionsTotal: e.reactionsTotal }
+
+export class LiveUpdates extends Context.Service<LiveUpdates, {
+  /**
+   * Follows the channels until interrupted. On interruption it stops listening, writes what it holds that the pts
+   * rules allow, commits, and returns.
+   */
+  run(refs: ReadonlyArray<PeerRef>, options: LiveOptions): Effect.Effect<void, unknown>
+  readonly stats: Effect.Effect<LiveStats>
+}>()("tgpulse/collect/LiveUpdates") {
+  static readonly layer = Layer.effect(
+    LiveUpdates,
+    Effect.gen(function* () {
+      const telegram = yield* TelegramClient
+      const channels = yield* ChannelRepo
+      const posts = yield* PostRepo
+      const checkpoints = yield* CheckpointRepo
+      const history = yield* HistorySync
+      const sql = yield* SqlClient.SqlClient
+      const resolve = makeResolver(telegram, channels)
+      const stats = yield* Ref.make(EMPTY)
+      const bump = (f: (s: LiveStats) => Partial<LiveStats>) => Ref.update(stats, (s) => ({ ...s, ...f(s) }))
+
+      const run = Effect.fn("LiveUpdates.run")(function* (refs: ReadonlyArray<PeerRef>, options: LiveOptions) {
+        yield* Ref.set(stats, EMPTY)
+        const followed = new Map<number, ChannelInfo>()
+        for (const ref of refs) {
+          const info = yield* resolve(ref)
+          followed.set(info.id, info)
+        }
+        const queue = yield* Queue.bounded<Item>(QUEUE_CAPACITY)
+        // The connections' callbacks offer without waiting while there is room; once full, offers wait in order.
+        let waiting = 0
+        const intake = (item: Item) => {
+          if (waiting === 0 && Queue.offerUnsafe(queue, item)) return
+          waiting++
+          Effect.runFork(Effect.ensuring(Queue.offer(queue, item), Effect.sync(() => waiting--)))
+        }
+        yield* telegram.listen((account: string, signal: AccountSignal) => {
+          if (signal._tag === "Connected") return intake({ _tag: "Connected", account })
+          if (!followed.has(signal.channelId)) return
+          intake({ _tag: "Event", event: signal, at: Date.now() })
+        })
+
+        // Where each channel starts: its stored pts (caught up by a difference), or its current pts when new.
+        const gates = new Map<number, PtsGate<PtsEvent & { readonly at?: number }>>()
+        const needCatchUp: Array<number> = []
+        for (const [id, info] of followed) {
+          const stored = yield* checkpoints.get(id, UPDATES_STREAM)
+          const pts = Option.getOrUndefined(stored) as { pts?: unknown } | undefined
+          if (typeof pts?.pts === "number" && pts.pts > 0) {
+            gates.set(id, new PtsGate(pts.pts))
+            needCatchUp.push(id)
+          } else {
+            const full = yield* telegram.getFullChannel(info)
+            const start = full.pts ?? 0
+            gates.set(id, new PtsGate(start))
+            yield* checkpoints.advancePts(id, UPDATES_STREAM, start)
+            yield* Effect.logInfo("channel followed from its current pts").pipe(
+              Effect.annotateLogs({ channel: describePeer({ _tag: "Id", id }), pts: start }),
+            )
+          }
+        }
+
+        // Differences are fetched beside the writer and handed to it through the queue (it alone moves the gates).
+        const inFlight = new Set<number>()
+        let stopping = false
+        const gapSince = new Map<number, number>()
+        const failedAt = new Map<number, number>()
+        const fetchDiff = (channelId: number, pts: number) =>
+          Effect.gen(function* () {
+            const info = followed.get(channelId)!
+            const diff = yield* telegram.getChannelDifference(info, pts, DIFF_LIMIT)
+            if (diff._tag === "TooLong") {
+              yield* Effect.logWarning("channel difference too long: syncing its history").pipe(
+                Effect.annotateLogs({ channel: info.username ? `@${info.username}` : String(channelId), pts }),
+              )
+              const ref: PeerRef = info.username
+                ? { _tag: "Username", username: info.username }
+                : { _tag: "Id", id: channelId }
+              yield* history.syncAll([ref], { limitPerRun: 0, concurrency: 1 })
+              return { _tag: "Diff" as const, channelId, diff, viaHistory: true }
+            }
+            return { _tag: "Diff" as const, channelId, diff, viaHistory: false }
+          }).pipe(
+            Effect.catchCause((cause) =>
+              Effect.succeed({ _tag: "DiffFailed" as const, channelId, error: String(cause).slice(0, 300) })
+            ),
+            Effect.flatMap((item) => Queue.offer(queue, item)),
+          )
+        const requestDiff = (channelId: number) =>
+          Effect.gen(function* () {
+            if (stopping || inFlight.has(channelId)) return
+            const gate = gates.get(channelId)
+            if (!gate) return
+            inFlight.add(channelId)
+            yield* Effect.forkScoped(fetchDiff(channelId, gate.pts))
+          })
+        for (const id of needCatchUp) yield* requestDiff(id)
+
+        /** Applies one batch to the gates and collects its writes. */
+        const collect = (items: ReadonlyArray<Item>, now: number) =>
+          Effect.gen(function* () {
+            const writes = new Map<number, Writes>()
+            const of = (channelId: number): Writes => {
+              let w = writes.get(channelId)
+              if (!w) writes.set(channelId, w = { posts: new Map(), deleted: new Set(), metrics: [], pts: undefined })
+              return w
+            }
+            let applied = 0
+            let duplicates = 0
+            let oldest = now
+            const latencies: Array<number> = []
+            const committed: Array<{ channelId: number; pts: number; at: number }> = []
+            const apply = (e: PtsEvent & { readonly at?: number }) => {
+              const w = of(e.channelId)
+              if (e._tag === "NewPost" || e._tag === "EditPost") {
+                w.deleted.delete(e.post.msgId)
+                w.posts.set(e.post.msgId, e.post)
+              } else if (e._tag === "DeletePosts") {
+                for (const id of e.ids) w.deleted.add(id)
+              }
+              w.pts = e.pts
+              applied++
+              if (e.at !== undefined) {
+                latencies.push(e.at)
+                committed.push({ channelId: e.channelId, pts: e.pts, at: e.at })
+              }
+            }
+            for (const item of items) {
+              switch (item._tag) {
+                case "Connected":
+                  // Updates may have been missed while the connection was down.
+                  for (const id of gates.keys()) yield* requestDiff(id)
+                  break
+                case "Event": {
+                  const e = item.event
+                  oldest = Math.min(oldest, item.at)
+                  if (e._tag === "ChannelTooLong") {
+                    yield* requestDiff(e.channelId)
+                  } else if (isPtsEvent(e)) {
+                    const gate = gates.get(e.channelId)
+                    if (!gate) break
+                    const before = gate.waiting
+                    const ready = gate.offer({ ...e, at: item.at })
+                    if (ready.length === 0 && gate.waiting === before) duplicates++
+                    ready.forEach(apply)
+                    if (gate.gap && !gapSince.has(e.channelId)) gapSince.set(e.channelId, now)
+                    if (!gate.gap) gapSince.delete(e.channelId)
+                  } else {
+                    of(e.channelId).metrics.push(metricChange(e))
+                    applied++
+                    latencies.push(item.at)
+                  }
+                  break
+                }
+                case "DiffFailed":
+                  inFlight.delete(item.channelId)
+                  failedAt.set(item.channelId, now)
+                  yield* Effect.logWarning("channel difference failed; trying again later").pipe(
+                    Effect.annotateLogs({ channelId: item.channelId, error: item.error }),
+                  )
+                  break
+                case "Diff": {
+                  inFlight.delete(item.channelId)
+                  failedAt.delete(item.channelId)
+                  const gate = gates.get(item.channelId)!
+                  const d = item.diff
+                  const w = of(item.channelId)
+                  if (d._tag === "Difference") {
+                    for (const p of d.posts) {
+                      w.deleted.delete(p.msgId)
+                      w.posts.set(p.msgId, p)
+                    }
+                    for (const e of d.events) {
+                      if (e._tag === "NewPost" || e._tag === "EditPost") w.posts.set(e.post.msgId, e.post)
+                      else if (e._tag === "DeletePosts") { for (const id of e.ids) w.deleted.add(id) }
+                      else if (e._tag !== "PtsOnly") w.metrics.push(metricChange(e))
+                    }
+                  } else if (d._tag === "TooLong" && !item.viaHistory) {
+                    for (const p of d.posts) w.posts.set(p.msgId, p)
+                  }
+                  const hadGap = gate.gap
+                  const before = gate.pts
+                  gate.advance(d.pts).forEach(apply)
+                  if (gate.pts !== before) w.pts = gate.pts
+                  yield* bump((s) => ({
+                    differences: s.differences + 1,
+                    tooLong: s.tooLong + (d._tag === "TooLong" ? 1 : 0),
+                    gapsRecovered: s.gapsRecovered + (hadGap && !gate.gap ? 1 : 0),
+                  }))
+                  if (!gate.gap) gapSince.delete(item.channelId)
+                  // Not final: ask again at once from the new pts.
+                  if (d._tag === "Difference" && !d.final) yield* requestDiff(item.channelId)
+                  break
+                }
+              }
+            }
+            return { writes, applied, duplicates, oldest, latencies, committed }
+          })
+
+        /** Writes one batch and the pts it reaches, per channel, in one transaction. */
+        const commit = (writes: Map<number, Writes>, takenAt: Date) =>
+          sql.withTransaction(
+            Effect.forEach(writes, ([channelId, w]) =>
+              Effect.gen(function* () {
+                if (w.posts.size > 0) yield* posts.upsertPage(channelId, [...w.posts.values()], takenAt)
+                if (w.deleted.size > 0) yield* posts.markDeleted(channelId, [...w.deleted], takenAt)
+                if (w.metrics.length > 0) yield* posts.applyMetrics(channelId, w.metrics, takenAt)
+                if (w.pts !== undefined) yield* checkpoints.advancePts(channelId, UPDATES_STREAM, w.pts)
+              }), { discard: true }),
+          )
+
+        /** One round: take a batch (or time out to look at gaps), apply it, commit it. Not interruptible inside. */
+        const round = (items: ReadonlyArray<Item>) =>
+          Effect.gen(function* () {
+            const now = Date.now()
+            const { writes, applied, duplicates, oldest, latencies, committed } = yield* collect(items, now)
+            // Gaps open for longer than the wait are filled by a difference.
+            for (const [channelId, since] of gapSince) {
+              if (now - since >= GAP_WAIT_MS && !inFlight.has(channelId)) {
+                const failed = failedAt.get(channelId)
+                if (failed === undefined || now - failed > 2_000) yield* requestDiff(channelId)
+              }
+            }
+            if (writes.size > 0) yield* commit(writes, new Date(now))
+            const done = Date.now()
+            if (committed.length > 0) options.onCommit?.(committed, done)
+            yield* bump((s) => ({
+              received: s.received + items.filter((i) => i._tag === "Event").length,
+              applied: s.applied + applied,
+              duplicates: s.duplicates + duplicates,
+              batches: s.batches + (writes.size > 0 ? 1 : 0),
+              queueDepth: Queue.sizeUnsafe(queue),
+              lagMs: writes.size > 0 ? done - oldest : s.lagMs,
+              latencies: latencies.length === 0
+                ? s.latencies
+                : [...s.latencies, ...latencies.map((at) => done - at)].slice(-LATENCY_WINDOW),
+            }))
+          })
+
+        const reconcile = Effect.repeat(
+          Effect.suspend(() => Effect.forEach([...gates.keys()], (id) => requestDiff(id), { discard: true })),
+          Schedule.spaced(Duration.seconds(Math.max(1, options.reconcileSeconds))),
+        ).pipe(Effect.delay(Duration.seconds(Math.max(1, options.reconcileSeconds))))
+        yield* Effect.forkScoped(reconcile)
+        if (options.statusSeconds > 0) yield* Effect.forkScoped(statusLine(stats, options.statusSeconds))
+
+        const loop = Effect.forever(
+          Effect.gen(function* () {
+            const items = yield* Effect.timeoutOption(Queue.takeBetween(queue, 1, BATCH), Duration.millis(100))
+            yield* Effect.uninterruptible(round(Option.getOrElse(items, () => [])))
+          }),
+        )
+        const writer = yield* Effect.forkScoped(loop)
+        yield* Effect.addFinalizer(() =>
+          Effect.gen(function* () {
+            // Stop: no more rounds; whatever was taken in is written as far as the pts rules allow.
+            stopping = true
+            yield* Fiber.interrupt(writer)
+            const rest = yield* Queue.clear(queue).pipe(Effect.orElseSucceed(() => []))
+            yield* round(rest.filter((i) => i._tag === "Event" || i._tag === "Diff")).pipe(
+              Effect.catchCause((cause) => Effect.logError("final flush failed", cause)),
+            )
+            const s = yield* Ref.get(stats)
+            yield* Effect.logInfo("live updates stopped").pipe(
+              Effect.annotateLogs({ applied: s.applied, duplicates: s.duplicates, gapsRecovered: s.gapsRecovered }),
+            )
+          })
+        )
+        return yield* Fiber.join(writer)
+      }, Effect.scoped)
+
+      return LiveUpdates.of({ run, stats: Ref.get(stats) })
+    }),
+  )
+}
+
+/** The p-th percentile of `values` (0 when empty). */
+export function percentile(values: ReadonlyArray<number>, p: number): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+/** Every `seconds`: updates/s since the last line, lag and queue depth. */
+function statusLine(stats: Ref.Ref<LiveStats>, seconds: number) {
+  return Effect.gen(function* () {
+    let last = yield* Ref.get(stats)
+    let lastAt = yield* Clock.currentTimeMillis
+    yield* Effect.repeat(
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const s = yield* Ref.get(stats)
+        const rate = ((s.applied - last.applied) * 1000) / Math.max(1, now - lastAt)
+        yield* Effect.logInfo("live updates").pipe(
+          Effect.annotateLogs({
+            updatesPerSec: Math.round(rate),
+            lagMs: s.lagMs,
+            queueDepth: s.queueDepth,
+            applied: s.applied,
+            gapsRecovered: s.gapsRecovered,
+          }),
+        )
+        last = s
+        lastAt = now
+      }),
+      Schedule.spaced(Duration.seconds(seconds)),
+    ).pipe(Effect.delay(Duration.seconds(seconds)))
+  })
+}

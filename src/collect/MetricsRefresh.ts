@@ -1,0 +1,136 @@
+/**
+ * Metrics refresh: the counters of posts younger than the schedule's last age are read again on a schedule that thins
+ * with age (messages.getMessagesViews with increment = false, 100 ids a call, for views, forwards and replies;
+ * messages.getMessagesReactions for reactions), and every refresh is a `post_metrics` snapshot.
+ */
+import { Clock, Context, Duration, Effect, Layer } from "effect"
+import type { PeerRef } from "../Config.ts"
+import { isDue, maxAgeOf, type RefreshTier } from "../domain/Refresh.ts"
+import { ChannelRepo } from "../store/ChannelRepo.ts"
+import { type MetricChange, PostRepo } from "../store/PostRepo.ts"
+import type { ChannelInfo, PoolError } from "../telegram/TelegramClient.ts"
+import { TelegramClient } from "../telegram/TelegramClient.ts"
+import type { StoreError } from "../domain/Errors.ts"
+import { describePeer, failureMessage, makeResolver } from "./Peers.ts"
+
+/** Ids per getMessagesViews / getMessagesReactions call. */
+export const REFRESH_BATCH = 100
+
+export interface RefreshRound {
+  /** Posts whose counters were refreshed (one snapshot each). */
+  readonly posts: number
+  readonly viewsRequests: number
+  readonly reactionsRequests: number
+  /** Channels that failed this round (named, with the reason). */
+  readonly failed: ReadonlyArray<string>
+}
+
+export class MetricsRefresh extends Context.Service<MetricsRefresh, {
+  /** One round at `nowSec` (UNIX seconds): every due post of every channel. */
+  refreshOnce(
+    refs: ReadonlyArray<PeerRef>,
+    tiers: ReadonlyArray<RefreshTier>,
+    nowSec: number,
+  ): Effect.Effect<RefreshRound, StoreError | PoolError | Error>
+  /** A round every `everySec` seconds of the clock until interrupted (a failed round is logged, the next one runs). */
+  run(
+    refs: ReadonlyArray<PeerRef>,
+    tiers: ReadonlyArray<RefreshTier>,
+  ): Effect.Effect<never, StoreError | PoolError | Error>
+}>()("tgpulse/collect/MetricsRefresh") {
+  static readonly layer = Layer.effect(
+    MetricsRefresh,
+    Effect.gen(function* () {
+      const telegram = yield* TelegramClient
+      const channels = yield* ChannelRepo
+      const posts = yield* PostRepo
+      const resolve = makeResolver(telegram, channels)
+
+      /** One channel's due posts, in batches of 100: counters then reactions, stored with one snapshot each. */
+      const refreshChannel = (channel: ChannelInfo, tiers: ReadonlyArray<RefreshTier>, nowSec: number) =>
+        Effect.gen(function* () {
+          const candidates = yield* posts.refreshCandidates(channel.id, nowSec - maxAgeOf(tiers))
+          const due = candidates.filter((p) => isDue(tiers, p.date, p.refreshedAt, nowSec)).map((p) => p.msgId)
+          let refreshed = 0
+          let viewsRequests = 0
+          let reactionsRequests = 0
+          for (let i = 0; i < due.length; i += REFRESH_BATCH) {
+            const ids = due.slice(i, i + REFRESH_BATCH)
+            const views = yield* telegram.getMessagesViews(channel, ids)
+            viewsRequests++
+            const reactions = yield* telegram.getMessagesReactions(channel, ids)
+            reactionsRequests++
+            const counters: Array<MetricChange> = views.map((v) => ({
+              msgId: v.msgId,
+              views: v.views ?? undefined,
+              forwards: v.forwards ?? undefined,
+              replies: v.replies ?? undefined,
+            }))
+            for (const r of reactions) {
+              if (r._tag === "Reactions") {
+                counters.push({ msgId: r.msgId, reactions: r.reactions, reactionsTotal: r.reactionsTotal })
+              }
+            }
+            refreshed += yield* posts.recordRefresh(channel.id, counters, new Date(nowSec * 1000))
+          }
+          return { posts: refreshed, viewsRequests, reactionsRequests }
+        })
+
+      const refreshOnce = Effect.fn("MetricsRefresh.round")(function* (
+        refs: ReadonlyArray<PeerRef>,
+        tiers: ReadonlyArray<RefreshTier>,
+        nowSec: number,
+      ) {
+        let total = { posts: 0, viewsRequests: 0, reactionsRequests: 0 }
+        const failed: Array<string> = []
+        for (const ref of refs) {
+          const result = yield* Effect.result(
+            Effect.flatMap(resolve(ref), (channel) => refreshChannel(channel, tiers, nowSec)),
+          )
+          if (result._tag === "Failure") {
+            const message = (result.failure as { message?: string }).message ?? String(result.failure)
+            failed.push(`${describePeer(ref)}: ${message}`)
+            yield* Effect.logWarning("metrics refresh failed for a channel").pipe(
+              Effect.annotateLogs({ channel: describePeer(ref), error: message }),
+            )
+            continue
+          }
+          total = {
+            posts: total.posts + result.success.posts,
+            viewsRequests: total.viewsRequests + result.success.viewsRequests,
+            reactionsRequests: total.reactionsRequests + result.success.reactionsRequests,
+          }
+        }
+        return { ...total, failed }
+      })
+
+      const run = (refs: ReadonlyArray<PeerRef>, tiers: ReadonlyArray<RefreshTier>) => {
+        // Rounds on the finest tier's grid: every tier's slots start on it.
+        const every = Math.min(...tiers.map((t) => t.everySec))
+        const round = Effect.gen(function* () {
+          const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+          const r = yield* refreshOnce(refs, tiers, now)
+          if (r.posts > 0) {
+            yield* Effect.logInfo("metrics refreshed").pipe(
+              Effect.annotateLogs({ posts: r.posts, requests: r.viewsRequests + r.reactionsRequests }),
+            )
+          }
+        }).pipe(
+          Effect.catchCause((cause) =>
+            Effect.logError("metrics refresh round failed").pipe(Effect.annotateLogs({ error: failureMessage(cause) }))
+          ),
+        )
+        return Effect.gen(function* () {
+          while (true) {
+            yield* round
+            const now = yield* Clock.currentTimeMillis
+            const next = (Math.floor(now / 1000 / every) + 1) * every * 1000
+            yield* Effect.sleep(Duration.millis(next - now))
+          }
+        })
+      }
+
+      return MetricsRefresh.of({ refreshOnce, run })
+    }),
+  )
+}

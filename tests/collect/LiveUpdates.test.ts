@@ -1,0 +1,266 @@
+/**
+ * Live updates end to end: real GramJS clients receiving the sandbox's pushes (every kind, with pts), gaps made by
+ * withheld pushes and recovered through updates.getChannelDifference, a pts log too short (history fallback), and
+ * poll-updates as a process: SIGKILL and restart, SIGTERM under load. The database is compared with the world.
+ */
+import { Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { Sql } from "../../src/store/Sql.ts"
+import type { Sandbox } from "../../src/sandbox/Sandbox.ts"
+import { assert, assertEquals } from "../support/assert.ts"
+import { type BackendName, descriptorFile, syncHarness, UNLIMITED } from "../support/collect.ts"
+import { freshDatabase, pgAvailable } from "../support/PgTest.ts"
+import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
+import { runEffect } from "../support/effectTest.ts"
+import { runTask, spawnTask } from "../support/tasks.ts"
+
+const backend: BackendName = pgAvailable ? "PostgreSQL" : "PGlite"
+const POOL = { MTPROTO_POOL_ENABLED: "true" }
+const chan = (i: number) => `sandbox_chan_${i}`
+const idOf = (i: number) => 1_000_000 + i
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Waits until `check` resolves true (polling every 100 ms), or fails after `ms`. */
+async function until(check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+type Query = <A extends object>(text: string) => Promise<ReadonlyArray<A>>
+
+/** The pts tgpulse committed for a channel's updates stream (0 when none). */
+async function committedPts(query: Query, channelId: number): Promise<number> {
+  const rows = await query<{ pts: string | null }>(
+    `SELECT cursor ->> 'pts' AS pts FROM checkpoints WHERE channel_id = ${channelId} AND stream = 'updates'`,
+  )
+  return Number(rows[0]?.pts ?? 0)
+}
+
+interface Row {
+  msg_id: number
+  text: string
+  views: number | null
+  forwards: number | null
+  reactions_total: number
+  deleted: boolean
+}
+
+/**
+ * The stored posts against the world's: the same live ids, texts (edits), deletions, and with `metrics` the same
+ * views, forwards and reaction totals. Returns the differences (empty when equal).
+ */
+async function differences(query: Query, sandbox: Sandbox, channelId: number, metrics: boolean) {
+  const rows = await query<Row>(
+    `SELECT msg_id, text, views, forwards, reactions_total, deleted_at IS NOT NULL AS deleted
+     FROM posts WHERE channel_id = ${channelId}`,
+  )
+  const stored = new Map(rows.map((r) => [r.msg_id, r]))
+  const truth = sandbox.world.truth(channelId)
+  const ids = Array.from({ length: truth.maxId }, (_, i) => i + 1)
+  const world = sandbox.world.posts(channelId, ids)
+  const out: Array<string> = []
+  for (const [i, post] of world.entries()) {
+    const id = ids[i]!
+    const row = stored.get(id)
+    if (!post) {
+      if (row && !row.deleted) out.push(`${id}: deleted in the world, live in the database`)
+      continue
+    }
+    if (!row || row.deleted) {
+      out.push(`${id}: ${row ? "marked deleted" : "missing"}`)
+      continue
+    }
+    if (row.text !== post.text) out.push(`${id}: text differs`)
+    if (metrics) {
+      const reactions = post.reactions.reduce((n, r) => n + r.count, 0)
+      if (row.views !== post.views) out.push(`${id}: views ${row.views} != ${post.views}`)
+      if (row.forwards !== post.forwards) out.push(`${id}: forwards ${row.forwards} != ${post.forwards}`)
+      if (row.reactions_total !== reactions) out.push(`${id}: reactions ${row.reactions_total} != ${reactions}`)
+    }
+  }
+  return out
+}
+
+const activity = (sandbox: Sandbox, channelId: number, count: number, rate: number) =>
+  admin(sandbox, `/channels/${channelId}/activity`, { body: { count, rate } })
+
+const activityDone = async (sandbox: Sandbox, channelIds: ReadonlyArray<number>) => {
+  for (const id of channelIds) {
+    const a = await admin(sandbox, `/channels/${id}/activity`)
+    if (a.running || a.done < a.total) return false
+  }
+  return true
+}
+
+const allCommitted = (query: Query, sandbox: Sandbox, channelIds: ReadonlyArray<number>) => async () => {
+  for (const id of channelIds) {
+    if ((await committedPts(query, id)) !== sandbox.world.pts(id)) return false
+  }
+  return true
+}
+
+/** A harness whose channels are synced and followed live. */
+async function following(channels: number, posts: number, extra: { ptsLogSize?: number } = {}) {
+  const h = await syncHarness(backend, { channels, posts, ...extra, env: POOL })
+  const names = Array.from({ length: channels }, (_, i) => chan(i))
+  await h.sync(names)
+  return { h, names, ids: names.map((_, i) => idOf(i)) }
+}
+
+sandboxTest("live: 5,000 updates of every kind across 5 channels at 500/s: the database equals the world", async () => {
+  const { h, names, ids } = await following(5, 200)
+  await using _ = h
+  const live = h.follow(names)
+  await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the start")
+  const started = Date.now()
+  for (const id of ids) await activity(h.sandbox, id, 1_000, 100)
+  await until(() => activityDone(h.sandbox, ids), 30_000, "the activity")
+  const took = (Date.now() - started) / 1000
+  await until(allCommitted(h.query, h.sandbox, ids), 10_000, "every pts committed")
+  await sleep(300) // counter pushes of the last changes
+  await live.stop()
+  for (const id of ids) assertEquals(await differences(h.query, h.sandbox, id, true), [], `channel ${id}`)
+  const s = await live.stats()
+  assert(took < 15, `5,000 changes took ${took} s`)
+  assert(s.applied >= 5_000, `applied ${s.applied}`)
+  // Every pts change was pushed three times (one per member account): two copies dropped by the pts rules.
+  assert(s.duplicates > 0, "duplicates from the other accounts' connections were dropped")
+  const edits = await h.query<{ n: number }>(
+    `SELECT count(*)::int4 AS n FROM posts WHERE content_changed_at IS NOT NULL AND channel_id = ANY('{${ids}}')`,
+  )
+  assert(edits[0]!.n > 0, "edits detected by content")
+  const snapshots = await h.query<{ n: number }>("SELECT count(*)::int4 AS n FROM post_metrics")
+  assert(snapshots[0]!.n > 1_000, `post_metrics snapshots: ${snapshots[0]!.n}`)
+})
+
+sandboxTest("live: withheld pushes leave pts gaps that getChannelDifference fills", async () => {
+  const { h, names, ids } = await following(2, 100)
+  await using _ = h
+  const live = h.follow(names)
+  await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the start")
+  await admin(h.sandbox, "/pushes/withhold", { body: { count: 40, channelId: ids[0] } })
+  for (const id of ids) await activity(h.sandbox, id, 300, 150)
+  await until(() => activityDone(h.sandbox, ids), 20_000, "the activity")
+  await until(allCommitted(h.query, h.sandbox, ids), 10_000, "every pts committed")
+  await live.stop()
+  for (const id of ids) assertEquals(await differences(h.query, h.sandbox, id, false), [], `channel ${id}`)
+  const s = await live.stats()
+  assert(s.gapsRecovered >= 1, `gaps recovered: ${s.gapsRecovered}`)
+  const diffs = h.sandbox.control.log.since(0, "updates.GetChannelDifference")
+  assert(diffs.some((e) => Number(e.params.channel) === ids[0]), "the gap's channel asked for its difference")
+})
+
+sandboxTest(
+  "live: a pts older than Telegram keeps falls back to a history sync (channelDifferenceTooLong)",
+  async () => {
+    const { h, names, ids } = await following(1, 100, { ptsLogSize: 50 })
+    await using _ = h
+    let live = h.follow(names)
+    await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the start")
+    await live.stop()
+    // While nobody listens, 300 changes: more than the 50 the pts log keeps.
+    await activity(h.sandbox, ids[0]!, 300, 1_000)
+    await until(() => activityDone(h.sandbox, ids), 10_000, "the activity")
+    live = h.follow(names)
+    await until(allCommitted(h.query, h.sandbox, ids), 20_000, "the catch-up")
+    await live.stop()
+    const s = await live.stats()
+    assertEquals(s.tooLong, 1)
+    // New posts came through history; deletions and edits older than the log cannot be known without a full sweep.
+    const missing = (await differences(h.query, h.sandbox, ids[0]!, false)).filter((d) => d.endsWith("missing"))
+    assertEquals(missing, [])
+  },
+)
+
+/** Env of a poll-updates process on the sandbox and database. */
+const pollEnv = (database: Record<string, string>, file: string, names: ReadonlyArray<string>) => ({
+  ...database,
+  ...UNLIMITED,
+  ...POOL,
+  TG_SANDBOX_FILE: file,
+  MTPROTO_ENABLED: "true",
+  MTPROTO_HISTORY_ENABLED: "true",
+  MTPROTO_UPDATES_ENABLED: "true",
+  MTPROTO_PEERS: names.join(","),
+  MTPROTO_UPDATES_STATUS_SEC: "1",
+  LOG_LEVEL: "info",
+})
+
+sandboxTest(
+  "poll-updates: SIGKILL in the middle, then a restart, ends exactly at the world; SIGTERM under load exits in < 2 s " +
+    "with every acknowledged change stored",
+  () =>
+    runEffect(Effect.gen(function* () {
+      const sandbox = yield* scopedSandbox({ channels: 3, posts: 100 })
+      const names = [0, 1, 2].map(chan)
+      const ids = [0, 1, 2].map(idOf)
+      const url = yield* freshDatabase
+      const env = pollEnv({ DATABASE_URL: Redacted.value(url) }, yield* descriptorFile(sandbox), names)
+      // The test reads the database beside the process (PostgreSQL only: the embedded one is exclusive).
+      const sql = yield* Layer.build(Sql.layerUrl(url, { migrate: true, maxConnections: 2 }))
+      const h = {
+        query: <A extends object>(text: string) =>
+          Effect.runPromise(
+            SqlClient.SqlClient.use((c) => c.unsafe<A>(text)).pipe(Effect.provideContext(sql)),
+          ) as Promise<ReadonlyArray<A>>,
+      }
+
+      // The history first (poll-updates follows from the current pts on), then run 1: changes at 300/s, SIGKILL.
+      const history = yield* Effect.promise(() => runTask("sync_history.ts", [], env))
+      assertEquals(history.code, 0, history.output)
+      let child = spawnTask("poll_updates.ts", [], env)
+      yield* Effect.promise(() => until(allCommitted(h.query, sandbox, ids), 20_000, "run 1 start"))
+      for (const id of ids) yield* Effect.promise(() => activity(sandbox, id, 600, 100))
+      yield* Effect.promise(() => sleep(2_000))
+      child.kill("SIGKILL")
+      yield* Effect.promise(() => child.status)
+      // While it is down: the rest of the activity and more.
+      yield* Effect.promise(() => until(() => activityDone(sandbox, ids), 20_000, "the activity"))
+      for (const id of ids) yield* Effect.promise(() => activity(sandbox, id, 100, 1_000))
+      yield* Effect.promise(() => until(() => activityDone(sandbox, ids), 20_000, "more activity"))
+
+      // Run 2: catches up to the world exactly.
+      child = spawnTask("poll_updates.ts", [], env)
+      yield* Effect.promise(() => until(allCommitted(h.query, sandbox, ids), 20_000, "the catch-up"))
+      for (const id of ids) {
+        assertEquals(yield* Effect.promise(() => differences(h.query, sandbox, id, false)), [], `channel ${id}`)
+      }
+      // Under load again, SIGTERM: out in under 2 s, and the pts it committed covers stored rows.
+      for (const id of ids) yield* Effect.promise(() => activity(sandbox, id, 3_000, 170))
+      yield* Effect.promise(() => sleep(1_500))
+      const sent = Date.now()
+      child.kill("SIGTERM")
+      const status = yield* Effect.promise(() => child.status)
+      const exitMs = Date.now() - sent
+      assertEquals(status.code, 0)
+      assert(exitMs < 2_000, `exit took ${exitMs} ms`)
+      for (const id of ids) {
+        const pts = yield* Effect.promise(() => committedPts(h.query, id))
+        const changes = sandbox.world.changesSince(id, 100) ?? []
+        const rows = yield* Effect.promise(() =>
+          h.query<{ msg_id: number; deleted: boolean }>(
+            `SELECT msg_id, deleted_at IS NOT NULL AS deleted FROM posts WHERE channel_id = ${id}`,
+          )
+        )
+        const stored = new Map(rows.map((r) => [r.msg_id, r.deleted]))
+        for (const c of changes) {
+          if (c.pts > pts) break
+          for (const msg of c.ids) {
+            if (c.kind === "new") assert(stored.has(msg) || isDeletedLater(changes, msg, pts), `new ${msg} stored`)
+            if (c.kind === "delete") assert(!stored.has(msg) || stored.get(msg) === true, `deleted ${msg} marked`)
+          }
+        }
+      }
+    })),
+)
+
+function isDeletedLater(
+  changes: ReadonlyArray<{ kind: string; ids: ReadonlyArray<number>; pts: number }>,
+  msg: number,
+  pts: number,
+) {
+  return changes.some((c) => c.kind === "delete" && c.pts <= pts && c.ids.includes(msg))
+}

@@ -1,0 +1,93 @@
+/**
+ * Metrics refresh over simulated days: the sandbox's world clock and the refresh's "now" move together in 10-minute
+ * rounds; each post gets one snapshot per refresh, as many as its age calls for, with the world's counters; views
+ * cost at most 10.1 requests per 1,000 refreshed posts.
+ */
+import { assert, assertEquals } from "../support/assert.ts"
+import { type BackendName, syncHarness } from "../support/collect.ts"
+import { pgAvailable } from "../support/PgTest.ts"
+import { admin, sandboxTest } from "../support/sandbox.ts"
+import { isDue, parseSchedule } from "../../src/domain/Refresh.ts"
+
+const backend: BackendName = pgAvailable ? "PostgreSQL" : "PGlite"
+const ROUND = 600
+const COHORT = 300
+
+sandboxTest(
+  "refresh: snapshots per post follow its age over two simulated days; views cost 10 requests per 1,000",
+  async () => {
+    await using h = await syncHarness(backend, { channels: 2, posts: 0 })
+    const world = h.sandbox.world
+    const [a, b] = [1_000_000, 1_000_001]
+    // Start on the hour, so the grid is easy to count: every 10 minutes on day one, hourly after.
+    world.advance((3_600 - (world.now() % 3_600)) % 3_600)
+    const t0 = world.now()
+    const publish = async (channel: number) => {
+      const { ids } = await admin(h.sandbox, `/channels/${channel}/posts`, { body: { count: COHORT } })
+      await h.sync([String(channel === a ? "sandbox_chan_0" : "sandbox_chan_1")])
+      return ids as ReadonlyArray<number>
+    }
+    const cohortA = await publish(a)
+    let cohortB: ReadonlyArray<number> = []
+    let refreshed = 0
+    const since = h.sandbox.control.log.lastSeq
+    for (let k = 0; k < 288; k++) {
+      if (k === 144) cohortB = await publish(b) // one day younger
+      const round = await h.refresh(["sandbox_chan_0", "sandbox_chan_1"], world.now())
+      assertEquals(round.failed, [])
+      refreshed += round.posts
+      world.advance(ROUND)
+    }
+    assertEquals(world.now() - t0, 2 * 86_400)
+
+    const counts = async (channel: number) =>
+      new Map(
+        (await h.query<{ msg_id: number; n: number }>(
+          // The refreshes only (the history sync's first snapshot is taken at the wall clock, not the world's).
+          `SELECT msg_id, count(*)::int4 AS n FROM post_metrics WHERE channel_id = ${channel}
+         AND taken_at >= to_timestamp(${t0}) AND taken_at < to_timestamp(${t0 + 2 * 86_400}) GROUP BY msg_id`,
+        )).map((r) => [r.msg_id, r.n]),
+      )
+    // Two days old: 144 refreshes on day one (every 10 minutes) and 24 on day two (hourly); one day old: 144.
+    const byA = await counts(a)
+    const byB = await counts(b)
+    assertEquals(new Set(cohortA.map((id) => byA.get(id))), new Set([144 + 24]))
+    assertEquals(new Set(cohortB.map((id) => byB.get(id))), new Set([144]))
+    // The same counts by the schedule's own rule, round by round (a cross-check of the grid reading).
+    const tiers = parseSchedule("1d:10m,7d:1h,30d:1d")
+    let last: number | undefined
+    let expected = 0
+    for (let k = 0; k < 288; k++) {
+      const now = t0 + k * ROUND
+      if (isDue(tiers, t0, last, now)) {
+        expected++
+        last = now
+      }
+    }
+    assertEquals(expected, 168)
+
+    const views = h.sandbox.control.log.since(since, "messages.GetMessagesViews")
+    const perThousand = (views.length * 1000) / refreshed
+    assertEquals(refreshed, COHORT * 168 + COHORT * 144)
+    assert(perThousand <= 10.1, `${perThousand.toFixed(2)} views requests per 1,000 refreshed posts`)
+    assert(views.every((e) => e.params.increment === false), "increment = false")
+
+    // One more round now: the newest snapshot of every post holds the world's counters of this moment.
+    await h.refresh(["sandbox_chan_0"], world.now())
+    const latest = await h.query<{ msg_id: number; views: number; forwards: number; reactions_total: number }>(
+      `SELECT DISTINCT ON (msg_id) msg_id, views, forwards, reactions_total FROM post_metrics
+     WHERE channel_id = ${a} AND taken_at <= to_timestamp(${world.now()}) ORDER BY msg_id, taken_at DESC`,
+    )
+    const truth = world.posts(a, cohortA)
+    assertEquals(
+      latest.map((l) => [l.msg_id, l.views, l.forwards, l.reactions_total]),
+      truth.map((p) => [p!.id, p!.views, p!.forwards, p!.reactions.reduce((n, r) => n + r.count, 0)]),
+    )
+    const first = await h.query<{ msg_id: number; views: number }>(
+      `SELECT DISTINCT ON (msg_id) msg_id, views FROM post_metrics WHERE channel_id = ${a}
+     AND taken_at >= to_timestamp(${t0}) ORDER BY msg_id, taken_at`,
+    )
+    const grew = latest.filter((l, i) => l.views > first[i]!.views).length
+    assert(grew > COHORT / 2, `views grew over two days for ${grew} of ${COHORT} posts`)
+  },
+)

@@ -6,9 +6,10 @@ import { benchHistory } from "../bench/history.ts"
 import { benchPool } from "../bench/pool.ts"
 import { benchSandbox } from "../bench/sandbox.ts"
 import { benchStats } from "../bench/stats.ts"
+import { benchUpdates } from "../bench/updates.ts"
 
 const bench = Command.make("bench", {
-  name: Argument.Literals("name", ["sandbox", "history", "pool", "stats"]).pipe(
+  name: Argument.Literals("name", ["sandbox", "history", "pool", "stats", "updates"]).pipe(
     Argument.withDescription("Which benchmark to run"),
   ),
   seconds: Flag.Int("seconds").pipe(
@@ -28,8 +29,10 @@ const bench = Command.make("bench", {
     Flag.withDefault(2),
   ),
   rate: Flag.Finite("rate").pipe(
-    Flag.withDescription("pool: getHistory calls per second per account (the sandbox's budget and the pool's)"),
-    Flag.withDefault(5),
+    Flag.withDescription(
+      "pool: getHistory calls per second per account (default 5); updates: changes per second in all (default 2,500)",
+    ),
+    Flag.optional,
   ),
 }, ({ name, seconds, posts, adminUrl, concurrency, rate }) =>
   Effect.gen(function* () {
@@ -38,6 +41,8 @@ const bench = Command.make("bench", {
     const figures = yield* Effect.promise(() =>
       name === "sandbox"
         ? benchSandbox({ posts: Option.getOrElse(posts, () => 100_000), seconds, inflight: 8, report })
+        : name === "updates"
+        ? benchUpdates({ rate: Option.getOrElse(rate, () => 2_500), seconds, adminUrl, report, progress })
         : name === "stats"
         ? benchStats({
           channels: 8,
@@ -48,7 +53,13 @@ const bench = Command.make("bench", {
           progress,
         })
         : name === "pool"
-        ? benchPool({ rate, seconds: Math.max(5, seconds), adminUrl, report, progress })
+        ? benchPool({
+          rate: Option.getOrElse(rate, () => 5),
+          seconds: Math.max(5, seconds),
+          adminUrl,
+          report,
+          progress,
+        })
         : benchHistory({ adminUrl, concurrency, report, progress })
     )
     yield* Console.log(`BENCH ${JSON.stringify({ bench: name, ...figures })}`)

@@ -276,9 +276,22 @@ export class PostRepo extends Context.Service<PostRepo, {
         )`
       }
 
-      const applyMetrics = Effect.fn("PostRepo.applyMetrics")(
-        function* (channelId: number, changes: ReadonlyArray<MetricChange>, takenAt: Date) {
+      /**
+       * New counters of stored posts at `takenAt`. A live change (`refresh` false) touches only posts whose values
+       * differ and snapshots those; a refresh touches every post, stamps its refresh time and snapshots every one.
+       */
+      const writeCounters = (
+        channelId: number,
+        changes: ReadonlyArray<MetricChange>,
+        takenAt: Date,
+        refresh: boolean,
+      ) =>
+        Effect.gen(function* () {
           if (changes.length === 0) return 0
+          const distinct = sql`(p.views, p.forwards, p.replies, p.reactions, p.reactions_total) IS DISTINCT FROM (
+            coalesce(u.views, p.views), coalesce(u.forwards, p.forwards), coalesce(u.replies, p.replies),
+            coalesce(u.reactions, p.reactions), coalesce(u.reactions_total, p.reactions_total)
+          )`
           const rows = yield* sql<{ n: number }>`
             WITH ${metricsInput(changes)},
             changed AS (
@@ -286,13 +299,11 @@ export class PostRepo extends Context.Service<PostRepo, {
                 views = coalesce(u.views, p.views), forwards = coalesce(u.forwards, p.forwards),
                 replies = coalesce(u.replies, p.replies), reactions = coalesce(u.reactions, p.reactions),
                 reactions_total = coalesce(u.reactions_total, p.reactions_total),
-                metrics_changed_at = now(), updated_at = now()
+                metrics_changed_at = CASE WHEN ${distinct} THEN ${takenAt} ELSE p.metrics_changed_at END,
+                metrics_refreshed_at = CASE WHEN ${refresh}::bool THEN ${takenAt} ELSE p.metrics_refreshed_at END,
+                updated_at = CASE WHEN ${distinct} THEN now() ELSE p.updated_at END
               FROM input u
-              WHERE p.channel_id = ${channelId}::int8 AND p.msg_id = u.msg_id
-                AND (p.views, p.forwards, p.replies, p.reactions, p.reactions_total) IS DISTINCT FROM (
-                  coalesce(u.views, p.views), coalesce(u.forwards, p.forwards), coalesce(u.replies, p.replies),
-                  coalesce(u.reactions, p.reactions), coalesce(u.reactions_total, p.reactions_total)
-                )
+              WHERE p.channel_id = ${channelId}::int8 AND p.msg_id = u.msg_id AND (${refresh}::bool OR ${distinct})
               RETURNING p.msg_id, p.views, p.forwards, p.replies, p.reactions, p.reactions_total
             ),
             snapshots AS (
@@ -307,8 +318,18 @@ export class PostRepo extends Context.Service<PostRepo, {
             )
             SELECT count(*)::int4 AS n FROM changed`
           return rows[0]?.n ?? 0
-        },
+        })
+
+      const applyMetrics = Effect.fn("PostRepo.applyMetrics")(
+        (channelId: number, changes: ReadonlyArray<MetricChange>, takenAt: Date) =>
+          writeCounters(channelId, changes, takenAt, false),
         StoreError.mapError("PostRepo.applyMetrics"),
+      )
+
+      const recordRefresh = Effect.fn("PostRepo.recordRefresh")(
+        (channelId: number, counters: ReadonlyArray<MetricChange>, takenAt: Date) =>
+          writeCounters(channelId, counters, takenAt, true),
+        StoreError.mapError("PostRepo.recordRefresh"),
       )
 
       const refreshCandidates = Effect.fn("PostRepo.refreshCandidates")(
@@ -327,43 +348,6 @@ export class PostRepo extends Context.Service<PostRepo, {
           }))
         },
         StoreError.mapError("PostRepo.refreshCandidates"),
-      )
-
-      const recordRefresh = Effect.fn("PostRepo.recordRefresh")(
-        function* (channelId: number, counters: ReadonlyArray<MetricChange>, takenAt: Date) {
-          if (counters.length === 0) return 0
-          const rows = yield* sql<{ n: number }>`
-            WITH ${metricsInput(counters)},
-            refreshed AS (
-              UPDATE posts p SET
-                views = coalesce(u.views, p.views), forwards = coalesce(u.forwards, p.forwards),
-                replies = coalesce(u.replies, p.replies), reactions = coalesce(u.reactions, p.reactions),
-                reactions_total = coalesce(u.reactions_total, p.reactions_total),
-                metrics_changed_at = CASE
-                  WHEN (p.views, p.forwards, p.replies, p.reactions, p.reactions_total) IS DISTINCT FROM (
-                    coalesce(u.views, p.views), coalesce(u.forwards, p.forwards), coalesce(u.replies, p.replies),
-                    coalesce(u.reactions, p.reactions), coalesce(u.reactions_total, p.reactions_total)
-                  ) THEN ${takenAt} ELSE p.metrics_changed_at
-                END,
-                metrics_refreshed_at = ${takenAt}
-              FROM input u
-              WHERE p.channel_id = ${channelId}::int8 AND p.msg_id = u.msg_id
-              RETURNING p.msg_id, p.views, p.forwards, p.replies, p.reactions, p.reactions_total
-            ),
-            snapshots AS (
-              INSERT INTO post_metrics (channel_id, msg_id, taken_at, views, forwards, replies, reactions_total, reactions)
-              SELECT ${channelId}::int8, r.msg_id, ${takenAt}, r.views, r.forwards, r.replies, r.reactions_total,
-                r.reactions
-              FROM refreshed r
-              ON CONFLICT (channel_id, msg_id, taken_at) DO UPDATE SET
-                views = excluded.views, forwards = excluded.forwards, replies = excluded.replies,
-                reactions_total = excluded.reactions_total, reactions = excluded.reactions
-              RETURNING 1
-            )
-            SELECT count(*)::int4 AS n FROM refreshed`
-          return rows[0]?.n ?? 0
-        },
-        StoreError.mapError("PostRepo.recordRefresh"),
       )
 
       const markDeleted = Effect.fn("PostRepo.markDeleted")(

@@ -264,3 +264,17 @@ function isDeletedLater(
 ) {
   return changes.some((c) => c.kind === "delete" && c.pts <= pts && c.ids.includes(msg))
 }
+
+Deno.test("poll-updates: off is a no-op with one line; a bad restart argument or no channels is exit 2", async () => {
+  const off = await runTask("poll_updates.ts", [], {})
+  assertEquals(off.code, 0, off.output)
+  assert(off.output.includes("live updates are disabled (MTPROTO_ENABLED is not true)"), off.output)
+  const on = { MTPROTO_ENABLED: "true", MTPROTO_UPDATES_ENABLED: "true", MTPROTO_PEERS: "@somewhere" }
+  const bad = await runTask("poll_updates.ts", ["maybe"], on)
+  assertEquals(bad.code, 2, bad.output)
+  assert(bad.stderr.includes('Invalid restart argument "maybe": expected true or false'), bad.output)
+  const none = await runTask("poll_updates.ts", ["--no-restart"], { ...on, MTPROTO_PEERS: "" })
+  assertEquals(none.code, 2, none.output)
+  assert(none.stderr.includes("No channels to follow: set MTPROTO_PEERS"), none.output)
+  assert(!(bad.output + none.output).includes("    at "), "no stack trace")
+})

@@ -154,6 +154,29 @@ sandboxTest("live: withheld pushes leave pts gaps that getChannelDifference fill
 })
 
 sandboxTest(
+  "live: connections dropped mid-stream reconnect and catch up; nothing pushed meanwhile is lost",
+  async () => {
+    const { h, names, ids } = await following(2, 100)
+    await using _ = h
+    const live = h.follow(names)
+    await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the start")
+    for (const id of ids) await activity(h.sandbox, id, 600, 200)
+    await sleep(700)
+    const before = h.sandbox.control.log.lastSeq
+    const dropped = await admin(h.sandbox, "/connections/drop", { body: {} })
+    assert(dropped.dropped > 0, "connections dropped")
+    await sleep(800)
+    await admin(h.sandbox, "/connections/drop", { body: {} })
+    await until(() => activityDone(h.sandbox, ids), 20_000, "the activity")
+    await until(allCommitted(h.query, h.sandbox, ids), 15_000, "every pts committed")
+    await live.stop()
+    for (const id of ids) assertEquals(await differences(h.query, h.sandbox, id, false), [], `channel ${id}`)
+    const after = h.sandbox.control.log.since(before, "updates.GetChannelDifference")
+    assert(after.length >= ids.length, `caught up after reconnecting (${after.length} differences)`)
+  },
+)
+
+sandboxTest(
   "live: a pts older than Telegram keeps falls back to a history sync (channelDifferenceTooLong)",
   async () => {
     const { h, names, ids } = await following(1, 100, { ptsLogSize: 50 })

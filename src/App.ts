@@ -48,13 +48,14 @@ export const StatsLive = StatsLoader.layer.pipe(
   Layer.provideMerge(StoreLive),
 )
 
-/** Every collector on one pool of accounts and one database (what a long-running process runs). */
+/** Every collector on one pool of accounts and one database (what a long-running process runs); the pool and the
+ * store stay available to the caller (health checks read them). */
 export const CollectorsLive = Layer.mergeAll(
   HistorySync.layer,
   StatsLoader.layer,
   MetricsRefresh.layer,
   LiveUpdates.layer.pipe(Layer.provide(HistorySync.layer)),
 ).pipe(
-  Layer.provide(TelegramClient.layer),
+  Layer.provideMerge(TelegramClient.layer),
   Layer.provideMerge(StoreLive),
 )

@@ -52,7 +52,7 @@ function exitCodeOf(exit: Exit.Exit<unknown, unknown>): number {
 }
 
 /** Failures whose message tells the whole story (a database away, a Telegram refusal): one line, no stack. */
-const PLAIN: ReadonlySet<string> = new Set(["StoreError", "TelegramError"])
+const PLAIN: ReadonlySet<string> = new Set(["StoreError", "TelegramError", "HealthServerError"])
 
 /** Reports a failure of the task itself as one error log line; configuration and usage errors are reported elsewhere. */
 const reportFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {

@@ -64,6 +64,8 @@ export interface AppConfigShape {
     readonly limitPerRun: number
     /** Channels synced at once. @default 2 */
     readonly concurrency: number
+    /** serve: seconds between history runs. @default 300 */
+    readonly intervalSec: number
   }
   readonly pool: {
     /** @default 0.7 */
@@ -89,6 +91,8 @@ export interface AppConfigShape {
     readonly concurrency: number
     /** Posts per peer per run that get their own statistics (newest first); 0: every post of the period. @default 0 */
     readonly postsLimit: number
+    /** serve: seconds between statistics runs. @default 86400 */
+    readonly intervalSec: number
   }
   readonly observe: {
     /** @default 9108 */
@@ -299,6 +303,8 @@ const SPECS = {
   MTPROTO_HISTORY_LIMIT_PER_RUN: integer(0, Number.MAX_SAFE_INTEGER, 0),
   MTPROTO_CONCURRENCY: integer(1, 64, 2),
   MTPROTO_UPDATES_RECONCILE_SEC: integer(1, 86_400, 60),
+  MTPROTO_HISTORY_INTERVAL_SEC: integer(1, 604_800, 300),
+  MTPROTO_STATS_INTERVAL_SEC: integer(60, 2_592_000, 86_400),
   MTPROTO_UPDATES_STATUS_SEC: integer(0, 86_400, 10),
   MTPROTO_REFRESH_SCHEDULE: {
     schema: optional(
@@ -358,11 +364,10 @@ const SPECS = {
   } satisfies Spec<Option.Option<string>>,
   OTEL_SAMPLER_RATIO: decimal(0, 1, 0.05),
   GRACEFUL_SHUTDOWN_TIMEOUT_S: integer(1, 3_600, 25),
+  // Checked where the health server starts: a malformed value is reported there and the default used (issue 7: only a
+  // port clash stops the process).
   HEALTH_BIND: {
-    schema: optional(
-      z.string().regex(/^[^\s:]+:\d{1,5}$/).refine((v) => Number(v.split(":").pop()) <= 65_535),
-      "127.0.0.1:8091",
-    ),
+    schema: optional(z.string().min(1), "127.0.0.1:8091"),
     expected: "host:port, e.g. 127.0.0.1:8091 or 0.0.0.0:8091",
   } satisfies Spec<string>,
   LOG_LEVEL: {
@@ -442,6 +447,7 @@ function build(p: Parsed): AppConfigShape {
       peers: p.MTPROTO_PEERS,
       limitPerRun: p.MTPROTO_HISTORY_LIMIT_PER_RUN,
       concurrency: p.MTPROTO_CONCURRENCY,
+      intervalSec: p.MTPROTO_HISTORY_INTERVAL_SEC,
     },
     pool: {
       rpsPerAccount: p.MTPROTO_RPS_PER_ACCOUNT,
@@ -458,6 +464,7 @@ function build(p: Parsed): AppConfigShape {
       periodDays: p.MTPROTO_STATS_PERIOD_DAYS,
       concurrency: p.MTPROTO_STATS_CONCURRENCY,
       postsLimit: p.MTPROTO_STATS_POSTS_LIMIT,
+      intervalSec: p.MTPROTO_STATS_INTERVAL_SEC,
     },
     observe: {
       prometheusPort: p.PROMETHEUS_PORT,

@@ -24,14 +24,14 @@ Deno.test("Config: nothing set gives the documented defaults, every feature off"
   assert(Option.isNone(c.databaseUrl))
   assertEquals(c.dataDir, "./.tgpulse")
   assertEquals(Object.values(c.features), [false, false, false, false, false, false, false, false, false])
-  assertEquals(c.history, { peers: [], limitPerRun: 0, concurrency: 2 })
+  assertEquals(c.history, { peers: [], limitPerRun: 0, concurrency: 2, intervalSec: 300 })
   assertEquals(c.updates, { reconcileSec: 60, statusSec: 10 })
   assertEquals(c.refresh.schedule, [
     { maxAgeSec: 86_400, everySec: 600 },
     { maxAgeSec: 7 * 86_400, everySec: 3_600 },
     { maxAgeSec: 30 * 86_400, everySec: 86_400 },
   ])
-  assertEquals(c.stats, { peers: [], periodDays: 30, concurrency: 1, postsLimit: 0 })
+  assertEquals(c.stats, { peers: [], periodDays: 30, concurrency: 1, postsLimit: 0, intervalSec: 86_400 })
   assertEquals(c.pool, { rpsPerAccount: 0.7, maxConcurrencyPerAccount: 2, globalRps: 2.5 })
   assertEquals(c.observe.healthBind, "127.0.0.1:8091")
   assertEquals(c.observe.logLevel, "info")
@@ -76,7 +76,6 @@ Deno.test("Config: a bad value names the variable, the value and what is expecte
     [{ MTPROTO_CONCURRENCY: "two" }, "MTPROTO_CONCURRENCY", /"two"/],
     [{ MTPROTO_HISTORY_ENABLED: "maybe" }, "MTPROTO_HISTORY_ENABLED", /"maybe"/],
     [{ MTPROTO_PEERS: "good_name,b@d" }, "MTPROTO_PEERS", /bad entry "b@d"/],
-    [{ HEALTH_BIND: "8091" }, "HEALTH_BIND", /host:port/],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /one of trace/],
     [{ MTPROTO_GLOBAL_RPS: "0" }, "MTPROTO_GLOBAL_RPS", /"0"/],
   ]

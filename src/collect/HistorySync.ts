@@ -1,5 +1,6 @@
 /** History sync: per channel a forward catch-up and a backfill walk, each page stored with its checkpoint at once. */
-import { Clock, Context, DateTime, Duration, Effect, Fiber, Layer, Option, Ref, Schedule, Stream } from "effect"
+import { Clock, Context, DateTime, Duration, Effect, Fiber, Layer, Metric, Option, Ref, Schedule, Stream } from "effect"
+import * as Metrics from "../observe/Metrics.ts"
 import type { PeerRef } from "../Config.ts"
 import {
   afterPage,
@@ -92,7 +93,7 @@ export class HistorySync extends Context.Service<HistorySync, {
 
       const resolve = makeResolver(telegram, channels)
 
-      const syncChannel = Effect.fn("HistorySync.channel")(function* (
+      const syncChannel = Effect.fn("mtproto.collector.history")(function* (
         ref: PeerRef,
         options: SyncOptions,
         progress: Ref.Ref<ChannelProgress>,
@@ -138,10 +139,29 @@ export class HistorySync extends Context.Service<HistorySync, {
          * Stores a page and the checkpoint it reaches in one statement (atomic, one round trip: on a busy event loop
          * every round trip waits for the page being decoded); retried while the database is away.
          */
-        const persist = (normalized: ReadonlyArray<Post>, next: HistoryCursor) =>
+        const persist = (normalized: ReadonlyArray<Post>, next: HistoryCursor, fetchedAt: number) =>
           Effect.gen(function* () {
             const takenAt = DateTime.toDateUtc(yield* DateTime.now)
-            return yield* posts.upsertPage(channel.id, normalized, takenAt, checkpoints.mergeHistory(channel.id, next))
+            const counts = yield* posts.upsertPage(
+              channel.id,
+              normalized,
+              takenAt,
+              checkpoints.mergeHistory(channel.id, next),
+            )
+            const done = yield* Clock.currentTimeMillis
+            yield* Metric.update(
+              Metric.withAttributes(Metrics.batchDuration, { task: STREAM }),
+              (done - takenAt.getTime()) / 1000,
+            )
+            yield* Metric.update(
+              Metric.withAttributes(Metrics.postsIngested, { stream: STREAM }),
+              counts.inserted + counts.updated,
+            )
+            yield* Metric.update(
+              Metric.withAttributes(Metrics.checkpointLag, { stream: STREAM }),
+              (done - fetchedAt) / 1000,
+            )
+            return counts
           }).pipe(
             Effect.tapError((e) =>
               Effect.logWarning("store failed, retrying the page").pipe(
@@ -174,12 +194,15 @@ export class HistorySync extends Context.Service<HistorySync, {
               const next = outcome.more && budget > 0
                 ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
                 : Option.none<PagePlan>()
-              return [[{ ...normalized, cursor: outcome.cursor, count: page.count }], next] as const
+              return [
+                [{ ...normalized, cursor: outcome.cursor, count: page.count, fetchedAt: Date.now() }],
+                next,
+              ] as const
             })))
           return pages.pipe(
             Stream.buffer({ capacity: PREFETCH }),
             Stream.runForEach((page) =>
-              persist(page.posts, page.cursor).pipe(
+              persist(page.posts, page.cursor, page.fetchedAt).pipe(
                 Effect.flatMap((counts) => {
                   cursor = page.cursor
                   return bump((p) => ({
@@ -203,7 +226,7 @@ export class HistorySync extends Context.Service<HistorySync, {
       })
 
       return HistorySync.of({
-        syncAll: Effect.fn("HistorySync.syncAll")(function* (refs, options) {
+        syncAll: Effect.fn("mtproto.collector.history.run")(function* (refs, options) {
           const cells = yield* Effect.forEach(refs, (ref) => Ref.make(initial(ref)))
           const publish = options.progress
             ? Effect.gen(function* () {

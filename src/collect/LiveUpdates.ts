@@ -4,7 +4,8 @@
  * commits each batch in one transaction together with the pts it reaches. Catch-up runs at start, after every
  * reconnection and every `reconcileSeconds`; a difference that is too long falls back to a history sync.
  */
-import { Clock, Context, Duration, Effect, Fiber, Layer, Option, Queue, Ref, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Fiber, Layer, Metric, Option, Queue, Ref, Schedule } from "effect"
+import * as Metrics from "../observe/Metrics.ts"
 import { SqlClient } from "effect/sql"
 import type { PeerRef } from "../Config.ts"
 import type { Post } from "../domain/Post.ts"
@@ -129,255 +130,280 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
       const stats = yield* Ref.make(EMPTY)
       const bump = (f: (s: LiveStats) => Partial<LiveStats>) => Ref.update(stats, (s) => ({ ...s, ...f(s) }))
 
-      const run = Effect.fn("LiveUpdates.run")(function* (refs: ReadonlyArray<PeerRef>, options: LiveOptions) {
-        yield* Ref.set(stats, EMPTY)
-        const followed = new Map<number, ChannelInfo>()
-        for (const ref of refs) {
-          const info = yield* resolve(ref)
-          followed.set(info.id, info)
-        }
-        const queue = yield* Queue.bounded<Item>(QUEUE_CAPACITY)
-        // The connections' callbacks offer without waiting while there is room; once full, offers wait in order.
-        let waiting = 0
-        const intake = (item: Item) => {
-          if (waiting === 0 && Queue.offerUnsafe(queue, item)) return
-          waiting++
-          Effect.runFork(Effect.ensuring(Queue.offer(queue, item), Effect.sync(() => waiting--)))
-        }
-        yield* telegram.listen((account: string, signal: AccountSignal) => {
-          if (signal._tag === "Connected") return intake({ _tag: "Connected", account })
-          if (!followed.has(signal.channelId)) return
-          intake({ _tag: "Event", event: signal, at: Date.now() })
-        })
-
-        // Where each channel starts: its stored pts (caught up by a difference), or its current pts when new.
-        const gates = new Map<number, PtsGate<PtsEvent & { readonly at?: number }>>()
-        const needCatchUp: Array<number> = []
-        for (const [id, info] of followed) {
-          const stored = yield* checkpoints.get(id, UPDATES_STREAM)
-          const pts = Option.getOrUndefined(stored) as { pts?: unknown } | undefined
-          if (typeof pts?.pts === "number" && pts.pts > 0) {
-            gates.set(id, new PtsGate(pts.pts))
-            needCatchUp.push(id)
-          } else {
-            const full = yield* telegram.getFullChannel(info)
-            const start = full.pts ?? 0
-            gates.set(id, new PtsGate(start))
-            yield* checkpoints.advancePts(id, UPDATES_STREAM, start)
-            yield* Effect.logInfo("channel followed from its current pts").pipe(
-              Effect.annotateLogs({ channel: describePeer({ _tag: "Id", id }), pts: start }),
-            )
+      const run = Effect.fn("mtproto.collector.updates")(
+        function* (refs: ReadonlyArray<PeerRef>, options: LiveOptions) {
+          yield* Ref.set(stats, EMPTY)
+          const followed = new Map<number, ChannelInfo>()
+          for (const ref of refs) {
+            const info = yield* resolve(ref)
+            followed.set(info.id, info)
           }
-        }
+          const queue = yield* Queue.bounded<Item>(QUEUE_CAPACITY)
+          // The connections' callbacks offer without waiting while there is room; once full, offers wait in order.
+          let waiting = 0
+          const intake = (item: Item) => {
+            if (waiting === 0 && Queue.offerUnsafe(queue, item)) return
+            waiting++
+            Effect.runFork(Effect.ensuring(Queue.offer(queue, item), Effect.sync(() => waiting--)))
+          }
+          yield* telegram.listen((account: string, signal: AccountSignal) => {
+            if (signal._tag === "Connected") return intake({ _tag: "Connected", account })
+            if (!followed.has(signal.channelId)) return
+            intake({ _tag: "Event", event: signal, at: Date.now() })
+          })
 
-        // Differences are fetched beside the writer and handed to it through the queue (it alone moves the gates).
-        const inFlight = new Set<number>()
-        let stopping = false
-        const gapSince = new Map<number, number>()
-        const failedAt = new Map<number, number>()
-        const fetchDiff = (channelId: number, pts: number) =>
-          Effect.gen(function* () {
-            const info = followed.get(channelId)!
-            const diff = yield* telegram.getChannelDifference(info, pts, DIFF_LIMIT)
-            if (diff._tag === "TooLong") {
-              yield* Effect.logWarning("channel difference too long: syncing its history").pipe(
-                Effect.annotateLogs({ channel: info.username ? `@${info.username}` : String(channelId), pts }),
+          // Where each channel starts: its stored pts (caught up by a difference), or its current pts when new.
+          const gates = new Map<number, PtsGate<PtsEvent & { readonly at?: number }>>()
+          const needCatchUp: Array<number> = []
+          for (const [id, info] of followed) {
+            const stored = yield* checkpoints.get(id, UPDATES_STREAM)
+            const pts = Option.getOrUndefined(stored) as { pts?: unknown } | undefined
+            if (typeof pts?.pts === "number" && pts.pts > 0) {
+              gates.set(id, new PtsGate(pts.pts))
+              needCatchUp.push(id)
+            } else {
+              const full = yield* telegram.getFullChannel(info)
+              const start = full.pts ?? 0
+              gates.set(id, new PtsGate(start))
+              yield* checkpoints.advancePts(id, UPDATES_STREAM, start)
+              yield* Effect.logInfo("channel followed from its current pts").pipe(
+                Effect.annotateLogs({ channel: describePeer({ _tag: "Id", id }), pts: start }),
               )
-              const ref: PeerRef = info.username
-                ? { _tag: "Username", username: info.username }
-                : { _tag: "Id", id: channelId }
-              yield* history.syncAll([ref], { limitPerRun: 0, concurrency: 1 })
-              return { _tag: "Diff" as const, channelId, diff, viaHistory: true }
             }
-            return { _tag: "Diff" as const, channelId, diff, viaHistory: false }
-          }).pipe(
-            Effect.catchCause((cause) =>
-              Effect.succeed({ _tag: "DiffFailed" as const, channelId, error: String(cause).slice(0, 300) })
-            ),
-            Effect.flatMap((item) => Queue.offer(queue, item)),
-          )
-        const requestDiff = (channelId: number) =>
-          Effect.gen(function* () {
-            if (stopping || inFlight.has(channelId)) return
-            const gate = gates.get(channelId)
-            if (!gate) return
-            inFlight.add(channelId)
-            yield* Effect.forkScoped(fetchDiff(channelId, gate.pts))
-          })
-        for (const id of needCatchUp) yield* requestDiff(id)
+          }
 
-        /** Applies one batch to the gates and collects its writes. */
-        const collect = (items: ReadonlyArray<Item>, now: number) =>
-          Effect.gen(function* () {
-            const writes = new Map<number, Writes>()
-            const of = (channelId: number): Writes => {
-              let w = writes.get(channelId)
-              if (!w) writes.set(channelId, w = { posts: new Map(), deleted: new Set(), metrics: [], pts: undefined })
-              return w
-            }
-            let applied = 0
-            let duplicates = 0
-            let oldest = now
-            const latencies: Array<number> = []
-            const committed: Array<{ channelId: number; pts: number; at: number }> = []
-            const apply = (e: PtsEvent & { readonly at?: number }) => {
-              const w = of(e.channelId)
-              if (e._tag === "NewPost" || e._tag === "EditPost") {
-                w.deleted.delete(e.post.msgId)
-                w.posts.set(e.post.msgId, e.post)
-              } else if (e._tag === "DeletePosts") {
-                for (const id of e.ids) w.deleted.add(id)
+          // Differences are fetched beside the writer and handed to it through the queue (it alone moves the gates).
+          const inFlight = new Set<number>()
+          let stopping = false
+          const gapSince = new Map<number, number>()
+          const failedAt = new Map<number, number>()
+          const fetchDiff = (channelId: number, pts: number) =>
+            Effect.gen(function* () {
+              const info = followed.get(channelId)!
+              const diff = yield* telegram.getChannelDifference(info, pts, DIFF_LIMIT)
+              if (diff._tag === "TooLong") {
+                yield* Effect.logWarning("channel difference too long: syncing its history").pipe(
+                  Effect.annotateLogs({ channel: info.username ? `@${info.username}` : String(channelId), pts }),
+                )
+                const ref: PeerRef = info.username
+                  ? { _tag: "Username", username: info.username }
+                  : { _tag: "Id", id: channelId }
+                yield* history.syncAll([ref], { limitPerRun: 0, concurrency: 1 })
+                return { _tag: "Diff" as const, channelId, diff, viaHistory: true }
               }
-              w.pts = e.pts
-              applied++
-              if (e.at !== undefined) {
-                latencies.push(e.at)
-                committed.push({ channelId: e.channelId, pts: e.pts, at: e.at })
+              return { _tag: "Diff" as const, channelId, diff, viaHistory: false }
+            }).pipe(
+              Effect.catchCause((cause) =>
+                Effect.succeed({ _tag: "DiffFailed" as const, channelId, error: String(cause).slice(0, 300) })
+              ),
+              Effect.flatMap((item) => Queue.offer(queue, item)),
+            )
+          const requestDiff = (channelId: number) =>
+            Effect.gen(function* () {
+              if (stopping || inFlight.has(channelId)) return
+              const gate = gates.get(channelId)
+              if (!gate) return
+              inFlight.add(channelId)
+              yield* Effect.forkScoped(fetchDiff(channelId, gate.pts))
+            })
+          for (const id of needCatchUp) yield* requestDiff(id)
+
+          /** Applies one batch to the gates and collects its writes. */
+          const collect = (items: ReadonlyArray<Item>, now: number) =>
+            Effect.gen(function* () {
+              const writes = new Map<number, Writes>()
+              const of = (channelId: number): Writes => {
+                let w = writes.get(channelId)
+                if (!w) writes.set(channelId, w = { posts: new Map(), deleted: new Set(), metrics: [], pts: undefined })
+                return w
               }
-            }
-            for (const item of items) {
-              switch (item._tag) {
-                case "Connected":
-                  // Updates may have been missed while the connection was down.
-                  for (const id of gates.keys()) yield* requestDiff(id)
-                  break
-                case "Event": {
-                  const e = item.event
-                  oldest = Math.min(oldest, item.at)
-                  if (e._tag === "ChannelTooLong") {
-                    yield* requestDiff(e.channelId)
-                  } else if (isPtsEvent(e)) {
-                    const gate = gates.get(e.channelId)
-                    if (!gate) break
-                    const before = gate.waiting
-                    const ready = gate.offer({ ...e, at: item.at })
-                    if (ready.length === 0 && gate.waiting === before) duplicates++
-                    ready.forEach(apply)
-                    if (gate.gap && !gapSince.has(e.channelId)) gapSince.set(e.channelId, now)
-                    if (!gate.gap) gapSince.delete(e.channelId)
-                  } else {
-                    of(e.channelId).metrics.push(metricChange(e))
-                    applied++
-                    latencies.push(item.at)
-                  }
-                  break
+              let applied = 0
+              let duplicates = 0
+              let oldest = now
+              const latencies: Array<number> = []
+              const committed: Array<{ channelId: number; pts: number; at: number }> = []
+              const apply = (e: PtsEvent & { readonly at?: number }) => {
+                const w = of(e.channelId)
+                if (e._tag === "NewPost" || e._tag === "EditPost") {
+                  w.deleted.delete(e.post.msgId)
+                  w.posts.set(e.post.msgId, e.post)
+                } else if (e._tag === "DeletePosts") {
+                  for (const id of e.ids) w.deleted.add(id)
                 }
-                case "DiffFailed":
-                  inFlight.delete(item.channelId)
-                  failedAt.set(item.channelId, now)
-                  yield* Effect.logWarning("channel difference failed; trying again later").pipe(
-                    Effect.annotateLogs({ channelId: item.channelId, error: item.error }),
-                  )
-                  break
-                case "Diff": {
-                  inFlight.delete(item.channelId)
-                  failedAt.delete(item.channelId)
-                  const gate = gates.get(item.channelId)!
-                  const d = item.diff
-                  const w = of(item.channelId)
-                  if (d._tag === "Difference") {
-                    for (const p of d.posts) {
-                      w.deleted.delete(p.msgId)
-                      w.posts.set(p.msgId, p)
-                    }
-                    for (const e of d.events) {
-                      if (e._tag === "NewPost" || e._tag === "EditPost") w.posts.set(e.post.msgId, e.post)
-                      else if (e._tag === "DeletePosts") { for (const id of e.ids) w.deleted.add(id) }
-                      else if (e._tag !== "PtsOnly") w.metrics.push(metricChange(e))
-                    }
-                  } else if (d._tag === "TooLong" && !item.viaHistory) {
-                    for (const p of d.posts) w.posts.set(p.msgId, p)
-                  }
-                  const hadGap = gate.gap
-                  const before = gate.pts
-                  gate.advance(d.pts).forEach(apply)
-                  if (gate.pts !== before) w.pts = gate.pts
-                  yield* bump((s) => ({
-                    differences: s.differences + 1,
-                    tooLong: s.tooLong + (d._tag === "TooLong" ? 1 : 0),
-                    gapsRecovered: s.gapsRecovered + (hadGap && !gate.gap ? 1 : 0),
-                  }))
-                  if (!gate.gap) gapSince.delete(item.channelId)
-                  // Not final: ask again at once from the new pts.
-                  if (d._tag === "Difference" && !d.final) yield* requestDiff(item.channelId)
-                  break
+                w.pts = e.pts
+                applied++
+                if (e.at !== undefined) {
+                  latencies.push(e.at)
+                  committed.push({ channelId: e.channelId, pts: e.pts, at: e.at })
                 }
               }
-            }
-            return { writes, applied, duplicates, oldest, latencies, committed }
-          })
-
-        /** Writes one batch and the pts it reaches, per channel, in one transaction. */
-        const commit = (writes: Map<number, Writes>, takenAt: Date) =>
-          sql.withTransaction(
-            Effect.forEach(writes, ([channelId, w]) =>
-              Effect.gen(function* () {
-                if (w.posts.size > 0) yield* posts.upsertPage(channelId, [...w.posts.values()], takenAt)
-                if (w.deleted.size > 0) yield* posts.markDeleted(channelId, [...w.deleted], takenAt)
-                if (w.metrics.length > 0) yield* posts.applyMetrics(channelId, w.metrics, takenAt)
-                if (w.pts !== undefined) yield* checkpoints.advancePts(channelId, UPDATES_STREAM, w.pts)
-              }), { discard: true }),
-          )
-
-        /** One round: take a batch (or time out to look at gaps), apply it, commit it. Not interruptible inside. */
-        const round = (items: ReadonlyArray<Item>) =>
-          Effect.gen(function* () {
-            const now = Date.now()
-            const { writes, applied, duplicates, oldest, latencies, committed } = yield* collect(items, now)
-            // Gaps open for longer than the wait are filled by a difference.
-            for (const [channelId, since] of gapSince) {
-              if (now - since >= GAP_WAIT_MS && !inFlight.has(channelId)) {
-                const failed = failedAt.get(channelId)
-                if (failed === undefined || now - failed > 2_000) yield* requestDiff(channelId)
+              for (const item of items) {
+                switch (item._tag) {
+                  case "Connected":
+                    // Updates may have been missed while the connection was down.
+                    for (const id of gates.keys()) yield* requestDiff(id)
+                    break
+                  case "Event": {
+                    const e = item.event
+                    oldest = Math.min(oldest, item.at)
+                    if (e._tag === "ChannelTooLong") {
+                      yield* requestDiff(e.channelId)
+                    } else if (isPtsEvent(e)) {
+                      const gate = gates.get(e.channelId)
+                      if (!gate) break
+                      const before = gate.waiting
+                      const ready = gate.offer({ ...e, at: item.at })
+                      if (ready.length === 0 && gate.waiting === before) duplicates++
+                      ready.forEach(apply)
+                      if (gate.gap && !gapSince.has(e.channelId)) gapSince.set(e.channelId, now)
+                      if (!gate.gap) gapSince.delete(e.channelId)
+                    } else {
+                      of(e.channelId).metrics.push(metricChange(e))
+                      applied++
+                      latencies.push(item.at)
+                    }
+                    break
+                  }
+                  case "DiffFailed":
+                    yield* Metric.update(
+                      Metric.withAttributes(Metrics.errorsTotal, {
+                        error_type: "difference_failed",
+                        component: "updates",
+                      }),
+                      1,
+                    )
+                    inFlight.delete(item.channelId)
+                    failedAt.set(item.channelId, now)
+                    yield* Effect.logWarning("channel difference failed; trying again later").pipe(
+                      Effect.annotateLogs({ channelId: item.channelId, error: item.error }),
+                    )
+                    break
+                  case "Diff": {
+                    inFlight.delete(item.channelId)
+                    failedAt.delete(item.channelId)
+                    const gate = gates.get(item.channelId)!
+                    const d = item.diff
+                    const w = of(item.channelId)
+                    if (d._tag === "Difference") {
+                      for (const p of d.posts) {
+                        w.deleted.delete(p.msgId)
+                        w.posts.set(p.msgId, p)
+                      }
+                      for (const e of d.events) {
+                        if (e._tag === "NewPost" || e._tag === "EditPost") w.posts.set(e.post.msgId, e.post)
+                        else if (e._tag === "DeletePosts") { for (const id of e.ids) w.deleted.add(id) }
+                        else if (e._tag !== "PtsOnly") w.metrics.push(metricChange(e))
+                      }
+                    } else if (d._tag === "TooLong" && !item.viaHistory) {
+                      for (const p of d.posts) w.posts.set(p.msgId, p)
+                    }
+                    const hadGap = gate.gap
+                    const before = gate.pts
+                    gate.advance(d.pts).forEach(apply)
+                    if (gate.pts !== before) w.pts = gate.pts
+                    yield* bump((s) => ({
+                      differences: s.differences + 1,
+                      tooLong: s.tooLong + (d._tag === "TooLong" ? 1 : 0),
+                      gapsRecovered: s.gapsRecovered + (hadGap && !gate.gap ? 1 : 0),
+                    }))
+                    if (!gate.gap) gapSince.delete(item.channelId)
+                    // Not final: ask again at once from the new pts.
+                    if (d._tag === "Difference" && !d.final) yield* requestDiff(item.channelId)
+                    break
+                  }
+                }
               }
-            }
-            if (writes.size > 0) yield* commit(writes, new Date(now))
-            const done = Date.now()
-            if (committed.length > 0) options.onCommit?.(committed, done)
-            yield* bump((s) => ({
-              received: s.received + items.filter((i) => i._tag === "Event").length,
-              applied: s.applied + applied,
-              duplicates: s.duplicates + duplicates,
-              batches: s.batches + (writes.size > 0 ? 1 : 0),
-              queueDepth: Queue.sizeUnsafe(queue),
-              lagMs: writes.size > 0 ? done - oldest : s.lagMs,
-              latencies: latencies.length === 0
-                ? s.latencies
-                : [...s.latencies, ...latencies.map((at) => done - at)].slice(-LATENCY_WINDOW),
-            }))
-          })
+              return { writes, applied, duplicates, oldest, latencies, committed }
+            })
 
-        const reconcile = Effect.repeat(
-          Effect.suspend(() => Effect.forEach([...gates.keys()], (id) => requestDiff(id), { discard: true })),
-          Schedule.spaced(Duration.seconds(Math.max(1, options.reconcileSeconds))),
-        ).pipe(Effect.delay(Duration.seconds(Math.max(1, options.reconcileSeconds))))
-        yield* Effect.forkScoped(reconcile)
-        if (options.statusSeconds > 0) yield* Effect.forkScoped(statusLine(stats, options.statusSeconds))
+          /** Writes one batch and the pts it reaches, per channel, in one transaction. */
+          const commit = (writes: Map<number, Writes>, takenAt: Date) =>
+            sql.withTransaction(
+              Effect.forEach(writes, ([channelId, w]) =>
+                Effect.gen(function* () {
+                  if (w.posts.size > 0) yield* posts.upsertPage(channelId, [...w.posts.values()], takenAt)
+                  if (w.deleted.size > 0) yield* posts.markDeleted(channelId, [...w.deleted], takenAt)
+                  if (w.metrics.length > 0) yield* posts.applyMetrics(channelId, w.metrics, takenAt)
+                  if (w.pts !== undefined) yield* checkpoints.advancePts(channelId, UPDATES_STREAM, w.pts)
+                }), { discard: true }),
+            )
 
-        const loop = Effect.forever(
-          Effect.gen(function* () {
-            const items = yield* Effect.timeoutOption(Queue.takeBetween(queue, 1, BATCH), Duration.millis(100))
-            yield* Effect.uninterruptible(round(Option.getOrElse(items, () => [])))
-          }),
-        )
-        const writer = yield* Effect.forkScoped(loop)
-        yield* Effect.addFinalizer(() =>
-          Effect.gen(function* () {
-            // Stop: no more rounds; whatever was taken in is written as far as the pts rules allow.
-            stopping = true
-            yield* Fiber.interrupt(writer)
-            const rest = yield* Queue.clear(queue).pipe(Effect.orElseSucceed(() => []))
-            yield* round(rest.filter((i) => i._tag === "Event" || i._tag === "Diff")).pipe(
-              Effect.catchCause((cause) => Effect.logError("final flush failed", cause)),
-            )
-            const s = yield* Ref.get(stats)
-            yield* Effect.logInfo("live updates stopped").pipe(
-              Effect.annotateLogs({ applied: s.applied, duplicates: s.duplicates, gapsRecovered: s.gapsRecovered }),
-            )
-          })
-        )
-        return yield* Fiber.join(writer)
-      }, Effect.scoped)
+          /** One round: take a batch (or time out to look at gaps), apply it, commit it. Not interruptible inside. */
+          const round = (items: ReadonlyArray<Item>) =>
+            Effect.gen(function* () {
+              const now = Date.now()
+              const { writes, applied, duplicates, oldest, latencies, committed } = yield* collect(items, now)
+              // Gaps open for longer than the wait are filled by a difference.
+              for (const [channelId, since] of gapSince) {
+                if (now - since >= GAP_WAIT_MS && !inFlight.has(channelId)) {
+                  const failed = failedAt.get(channelId)
+                  if (failed === undefined || now - failed > 2_000) yield* requestDiff(channelId)
+                }
+              }
+              if (writes.size > 0) yield* commit(writes, new Date(now))
+              const done = Date.now()
+              yield* Metric.update(
+                Metric.withAttributes(Metrics.queueDepth, { task: "updates" }),
+                Queue.sizeUnsafe(queue),
+              )
+              if (writes.size > 0) {
+                yield* Metric.update(
+                  Metric.withAttributes(Metrics.batchDuration, { task: "updates" }),
+                  (done - now) / 1000,
+                )
+                yield* Metric.update(
+                  Metric.withAttributes(Metrics.checkpointLag, { stream: UPDATES_STREAM }),
+                  (done - oldest) / 1000,
+                )
+              }
+              if (applied > 0) yield* Metric.update(Metrics.updatesApplied, applied)
+              if (committed.length > 0) options.onCommit?.(committed, done)
+              yield* bump((s) => ({
+                received: s.received + items.filter((i) => i._tag === "Event").length,
+                applied: s.applied + applied,
+                duplicates: s.duplicates + duplicates,
+                batches: s.batches + (writes.size > 0 ? 1 : 0),
+                queueDepth: Queue.sizeUnsafe(queue),
+                lagMs: writes.size > 0 ? done - oldest : s.lagMs,
+                latencies: latencies.length === 0
+                  ? s.latencies
+                  : [...s.latencies, ...latencies.map((at) => done - at)].slice(-LATENCY_WINDOW),
+              }))
+            })
+
+          const reconcile = Effect.repeat(
+            Effect.suspend(() => Effect.forEach([...gates.keys()], (id) => requestDiff(id), { discard: true })),
+            Schedule.spaced(Duration.seconds(Math.max(1, options.reconcileSeconds))),
+          ).pipe(Effect.delay(Duration.seconds(Math.max(1, options.reconcileSeconds))))
+          yield* Effect.forkScoped(reconcile)
+          if (options.statusSeconds > 0) yield* Effect.forkScoped(statusLine(stats, options.statusSeconds))
+
+          const loop = Effect.forever(
+            Effect.gen(function* () {
+              const items = yield* Effect.timeoutOption(Queue.takeBetween(queue, 1, BATCH), Duration.millis(100))
+              yield* Effect.uninterruptible(round(Option.getOrElse(items, () => [])))
+            }),
+          )
+          const writer = yield* Effect.forkScoped(loop)
+          yield* Effect.addFinalizer(() =>
+            Effect.gen(function* () {
+              // Stop: no more rounds; whatever was taken in is written as far as the pts rules allow.
+              stopping = true
+              yield* Fiber.interrupt(writer)
+              const rest = yield* Queue.clear(queue).pipe(Effect.orElseSucceed(() => []))
+              yield* round(rest.filter((i) => i._tag === "Event" || i._tag === "Diff")).pipe(
+                Effect.catchCause((cause) => Effect.logError("final flush failed", cause)),
+              )
+              const s = yield* Ref.get(stats)
+              yield* Effect.logInfo("live updates stopped").pipe(
+                Effect.annotateLogs({ applied: s.applied, duplicates: s.duplicates, gapsRecovered: s.gapsRecovered }),
+              )
+            })
+          )
+          return yield* Fiber.join(writer)
+        },
+        Effect.scoped,
+      )
 
       return LiveUpdates.of({ run, stats: Ref.get(stats) })
     }),

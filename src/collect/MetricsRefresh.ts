@@ -76,7 +76,7 @@ export class MetricsRefresh extends Context.Service<MetricsRefresh, {
           return { posts: refreshed, viewsRequests, reactionsRequests }
         })
 
-      const refreshOnce = Effect.fn("MetricsRefresh.round")(function* (
+      const refreshOnce = Effect.fn("mtproto.collector.refresh")(function* (
         refs: ReadonlyArray<PeerRef>,
         tiers: ReadonlyArray<RefreshTier>,
         nowSec: number,

@@ -3,7 +3,8 @@
  * megagroup stats from the channel's stats DC, every graph kept raw and pivoted (daily, hourly), the scalar values,
  * and for posts younger than the period their views graphs and public forwards.
  */
-import { Clock, Context, Effect, Layer, Ref } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Ref } from "effect"
+import * as Metrics from "../observe/Metrics.ts"
 import type { PeerRef } from "../Config.ts"
 import type { StoreError } from "../domain/Errors.ts"
 import type { ChannelStats, RawGraph } from "../domain/Stats.ts"
@@ -178,7 +179,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
         return { refused }
       })
 
-      const loadPeer = Effect.fn("StatsLoader.peer")(function* (
+      const loadPeer = Effect.fn("mtproto.collector.stats")(function* (
         ref: PeerRef,
         options: StatsOptions,
         cell: Ref.Ref<PeerStats>,
@@ -297,6 +298,10 @@ export class StatsLoader extends Context.Service<StatsLoader, {
         }
         for (const p of pivots) {
           if (p.problem === undefined) continue
+          yield* Metric.update(
+            Metric.withAttributes(Metrics.errorsTotal, { error_type: "graph_unreadable", component: "stats" }),
+            1,
+          )
           yield* Effect.logWarning("graph kept raw only").pipe(
             Effect.annotateLogs({ graph: p.raw.key, error: p.problem }),
           )
@@ -396,7 +401,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
       })
 
       return StatsLoader.of({
-        loadAll: Effect.fn("StatsLoader.loadAll")(function* (refs, options) {
+        loadAll: Effect.fn("mtproto.collector.stats.run")(function* (refs, options) {
           const cells = yield* Effect.forEach(refs, (ref) => Ref.make(initial(ref)))
           yield* forEachPeer(
             refs,

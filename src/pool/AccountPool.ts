@@ -9,6 +9,7 @@
 import { Clock, Deferred, Duration, Effect, Schema } from "effect"
 import { type Bucket, earliest, makeBucket, reserve, unreserve } from "./Gcra.ts"
 import type { TelegramError } from "../telegram/TelegramError.ts"
+import { floodWaitSeconds, rateLimitHits, record } from "../observe/Metrics.ts"
 
 /** Budgets are kept apart per kind of call: tripping one never stops the others. */
 export const METHOD_CLASSES = ["history", "updates", "views", "full", "stats", "resolve", "other"] as const
@@ -206,6 +207,7 @@ export const makeAccountPool = <A>(
         switch (reason._tag) {
           case "FloodWait": {
             observer?.floodWait?.(slot.account.name, reason.seconds)
+            record(floodWaitSeconds, reason.seconds, { account: slot.account.name })
             slot.floodWaits++
             slot.floodSeconds += reason.seconds
             slot.coolUntil[methodClass] = Math.max(slot.coolUntil[methodClass], now + reason.seconds * 1000)
@@ -270,6 +272,7 @@ export const makeAccountPool = <A>(
               continue
             }
             const { slot, at } = decision
+            if (at > now) record(rateLimitHits, 1, { method_class: methodClass })
             const lease: Lease<A> = { name: slot.account.name, client: slot.account.client }
             // The slot was reserved ahead; a flood, quarantine or backoff that struck the account meanwhile
             // cancels it (the call is decided again) instead of walking into the same wall.

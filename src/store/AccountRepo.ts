@@ -75,7 +75,7 @@ export class AccountRepo extends Context.Service<AccountRepo, {
           })),
       ).pipe(StoreError.mapError("AccountRepo.list"), Effect.withSpan("AccountRepo.list"))
 
-      const save = Effect.fn("AccountRepo.save")(
+      const save = Effect.fn("mtproto.db.AccountRepo.save")(
         function* (updates: ReadonlyArray<AccountUpdate>) {
           if (updates.length === 0) return
           yield* sql`
@@ -115,7 +115,7 @@ export class AccountRepo extends Context.Service<AccountRepo, {
         (rows) => rows.map((r) => ({ account: r.account, channelId: Number(r.channel_id), accessHash: r.access_hash })),
       ).pipe(StoreError.mapError("AccountRepo.peerHashes"), Effect.withSpan("AccountRepo.peerHashes"))
 
-      const savePeerHash = Effect.fn("AccountRepo.savePeerHash")(
+      const savePeerHash = Effect.fn("mtproto.db.AccountRepo.savePeerHash")(
         function* (account: string, channelId: number, accessHash: string) {
           yield* sql`
             INSERT INTO account_peers (account, channel_id, access_hash)

@@ -62,7 +62,7 @@ export class ChannelRepo extends Context.Service<ChannelRepo, {
           "can_view_stats",
       )
 
-      const upsert = Effect.fn("ChannelRepo.upsert")(
+      const upsert = Effect.fn("mtproto.db.ChannelRepo.upsert")(
         function* (c: ChannelRow) {
           if (c.username !== null) {
             yield* sql`
@@ -97,7 +97,7 @@ export class ChannelRepo extends Context.Service<ChannelRepo, {
         StoreError.mapError("ChannelRepo.upsert"),
       )
 
-      const byId = Effect.fn("ChannelRepo.byId")(
+      const byId = Effect.fn("mtproto.db.ChannelRepo.byId")(
         function* (id: number) {
           const rows = yield* sql<Row>`SELECT ${columns} FROM channels WHERE id = ${id}::int8`
           return Option.map(Option.fromNullishOr(rows[0]), toChannel)
@@ -105,7 +105,7 @@ export class ChannelRepo extends Context.Service<ChannelRepo, {
         StoreError.mapError("ChannelRepo.byId"),
       )
 
-      const byUsername = Effect.fn("ChannelRepo.byUsername")(
+      const byUsername = Effect.fn("mtproto.db.ChannelRepo.byUsername")(
         function* (name: string) {
           const rows = yield* sql<Row>`
             SELECT ${columns} FROM channels
@@ -115,7 +115,7 @@ export class ChannelRepo extends Context.Service<ChannelRepo, {
         StoreError.mapError("ChannelRepo.byUsername"),
       )
 
-      const list = Effect.fn("ChannelRepo.list")(
+      const list = Effect.fn("mtproto.db.ChannelRepo.list")(
         function* () {
           const rows = yield* sql<Row>`SELECT ${columns} FROM channels ORDER BY id`
           return rows.map(toChannel)

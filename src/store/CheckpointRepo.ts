@@ -39,7 +39,7 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
             `THEN least(greatest(trunc((c.cursor ->> '${key}')::numeric), 0), 2147483647)::int8 ELSE 0 END)`,
         )
 
-      const get = Effect.fn("CheckpointRepo.get")(
+      const get = Effect.fn("mtproto.db.CheckpointRepo.get")(
         function* (channelId: number, stream: string) {
           const rows = yield* sql<{ cursor: unknown }>`
             SELECT cursor FROM checkpoints WHERE channel_id = ${channelId}::int8 AND stream = ${stream}`
@@ -48,7 +48,7 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
         StoreError.mapError("CheckpointRepo.get"),
       )
 
-      const put = Effect.fn("CheckpointRepo.put")(
+      const put = Effect.fn("mtproto.db.CheckpointRepo.put")(
         function* (channelId: number, stream: string, cursor: object) {
           yield* sql`
             INSERT INTO checkpoints (channel_id, stream, cursor)
@@ -58,7 +58,7 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
         StoreError.mapError("CheckpointRepo.put"),
       )
 
-      const advancePts = Effect.fn("CheckpointRepo.advancePts")(
+      const advancePts = Effect.fn("mtproto.db.CheckpointRepo.advancePts")(
         function* (channelId: number, stream: string, pts: number) {
           yield* sql`
             INSERT INTO checkpoints AS c (channel_id, stream, cursor)
@@ -98,7 +98,7 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
             updated_at = now()`
       }
 
-      const advanceHistory = Effect.fn("CheckpointRepo.advanceHistory")(
+      const advanceHistory = Effect.fn("mtproto.db.CheckpointRepo.advanceHistory")(
         function* (channelId: number, cursor: HistoryCursor) {
           const rows = yield* sql<{ cursor: unknown }>`${mergeHistory(channelId, cursor)} RETURNING cursor`
           return decodeHistoryCursor(rows[0]?.cursor)

@@ -142,7 +142,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         date_part('epoch', fwd_date) AS fwd_date, fwd_from_name, reply_to_msg_id, replies, views, forwards, reactions,
         reactions_total, date_part('epoch', edit_date) AS edit_date, content_hash, is_service`)
 
-      const upsertPage = Effect.fn("PostRepo.upsertPage")(
+      const upsertPage = Effect.fn("mtproto.db.PostRepo.upsertPage")(
         function* (channelId: number, posts: ReadonlyArray<Post>, takenAt: Date, also?: Statement.Fragment) {
           if (posts.length === 0) {
             if (also) yield* sql`${also}`
@@ -320,19 +320,19 @@ export class PostRepo extends Context.Service<PostRepo, {
           return rows[0]?.n ?? 0
         })
 
-      const applyMetrics = Effect.fn("PostRepo.applyMetrics")(
+      const applyMetrics = Effect.fn("mtproto.db.PostRepo.applyMetrics")(
         (channelId: number, changes: ReadonlyArray<MetricChange>, takenAt: Date) =>
           writeCounters(channelId, changes, takenAt, false),
         StoreError.mapError("PostRepo.applyMetrics"),
       )
 
-      const recordRefresh = Effect.fn("PostRepo.recordRefresh")(
+      const recordRefresh = Effect.fn("mtproto.db.PostRepo.recordRefresh")(
         (channelId: number, counters: ReadonlyArray<MetricChange>, takenAt: Date) =>
           writeCounters(channelId, counters, takenAt, true),
         StoreError.mapError("PostRepo.recordRefresh"),
       )
 
-      const refreshCandidates = Effect.fn("PostRepo.refreshCandidates")(
+      const refreshCandidates = Effect.fn("mtproto.db.PostRepo.refreshCandidates")(
         function* (channelId: number, sinceSec: number) {
           const rows = yield* sql<{ msg_id: number; date: number; refreshed_at: number | null }>`
             SELECT msg_id, date_part('epoch', date)::float8 AS date,
@@ -350,7 +350,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         StoreError.mapError("PostRepo.refreshCandidates"),
       )
 
-      const markDeleted = Effect.fn("PostRepo.markDeleted")(
+      const markDeleted = Effect.fn("mtproto.db.PostRepo.markDeleted")(
         function* (channelId: number, msgIds: ReadonlyArray<number>, at: Date) {
           if (msgIds.length === 0) return 0
           const rows = yield* sql<{ msg_id: number }>`
@@ -363,7 +363,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         StoreError.mapError("PostRepo.markDeleted"),
       )
 
-      const channelPosts = Effect.fn("PostRepo.channelPosts")(
+      const channelPosts = Effect.fn("mtproto.db.PostRepo.channelPosts")(
         function* (channelId: number, options: { readonly limit: number; readonly beforeMsgId?: number }) {
           const rows = yield* sql<PostRow>`
             SELECT ${selectPost} FROM posts
@@ -376,7 +376,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         StoreError.mapError("PostRepo.channelPosts"),
       )
 
-      const maxMsgId = Effect.fn("PostRepo.maxMsgId")(
+      const maxMsgId = Effect.fn("mtproto.db.PostRepo.maxMsgId")(
         function* (channelId: number) {
           const [row] = yield* sql<{ max: number | null }>`
             SELECT max(msg_id) AS max FROM posts WHERE channel_id = ${channelId}::int8`
@@ -385,7 +385,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         StoreError.mapError("PostRepo.maxMsgId"),
       )
 
-      const count = Effect.fn("PostRepo.count")(
+      const count = Effect.fn("mtproto.db.PostRepo.count")(
         function* (channelId: number) {
           const [row] = yield* sql<{ n: number }>`
             SELECT count(*)::int4 AS n FROM posts WHERE channel_id = ${channelId}::int8 AND deleted_at IS NULL`
@@ -394,7 +394,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         StoreError.mapError("PostRepo.count"),
       )
 
-      const totals = Effect.fn("PostRepo.totals")(
+      const totals = Effect.fn("mtproto.db.PostRepo.totals")(
         function* (channelId: number) {
           const [row] = yield* sql<
             { posts: number; views: number; forwards: number; replies: number; reactions: number }
@@ -414,7 +414,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         StoreError.mapError("PostRepo.totals"),
       )
 
-      const trending = Effect.fn("PostRepo.trending")(
+      const trending = Effect.fn("mtproto.db.PostRepo.trending")(
         function* (options: TrendingOptions) {
           const rows = yield* sql<{
             channel_id: bigint
@@ -455,7 +455,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         StoreError.mapError("PostRepo.trending"),
       )
 
-      const channelSummary = Effect.fn("PostRepo.channelSummary")(
+      const channelSummary = Effect.fn("mtproto.db.PostRepo.channelSummary")(
         function* (channelId: number) {
           const [row] = yield* sql<{ posts: number; avg_views: number | null; err: number | null; er: number | null }>`
             WITH s AS (
@@ -477,7 +477,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         StoreError.mapError("PostRepo.channelSummary"),
       )
 
-      const topByViews = Effect.fn("PostRepo.topByViews")(
+      const topByViews = Effect.fn("mtproto.db.PostRepo.topByViews")(
         function* (channelId: number, n: number) {
           const rows = yield* sql<PostRow>`
             SELECT ${selectPost} FROM posts

@@ -248,7 +248,7 @@ export class StatsRepo extends Context.Service<StatsRepo, {
           )
         })
 
-      const saveChannel = Effect.fn("StatsRepo.saveChannel")(
+      const saveChannel = Effect.fn("mtproto.db.StatsRepo.saveChannel")(
         function* (w: ChannelStatsWrite) {
           return yield* sql.withTransaction(Effect.gen(function* () {
             const raw = yield* insertRaw(w.channelId, w.raw)
@@ -261,7 +261,7 @@ export class StatsRepo extends Context.Service<StatsRepo, {
         StoreError.mapError("StatsRepo.saveChannel"),
       )
 
-      const savePost = Effect.fn("StatsRepo.savePost")(
+      const savePost = Effect.fn("mtproto.db.StatsRepo.savePost")(
         function* (w: PostStatsWrite) {
           return yield* sql.withTransaction(Effect.gen(function* () {
             const raw = yield* insertRaw(w.channelId, w.raw)
@@ -273,7 +273,7 @@ export class StatsRepo extends Context.Service<StatsRepo, {
         StoreError.mapError("StatsRepo.savePost"),
       )
 
-      const postsSince = Effect.fn("StatsRepo.postsSince")(
+      const postsSince = Effect.fn("mtproto.db.StatsRepo.postsSince")(
         function* (channelId: number, sinceSeconds: number) {
           const rows = yield* sql<{ msg_id: number }>`
             SELECT msg_id FROM posts

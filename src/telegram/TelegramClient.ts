@@ -4,7 +4,8 @@
  */
 import "./NoSchemaCache.ts" // first: GramJS must not see localStorage
 import { Api, Logger, TelegramClient as GramClient } from "telegram"
-import { Clock, Context, Effect, Layer, Redacted, Schedule, type Scope, Semaphore } from "effect"
+import { Cause, Clock, Context, Effect, Layer, Metric, Redacted, Schedule, type Scope, Semaphore } from "effect"
+import * as Metrics from "../observe/Metrics.ts"
 import { AppConfig } from "../Config.ts"
 import { ConfigError, type StoreError } from "../domain/Errors.ts"
 import {
@@ -416,6 +417,12 @@ export class TelegramClient extends Context.Service<TelegramClient, {
       const saved = new Map<string, { requests: number; floodWaits: number; floodSeconds: number }>()
       const save = Effect.gen(function* () {
         const now = yield* status
+        yield* Metric.update(Metrics.poolAccountsTotal, now.length)
+        yield* Metric.update(Metrics.poolAccountsHealthy, now.filter((s) => s.state === "healthy").length)
+        if (proxies) {
+          const t = yield* Clock.currentTimeMillis
+          yield* Metric.update(Metrics.proxyPoolHealthy, proxies.status(t).filter((p) => p.state !== "banned").length)
+        }
         yield* repo.save(now.map((s) => {
           const before = saved.get(s.name) ?? { requests: 0, floodWaits: 0, floodSeconds: 0 }
           saved.set(s.name, { requests: s.requests, floodWaits: s.floodWaits, floodSeconds: s.floodSeconds })
@@ -573,6 +580,34 @@ interface Link {
 }
 
 /**
+ * Counts a call in `mtproto_requests_total` (status "ok" or the error's class), times it, counts its errors, and
+ * traces it as `mtproto.request.<method>`.
+ */
+function measured<A>(
+  labels: { readonly method: string; readonly account: string; readonly dc: string },
+  effect: Effect.Effect<A, TelegramError>,
+): Effect.Effect<A, TelegramError> {
+  return Effect.gen(function* () {
+    const started = yield* Clock.currentTimeMillis
+    const exit = yield* Effect.exit(effect)
+    const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+    const status = exit._tag === "Success" ? "ok" : failureClass(exit.cause)
+    yield* Metric.update(Metric.withAttributes(Metrics.requestsTotal, { ...labels, status }), 1)
+    yield* Metric.update(Metric.withAttributes(Metrics.requestDuration, { method: labels.method }), seconds)
+    if (status !== "ok") {
+      yield* Metric.update(Metric.withAttributes(Metrics.errorsTotal, { error_type: status, component: "telegram" }), 1)
+    }
+    return yield* exit
+  }).pipe(Effect.withSpan(`mtproto.request.${labels.method}`, { attributes: labels }))
+}
+
+/** The class of a failed call: the TelegramError's reason tag ("FloodWait", "Timeout", ...), else "Interrupted". */
+function failureClass(cause: Cause.Cause<TelegramError>): string {
+  const failure = cause.reasons.find(Cause.isFailReason)
+  return failure ? failure.error.reason._tag : "Interrupted"
+}
+
+/**
  * One account's connection for the scope's lifetime (disconnected when it closes). Without proxies GramJS keeps the
  * connection up by itself. With proxies the connection is opened lazily through the proxy the pool assigns; a
  * transport failure scores that proxy, and once it is banned the connection is dropped and the next call connects
@@ -649,9 +684,17 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
   const ensure = lock.withPermit(Effect.suspend(() => (link ? Effect.succeed(link) : open)))
 
   /** A call on the current connection; transport failures count against its proxy. */
-  const call = <A>(method: string, run: (client: GramClient) => Promise<A>): Effect.Effect<A, TelegramError> =>
+  /** A call on the current connection (or, with `dc`, on that DC's exported sender), measured and traced. */
+  const call = <A>(
+    method: string,
+    run: (client: GramClient) => Promise<A>,
+    dc?: number,
+  ): Effect.Effect<A, TelegramError> =>
     Effect.flatMap(ensure, (current) =>
-      timed(method, () => run(current.client)).pipe(
+      measured(
+        { method, account, dc: String(dc ?? current.client.session.dcId) },
+        timed(method, () => run(current.client)),
+      ).pipe(
         Effect.tap(() => Effect.sync(() => current.proxy && proxies!.succeed(current.proxy))),
         Effect.tapError((error) =>
           Effect.gen(function* () {
@@ -747,6 +790,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
       call(
         "stats.GetBroadcastStats",
         (c) => invokeOn(c, new Api.stats.GetBroadcastStats({ channel: inputChannel(channel) }), dc),
+        dc,
       ).pipe(
         Effect.map(channelStats),
       ),
@@ -754,6 +798,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
       call(
         "stats.GetMegagroupStats",
         (c) => invokeOn(c, new Api.stats.GetMegagroupStats({ channel: inputChannel(channel) }), dc),
+        dc,
       ).pipe(
         Effect.map(channelStats),
       ),
@@ -761,6 +806,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
       call(
         "stats.LoadAsyncGraph",
         (c) => invokeOn(c, new Api.stats.LoadAsyncGraph({ token, ...(x === undefined ? {} : { x: bigInt(x) }) }), dc),
+        dc,
       ).pipe(
         Effect.map((r) =>
           rawGraph(r) ?? { _tag: "Error" as const, error: `unexpected ${String((r as any)?.className)}` }
@@ -770,6 +816,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
       call(
         "stats.GetMessageStats",
         (c) => invokeOn(c, new Api.stats.GetMessageStats({ channel: inputChannel(channel), msgId }), dc),
+        dc,
       ).pipe(
         Effect.map(messageStats),
       ),
@@ -784,7 +831,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
             limit: page.limit,
           }),
           dc,
-        )).pipe(Effect.map(publicForwards)),
+        ), dc).pipe(Effect.map(publicForwards)),
     proxy: () => link?.proxy?.masked ?? null,
     resolveUsername: (username) =>
       call("contacts.ResolveUsername", (c) => c.invoke(new Api.contacts.ResolveUsername({ username }))).pipe(

@@ -60,3 +60,57 @@ export function spawnTask(
     stderr: "piped",
   }).spawn()
 }
+
+/** A task running in the background whose stdout and stderr are collected as they come. */
+export interface BackgroundTask {
+  readonly child: Deno.ChildProcess
+  /** Everything written so far (stdout and stderr). */
+  output(): string
+  /** Sends `signal` and waits for the exit; resolves with the exit code and the milliseconds it took. */
+  stop(signal?: Deno.Signal): Promise<{ readonly code: number; readonly ms: number }>
+}
+
+export function startTask(
+  file: string,
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>> = {},
+): BackgroundTask {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `tasks/${file}`, ...args],
+    env: baseEnv(env),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn()
+  let text = ""
+  const decoder = new TextDecoder()
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true })
+  }
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)])
+  return {
+    child,
+    output: () => text,
+    stop: async (signal = "SIGTERM") => {
+      const sent = performance.now()
+      try {
+        child.kill(signal)
+      } catch {
+        // already gone
+      }
+      const status = await child.status
+      const ms = performance.now() - sent
+      await drained
+      return { code: status.code, ms }
+    },
+  }
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 })
+  const port = (l.addr as Deno.NetAddr).port
+  l.close()
+  return port
+}

@@ -1,0 +1,58 @@
+/**
+ * The metrics (one registry: Effect's), named as the original design's dashboards expect. Account labels are account
+ * names, never a phone number or a session. `record` updates a metric from synchronous code (callbacks).
+ */
+import { Effect, Metric } from "effect"
+import { PrometheusMetrics } from "effect/observability"
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+export const requestsTotal = Metric.counter("mtproto_requests_total", {
+  description: "Telegram calls by method, account, DC and outcome (ok or the error class)",
+  incremental: true,
+})
+export const requestDuration = Metric.histogram("mtproto_request_duration_seconds", {
+  description: "Telegram call duration",
+  boundaries: SECONDS,
+})
+export const floodWaitSeconds = Metric.histogram("mtproto_flood_wait_seconds", {
+  description: "FLOOD_WAIT durations Telegram asked for",
+  boundaries: [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+})
+export const poolAccountsHealthy = Metric.gauge("mtproto_pool_accounts_healthy", {
+  description: "Pool accounts that can call now",
+})
+export const poolAccountsTotal = Metric.gauge("mtproto_pool_accounts_total", { description: "Pool accounts" })
+export const proxyPoolHealthy = Metric.gauge("mtproto_proxy_pool_healthy", { description: "Proxies not banned" })
+export const batchDuration = Metric.histogram("mtproto_batch_duration_seconds", {
+  description: "Time to write one batch (a history page, a batch of live updates), by task",
+  boundaries: SECONDS,
+})
+export const queueDepth = Metric.gauge("mtproto_queue_depth", { description: "Items waiting in a task's queue" })
+export const rateLimitHits = Metric.counter("mtproto_rate_limit_hits_total", {
+  description: "Calls the rate limiter made wait for a token",
+  incremental: true,
+})
+export const errorsTotal = Metric.counter("mtproto_errors_total", {
+  description: "Errors by type and component",
+  incremental: true,
+})
+export const postsIngested = Metric.counter("mtproto_posts_ingested_total", {
+  description: "Posts inserted or updated, by stream",
+  incremental: true,
+})
+export const updatesApplied = Metric.counter("mtproto_updates_applied_total", {
+  description: "Live updates applied",
+  incremental: true,
+})
+export const checkpointLag = Metric.gauge("mtproto_checkpoint_lag_seconds", {
+  description: "From receiving data to committing the checkpoint that covers it, by stream (last batch)",
+})
+
+/** Updates `metric` (with `attributes`) from synchronous code. */
+export function record<I>(metric: Metric.Metric<I, unknown>, value: I, attributes?: Metric.Metric.Attributes): void {
+  Effect.runSync(Metric.update(attributes ? Metric.withAttributes(metric, attributes) : metric, value))
+}
+
+/** Every metric in the Prometheus text format. */
+export const prometheusText: Effect.Effect<string> = PrometheusMetrics.format()

@@ -5,6 +5,7 @@ import { Command } from "effect/cli"
 import { AppConfig } from "./Config.ts"
 import { ConfigError } from "./domain/Errors.ts"
 import { Logging } from "./observe/Logging.ts"
+import { Tracing } from "./observe/Tracing.ts"
 
 /** A failure that carries its own exit code and has already been reported to the user. */
 export class ExitCode {
@@ -75,7 +76,10 @@ const reportConfigError = (cause: Cause.Cause<unknown>): Effect.Effect<void> => 
   return failure instanceof ConfigError ? Console.error(failure.message) : Effect.void
 }
 
-/** Parses `Deno.args` with `command` and runs it with the configuration, logging and Node platform services. */
+/**
+ * Parses `Deno.args` with `command` and runs it with the configuration, logging, tracing (OBS_OTEL_ENABLED) and Node
+ * platform services.
+ */
 export function runTask<Name extends string, Input, E, R>(
   // deno-lint-ignore ban-types
   command: Command.Command<Name, Input, {}, E, R>,
@@ -83,7 +87,11 @@ export function runTask<Name extends string, Input, E, R>(
 ): void {
   const program = Command.runWith(command, { version: options.version ?? "0.1.0" })(Deno.args).pipe(
     Effect.tapCause(reportFailure),
-    Effect.provide(Layer.mergeAll(NodeServices.layer, Logging.layer).pipe(Layer.provideMerge(AppConfig.layer))),
+    Effect.provide(
+      Layer.mergeAll(NodeServices.layer, Logging.layer, Tracing.layer.pipe(Layer.provide(Logging.layer))).pipe(
+        Layer.provideMerge(AppConfig.layer),
+      ),
+    ),
     Effect.tapCause(reportConfigError),
   )
   runMainDeno(program as Effect.Effect<void, unknown>, {

@@ -5,24 +5,15 @@
  * writes and commits what it holds, and exits within GRACEFUL_SHUTDOWN_TIMEOUT_S. With MTPROTO_REFRESH_ENABLED, the
  * counters of young posts are refreshed beside it on MTPROTO_REFRESH_SCHEDULE.
  */
-import { Duration, Effect, Option, Schedule } from "effect"
+import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { CollectorsLive } from "../src/App.ts"
 import { runTask } from "../src/Cli.ts"
+import { armShutdownDeadline, restarting } from "../src/Supervise.ts"
 import { AppConfig } from "../src/Config.ts"
 import { LiveUpdates } from "../src/collect/LiveUpdates.ts"
 import { MetricsRefresh } from "../src/collect/MetricsRefresh.ts"
-import { failureMessage } from "../src/collect/Peers.ts"
 import { ConfigError } from "../src/domain/Errors.ts"
-
-/** After a signal, the process ends by this deadline even if a finalizer hangs. */
-function armShutdownDeadline(seconds: number): void {
-  const arm = () => {
-    const timer = setTimeout(() => Deno.exit(1), seconds * 1000)
-    Deno.unrefTimer(timer)
-  }
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, arm)
-}
 
 const pollUpdates = Command.make("poll-updates", {
   restart: Flag.Boolean("restart").pipe(
@@ -75,16 +66,7 @@ const pollUpdates = Command.make("poll-updates", {
       yield* Effect.all([updates, refresh.run(refs, config.refresh.schedule)], { concurrency: 2, discard: true })
     }).pipe(Effect.provide(CollectorsLive))
     if (!restart) return yield* follow
-    yield* follow.pipe(
-      Effect.tapCause((cause) =>
-        Effect.logError("live updates failed: restarting after a backoff").pipe(
-          Effect.annotateLogs({ error: failureMessage(cause) }),
-        )
-      ),
-      Effect.retry(
-        Schedule.min([Schedule.exponential(Duration.seconds(1)), Schedule.spaced(Duration.seconds(60))]),
-      ),
-    )
+    yield* restarting("live updates", follow)
   })).pipe(Command.withDescription("Follow the channels' live updates (with gap recovery) until interrupted"))
 
 runTask(pollUpdates)

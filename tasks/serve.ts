@@ -5,13 +5,14 @@
  * backoff until they come up (/readyz says why not meanwhile). SIGTERM/SIGINT: intake stops, live updates flush and
  * commit their pts, and the process exits 0 within GRACEFUL_SHUTDOWN_TIMEOUT_S.
  */
-import { Context, Duration, Effect, Layer, Option, Ref, Schedule, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, Option, Ref, type Scope } from "effect"
 import { Command } from "effect/cli"
 import { SqlClient } from "effect/sql"
 import denoJson from "../deno.json" with { type: "json" }
 import { migrations } from "../migrations/mod.ts"
 import { CollectorsLive, StoreLive } from "../src/App.ts"
 import { runTask } from "../src/Cli.ts"
+import { armShutdownDeadline, RESTART, restarting } from "../src/Supervise.ts"
 import { AppConfig, type AppConfigShape } from "../src/Config.ts"
 import { HistorySync } from "../src/collect/HistorySync.ts"
 import { LiveUpdates } from "../src/collect/LiveUpdates.ts"
@@ -22,15 +23,6 @@ import { ConfigError } from "../src/domain/Errors.ts"
 import { serveHealth } from "../src/observe/Health.ts"
 import { MIGRATIONS_TABLE } from "../src/store/Sql.ts"
 import { TelegramClient } from "../src/telegram/TelegramClient.ts"
-
-/** After a signal, the process ends by this deadline even if a finalizer hangs. */
-function armShutdownDeadline(seconds: number): void {
-  const arm = () => Deno.unrefTimer(setTimeout(() => Deno.exit(1), seconds * 1000))
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, arm)
-}
-
-/** Restarts a collector after a failure: 1 s doubling to 60 s. */
-const RESTART = Schedule.min([Schedule.exponential(Duration.seconds(1)), Schedule.spaced(Duration.seconds(60))])
 
 const collectorsOf = (config: AppConfigShape) => {
   const f = config.features
@@ -44,15 +36,7 @@ const collectorsOf = (config: AppConfigShape) => {
 
 /** Runs `effect` forever, restarting it with backoff after a failure (logged with `what`). */
 const supervised = <E, R>(what: string, effect: Effect.Effect<unknown, E, R>) =>
-  effect.pipe(
-    Effect.tapCause((cause) =>
-      Effect.logError(`${what} failed: restarting after a backoff`).pipe(
-        Effect.annotateLogs({ error: failureMessage(cause) }),
-      )
-    ),
-    Effect.retry(RESTART),
-    Effect.forever,
-  )
+  Effect.forever(restarting(what, effect))
 
 const serve = Command.make("serve", {}, () =>
   Effect.gen(function* () {

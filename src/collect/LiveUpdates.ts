@@ -83,7 +83,7 @@ const LATENCY_WINDOW = 20_000
 
 /** What the writer takes from the queue. */
 type Item =
-  | { readonly _tag: "Event"; readonly event: LiveEvent; readonly at: number }
+  | { readonly _tag: "Event"; readonly event: LiveEvent; readonly at: number; readonly account: string }
   | { readonly _tag: "Connected"; readonly account: string }
   | {
     readonly _tag: "Diff"
@@ -149,7 +149,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
           yield* telegram.listen((account: string, signal: AccountSignal) => {
             if (signal._tag === "Connected") return intake({ _tag: "Connected", account })
             if (!followed.has(signal.channelId)) return
-            intake({ _tag: "Event", event: signal, at: Date.now() })
+            intake({ _tag: "Event", event: signal, at: Date.now(), account })
           })
 
           // Where each channel starts: its stored pts (caught up by a difference), or its current pts when new.
@@ -174,6 +174,8 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
 
           // Differences are fetched beside the writer and handed to it through the queue (it alone moves the gates).
           const inFlight = new Set<number>()
+          /** The account whose stream gives each channel's counter updates. */
+          const counterSource = new Map<number, string>()
           let stopping = false
           const gapSince = new Map<number, number>()
           const failedAt = new Map<number, number>()
@@ -258,6 +260,14 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
                       if (gate.gap && !gapSince.has(e.channelId)) gapSince.set(e.channelId, now)
                       if (!gate.gap) gapSince.delete(e.channelId)
                     } else {
+                      // Counter updates carry no pts: copies from several accounts could interleave and put an
+                      // older value last. Each channel's counters come from one account's (ordered) stream only.
+                      const source = counterSource.get(e.channelId) ?? item.account
+                      counterSource.set(e.channelId, source)
+                      if (source !== item.account) {
+                        duplicates++
+                        break
+                      }
                       of(e.channelId).metrics.push(metricChange(e))
                       applied++
                       latencies.push(item.at)

@@ -7,6 +7,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { Sql } from "../../src/store/Sql.ts"
 import type { Sandbox } from "../../src/sandbox/Sandbox.ts"
+import { sleep, until } from "../support/wait.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { type BackendName, descriptorFile, syncHarness, UNLIMITED } from "../support/collect.ts"
 import { freshDatabase, pgAvailable } from "../support/PgTest.ts"
@@ -18,17 +19,6 @@ const backend: BackendName = pgAvailable ? "PostgreSQL" : "PGlite"
 const POOL = { MTPROTO_POOL_ENABLED: "true" }
 const chan = (i: number) => `sandbox_chan_${i}`
 const idOf = (i: number) => 1_000_000 + i
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Waits until `check` resolves true (polling every 100 ms), or fails after `ms`. */
-async function until(check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
-
 type Query = <A extends object>(text: string) => Promise<ReadonlyArray<A>>
 
 /** The pts tgpulse committed for a channel's updates stream (0 when none). */

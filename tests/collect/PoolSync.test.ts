@@ -5,6 +5,7 @@
  */
 import { Effect } from "effect"
 import type { LogEntry } from "../../src/sandbox/Control.ts"
+import { until } from "../support/wait.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { type BackendName, databaseEnv, descriptorFile, type SyncHarness, syncHarness } from "../support/collect.ts"
 import { pgAvailable, tempDir } from "../support/PgTest.ts"
@@ -45,15 +46,6 @@ const usernames = (h: SyncHarness) => h.sandbox.descriptor.channels.filter((c) =
 
 const byUser = (entries: ReadonlyArray<LogEntry>) =>
   entries.reduce<Record<string, number>>((m, e) => ({ ...m, [String(e.userId)]: (m[String(e.userId)] ?? 0) + 1 }), {})
-
-/** Waits until `predicate` holds (polling every 20 ms), or fails after `ms`. */
-async function until(predicate: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 sandboxTest(
   "pool: 3 accounts at R/s each on getHistory sync 30,000 posts at >= 95% of 3R with zero FLOOD_WAIT",
@@ -105,7 +97,7 @@ sandboxTest(
     await using h = await poolHarness({ accounts: 3, channels: 2, posts: 4_000 }, 15)
     const victim = h.sandbox.descriptor.accounts[1]!.userId
     const syncing = h.sync(usernames(h), { concurrency: 2 })
-    await until(() => history(h).length >= 15, 20_000, "15 pages")
+    await until(() => history(h).length >= 15, 20_000, "15 pages", 20)
     await admin(h.sandbox, "/faults", { body: { _tag: "RevokeKey", userId: victim } })
     const revokedAt = h.sandbox.control.log.lastSeq
     const results = await syncing
@@ -200,7 +192,7 @@ sandboxTest(
       MTPROTO_REQUEST_TIMEOUT_S: "2",
     })
     const syncing = h.sync(usernames(h), { concurrency: 2 })
-    await until(() => history(h).length >= 20, 20_000, "20 pages")
+    await until(() => history(h).length >= 20, 20_000, "20 pages", 20)
     assert(a.tunnels.length >= 1 && b.tunnels.length >= 1, `both proxies carry an account (${a.tunnels}, ${b.tunnels})`)
     const dc = `${h.sandbox.descriptor.dcs[0]!.host}:${h.sandbox.descriptor.dcs[0]!.port}`
     assert(a.tunnels.includes(dc), `tunnels go to the sandbox DC ${dc}: ${a.tunnels}`)

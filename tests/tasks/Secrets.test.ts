@@ -5,6 +5,7 @@
  * parent links, and an unreachable OTLP endpoint neither slows nor stops the daemon.
  */
 import { Effect, Redacted } from "effect"
+import { sleep, until } from "../support/wait.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { descriptorFile, UNLIMITED } from "../support/collect.ts"
 import { freshDatabase, pgAvailable } from "../support/PgTest.ts"
@@ -12,16 +13,6 @@ import { sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { type OtlpSpan, startReceiver } from "../support/otlp.ts"
 import { freePort, runTask, startTask } from "../support/tasks.ts"
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function until(check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await Promise.resolve().then(check).catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 sandboxTest(
   "secrets: every task and the daemon, with secrets configured, leak none into output, /metrics, /info or spans",

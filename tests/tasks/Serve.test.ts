@@ -6,6 +6,7 @@
 import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { Sql } from "../../src/store/Sql.ts"
+import { until } from "../support/wait.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { descriptorFile, UNLIMITED } from "../support/collect.ts"
 import { freshDatabase, pgAvailable } from "../support/PgTest.ts"
@@ -13,16 +14,6 @@ import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { freePort, startTask } from "../support/tasks.ts"
 import { TcpProxy } from "../support/TcpProxy.ts"
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function until(check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await Promise.resolve().then(check).catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 const get = async (url: string) => {
   const res = await fetch(url)

@@ -33,6 +33,8 @@ const QUEUE_CAPACITY = 10_000
 const BATCH = 2_000
 /** How long a gap may stay open before the difference is asked for (Telegram: "wait up to 0.5 s"). */
 const GAP_WAIT_MS = 500
+/** Posts per channel whose counter changes may wait for the post itself. */
+const HELD_PER_CHANNEL = 10_000
 /** Changes per getChannelDifference ("ordinary users are supposed to pass 10-100"). */
 const DIFF_LIMIT = 100
 
@@ -154,8 +156,25 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
 
           // Where each channel starts: its stored pts (caught up by a difference), or its current pts when new.
           const gates = new Map<number, PtsGate<PtsEvent & { readonly at?: number }>>()
+          /** The highest post id stored per channel: counters of newer posts wait for their post (see `held`). */
+          const storedTop = new Map<number, number>()
+          /**
+           * Counter changes of posts not stored yet (their new-post update waits behind a gap, or comes by a
+           * difference): applied in the batch that stores the post. At most HELD_PER_CHANNEL per channel (the oldest
+           * go; the refresh reconciles them).
+           */
+          const held = new Map<number, Map<number, Array<MetricChange>>>()
+          const hold = (channelId: number, change: MetricChange) => {
+            let waiting = held.get(channelId)
+            if (!waiting) held.set(channelId, waiting = new Map())
+            const list = waiting.get(change.msgId)
+            if (list) list.push(change)
+            else waiting.set(change.msgId, [change])
+            if (waiting.size > HELD_PER_CHANNEL) waiting.delete(waiting.keys().next().value!)
+          }
           const needCatchUp: Array<number> = []
           for (const [id, info] of followed) {
+            storedTop.set(id, Option.getOrElse(yield* posts.maxMsgId(id), () => 0))
             const stored = yield* checkpoints.get(id, UPDATES_STREAM)
             const pts = Option.getOrUndefined(stored) as { pts?: unknown } | undefined
             if (typeof pts?.pts === "number" && pts.pts > 0) {
@@ -268,7 +287,14 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
                         duplicates++
                         break
                       }
-                      of(e.channelId).metrics.push(metricChange(e))
+                      const change = metricChange(e)
+                      if (
+                        change.msgId > (storedTop.get(e.channelId) ?? 0) && !of(e.channelId).posts.has(change.msgId)
+                      ) {
+                        hold(e.channelId, change)
+                      } else {
+                        of(e.channelId).metrics.push(change)
+                      }
                       applied++
                       latencies.push(item.at)
                     }
@@ -323,6 +349,17 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
                   }
                 }
               }
+              // Counters held for posts this batch stores go in after them.
+              for (const [channelId, w] of writes) {
+                const waiting = held.get(channelId)
+                if (!waiting || w.posts.size === 0) continue
+                for (const msgId of w.posts.keys()) {
+                  const changes = waiting.get(msgId)
+                  if (!changes) continue
+                  w.metrics.push(...changes)
+                  waiting.delete(msgId)
+                }
+              }
               return { writes, applied, duplicates, oldest, latencies, committed }
             })
 
@@ -351,6 +388,11 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
                 }
               }
               if (writes.size > 0) yield* commit(writes, new Date(now))
+              for (const [channelId, w] of writes) {
+                for (const msgId of w.posts.keys()) {
+                  if (msgId > (storedTop.get(channelId) ?? 0)) storedTop.set(channelId, msgId)
+                }
+              }
               const done = Date.now()
               yield* Metric.update(
                 Metric.withAttributes(Metrics.queueDepth, { task: "updates" }),

@@ -95,6 +95,8 @@ type Item =
     readonly viaHistory: boolean
   }
   | { readonly _tag: "DiffFailed"; readonly channelId: number; readonly error: string }
+  /** The highest post id stored for a channel, read again (a history sync beside may have stored newer posts). */
+  | { readonly _tag: "StoredTop"; readonly channelId: number; readonly top: number }
 
 /** One batch's writes for one channel. */
 interface Writes {
@@ -300,6 +302,17 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
                     }
                     break
                   }
+                  case "StoredTop": {
+                    if (item.top > (storedTop.get(item.channelId) ?? 0)) storedTop.set(item.channelId, item.top)
+                    const waiting = held.get(item.channelId)
+                    if (!waiting) break
+                    for (const [msgId, changes] of waiting) {
+                      if (msgId > item.top) continue
+                      of(item.channelId).metrics.push(...changes)
+                      waiting.delete(msgId)
+                    }
+                    break
+                  }
                   case "DiffFailed":
                     yield* Metric.update(
                       Metric.withAttributes(Metrics.errorsTotal, {
@@ -423,8 +436,15 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
               }))
             })
 
+          // Every channel caught up, and counters held for posts stored meanwhile by others (history) released.
+          const reconcileOnce = Effect.forEach([...followed.keys()], (id) =>
+            Effect.gen(function* () {
+              yield* requestDiff(id)
+              const top = yield* Effect.orElseSucceed(posts.maxMsgId(id), () => Option.none<number>())
+              if (Option.isSome(top)) yield* Queue.offer(queue, { _tag: "StoredTop", channelId: id, top: top.value })
+            }), { discard: true })
           const reconcile = Effect.repeat(
-            Effect.suspend(() => Effect.forEach([...gates.keys()], (id) => requestDiff(id), { discard: true })),
+            reconcileOnce,
             Schedule.spaced(Duration.seconds(Math.max(1, options.reconcileSeconds))),
           ).pipe(Effect.delay(Duration.seconds(Math.max(1, options.reconcileSeconds))))
           yield* Effect.forkScoped(reconcile)

@@ -83,13 +83,12 @@ const serve = Command.make("serve", {}, () =>
         Effect.map((rows) => rows[0]?.n ?? 0),
         Effect.timeout(Duration.seconds(2)),
         Effect.provideContext(services),
-        Effect.result,
+        Effect.exit,
       )
       if (applied._tag === "Failure") {
-        const message = (applied.failure as { message?: string }).message ?? String(applied.failure)
-        reasons.push(`database unreachable: ${message.slice(0, 200)}`)
-      } else if (applied.success < expected) {
-        reasons.push(`migrations not applied: ${applied.success} of ${expected}`)
+        reasons.push(`database unreachable: ${failureMessage(applied.cause).slice(0, 200)}`)
+      } else if (applied.value < expected) {
+        reasons.push(`migrations not applied: ${applied.value} of ${expected}`)
       }
       if (anyCollector) {
         const telegram = Context.getOption(services, TelegramClient)

@@ -23,7 +23,7 @@ import { type MetricChange, PostRepo } from "../store/PostRepo.ts"
 import type { AccountSignal, ChannelInfo } from "../telegram/TelegramClient.ts"
 import { TelegramClient } from "../telegram/TelegramClient.ts"
 import { HistorySync } from "./HistorySync.ts"
-import { describePeer, makeResolver } from "./Peers.ts"
+import { describePeer, failureMessage, makeResolver } from "./Peers.ts"
 
 /** The checkpoint stream of live updates: `{pts}`. */
 export const UPDATES_STREAM = "updates"
@@ -112,6 +112,29 @@ const metricChange = (e: MetricEvent): MetricChange =>
     : e._tag === "Forwards"
     ? { msgId: e.msgId, forwards: e.forwards }
     : { msgId: e.msgId, reactions: e.reactions, reactionsTotal: e.reactionsTotal }
+
+/** Stages a post (new, edited, or as a difference has it now) in a batch's writes, replacing a deletion staged for it. */
+function stagePost(w: Writes, post: Post): void {
+  w.deleted.delete(post.msgId)
+  w.posts.set(post.msgId, post)
+}
+
+/** Stages one change in a batch's writes. */
+function stage(w: Writes, e: PtsEvent | MetricEvent): void {
+  switch (e._tag) {
+    case "NewPost":
+    case "EditPost":
+      stagePost(w, e.post)
+      break
+    case "DeletePosts":
+      for (const id of e.ids) w.deleted.add(id)
+      break
+    case "PtsOnly":
+      break
+    default:
+      w.metrics.push(metricChange(e))
+  }
+}
 
 export class LiveUpdates extends Context.Service<LiveUpdates, {
   /**
@@ -217,7 +240,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
               return { _tag: "Diff" as const, channelId, diff, viaHistory: false }
             }).pipe(
               Effect.catchCause((cause) =>
-                Effect.succeed({ _tag: "DiffFailed" as const, channelId, error: String(cause).slice(0, 300) })
+                Effect.succeed({ _tag: "DiffFailed" as const, channelId, error: failureMessage(cause) })
               ),
               Effect.flatMap((item) => Queue.offer(queue, item)),
             )
@@ -247,12 +270,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
               const committed: Array<{ channelId: number; pts: number; at: number }> = []
               const apply = (e: PtsEvent & { readonly at?: number }) => {
                 const w = of(e.channelId)
-                if (e._tag === "NewPost" || e._tag === "EditPost") {
-                  w.deleted.delete(e.post.msgId)
-                  w.posts.set(e.post.msgId, e.post)
-                } else if (e._tag === "DeletePosts") {
-                  for (const id of e.ids) w.deleted.add(id)
-                }
+                stage(w, e)
                 w.pts = e.pts
                 applied++
                 if (e.at !== undefined) {
@@ -333,18 +351,13 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
                     const gate = gates.get(item.channelId)!
                     const d = item.diff
                     const w = of(item.channelId)
+                    // New posts as they are now, then edits, deletions and counters in order.
+                    const fresh = d._tag === "Empty" || (d._tag === "TooLong" && item.viaHistory) ? [] : d.posts
+                    for (const post of fresh) stagePost(w, post)
                     if (d._tag === "Difference") {
-                      for (const p of d.posts) {
-                        w.deleted.delete(p.msgId)
-                        w.posts.set(p.msgId, p)
-                      }
                       for (const e of d.events) {
-                        if (e._tag === "NewPost" || e._tag === "EditPost") w.posts.set(e.post.msgId, e.post)
-                        else if (e._tag === "DeletePosts") { for (const id of e.ids) w.deleted.add(id) }
-                        else if (e._tag !== "PtsOnly") w.metrics.push(metricChange(e))
+                        stage(w, e)
                       }
-                    } else if (d._tag === "TooLong" && !item.viaHistory) {
-                      for (const p of d.posts) w.posts.set(p.msgId, p)
                     }
                     const hadGap = gate.gap
                     const before = gate.pts

@@ -84,11 +84,11 @@ export class MetricsRefresh extends Context.Service<MetricsRefresh, {
         let total = { posts: 0, viewsRequests: 0, reactionsRequests: 0 }
         const failed: Array<string> = []
         for (const ref of refs) {
-          const result = yield* Effect.result(
+          const result = yield* Effect.exit(
             Effect.flatMap(resolve(ref), (channel) => refreshChannel(channel, tiers, nowSec)),
           )
           if (result._tag === "Failure") {
-            const message = (result.failure as { message?: string }).message ?? String(result.failure)
+            const message = failureMessage(result.cause)
             failed.push(`${describePeer(ref)}: ${message}`)
             yield* Effect.logWarning("metrics refresh failed for a channel").pipe(
               Effect.annotateLogs({ channel: describePeer(ref), error: message }),
@@ -96,9 +96,9 @@ export class MetricsRefresh extends Context.Service<MetricsRefresh, {
             continue
           }
           total = {
-            posts: total.posts + result.success.posts,
-            viewsRequests: total.viewsRequests + result.success.viewsRequests,
-            reactionsRequests: total.reactionsRequests + result.success.reactionsRequests,
+            posts: total.posts + result.value.posts,
+            viewsRequests: total.viewsRequests + result.value.viewsRequests,
+            reactionsRequests: total.reactionsRequests + result.value.reactionsRequests,
           }
         }
         return { ...total, failed }

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto"
 import { Context, Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type Statement } from "effect/sql"
 import { StoreError } from "../domain/Errors.ts"
 import type { PublicForward, StatsValue } from "../domain/Stats.ts"
 import { arrayLiteral, type Scalar } from "./SqlArrays.ts"
@@ -112,57 +112,47 @@ export class StatsRepo extends Context.Service<StatsRepo, {
           return { ...NONE, raw: rows[0]?.n ?? 0 }
         })
 
-      /** Counts of an upsert's RETURNING (xmax = 0) AS inserted. */
-      const counted = (rows: ReadonlyArray<{ inserted: number; updated: number }>): WriteCounts => ({
-        raw: 0,
-        inserted: rows[0]?.inserted ?? 0,
-        updated: rows[0]?.updated ?? 0,
-      })
-      const tally = sql.literal(
-        "SELECT count(*) FILTER (WHERE inserted)::int4 AS inserted, count(*) FILTER (WHERE NOT inserted)::int4 AS " +
-          "updated FROM changed",
-      )
+      /** Runs an upsert that returns `(xmax = 0) AS inserted` for each row it wrote, and counts them. */
+      const countChanged = (upsert: Statement.Fragment) =>
+        Effect.map(
+          sql<{ inserted: number; updated: number }>`
+            WITH changed AS (${upsert})
+            SELECT count(*) FILTER (WHERE inserted)::int4 AS inserted,
+              count(*) FILTER (WHERE NOT inserted)::int4 AS updated
+            FROM changed`,
+          (rows): WriteCounts => ({ raw: 0, inserted: rows[0]?.inserted ?? 0, updated: rows[0]?.updated ?? 0 }),
+        )
 
       const upsertDaily = (channelId: number, points: ReadonlyArray<DailyPoint>) =>
         Effect.gen(function* () {
           if (points.length === 0) return NONE
           const list = lastPerKey(points, (p) => `${p.day}\u0000${p.metric}`)
-          return counted(
-            yield* sql<{ inserted: number; updated: number }>`
-              WITH changed AS (
-                INSERT INTO channel_daily AS d (channel_id, day, metric, value)
-                SELECT ${channelId}::int8, u.day::date, u.metric, u.value
-                FROM unnest(
-                  ${col(list, (p) => p.day)}::text[], ${col(list, (p) => p.metric)}::text[],
-                  ${col(list, (p) => p.value)}::float8[]
-                ) AS u(day, metric, value)
-                ON CONFLICT (channel_id, day, metric) DO UPDATE SET value = excluded.value, updated_at = now()
-                WHERE d.value IS DISTINCT FROM excluded.value
-                RETURNING (d.xmax = 0) AS inserted
-              )
-              ${tally}`,
-          )
+          return yield* countChanged(sql`
+            INSERT INTO channel_daily AS d (channel_id, day, metric, value)
+            SELECT ${channelId}::int8, u.day::date, u.metric, u.value
+            FROM unnest(
+              ${col(list, (p) => p.day)}::text[], ${col(list, (p) => p.metric)}::text[],
+              ${col(list, (p) => p.value)}::float8[]
+            ) AS u(day, metric, value)
+            ON CONFLICT (channel_id, day, metric) DO UPDATE SET value = excluded.value, updated_at = now()
+            WHERE d.value IS DISTINCT FROM excluded.value
+            RETURNING (d.xmax = 0) AS inserted`)
         })
 
       const upsertHourly = (channelId: number, points: ReadonlyArray<TimedPoint>) =>
         Effect.gen(function* () {
           if (points.length === 0) return NONE
           const list = lastPerKey(points, (p) => `${p.x}\u0000${p.metric}`)
-          return counted(
-            yield* sql<{ inserted: number; updated: number }>`
-              WITH changed AS (
-                INSERT INTO channel_hourly AS h (channel_id, hour, metric, value)
-                SELECT ${channelId}::int8, to_timestamp(u.x / 1000.0), u.metric, u.value
-                FROM unnest(
-                  ${col(list, (p) => p.x)}::int8[], ${col(list, (p) => p.metric)}::text[],
-                  ${col(list, (p) => p.value)}::float8[]
-                ) AS u(x, metric, value)
-                ON CONFLICT (channel_id, hour, metric) DO UPDATE SET value = excluded.value, updated_at = now()
-                WHERE h.value IS DISTINCT FROM excluded.value
-                RETURNING (h.xmax = 0) AS inserted
-              )
-              ${tally}`,
-          )
+          return yield* countChanged(sql`
+            INSERT INTO channel_hourly AS h (channel_id, hour, metric, value)
+            SELECT ${channelId}::int8, to_timestamp(u.x / 1000.0), u.metric, u.value
+            FROM unnest(
+              ${col(list, (p) => p.x)}::int8[], ${col(list, (p) => p.metric)}::text[],
+              ${col(list, (p) => p.value)}::float8[]
+            ) AS u(x, metric, value)
+            ON CONFLICT (channel_id, hour, metric) DO UPDATE SET value = excluded.value, updated_at = now()
+            WHERE h.value IS DISTINCT FROM excluded.value
+            RETURNING (h.xmax = 0) AS inserted`)
         })
 
       const upsertValues = (
@@ -173,79 +163,64 @@ export class StatsRepo extends Context.Service<StatsRepo, {
         Effect.gen(function* () {
           if (values.length === 0) return NONE
           const list = lastPerKey(values, (v) => v.name)
-          return counted(
-            yield* sql<{ inserted: number; updated: number }>`
-              WITH changed AS (
-                INSERT INTO channel_stats_values AS v (channel_id, day, name, period_start, current, previous, total)
-                SELECT ${channelId}::int8, ${period.end}::date, u.name, ${period.start}::date, u.current, u.previous,
-                  u.total
-                FROM unnest(
-                  ${col(list, (v) => v.name)}::text[], ${col(list, (v) => v.current)}::float8[],
-                  ${col(list, (v) => v.previous)}::float8[], ${col(list, (v) => v.total)}::float8[]
-                ) AS u(name, current, previous, total)
-                ON CONFLICT (channel_id, day, name) DO UPDATE SET
-                  period_start = excluded.period_start, current = excluded.current, previous = excluded.previous,
-                  total = excluded.total, updated_at = now()
-                WHERE (v.period_start, v.current, v.previous, v.total)
-                  IS DISTINCT FROM (excluded.period_start, excluded.current, excluded.previous, excluded.total)
-                RETURNING (v.xmax = 0) AS inserted
-              )
-              ${tally}`,
-          )
+          return yield* countChanged(sql`
+            INSERT INTO channel_stats_values AS v (channel_id, day, name, period_start, current, previous, total)
+            SELECT ${channelId}::int8, ${period.end}::date, u.name, ${period.start}::date, u.current, u.previous,
+              u.total
+            FROM unnest(
+              ${col(list, (v) => v.name)}::text[], ${col(list, (v) => v.current)}::float8[],
+              ${col(list, (v) => v.previous)}::float8[], ${col(list, (v) => v.total)}::float8[]
+            ) AS u(name, current, previous, total)
+            ON CONFLICT (channel_id, day, name) DO UPDATE SET
+              period_start = excluded.period_start, current = excluded.current, previous = excluded.previous,
+              total = excluded.total, updated_at = now()
+            WHERE (v.period_start, v.current, v.previous, v.total)
+              IS DISTINCT FROM (excluded.period_start, excluded.current, excluded.previous, excluded.total)
+            RETURNING (v.xmax = 0) AS inserted`)
         })
 
       const upsertPostSeries = (channelId: number, msgId: number, points: PostStatsWrite["series"]) =>
         Effect.gen(function* () {
           if (points.length === 0) return NONE
           const list = lastPerKey(points, (p) => `${p.x}\u0000${p.metric}`)
-          return counted(
-            yield* sql<{ inserted: number; updated: number }>`
-              WITH changed AS (
-                INSERT INTO post_stats AS s (channel_id, msg_id, metric, x, granularity, value)
-                SELECT ${channelId}::int8, ${msgId}::int4, u.metric, to_timestamp(u.x / 1000.0), u.granularity,
-                  u.value
-                FROM unnest(
-                  ${col(list, (p) => p.metric)}::text[], ${col(list, (p) => p.x)}::int8[],
-                  ${col(list, (p) => p.granularity)}::text[], ${col(list, (p) => p.value)}::float8[]
-                ) AS u(metric, x, granularity, value)
-                ON CONFLICT (channel_id, msg_id, metric, x) DO UPDATE SET
-                  granularity = excluded.granularity, value = excluded.value, updated_at = now()
-                WHERE (s.granularity, s.value) IS DISTINCT FROM (excluded.granularity, excluded.value)
-                RETURNING (s.xmax = 0) AS inserted
-              )
-              ${tally}`,
-          )
+          return yield* countChanged(sql`
+            INSERT INTO post_stats AS s (channel_id, msg_id, metric, x, granularity, value)
+            SELECT ${channelId}::int8, ${msgId}::int4, u.metric, to_timestamp(u.x / 1000.0), u.granularity,
+              u.value
+            FROM unnest(
+              ${col(list, (p) => p.metric)}::text[], ${col(list, (p) => p.x)}::int8[],
+              ${col(list, (p) => p.granularity)}::text[], ${col(list, (p) => p.value)}::float8[]
+            ) AS u(metric, x, granularity, value)
+            ON CONFLICT (channel_id, msg_id, metric, x) DO UPDATE SET
+              granularity = excluded.granularity, value = excluded.value, updated_at = now()
+            WHERE (s.granularity, s.value) IS DISTINCT FROM (excluded.granularity, excluded.value)
+            RETURNING (s.xmax = 0) AS inserted`)
         })
 
       const upsertForwards = (channelId: number, msgId: number, forwards: ReadonlyArray<PublicForward>) =>
         Effect.gen(function* () {
           if (forwards.length === 0) return NONE
           const list = lastPerKey(forwards, (f) => `${f.channelId}\u0000${f.msgId}`)
-          return counted(
-            yield* sql<{ inserted: number; updated: number }>`
-              WITH changed AS (
-                INSERT INTO post_public_forwards AS f (
-                  channel_id, msg_id, fwd_channel_id, fwd_msg_id, fwd_channel_username, fwd_channel_title, fwd_date,
-                  views
-                )
-                SELECT ${channelId}::int8, ${msgId}::int4, u.fwd_channel_id, u.fwd_msg_id, u.username, u.title,
-                  to_timestamp(u.date), u.views
-                FROM unnest(
-                  ${col(list, (f) => f.channelId)}::int8[], ${col(list, (f) => f.msgId)}::int4[],
-                  ${col(list, (f) => f.channelUsername)}::text[], ${col(list, (f) => f.channelTitle)}::text[],
-                  ${col(list, (f) => f.date)}::int8[], ${col(list, (f) => f.views)}::int4[]
-                ) AS u(fwd_channel_id, fwd_msg_id, username, title, date, views)
-                ON CONFLICT (channel_id, msg_id, fwd_channel_id, fwd_msg_id) DO UPDATE SET
-                  fwd_channel_username = excluded.fwd_channel_username,
-                  fwd_channel_title = excluded.fwd_channel_title, fwd_date = excluded.fwd_date,
-                  views = excluded.views, updated_at = now()
-                WHERE (f.fwd_channel_username, f.fwd_channel_title, f.fwd_date, f.views)
-                  IS DISTINCT FROM (excluded.fwd_channel_username, excluded.fwd_channel_title, excluded.fwd_date,
-                    excluded.views)
-                RETURNING (f.xmax = 0) AS inserted
-              )
-              ${tally}`,
-          )
+          return yield* countChanged(sql`
+            INSERT INTO post_public_forwards AS f (
+              channel_id, msg_id, fwd_channel_id, fwd_msg_id, fwd_channel_username, fwd_channel_title, fwd_date,
+              views
+            )
+            SELECT ${channelId}::int8, ${msgId}::int4, u.fwd_channel_id, u.fwd_msg_id, u.username, u.title,
+              to_timestamp(u.date), u.views
+            FROM unnest(
+              ${col(list, (f) => f.channelId)}::int8[], ${col(list, (f) => f.msgId)}::int4[],
+              ${col(list, (f) => f.channelUsername)}::text[], ${col(list, (f) => f.channelTitle)}::text[],
+              ${col(list, (f) => f.date)}::int8[], ${col(list, (f) => f.views)}::int4[]
+            ) AS u(fwd_channel_id, fwd_msg_id, username, title, date, views)
+            ON CONFLICT (channel_id, msg_id, fwd_channel_id, fwd_msg_id) DO UPDATE SET
+              fwd_channel_username = excluded.fwd_channel_username,
+              fwd_channel_title = excluded.fwd_channel_title, fwd_date = excluded.fwd_date,
+              views = excluded.views, updated_at = now()
+            WHERE (f.fwd_channel_username, f.fwd_channel_title, f.fwd_date, f.views)
+              IS DISTINCT FROM (excluded.fwd_channel_username, excluded.fwd_channel_title, excluded.fwd_date,
+                excluded.views)
+            RETURNING (f.xmax = 0) AS inserted`)
         })
 
       const saveChannel = Effect.fn("mtproto.db.StatsRepo.saveChannel")(

@@ -1,9 +1,10 @@
 /** History sync: per channel a forward catch-up and a backfill walk, each page stored with its checkpoint at once. */
-import { Clock, Context, DateTime, Duration, Effect, Fiber, Layer, Metric, Option, Ref, Schedule, Stream } from "effect"
+import { Clock, Context, DateTime, Effect, Fiber, Layer, Metric, Option, Ref, Schedule, Schema, Stream } from "effect"
 import * as Metrics from "../observe/Metrics.ts"
 import type { PeerRef } from "../Config.ts"
 import {
   afterPage,
+  coversHistory,
   decodeHistoryCursor,
   type HistoryCursor,
   type HistoryWalk,
@@ -31,6 +32,33 @@ const PERSIST_RETRY = Schedule.min([Schedule.exponential("200 millis"), Schedule
   Schedule.upTo({ times: 15 }),
 )
 
+/** A page answered Transient or Timeout: tried again after 250 ms, doubling, five times. */
+const FETCH_RETRY = Schedule.exponential("250 millis").pipe(Schedule.upTo({ times: 5 }))
+
+/**
+ * Times a channel's walk may go back to its stored checkpoint in one run. Each time means the database lost pages it
+ * had acknowledged; past this the channel fails (the next run resumes from whatever is stored).
+ */
+const MAX_RESUMES = 10
+
+/**
+ * The database no longer holds the pages this walk stored before: its checkpoint is behind the walk's (a crash lost
+ * commits, or a replica took over). The walk goes back to the stored checkpoint.
+ */
+class CheckpointBehind extends Schema.TaggedError<CheckpointBehind>()("CheckpointBehind", {
+  stored: Schema.Struct({ top: Schema.Number, bottom: Schema.Number, done: Schema.Boolean }),
+}) {
+  override get message(): string {
+    return `the database lost stored pages more than ${MAX_RESUMES} times in this run; its checkpoint holds ` +
+      `${describeCursor(this.stored)}, where the next run resumes`
+  }
+}
+
+/** "posts 801 to 1000 (done)", or "nothing" for an unset cursor. */
+function describeCursor(c: HistoryCursor): string {
+  return c.top === 0 ? "nothing" : `posts ${c.bottom} to ${c.top}${c.done ? " (done)" : ""}`
+}
+
 export interface SyncOptions {
   /** Posts fetched per channel per run; 0 means no limit. */
   readonly limitPerRun: number
@@ -51,6 +79,8 @@ export interface ChannelProgress {
   readonly requests: number
   readonly floodWaits: number
   readonly floodSeconds: number
+  /** Times the walk went back to the stored checkpoint because the database had lost pages it acknowledged. */
+  readonly resumes: number
   readonly seconds: number
   readonly status: "pending" | "running" | "ok" | "failed"
   readonly error: string | undefined
@@ -68,6 +98,7 @@ const initial = (ref: PeerRef): ChannelProgress => ({
   requests: 0,
   floodWaits: 0,
   floodSeconds: 0,
+  resumes: 0,
   seconds: 0,
   status: "pending",
   error: undefined,
@@ -107,10 +138,11 @@ export class HistorySync extends Context.Service<HistorySync, {
           channelId: channel.id,
           channel: channel.username ? `@${channel.username}` : String(channel.id),
         }))
-        let cursor: HistoryCursor = decodeHistoryCursor(
-          Option.getOrUndefined(yield* checkpoints.get(channel.id, STREAM)),
-        )
         let budget = options.limitPerRun > 0 ? options.limitPerRun : Number.POSITIVE_INFINITY
+        /** The cursor of the last page this run stored (what the next page continues from). */
+        let cursor: HistoryCursor = decodeHistoryCursor(
+          Option.getOrUndefined(yield* checkpoints.get(channel.id, STREAM).pipe(Effect.retry(PERSIST_RETRY))),
+        )
 
         /**
          * One page. The pool retries it in place on FLOOD_WAIT (on another account, or after the wait); transient
@@ -121,32 +153,35 @@ export class HistorySync extends Context.Service<HistorySync, {
           floodWait: (_, seconds) =>
             Effect.runSync(bump((p) => ({ floodWaits: p.floodWaits + 1, floodSeconds: p.floodSeconds + seconds }))),
         }
-        const fetchPage = (plan: ReturnType<typeof planPage>): Effect.Effect<HistoryPage, PoolError> => {
-          const attempt = (n: number): Effect.Effect<HistoryPage, PoolError> =>
-            telegram.getHistory(channel, plan, observer).pipe(
-              Effect.catch((error) => {
-                const reason = error._tag === "TelegramError" ? error.reason : undefined
-                if ((reason?._tag === "Transient" || reason?._tag === "Timeout") && n < 5) {
-                  return Effect.sleep(Duration.millis(250 * 2 ** n)).pipe(Effect.andThen(attempt(n + 1)))
-                }
-                return Effect.fail(error)
-              }),
-            )
-          return attempt(0)
-        }
+        const fetchPage = (plan: PagePlan): Effect.Effect<HistoryPage, PoolError> =>
+          telegram.getHistory(channel, plan, observer).pipe(
+            Effect.retry({
+              schedule: FETCH_RETRY,
+              while: (error) =>
+                error._tag === "TelegramError" &&
+                (error.reason._tag === "Transient" || error.reason._tag === "Timeout"),
+            }),
+          )
 
         /**
          * Stores a page and the checkpoint it reaches in one statement (atomic, one round trip: on a busy event loop
-         * every round trip waits for the page being decoded); retried while the database is away.
+         * every round trip waits for the page being decoded); retried while the database is away. The checkpoint
+         * moves only if the stored one still covers `from`, the cursor the page continues: otherwise the database
+         * lost earlier pages and the walk fails with CheckpointBehind.
          */
-        const persist = (normalized: ReadonlyArray<Post>, next: HistoryCursor, fetchedAt: number) =>
+        const persist = (
+          normalized: ReadonlyArray<Post>,
+          next: HistoryCursor,
+          from: HistoryCursor,
+          fetchedAt: number,
+        ) =>
           Effect.gen(function* () {
             const takenAt = DateTime.toDateUtc(yield* DateTime.now)
             const counts = yield* posts.upsertPage(
               channel.id,
               normalized,
               takenAt,
-              checkpoints.mergeHistory(channel.id, next),
+              checkpoints.mergeHistory(channel.id, next, { from }),
             )
             const done = yield* Clock.currentTimeMillis
             yield* Metric.update(
@@ -169,6 +204,15 @@ export class HistorySync extends Context.Service<HistorySync, {
               )
             ),
             Effect.retry(PERSIST_RETRY),
+            Effect.flatMap((counts) =>
+              counts.checkpoint === undefined
+                ? Effect.flatMap(
+                  checkpoints.get(channel.id, STREAM).pipe(Effect.retry(PERSIST_RETRY)),
+                  (stored) =>
+                    Effect.fail(new CheckpointBehind({ stored: decodeHistoryCursor(Option.getOrUndefined(stored)) })),
+                )
+                : Effect.succeed(counts)
+            ),
           )
 
         /**
@@ -177,32 +221,34 @@ export class HistorySync extends Context.Service<HistorySync, {
          * cursor that page reached. A failed write stops the fetching; pages fetched but not stored are fetched
          * again by the next run, as their checkpoint never moved.
          */
-        const walk = (direction: HistoryWalk): Effect.Effect<void, PoolError | StoreError> => {
+        const walk = (direction: HistoryWalk): Effect.Effect<void, PoolError | StoreError | CheckpointBehind> => {
           if (budget <= 0) return Effect.void
           let ahead = cursor
           const first: PagePlan = planPage(direction, ahead, Math.min(PAGE_SIZE, budget))
-          const pages = Stream.paginate(first, (plan: PagePlan) =>
-            fetchPage(plan).pipe(Effect.map((page) => {
-              const normalized = normalizePage(page.messages, channel.id)
-              const outcome = afterPage(direction, ahead, {
-                ids: normalized.ids,
-                count: page.count,
-                offsetIdOffset: page.offsetIdOffset,
-              }, plan.limit)
-              ahead = outcome.cursor
-              budget -= normalized.ids.length
-              const next = outcome.more && budget > 0
-                ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
-                : Option.none<PagePlan>()
-              return [
-                [{ ...normalized, cursor: outcome.cursor, count: page.count, fetchedAt: Date.now() }],
-                next,
-              ] as const
-            })))
+          const pages = Stream.paginate(
+            first,
+            (plan: PagePlan) =>
+              fetchPage(plan).pipe(Effect.flatMap((page) =>
+                Effect.map(Clock.currentTimeMillis, (fetchedAt) => {
+                  const normalized = normalizePage(page.messages, channel.id)
+                  const outcome = afterPage(direction, ahead, {
+                    ids: normalized.ids,
+                    count: page.count,
+                    offsetIdOffset: page.offsetIdOffset,
+                  }, plan.limit)
+                  ahead = outcome.cursor
+                  budget -= normalized.ids.length
+                  const next = outcome.more && budget > 0
+                    ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
+                    : Option.none<PagePlan>()
+                  return [[{ ...normalized, cursor: outcome.cursor, count: page.count, fetchedAt }], next] as const
+                })
+              )),
+          )
           return pages.pipe(
             Stream.buffer({ capacity: PREFETCH }),
             Stream.runForEach((page) =>
-              persist(page.posts, page.cursor, page.fetchedAt).pipe(
+              persist(page.posts, page.cursor, cursor, page.fetchedAt).pipe(
                 Effect.flatMap((counts) => {
                   cursor = page.cursor
                   return bump((p) => ({
@@ -219,8 +265,36 @@ export class HistorySync extends Context.Service<HistorySync, {
           )
         }
 
-        if (cursor.top > 0 || cursor.done) yield* walk("forward")
-        if (!cursor.done) yield* walk("backfill")
+        /** Goes back to the stored checkpoint: the database lost pages this run had stored. */
+        const resume = (stored: HistoryCursor) =>
+          Effect.gen(function* () {
+            const { resumes } = yield* Ref.updateAndGet(progress, (p) => ({ ...p, resumes: p.resumes + 1 }))
+            if (resumes > MAX_RESUMES) return yield* new CheckpointBehind({ stored })
+            yield* Effect.logWarning(
+              `the database lost pages it had stored (a crash or a failover): it holds ${describeCursor(stored)}, ` +
+                `this run had stored ${describeCursor(cursor)}; going back to the stored checkpoint`,
+            ).pipe(Effect.annotateLogs({ stage: "persist" }))
+            cursor = stored
+          })
+
+        // Forward catch-up, then the backfill; then the checkpoint is read back once it is on disk. A walk is done
+        // only when the durable checkpoint covers it: a page the database lost sends the walk back, never past it.
+        while (true) {
+          const walked = yield* Effect.result(
+            Effect.gen(function* () {
+              if (cursor.top > 0 || cursor.done) yield* walk("forward")
+              if (!cursor.done) yield* walk("backfill")
+            }),
+          )
+          if (walked._tag === "Failure") {
+            if (walked.failure._tag !== "CheckpointBehind") return yield* Effect.fail(walked.failure)
+            yield* resume(walked.failure.stored)
+            continue
+          }
+          const durable = yield* checkpoints.confirmHistory(channel.id).pipe(Effect.retry(PERSIST_RETRY))
+          if (coversHistory(durable, cursor)) break
+          yield* resume(durable)
+        }
         const ended = yield* Clock.currentTimeMillis
         yield* bump(() => ({ status: "ok", seconds: (ended - started) / 1000 }))
       })

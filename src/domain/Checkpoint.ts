@@ -31,6 +31,18 @@ export function mergeHistoryCursor(stored: HistoryCursor, next: HistoryCursor): 
   }
 }
 
+/**
+ * Whether `stored` vouches for everything `claimed` says is stored: its range reaches at least as far both ways and
+ * it is done when `claimed` is. A writer's in-memory cursor that the stored one does not cover means the database lost
+ * pages it had acknowledged (a crash with asynchronous commits, a failover to a replica that lagged): the writer must
+ * go back to the stored cursor, never write past the hole.
+ */
+export function coversHistory(stored: HistoryCursor, claimed: HistoryCursor): boolean {
+  return stored.top >= claimed.top &&
+    (claimed.bottom === 0 || (stored.bottom > 0 && stored.bottom <= claimed.bottom)) &&
+    (stored.done || !claimed.done)
+}
+
 /** Where the next history page starts, for each walk. */
 export type HistoryWalk = "forward" | "backfill"
 

@@ -7,6 +7,8 @@ import { arrayLiteral, type Scalar, stripNul } from "./SqlArrays.ts"
 
 /** What one `upsertPage` did; `inserted + updated + unchanged` is the page size. */
 export interface UpsertCounts {
+  /** The `checkpoint` column of the row the `also` statement returned; undefined when it returned none (or no `also`). */
+  readonly checkpoint?: unknown
   readonly inserted: number
   readonly updated: number
   readonly unchanged: number
@@ -75,7 +77,8 @@ export class PostRepo extends Context.Service<PostRepo, {
    * inserted post and each post whose views, forwards, replies or reactions changed. Idempotent: replaying a page
    * changes nothing. A post seen again clears its `deleted_at`. Runs in the caller's transaction, if any; the
    * channel MUST exist. `also`, a data-modifying statement (the checkpoint this page reaches), runs as part of the
-   * same statement, so both commit or neither does, in one round trip; with no posts, it runs alone.
+   * same statement, so both commit or neither does, in one round trip; with no posts, it runs alone. It must end in
+   * `RETURNING ... AS checkpoint` (at most one row): that value comes back as `checkpoint`.
    */
   upsertPage(
     channelId: number,
@@ -145,8 +148,8 @@ export class PostRepo extends Context.Service<PostRepo, {
       const upsertPage = Effect.fn("mtproto.db.PostRepo.upsertPage")(
         function* (channelId: number, posts: ReadonlyArray<Post>, takenAt: Date, also?: Statement.Fragment) {
           if (posts.length === 0) {
-            if (also) yield* sql`${also}`
-            return { inserted: 0, updated: 0, unchanged: 0, contentChanged: 0, snapshots: 0 }
+            const rows = also ? yield* sql<{ checkpoint?: unknown }>`${also}` : []
+            return { inserted: 0, updated: 0, unchanged: 0, contentChanged: 0, snapshots: 0, ...checkpointOf(rows[0]) }
           }
           const page = dedupe(posts)
           const col = <A extends Scalar>(f: (p: Post) => A) => arrayLiteral(page.map(f))
@@ -155,7 +158,7 @@ export class PostRepo extends Context.Service<PostRepo, {
           // No join with the stored rows: whether content or metrics changed is stamped by this very statement
           // (`*_changed_at = now()`, the transaction's time), so the plan never depends on the table's size.
           const [row] = yield* sql<
-            { inserted: number; updated: number; content_changed: number; snapshots: number }
+            { inserted: number; updated: number; content_changed: number; snapshots: number; checkpoint?: unknown }
           >`
             WITH input AS (
               SELECT * FROM unnest(
@@ -241,7 +244,9 @@ export class PostRepo extends Context.Service<PostRepo, {
               count(*) FILTER (WHERE inserted)::int4 AS inserted,
               count(*) FILTER (WHERE NOT inserted)::int4 AS updated,
               count(*) FILTER (WHERE content_changed)::int4 AS content_changed,
-              (SELECT count(*) FROM snapshots)::int4 AS snapshots
+              (SELECT count(*) FROM snapshots)::int4 AS snapshots${
+            also ? sql`, (SELECT checkpoint FROM also LIMIT 1) AS checkpoint` : sql.literal("")
+          }
             FROM upserted`
           const inserted = row?.inserted ?? 0
           const updated = row?.updated ?? 0
@@ -251,6 +256,7 @@ export class PostRepo extends Context.Service<PostRepo, {
             unchanged: posts.length - inserted - updated,
             contentChanged: row?.content_changed ?? 0,
             snapshots: row?.snapshots ?? 0,
+            ...checkpointOf(row),
           }
         },
         StoreError.mapError("PostRepo.upsertPage"),
@@ -597,4 +603,9 @@ function clean(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [stripNul(k), clean(v)]))
   }
   return value
+}
+
+/** The `checkpoint` a page's `also` statement returned, when it returned one. */
+function checkpointOf(row: { readonly checkpoint?: unknown } | undefined): { readonly checkpoint?: unknown } {
+  return row?.checkpoint === undefined || row.checkpoint === null ? {} : { checkpoint: row.checkpoint }
 }

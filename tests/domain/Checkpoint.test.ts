@@ -1,6 +1,7 @@
 /** History checkpoints: monotonic merge, page plans and outcomes (pure, table-driven). */
 import {
   afterPage,
+  coversHistory,
   decodeHistoryCursor,
   emptyHistoryCursor,
   mergeHistoryCursor,
@@ -25,6 +26,24 @@ Deno.test("Checkpoint.mergeHistoryCursor never moves backwards", () => {
     done: false,
   })
   assertEquals(mergeHistoryCursor({ top: 9, bottom: 1, done: true }, { top: 9, bottom: 1, done: false }).done, true)
+})
+
+Deno.test("Checkpoint.coversHistory: the stored cursor vouches for a claim only when it reaches as far both ways", () => {
+  const c = (top: number, bottom: number, done = false) => ({ top, bottom, done })
+  const rows: ReadonlyArray<[stored: ReturnType<typeof c>, claimed: ReturnType<typeof c>, covers: boolean]> = [
+    [c(0, 0), c(0, 0), true], // a fresh walk claims nothing
+    [c(0, 0), c(1000, 901), false], // the row was lost
+    [c(1000, 901), c(1000, 901), true],
+    [c(1000, 801), c(1000, 901), true], // the stored cursor went further (a replay, another writer)
+    [c(1000, 901), c(1000, 801), false], // a backfill page was lost
+    [c(900, 801), c(1000, 801), false], // a forward page was lost
+    [c(1000, 1, false), c(1000, 1, true), false], // the last page (done) was lost
+    [c(1000, 1, true), c(1000, 1, false), true],
+    [c(1200, 1, true), c(1100, 0), true], // no claim on the bottom
+  ]
+  for (const [stored, claimed, covers] of rows) {
+    assertEquals(coversHistory(stored, claimed), covers, `${JSON.stringify(stored)} covers ${JSON.stringify(claimed)}`)
+  }
 })
 
 Deno.test("Checkpoint.planPage: forward reads just above top, backfill just below bottom", () => {

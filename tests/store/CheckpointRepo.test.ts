@@ -61,4 +61,48 @@ storeSuite("CheckpointRepo", {
     yield* Effect.forEach(cursors, (c) => checkpoints.advanceHistory(2004, c), { concurrency: 8, discard: true })
     assertEquals(yield* checkpoints.get(2004, "history"), Option.some({ top: 1039, bottom: 461, done: false }))
   }),
+
+  "CheckpointRepo.advanceHistory with `from` never bookmarks past pages the database no longer holds": Effect.gen(
+    function* () {
+      const checkpoints = yield* CheckpointRepo
+      yield* addChannel(2005)
+      const empty = { top: 0, bottom: 0, done: false }
+      const page1 = { top: 1000, bottom: 901, done: false }
+      const page2 = { top: 1000, bottom: 801, done: false }
+      const page3 = { top: 1000, bottom: 701, done: false }
+      // A page that continues a cursor the table never held (its row was lost): refused, and no row is created.
+      assertEquals(yield* checkpoints.advanceHistory(2005, page2, { from: page1 }), undefined)
+      assertEquals(yield* checkpoints.get(2005, "history"), Option.none())
+      // The first page continues nothing: stored.
+      assertEquals(yield* checkpoints.advanceHistory(2005, page1, { from: empty }), page1)
+      // The third page continues the second, which the table does not hold (bottom 901 > 801): refused.
+      assertEquals(yield* checkpoints.advanceHistory(2005, page3, { from: page2 }), undefined)
+      assertEquals(yield* checkpoints.get(2005, "history"), Option.some(page1))
+      // In order, each page continues what is stored.
+      assertEquals(yield* checkpoints.advanceHistory(2005, page2, { from: page1 }), page2)
+      assertEquals(yield* checkpoints.advanceHistory(2005, page3, { from: page2 }), page3)
+      // A replayed page (the stored cursor already covers more than it continues) is accepted and moves nothing.
+      assertEquals(yield* checkpoints.advanceHistory(2005, page2, { from: page1 }), page3)
+      // A forward page continues top: it needs the stored top to reach the walk's top, and `done` when claimed.
+      const done = { top: 1000, bottom: 1, done: true }
+      assertEquals(yield* checkpoints.advanceHistory(2005, { ...done, top: 1100 }, { from: done }), undefined)
+      assertEquals(yield* checkpoints.advanceHistory(2005, done, { from: page3 }), done)
+      assertEquals(yield* checkpoints.advanceHistory(2005, { ...done, top: 1100 }, { from: done }), {
+        ...done,
+        top: 1100,
+      })
+      assertEquals(
+        yield* checkpoints.advanceHistory(2005, { ...done, top: 1300 }, { from: { ...done, top: 1200 } }),
+        undefined,
+      )
+    },
+  ),
+
+  "CheckpointRepo.confirmHistory reads the stored cursor back (unset when none)": Effect.gen(function* () {
+    const checkpoints = yield* CheckpointRepo
+    yield* addChannel(2006)
+    assertEquals(yield* checkpoints.confirmHistory(2006), { top: 0, bottom: 0, done: false })
+    yield* checkpoints.advanceHistory(2006, { top: 50, bottom: 1, done: true })
+    assertEquals(yield* checkpoints.confirmHistory(2006), { top: 50, bottom: 1, done: true })
+  }),
 })

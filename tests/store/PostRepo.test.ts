@@ -256,7 +256,9 @@ storeSuite("PostRepo", {
       assertEquals([counts.inserted, counts.snapshots], [10, 10])
       assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 11, done: false }))
       // A checkpoint statement that fails takes the page with it (21..30 are not stored, the cursor did not move).
-      const failing = sql`INSERT INTO checkpoints (channel_id, stream, cursor) VALUES (999999, 'history', '{}')`
+      const failing = sql`
+        INSERT INTO checkpoints (channel_id, stream, cursor) VALUES (999999, 'history', '{}')
+        RETURNING cursor AS checkpoint`
       const error = yield* posts.upsertPage(1008, page(1008, 21, 30), takenAt(1), failing).pipe(Effect.flip)
       assertEquals(error._tag, "StoreError")
       assertEquals(yield* posts.count(1008), 10)

@@ -4,7 +4,7 @@
  * commits each batch in one transaction together with the pts it reaches. Catch-up runs at start, after every
  * reconnection and every `reconcileSeconds`; a difference that is too long falls back to a history sync.
  */
-import { Clock, Context, Duration, Effect, Fiber, Layer, Metric, Option, Queue, Ref, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Fiber, Layer, Metric, Option, Queue, Ref, Schedule, Schema } from "effect"
 import * as Metrics from "../observe/Metrics.ts"
 import { SqlClient } from "effect/sql"
 import type { PeerRef } from "../Config.ts"
@@ -82,6 +82,21 @@ const EMPTY: LiveStats = {
   latencies: [],
 }
 const LATENCY_WINDOW = 20_000
+
+/**
+ * The database no longer holds batches this run committed: a channel's stored pts is below the pts this run last
+ * committed for it (a crash lost acknowledged commits, or a replica took over). The run stops before writing past
+ * the hole; started again, it resumes from the stored pts and fills the hole with getChannelDifference.
+ */
+export class PtsBehind extends Schema.TaggedError<PtsBehind>()("PtsBehind", {
+  channelId: Schema.Number,
+  committed: Schema.Number,
+}) {
+  override get message(): string {
+    return `the database lost updates it had stored for channel ${this.channelId} (its pts is below ${this.committed}, ` +
+      "which this run had committed): starting again from the stored pts"
+  }
+}
 
 /** What the writer takes from the queue. */
 type Item =
@@ -198,17 +213,21 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
             if (waiting.size > HELD_PER_CHANNEL) waiting.delete(waiting.keys().next().value!)
           }
           const needCatchUp: Array<number> = []
+          /** The pts this run last committed per channel: each batch continues from it (see PtsBehind). */
+          const committedPts = new Map<number, number>()
           for (const [id, info] of followed) {
             storedTop.set(id, Option.getOrElse(yield* posts.maxMsgId(id), () => 0))
             const stored = yield* checkpoints.get(id, UPDATES_STREAM)
             const pts = Option.getOrUndefined(stored) as { pts?: unknown } | undefined
             if (typeof pts?.pts === "number" && pts.pts > 0) {
               gates.set(id, new PtsGate(pts.pts))
+              committedPts.set(id, pts.pts)
               needCatchUp.push(id)
             } else {
               const full = yield* telegram.getFullChannel(info)
               const start = full.pts ?? 0
               gates.set(id, new PtsGate(start))
+              committedPts.set(id, start)
               yield* checkpoints.advancePts(id, UPDATES_STREAM, start)
               yield* Effect.logInfo("channel followed from its current pts").pipe(
                 Effect.annotateLogs({ channel: describePeer({ _tag: "Id", id }), pts: start }),
@@ -389,7 +408,10 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
               return { writes, applied, duplicates, oldest, latencies, committed }
             })
 
-          /** Writes one batch and the pts it reaches, per channel, in one transaction. */
+          /**
+           * Writes one batch and the pts it reaches, per channel, in one transaction. A channel whose stored pts is
+           * no longer where this run left it fails the whole batch (rolled back) with PtsBehind.
+           */
           const commit = (writes: Map<number, Writes>, takenAt: Date) =>
             sql.withTransaction(
               Effect.forEach(writes, ([channelId, w]) =>
@@ -397,8 +419,17 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
                   if (w.posts.size > 0) yield* posts.upsertPage(channelId, [...w.posts.values()], takenAt)
                   if (w.deleted.size > 0) yield* posts.markDeleted(channelId, [...w.deleted], takenAt)
                   if (w.metrics.length > 0) yield* posts.applyMetrics(channelId, w.metrics, takenAt)
-                  if (w.pts !== undefined) yield* checkpoints.advancePts(channelId, UPDATES_STREAM, w.pts)
+                  if (w.pts === undefined) return
+                  const from = committedPts.get(channelId) ?? 0
+                  const moved = yield* checkpoints.advancePts(channelId, UPDATES_STREAM, w.pts, { from })
+                  if (!moved) return yield* new PtsBehind({ channelId, committed: from })
                 }), { discard: true }),
+            ).pipe(
+              Effect.tap(() =>
+                Effect.sync(() => {
+                  for (const [channelId, w] of writes) if (w.pts !== undefined) committedPts.set(channelId, w.pts)
+                })
+              ),
             )
 
           /** One round: take a batch (or time out to look at gaps), apply it, commit it. Not interruptible inside. */

@@ -144,6 +144,37 @@ sandboxTest("live: withheld pushes leave pts gaps that getChannelDifference fill
 })
 
 sandboxTest(
+  "live: a database that lost committed batches (its pts fell back) stops the run before it writes past the hole; " +
+    "the next run fills it from the stored pts",
+  async () => {
+    const { h, names, ids } = await following(1, 100)
+    await using _ = h
+    const [id] = ids as [number]
+    const live = h.follow(names)
+    await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the start")
+    await admin(h.sandbox, `/channels/${id}/activity`, { body: { count: 30, mix: { new: 1 } } })
+    await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the first changes")
+    // The database loses its last committed changes (a failover to a replica that lagged): the pts and the posts of
+    // the 20 newest changes (each a new post) are gone.
+    const pts = h.sandbox.world.pts(id)
+    await h.query(
+      `UPDATE checkpoints SET cursor = jsonb_set(cursor, '{pts}', to_jsonb(${pts - 20}))
+       WHERE channel_id = ${id} AND stream = 'updates'`,
+    )
+    await h.query(`DELETE FROM posts WHERE channel_id = ${id} AND msg_id > ${h.sandbox.world.truth(id).maxId - 20}`)
+    await admin(h.sandbox, `/channels/${id}/posts`, { body: { count: 5 } })
+    const ended = await Promise.race([live.ended, sleep(60_000).then(() => "still running after 60 s")])
+    assert(ended.includes("the database lost updates it had stored"), `the run stopped: ${ended}`)
+    assertEquals(await committedPts(h.query, id), pts - 20, "nothing was written past the hole")
+    // Started again (as poll-updates and serve do), the run catches up from the stored pts.
+    const again = h.follow(names)
+    await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the catch-up")
+    await again.stop()
+    assertEquals(await differences(h.query, h.sandbox, id, false), [])
+  },
+)
+
+sandboxTest(
   "live: connections dropped mid-stream reconnect and catch up; nothing pushed meanwhile is lost",
   async () => {
     const { h, names, ids } = await following(2, 100)

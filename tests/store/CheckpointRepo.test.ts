@@ -105,4 +105,20 @@ storeSuite("CheckpointRepo", {
     yield* checkpoints.advanceHistory(2006, { top: 50, bottom: 1, done: true })
     assertEquals(yield* checkpoints.confirmHistory(2006), { top: 50, bottom: 1, done: true })
   }),
+
+  "CheckpointRepo.advancePts never lowers the pts, and with `from` moves only a cursor at `from` or beyond": Effect.gen(
+    function* () {
+      const checkpoints = yield* CheckpointRepo
+      yield* addChannel(2007)
+      const pts = Effect.map(checkpoints.get(2007, "updates"), Option.map((c) => (c as { pts: number }).pts))
+      assertEquals(yield* checkpoints.advancePts(2007, "updates", 100, { from: 0 }), false, "no row: nothing to move")
+      assertEquals(yield* checkpoints.advancePts(2007, "updates", 100), true)
+      assertEquals(yield* checkpoints.advancePts(2007, "updates", 90), true, "a late batch is accepted")
+      assertEquals(yield* pts, Option.some(100), "and moves nothing back")
+      assertEquals(yield* checkpoints.advancePts(2007, "updates", 130, { from: 120 }), false, "a hole below 120")
+      assertEquals(yield* pts, Option.some(100))
+      assertEquals(yield* checkpoints.advancePts(2007, "updates", 130, { from: 100 }), true)
+      assertEquals(yield* pts, Option.some(130))
+    },
+  ),
 })

@@ -7,6 +7,7 @@ import { type ChannelProgress, HistorySync } from "../../src/collect/HistorySync
 import { type PeerStats, StatsLoader } from "../../src/collect/StatsLoader.ts"
 import { type LiveStats, LiveUpdates } from "../../src/collect/LiveUpdates.ts"
 import { MetricsRefresh, type RefreshRound } from "../../src/collect/MetricsRefresh.ts"
+import { failureMessage } from "../../src/collect/Peers.ts"
 import { DEFAULT_SCHEDULE, parseSchedule } from "../../src/domain/Refresh.ts"
 import type { Sandbox, SandboxOptions } from "../../src/sandbox/Sandbox.ts"
 import { freshDatabase, pgAvailable, tempDir } from "./PgTest.ts"
@@ -52,7 +53,12 @@ export interface SyncHarness extends AsyncDisposable {
   follow(
     refs: ReadonlyArray<PeerRef | string>,
     options?: { readonly reconcileSeconds?: number },
-  ): { readonly stop: () => Promise<void>; readonly stats: () => Promise<LiveStats> }
+  ): {
+    readonly stop: () => Promise<void>
+    readonly stats: () => Promise<LiveStats>
+    /** Settles when the run ends by itself: with its error's message, or "" when it stopped cleanly. */
+    readonly ended: Promise<string>
+  }
   /** One metrics refresh round at `nowSec` (UNIX seconds), on `schedule` (default: tgpulse's). */
   refresh(refs: ReadonlyArray<PeerRef | string>, nowSec: number, schedule?: string): Promise<RefreshRound>
   /** A query on the harness's database. */
@@ -118,6 +124,9 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
       return {
         stop: () => runtime.runPromise(Fiber.interrupt(fiber)).then(() => undefined),
         stats: () => runtime.runPromise(LiveUpdates.use((l) => l.stats)),
+        ended: runtime.runPromise(Fiber.await(fiber)).then((exit) =>
+          exit._tag === "Success" ? "" : failureMessage(exit.cause)
+        ),
       }
     },
     refresh: (refs, nowSec, schedule = DEFAULT_SCHEDULE) =>

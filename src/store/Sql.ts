@@ -2,12 +2,12 @@
 import { PgClient } from "@effect/sql-pg"
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
-import { type Duration, Effect, Layer, Redacted, Ref, Schedule, type Scope } from "effect"
+import { type Duration, Effect, Layer, Redacted, Ref, Schedule } from "effect"
 import { Migrator, SqlClient, type SqlError } from "effect/sql"
-import process from "node:process"
 import { migrations } from "../../migrations/mod.ts"
 import { StoreError } from "../domain/Errors.ts"
 import { describeNetworkError } from "../domain/NetworkError.ts"
+import { lockDataDir } from "./DataDirLock.ts"
 
 export { StoreError } from "../domain/Errors.ts"
 
@@ -155,64 +155,6 @@ function layerUrl(url: Redacted.Redacted<string>, options: UrlOptions = {}): Sql
       )
     }),
   )
-}
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as { code?: unknown }).code === "EPERM"
-  }
-}
-
-/**
- * An exclusive lock file beside the data: PGlite corrupts a data directory opened by two processes at once. A lock
- * left by a dead process is taken over.
- */
-const lockDataDir = (dataDir: string): Effect.Effect<void, StoreError, Scope.Scope> => {
-  const path = `${dataDir}/pgdata.lock`
-  const fail = (message: string, cause?: unknown) =>
-    new StoreError({ operation: "lock", message, ...(cause === undefined ? {} : { cause }) })
-  const take = Effect.tryPromise({
-    try: async () => {
-      await Deno.mkdir(dataDir, { recursive: true })
-      for (let attempt = 0; attempt < 2; attempt++) {
-        try {
-          const file = await Deno.open(path, { write: true, createNew: true })
-          try {
-            await file.write(new TextEncoder().encode(`${Deno.pid}\n`))
-          } finally {
-            file.close()
-          }
-          return { taken: true as const }
-        } catch (error) {
-          if (!(error instanceof Deno.errors.AlreadyExists)) throw error
-          const owner = Number.parseInt(await Deno.readTextFile(path).catch(() => ""), 10)
-          if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) return { taken: false as const, owner }
-          await Deno.remove(path).catch(() => undefined)
-        }
-      }
-      return { taken: false as const, owner: undefined }
-    },
-    catch: (cause) => fail(`Cannot create the lock file "${path}": ${String(cause)}`, cause),
-  }).pipe(
-    Effect.flatMap((result) =>
-      result.taken ? Effect.void : Effect.fail(
-        fail(
-          `The embedded database "${dataDir}/pgdata" is in use by another tgpulse process` +
-            (result.owner === undefined ? "" : ` (pid ${result.owner})`) +
-            `: stop it or set DATABASE_URL`,
-        ),
-      )
-    ),
-  )
-  const release = Effect.promise(async () => {
-    const owner = await Deno.readTextFile(path).catch(() => "")
-    if (Number.parseInt(owner, 10) === Deno.pid) await Deno.remove(path).catch(() => undefined)
-  })
-  return Effect.acquireRelease(take, () => release)
 }
 
 /**

@@ -74,6 +74,8 @@ export interface AppConfigShape {
     readonly maxConcurrencyPerAccount: number
     /** @default 2.5 */
     readonly globalRps: number
+    /** Longest a call may wait for an account (a long FLOOD_WAIT); longer fails that work. @default 900 */
+    readonly maxFloodWaitS: number
   }
   readonly proxy: {
     /** Proxies (they may hold passwords: show them with maskProxy only). */
@@ -159,14 +161,12 @@ const integer = (min: number, max: number, fallback: number): Spec<number> => ({
   expected: max === Number.MAX_SAFE_INTEGER ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`,
 })
 
-const decimal = (min: number, max: number, fallback: number, exclusiveMin = false): Spec<number> => ({
+const decimal = (min: number, max: number, fallback: number): Spec<number> => ({
   schema: optional(
-    z.string().regex(/^[+-]?(\d+\.?\d*|\.\d+)$/).transform(Number).pipe(
-      exclusiveMin ? z.number().gt(min).max(max) : z.number().min(min).max(max),
-    ),
+    z.string().regex(/^[+-]?(\d+\.?\d*|\.\d+)$/).transform(Number).pipe(z.number().min(min).max(max)),
     fallback,
   ),
-  expected: exclusiveMin ? `a number above ${min} and at most ${max}` : `a number from ${min} to ${max}`,
+  expected: `a number from ${min} to ${max}`,
 })
 
 /** The entries of a list setting: separated by commas and/or whitespace. */
@@ -320,9 +320,11 @@ const SPECS = {
     ),
     expected: `AGE:EVERY pairs with units s, m, h or d, ages increasing (e.g. "${DEFAULT_SCHEDULE}")`,
   },
-  MTPROTO_RPS_PER_ACCOUNT: decimal(0, 1000, 0.7, true),
+  // Slower than one call per 100 s is a stall, not a budget.
+  MTPROTO_RPS_PER_ACCOUNT: decimal(0.01, 1000, 0.7),
   MTPROTO_MAX_CONCURRENCY_PER_ACCOUNT: integer(1, 64, 2),
-  MTPROTO_GLOBAL_RPS: decimal(0, 10_000, 2.5, true),
+  MTPROTO_GLOBAL_RPS: decimal(0.01, 10_000, 2.5),
+  MTPROTO_MAX_FLOOD_WAIT_S: integer(1, 604_800, 900),
   MTPROTO_PROXIES: {
     schema: optional(
       z.string().transform((v, ctx) => {
@@ -453,6 +455,7 @@ function build(p: Parsed): AppConfigShape {
       rpsPerAccount: p.MTPROTO_RPS_PER_ACCOUNT,
       maxConcurrencyPerAccount: p.MTPROTO_MAX_CONCURRENCY_PER_ACCOUNT,
       globalRps: p.MTPROTO_GLOBAL_RPS,
+      maxFloodWaitS: p.MTPROTO_MAX_FLOOD_WAIT_S,
     },
     proxy: {
       proxies: p.MTPROTO_PROXIES,
@@ -503,6 +506,25 @@ export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("tgp
   /** The process environment, read once when the layer is built. */
   static readonly layer: Layer.Layer<AppConfig, ConfigError> = Layer.unwrap(
     Effect.sync(() => AppConfig.layerFrom(Deno.env.toObject())),
+  )
+}
+
+/**
+ * A command-line flag that stands for a variable (`--concurrency` for MTPROTO_CONCURRENCY) is held to the same rule:
+ * the value, or a ConfigError naming the flag, its value and what the variable expects.
+ */
+export const flagAs = (
+  flag: string,
+  variable: "MTPROTO_CONCURRENCY" | "MTPROTO_HISTORY_LIMIT_PER_RUN",
+  value: number,
+): Effect.Effect<number, ConfigError> => {
+  const spec: Spec<number> = SPECS[variable]
+  const parsed = spec.schema.safeParse(String(value))
+  return parsed.success ? Effect.succeed(parsed.data) : Effect.fail(
+    new ConfigError({
+      variable: flag,
+      message: `Invalid ${flag} ${value}: expected ${spec.expected} (as ${variable})`,
+    }),
   )
 }
 

@@ -32,7 +32,7 @@ Deno.test("Config: nothing set gives the documented defaults, every feature off"
     { maxAgeSec: 30 * 86_400, everySec: 86_400 },
   ])
   assertEquals(c.stats, { peers: [], periodDays: 30, concurrency: 1, postsLimit: 0, intervalSec: 86_400 })
-  assertEquals(c.pool, { rpsPerAccount: 0.7, maxConcurrencyPerAccount: 2, globalRps: 2.5 })
+  assertEquals(c.pool, { rpsPerAccount: 0.7, maxConcurrencyPerAccount: 2, globalRps: 2.5, maxFloodWaitS: 900 })
   assertEquals(c.observe.healthBind, "127.0.0.1:8091")
   assertEquals(c.observe.logLevel, "info")
   assertEquals(c.gracefulShutdownTimeoutS, 25)
@@ -78,6 +78,8 @@ Deno.test("Config: a bad value names the variable, the value and what is expecte
     [{ MTPROTO_PEERS: "good_name,b@d" }, "MTPROTO_PEERS", /bad entry "b@d"/],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /one of trace/],
     [{ MTPROTO_GLOBAL_RPS: "0" }, "MTPROTO_GLOBAL_RPS", /"0"/],
+    [{ MTPROTO_RPS_PER_ACCOUNT: "0.0000001" }, "MTPROTO_RPS_PER_ACCOUNT", /"0.0000001".*from 0.01 to 1000/],
+    [{ MTPROTO_MAX_FLOOD_WAIT_S: "0" }, "MTPROTO_MAX_FLOOD_WAIT_S", /"0".*from 1 to 604800/],
   ]
   for (const [env, variable, pattern] of cases) {
     const e = bad(env)

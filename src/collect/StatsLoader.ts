@@ -10,6 +10,7 @@ import type { StoreError } from "../domain/Errors.ts"
 import type { ChannelStats, RawGraph } from "../domain/Stats.ts"
 import { dayOf, MalformedGraph, parseGraph } from "../domain/StatsGraph.ts"
 import type { RunObserver } from "../pool/AccountPool.ts"
+import { ChannelLocks } from "../store/ChannelLocks.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { type RawEntry, StatsRepo, type TimedPoint } from "../store/StatsRepo.ts"
 import {
@@ -150,6 +151,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
     Effect.gen(function* () {
       const telegram = yield* TelegramClient
       const channels = yield* ChannelRepo
+      const locks = yield* ChannelLocks
       const repo = yield* StatsRepo
       const resolve = makeResolver(telegram, channels)
 
@@ -161,7 +163,9 @@ export class StatsLoader extends Context.Service<StatsLoader, {
             .pipe(
               Effect.map((f) => f as typeof f | undefined),
               Effect.catchIf(
-                (e) => e._tag === "NoAccountAvailable" || e.reason._tag === "PeerUnavailable",
+                (e) =>
+                  e._tag === "NoAccountAvailable" ||
+                  (e._tag === "TelegramError" && e.reason._tag === "PeerUnavailable"),
                 (e) =>
                   Effect.as(
                     Effect.logDebug("account cannot see the channel").pipe(
@@ -196,6 +200,8 @@ export class StatsLoader extends Context.Service<StatsLoader, {
           channelId: channel.id,
           channel: channel.username ? `@${channel.username}` : String(channel.id),
         }))
+        // One loader per channel at a time, across processes (until this peer is done).
+        yield* locks.lock(channel.id, "stats")
 
         const admin = yield* findAdmin(channel, observer)
         if ("refused" in admin) {
@@ -398,7 +404,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
 
         const ended = yield* Clock.currentTimeMillis
         yield* bump(() => ({ status: "ok", seconds: (ended - started) / 1000 }))
-      })
+      }, Effect.scoped)
 
       return StatsLoader.of({
         loadAll: Effect.fn("mtproto.collector.stats.run")(function* (refs, options) {

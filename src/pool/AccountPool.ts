@@ -28,6 +28,12 @@ export interface PoolSettings {
   readonly globalBurst?: number
   /** Longest backoff after repeated transient failures, in ms. @default 60_000 */
   readonly maxBackoffMs?: number
+  /**
+   * Longest wait for a call, in ms (MTPROTO_MAX_FLOOD_WAIT_S): when no account may make it sooner (every eligible
+   * one cools after a FLOOD_WAIT, or the budget is that slow), the call fails with WaitTooLong instead of sleeping.
+   * @default unlimited
+   */
+  readonly maxWaitMs?: number
 }
 
 export interface PoolAccount<A> {
@@ -70,6 +76,37 @@ export class NoAccountAvailable extends Schema.TaggedError<NoAccountAvailable>()
   }
 }
 
+/** No account may make the call for longer than the pool may wait (MTPROTO_MAX_FLOOD_WAIT_S). */
+export class WaitTooLong extends Schema.TaggedError<WaitTooLong>()("WaitTooLong", {
+  methodClass: Schema.String,
+  seconds: Schema.Number,
+  /** Why: "flood" (FLOOD_WAIT cooling), "budget" (the token buckets), "backoff" (failures). */
+  cause: Schema.String,
+  maxSeconds: Schema.Number,
+}) {
+  override get message(): string {
+    return `no ${this.methodClass} call is possible for ${formatSeconds(this.seconds)}: ` +
+      `${WAIT_CAUSES[this.cause as WaitCause]}; that is longer than MTPROTO_MAX_FLOOD_WAIT_S ` +
+      `(${this.maxSeconds} s), so this work stops here (run it again later)`
+  }
+}
+
+type WaitCause = "flood" | "backoff" | "budget"
+
+const WAIT_CAUSES: Readonly<Record<WaitCause, string>> = {
+  flood: "every account that may make it cools after a FLOOD_WAIT",
+  backoff: "every account that may make it backs off after failures",
+  budget: "the rate budget (MTPROTO_RPS_PER_ACCOUNT, MTPROTO_GLOBAL_RPS) allows no sooner call",
+}
+
+/** "27 h 47 min", "14 min 5 s", "42 s". */
+function formatSeconds(total: number): string {
+  const s = Math.ceil(total)
+  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
+  if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`
+  return `${s} s`
+}
+
 export interface Lease<A> {
   readonly name: string
   readonly client: A
@@ -90,7 +127,7 @@ export interface AccountPool<A> {
      * considered, and when every one of these is quarantined the call fails with NoAccountAvailable.
      */
     only?: ReadonlySet<string>,
-  ) => Effect.Effect<B, E | TelegramError | NoAccountAvailable, R>
+  ) => Effect.Effect<B, E | TelegramError | NoAccountAvailable | WaitTooLong, R>
   readonly status: Effect.Effect<ReadonlyArray<AccountStatus>>
 }
 
@@ -112,12 +149,16 @@ type Decision<A> =
   | { readonly _tag: "Go"; readonly slot: Slot<A>; readonly at: number }
   | { readonly _tag: "Wait"; readonly until: number }
   | { readonly _tag: "Exhausted"; readonly quarantined: number }
+  | { readonly _tag: "TooLong"; readonly at: number; readonly cause: WaitCause }
 
 /** A reserved call whose account can no longer make it. */
 const STALE: unique symbol = Symbol("stale")
 
 /** A FLOOD_WAIT this long or longer is not worth waiting for when another account is merely busy. */
 const PREFER_BUSY_MS = 1_000
+
+/** A call that must wait this long or longer for its account says so (a long wait is never silent). */
+const SAY_WAIT_MS = 10_000
 
 const byClass = <V>(f: () => V): Record<MethodClass, V> =>
   Object.fromEntries(METHOD_CLASSES.map((c) => [c, f()])) as Record<MethodClass, V>
@@ -129,6 +170,7 @@ export const makeAccountPool = <A>(
   Effect.sync(() => {
     const burst = settings.burstPerAccount ?? 1
     const maxBackoff = settings.maxBackoffMs ?? 60_000
+    const maxWait = settings.maxWaitMs ?? Number.POSITIVE_INFINITY
     const global = makeBucket(settings.globalRps, settings.globalBurst ?? 1)
     const slots: Array<Slot<A>> = accounts.map((account) => ({
       account,
@@ -181,6 +223,7 @@ export const makeAccountPool = <A>(
       // Nothing free, or only a long cooldown while a busy account may be free sooner: wait for a change.
       if (best === undefined) return { _tag: "Wait", until: Number.POSITIVE_INFINITY }
       if (busy > 0 && bestAt - now >= PREFER_BUSY_MS) return { _tag: "Wait", until: bestAt }
+      if (bestAt - now > maxWait) return { _tag: "TooLong", at: bestAt, cause: waitCause(best, methodClass, bestAt) }
       reserve(best.buckets[methodClass], bestAt)
       reserve(global, bestAt)
       best.inflight++
@@ -251,7 +294,7 @@ export const makeAccountPool = <A>(
       call: (lease: Lease<A>) => Effect.Effect<B, E | TelegramError, R>,
       observer?: RunObserver,
       only?: ReadonlySet<string>,
-    ): Effect.Effect<B, E | TelegramError | NoAccountAvailable, R> =>
+    ): Effect.Effect<B, E | TelegramError | NoAccountAvailable | WaitTooLong, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
           while (true) {
@@ -261,6 +304,14 @@ export const makeAccountPool = <A>(
             const decision = decide(methodClass, now, only)
             if (decision._tag === "Exhausted") {
               return yield* new NoAccountAvailable({ methodClass, quarantined: decision.quarantined })
+            }
+            if (decision._tag === "TooLong") {
+              return yield* new WaitTooLong({
+                methodClass,
+                seconds: (decision.at - now) / 1000,
+                cause: decision.cause,
+                maxSeconds: maxWait / 1000,
+              })
             }
             if (decision._tag === "Wait") {
               const wake = Deferred.await(changed)
@@ -273,6 +324,13 @@ export const makeAccountPool = <A>(
             }
             const { slot, at } = decision
             if (at > now) record(rateLimitHits, 1, { method_class: methodClass })
+            if (at - now >= SAY_WAIT_MS) {
+              yield* Effect.logWarning(
+                `waiting ${formatSeconds((at - now) / 1000)} for the next ${methodClass} call: ${
+                  WAIT_CAUSES[waitCause(slot, methodClass, at)]
+                }`,
+              ).pipe(Effect.annotateLogs({ account: slot.account.name, methodClass }))
+            }
             const lease: Lease<A> = { name: slot.account.name, client: slot.account.client }
             // The slot was reserved ahead; a flood, quarantine or backoff that struck the account meanwhile
             // cancels it (the call is decided again) instead of walking into the same wall.
@@ -330,6 +388,11 @@ export const makeAccountPool = <A>(
 
     return { run, status }
   })
+
+/** What holds a slot's call back until `at`: its flood cooling, its backoff, or else the token buckets. */
+function waitCause<A>(slot: Slot<A>, methodClass: MethodClass, at: number): WaitCause {
+  return slot.coolUntil[methodClass] >= at ? "flood" : slot.backoffUntil >= at ? "backoff" : "budget"
+}
 
 function isTelegramError(error: unknown): error is TelegramError {
   return typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "TelegramError"

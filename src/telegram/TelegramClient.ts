@@ -3,8 +3,21 @@
  * service, whose every call has a timeout and fails with a TelegramError.
  */
 import "./NoSchemaCache.ts" // first: GramJS must not see localStorage
-import { Api, Logger, TelegramClient as GramClient } from "telegram"
-import { Cause, Clock, Context, Effect, Layer, Metric, Redacted, Schedule, type Scope, Semaphore } from "effect"
+import { Api, TelegramClient as GramClient } from "telegram"
+import {
+  Cause,
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  Layer,
+  Metric,
+  Queue,
+  Redacted,
+  Schedule,
+  type Scope,
+  Semaphore,
+} from "effect"
 import * as Metrics from "../observe/Metrics.ts"
 import { AppConfig } from "../Config.ts"
 import { ConfigError, type StoreError } from "../domain/Errors.ts"
@@ -15,8 +28,9 @@ import {
   type MethodClass,
   type NoAccountAvailable,
   type RunObserver,
+  type WaitTooLong,
 } from "../pool/AccountPool.ts"
-import { type ProxyLease, ProxyPool, type ProxySpec, type ProxyStatus } from "../pool/ProxyPool.ts"
+import { maskProxy, type ProxyLease, ProxyPool, type ProxySpec, type ProxyStatus } from "../pool/ProxyPool.ts"
 import { AccountRepo } from "../store/AccountRepo.ts"
 import { resolveAccounts, sessionFingerprint } from "./Accounts.ts"
 import { reasonOf } from "./RpcError.ts"
@@ -26,50 +40,22 @@ import type { ChannelDifference, LiveEvent, MetricEvent } from "../domain/Update
 import { Raw } from "telegram/events/index.js"
 import { reactionsOf } from "./Normalize.ts"
 import type { ChannelStats, MessageStats, PublicForwardsPage, RawGraph } from "../domain/Stats.ts"
-import { describeReason, PeerUnavailable, TelegramError, Timeout, Transient } from "./TelegramError.ts"
-import { LogLevel } from "telegram/extensions/Logger.js"
-import {
-  Connection,
-  ConnectionTCPAbridged,
-  ConnectionTCPFull,
-  ConnectionTCPObfuscated,
-} from "telegram/network/connection/index.js"
+import { AuthRevoked, describeReason, PeerUnavailable, TelegramError, Timeout, Transient } from "./TelegramError.ts"
 import { StringSession } from "telegram/sessions/index.js"
-import { _serverKeys } from "telegram/crypto/RSA.js"
 import bigInt from "big-integer"
-import { createPublicKey } from "node:crypto"
-import { Buffer } from "node:buffer"
 import type { Descriptor } from "../sandbox/Descriptor.ts"
-
-export type TransportName = "full" | "abridged" | "obfuscated"
-
-const CONNECTIONS: Readonly<Record<TransportName, typeof Connection>> = {
-  full: ConnectionTCPFull,
-  abridged: ConnectionTCPAbridged,
-  obfuscated: ConnectionTCPObfuscated,
-}
-
-/** Any GramJS connection class. */
-export type ConnectionClass = typeof Connection
-
-/** A GramJS connection class whose every connection goes to the sandbox DC with the same id (GramJS ignores ports). */
-export function routedConnection(descriptor: Descriptor, base: ConnectionClass): ConnectionClass {
-  const ports = new Map(descriptor.dcs.map((dc) => [dc.id, dc]))
-  return class RoutedConnection extends base {
-    constructor(params: ConstructorParameters<ConnectionClass>[0]) {
-      const dc = ports.get(params.dcId) ?? ports.get(descriptor.mainDc)!
-      super({ ...params, ip: dc.host, port: dc.port })
-    }
-  } as ConnectionClass
-}
-
-/** Makes GramJS trust the sandbox's RSA key (GramJS keeps known keys in a module-level map). */
-export function trustSandboxKey(descriptor: Descriptor): void {
-  const jwk = createPublicKey(descriptor.rsaPublicKey.pem).export({ format: "jwk" }) as { n: string; e: string }
-  const n = bigInt(Buffer.from(jwk.n, "base64url").toString("hex"), 16)
-  const e = Number.parseInt(Buffer.from(jwk.e, "base64url").toString("hex"), 16)
-  _serverKeys.set(descriptor.rsaPublicKey.fingerprint, { n, e })
-}
+import {
+  type ConnectionClass,
+  CONNECTIONS,
+  GramLog,
+  type GramLogSink,
+  routedConnection,
+  scrubber,
+  type TransportName,
+  trustSandboxKey,
+  watchedConnection,
+  type WireEvents,
+} from "./Transport.ts"
 
 export interface GramClientOptions {
   /** A StringSession string; empty for a fresh login. */
@@ -86,8 +72,10 @@ export interface GramClientOptions {
   readonly connectionRetries?: number
   /** Milliseconds between connection attempts. @default 100 */
   readonly retryDelay?: number
-  /** GramJS's own debug log (LOG_LEVEL=trace). @default false */
-  readonly debug?: boolean
+  /** Where GramJS's own log lines go, scrubbed of every secret it was given (none: GramJS logs nothing). */
+  readonly log?: GramLogSink
+  /** Told about refused connections and keys the server does not know. */
+  readonly wire?: WireEvents
   /** Connect through this proxy. */
   readonly proxy?: ProxySpec
 }
@@ -120,15 +108,30 @@ export function makeGramClient(options: GramClientOptions): GramClient {
       session.setDC(main.id, main.host, 443)
     }
   }
+  const proxy = options.proxy
+  const scrub = scrubber([
+    options.session,
+    options.apiHash,
+    ...(proxy?.kind === "socks" ? [proxy.password] : proxy?.kind === "mtproxy" ? [proxy.secret] : []),
+  ])
+  const watch = (connection: ConnectionClass) =>
+    watchedConnection(connection, options.wire ?? {}, proxy ? maskProxy(proxy) : undefined)
   const client = new GramClient(session, options.apiId, options.apiHash, {
-    connection: options.sandbox ? routedConnection(options.sandbox, base) : base,
+    connection: watch(options.sandbox ? routedConnection(options.sandbox, base) : base),
     connectionRetries: options.connectionRetries ?? 3,
     retryDelay: options.retryDelay ?? 100,
     floodSleepThreshold: 0,
     autoReconnect: true,
-    baseLogger: new Logger(options.debug ? LogLevel.DEBUG : LogLevel.NONE),
-    ...(options.proxy ? { proxy: gramProxy(options.proxy, 5) } : {}),
+    baseLogger: new GramLog(options.log, scrub),
+    ...(proxy ? { proxy: gramProxy(proxy, 5) } : {}),
   })
+  // GramJS picks its own connection class for an MTProxy: watch that one too.
+  if (proxy?.kind === "mtproxy") client._connection = watch(client._connection)
+  // Errors GramJS would otherwise print whole (their fields may hold a proxy password): only their words, scrubbed.
+  client.onError = (error: Error) => {
+    options.log?.("error", scrub(String(error?.message ?? error)))
+    return Promise.resolve()
+  }
   client.floodSleepThreshold = 0
   return client
 }
@@ -325,12 +328,18 @@ export class TelegramClient extends Context.Service<TelegramClient, {
     Effect.gen(function* () {
       const config = yield* AppConfig
       const repo = yield* AccountRepo
-      const { apiId, apiHash, accounts: all, sandbox } = yield* resolveAccounts(config)
-      const accounts = config.features.pool ? all : all.slice(0, 1)
-      if (!config.features.pool && all.length > 1) {
+      const { apiId, apiHash, accounts, rejected, sandbox } = yield* resolveAccounts(config, {
+        first: !config.features.pool,
+      })
+      const configured = config.telegram.accounts.length
+      if (!config.features.pool && configured > 1) {
         yield* Effect.logInfo(
-          `account pool is disabled (MTPROTO_POOL_ENABLED is not true): using "${all[0]!.label}" only of ${all.length}`,
+          `account pool is disabled (MTPROTO_POOL_ENABLED is not true): using "${accounts[0]!.label}" only of ` +
+            `${configured}`,
         )
+      }
+      for (const r of rejected) {
+        yield* Effect.logError(`account left out: ${r.reason}`).pipe(Effect.annotateLogs({ account: r.label }))
       }
       let proxies: ProxyPool | undefined
       if (config.features.proxy && config.proxy.proxies.length > 0) {
@@ -365,7 +374,7 @@ export class TelegramClient extends Context.Service<TelegramClient, {
           apiId,
           apiHash: Redacted.value(apiHash),
           timeoutMs: config.telegram.requestTimeoutS * 1000,
-          debug: config.observe.logLevel === "trace",
+          gramLog: config.observe.logLevel === "trace",
           ...(sandbox ? { sandbox } : {}),
           ...(proxies ? { proxies } : {}),
         }))
@@ -400,6 +409,7 @@ export class TelegramClient extends Context.Service<TelegramClient, {
           rpsPerAccount: config.pool.rpsPerAccount,
           globalRps: config.pool.globalRps,
           maxConcurrencyPerAccount: config.pool.maxConcurrencyPerAccount,
+          maxWaitMs: config.pool.maxFloodWaitS * 1000,
         },
       )
 
@@ -536,13 +546,15 @@ export class TelegramClient extends Context.Service<TelegramClient, {
   )
 }
 
-export type PoolError = TelegramError | NoAccountAvailable
+export type PoolError = TelegramError | NoAccountAvailable | WaitTooLong
 
-export interface ConnectOptions extends GramClientOptions {
+export interface ConnectOptions extends Omit<GramClientOptions, "log" | "wire"> {
   /** Label for logs and metrics. */
   readonly account: string
   /** Timeout of every call. @default 30000 */
   readonly timeoutMs?: number
+  /** GramJS's own log lines, scrubbed, at the Trace level (LOG_LEVEL=trace). @default false */
+  readonly gramLog?: boolean
   /** Connect through a proxy of this pool: the same one while it works, another after it fails or rotates. */
   readonly proxies?: ProxyPool
 }
@@ -577,7 +589,12 @@ function invokeOn<R extends Api.AnyRequest>(client: GramClient, request: R, dc: 
 interface Link {
   readonly client: GramClient
   readonly proxy: ProxyLease | undefined
+  /** Fails once the server said it does not know the session's key: every call on this link fails with it. */
+  readonly broken: Deferred.Deferred<never, TelegramError>
 }
+
+/** How long opening a connection may take before it fails (at most the call timeout). */
+const CONNECT_TIMEOUT_MS = 10_000
 
 /**
  * Counts a call in `mtproto_requests_total` (status "ok" or the error's class), times it, counts its errors, and
@@ -615,17 +632,34 @@ function failureClass(cause: Cause.Cause<TelegramError>): string {
  */
 export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOptions) {
   const timeoutMs = options.timeoutMs ?? 30_000
+  /** Opening a connection never waits as long as a call may: a dead address or proxy is named soon. */
+  const connectTimeoutMs = Math.min(timeoutMs, CONNECT_TIMEOUT_MS)
   const account = options.account
   const proxies = options.proxies
   const failure = (method: string, e: unknown) => new TelegramError({ method, account, reason: reasonOf(e) })
-  const timed = <A>(method: string, run: () => Promise<A>): Effect.Effect<A, TelegramError> =>
+  const timed = <A>(method: string, run: () => Promise<A>, millis = timeoutMs): Effect.Effect<A, TelegramError> =>
     Effect.tryPromise({ try: run, catch: (e) => failure(method, e) }).pipe(
       Effect.timeoutOrElse({
-        duration: timeoutMs,
-        orElse: () => Effect.fail(new TelegramError({ method, account, reason: new Timeout({ millis: timeoutMs }) })),
+        duration: millis,
+        orElse: () => Effect.fail(new TelegramError({ method, account, reason: new Timeout({ millis }) })),
       }),
     )
   const destroy = (client: GramClient) => Effect.promise(() => client.destroy().catch(() => undefined))
+
+  // GramJS's own lines (LOG_LEVEL=trace), scrubbed by the client, go through a bounded queue to the Effect logger.
+  let log: GramLogSink | undefined
+  if (options.gramLog) {
+    const lines = yield* Queue.sliding<{ readonly level: string; readonly message: string }>(1_000)
+    log = (level, message) => Queue.offerUnsafe(lines, { level, message })
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.flatMap(Queue.take(lines), (line) =>
+          Effect.logTrace(line.message).pipe(
+            Effect.annotateLogs({ account, component: "gramjs", gramjsLevel: line.level }),
+          )),
+      ),
+    )
+  }
 
   let link: Link | undefined
   const lock = Semaphore.makeUnsafe(1)
@@ -646,6 +680,57 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
   }
   yield* Effect.addFinalizer(() => Effect.suspend(() => (link ? destroy(link.client) : Effect.void)))
 
+  /**
+   * One client and its first connection. It fails as soon as GramJS gives up connecting (with the reason and the
+   * address: "connection refused: 127.0.0.1:443 (DC 2)") or the server says it does not know the session's key
+   * (AuthRevoked AUTH_KEY_UNKNOWN: the account is quarantined), not after a timeout.
+   */
+  const connectOnce = (proxy: ProxyLease | undefined) =>
+    Effect.gen(function* () {
+      const broken = Deferred.makeUnsafe<never, TelegramError>()
+      let lastFailure: string | undefined
+      const client = makeGramClient({
+        ...options,
+        ...(proxy ? { proxy: proxy.spec } : {}),
+        ...(log ? { log } : {}),
+        wire: {
+          connectFailed: (description) => (lastFailure = description),
+          unknownKey: (dc) => Deferred.doneUnsafe(broken, Effect.fail(unknownKey(dc))),
+        },
+      })
+      const connected = yield* Effect.result(
+        Effect.raceFirst(
+          timed("connect", () => client.connect(), connectTimeoutMs).pipe(
+            Effect.flatMap((ok) =>
+              ok ? Effect.void : Effect.fail(
+                new TelegramError({
+                  method: "connect",
+                  account,
+                  reason: new Transient({ code: -1, errorMessage: lastFailure ?? "could not connect" }),
+                }),
+              )
+            ),
+          ),
+          Deferred.await(broken),
+        ),
+      )
+      if (connected._tag === "Success") return { client, proxy, broken } satisfies Link
+      // Released when connecting fails or times out: GramJS would otherwise go on reconnecting by itself.
+      yield* destroy(client)
+      return yield* Effect.fail(connected.failure)
+    })
+
+  /** The failure of every call once the server said it does not know the session's auth key. */
+  const unknownKey = (dc: number) =>
+    new TelegramError({
+      method: "connect",
+      account,
+      reason: new AuthRevoked({
+        code: 404,
+        errorMessage: `AUTH_KEY_UNKNOWN (DC ${dc} does not know this session's key: log in again)`,
+      }),
+    })
+
   /** Connects (through the next proxy when there are proxies; each one is tried at most once per call). */
   const open = Effect.gen(function* () {
     const tries = proxies?.size ?? 1
@@ -654,21 +739,18 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
       const now = yield* Clock.currentTimeMillis
       const proxy = proxies?.acquire(account, now)
       if (proxies && proxy === undefined) break
-      // Released even when connecting fails or times out: GramJS would otherwise go on reconnecting by itself.
-      const client = makeGramClient({ ...options, ...(proxy ? { proxy: proxy.spec } : {}) })
-      const connected = yield* Effect.result(timed("connect", () => client.connect()))
+      const connected = yield* Effect.result(connectOnce(proxy))
       if (connected._tag === "Success") {
-        attach(client)
-        return link = { client, proxy }
+        attach(connected.success.client)
+        return link = connected.success
       }
       last = connected.failure
-      yield* destroy(client)
-      if (!proxy) break
+      if (!proxy || last.reason._tag === "AuthRevoked") break
       const banned = proxies!.fail(proxy, yield* Clock.currentTimeMillis)
       yield* Effect.logWarning(banned ? "proxy banned: connecting through another" : "proxy failed to connect")
         .pipe(Effect.annotateLogs({ account, proxy: proxy.masked, error: describeReason(last.reason) }))
     }
-    if (last && !proxies) return yield* last
+    if (last && (!proxies || last.reason._tag === "AuthRevoked")) return yield* last
     const recovery = proxies?.nextRecovery(yield* Clock.currentTimeMillis)
     return yield* new TelegramError({
       method: "connect",
@@ -693,7 +775,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
     Effect.flatMap(ensure, (current) =>
       measured(
         { method, account, dc: String(dc ?? current.client.session.dcId) },
-        timed(method, () => run(current.client)),
+        Effect.raceFirst(timed(method, () => run(current.client)), Deferred.await(current.broken)),
       ).pipe(
         Effect.tap(() => Effect.sync(() => current.proxy && proxies!.succeed(current.proxy))),
         Effect.tapError((error) =>

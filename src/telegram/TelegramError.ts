@@ -61,7 +61,8 @@ export function describeReason(r: TelegramError["reason"]): string {
     case "Timeout":
       return `no answer within ${r.millis} ms`
     default:
-      return `${r.code} ${r.errorMessage}`
+      // -1: a failure of the client itself (a refused connection, a dead proxy), described in words only.
+      return r.code === -1 ? r.errorMessage : `${r.code} ${r.errorMessage}`
   }
 }
 

@@ -152,6 +152,36 @@ virtualTest(
 )
 
 virtualTest(
+  "AccountPool: a FLOOD_WAIT longer than the longest wait fails the call at once with WaitTooLong; a shorter one waits",
+  Effect.gen(function* () {
+    const pool = yield* makeAccountPool(names(1), settings({ maxWaitMs: 900_000 }))
+    const floods: Array<number> = [100_000, 600]
+    const calls: Array<number> = []
+    const call = (lease: { name: string }) =>
+      Effect.gen(function* () {
+        calls.push(yield* Clock.currentTimeMillis)
+        const seconds = floods.shift()
+        if (seconds === undefined) return 7
+        return yield* new TelegramError({ method: "m", account: lease.name, reason: new FloodWait({ seconds }) })
+      })
+    // 100,000 s (27.8 h) on the only account: no sleep, a failure that says why (virtual time never moved).
+    const error = yield* history(pool, call).pipe(Effect.flip)
+    assertEquals(error._tag, "WaitTooLong")
+    assert(
+      error.message.includes("27 h 46 min") && error.message.includes("MTPROTO_MAX_FLOOD_WAIT_S (900 s)"),
+      error.message,
+    )
+    assertEquals(calls, [0])
+    // Once the cooling is over, 600 s (within the limit) is waited and the same call runs again.
+    yield* TestClock.adjust(Duration.seconds(100_000))
+    const fiber = yield* Effect.forkChild(history(pool, call))
+    yield* TestClock.adjust(Duration.seconds(601))
+    assertEquals(yield* Fiber.join(fiber), 7)
+    assertEquals(calls.map((t) => Math.round((t - calls[1]!) / 1000)), [-100_000, 0, 600])
+  }),
+)
+
+virtualTest(
   "AccountPool: a revoked account is quarantined once and the work finishes on the others; none left is an error",
   Effect.gen(function* () {
     const pool = yield* makeAccountPool(names(2), settings())

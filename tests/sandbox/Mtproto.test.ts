@@ -15,7 +15,7 @@ import {
   startSandbox,
 } from "../support/sandbox.ts"
 import { runTask } from "../support/tasks.ts"
-import type { ConnectionClass } from "../../src/telegram/TelegramClient.ts"
+import type { ConnectionClass } from "../../src/telegram/Transport.ts"
 
 const TRANSPORTS: ReadonlyArray<
   [string, { transport?: "full" | "abridged" | "obfuscated"; connection?: ConnectionClass }]

@@ -6,7 +6,8 @@ import { Api, type TelegramClient } from "telegram"
 import { Connection } from "telegram/network/connection/index.js"
 import type { HistoryQuery } from "../../src/sandbox/Model.ts"
 import { Sandbox, type SandboxOptions } from "../../src/sandbox/Sandbox.ts"
-import { type ConnectionClass, makeGramClient, type TransportName } from "../../src/telegram/TelegramClient.ts"
+import { makeGramClient } from "../../src/telegram/TelegramClient.ts"
+import type { ConnectionClass, TransportName } from "../../src/telegram/Transport.ts"
 import { historyQuery } from "./world.ts"
 
 export type LogLine = { level: string; message: string; fields: Record<string, unknown> | undefined }

@@ -46,6 +46,37 @@ export async function runTask(
   return { code: out.code, stdout, stderr, output: stdout + stderr }
 }
 
+/**
+ * `runTask` with a deadline: a task still running after `ms` is killed (SIGKILL) and `timedOut` is set. For tests
+ * that prove a task gives up by itself long before a timeout it is configured with: the deadline only keeps a
+ * regression from hanging the suite.
+ */
+export async function runTaskWithin(
+  ms: number,
+  file: string,
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>> = {},
+): Promise<TaskRun & { readonly timedOut: boolean }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `tasks/${file}`, ...args],
+    env: baseEnv(env),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    child.kill("SIGKILL")
+  }, ms)
+  const out = await child.output()
+  clearTimeout(timer)
+  const stdout = new TextDecoder().decode(out.stdout)
+  const stderr = new TextDecoder().decode(out.stderr)
+  return { code: out.code, stdout, stderr, output: stdout + stderr, timedOut }
+}
+
 /** The same, started in the background: the caller kills it or awaits `status`. */
 export function spawnTask(
   file: string,

@@ -6,6 +6,7 @@ import { LiveUpdates } from "./collect/LiveUpdates.ts"
 import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
 import { StatsLoader } from "./collect/StatsLoader.ts"
 import { AccountRepo } from "./store/AccountRepo.ts"
+import { ChannelLocks } from "./store/ChannelLocks.ts"
 import { ChannelRepo } from "./store/ChannelRepo.ts"
 import { CheckpointRepo } from "./store/CheckpointRepo.ts"
 import { PostRepo } from "./store/PostRepo.ts"
@@ -24,6 +25,14 @@ export const SqlLive = Layer.unwrap(
   }),
 )
 
+/** One writer per channel and stream: advisory locks on PostgreSQL, this process's own rule on the embedded database. */
+const LocksLive = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    return Option.isSome(config.databaseUrl) ? ChannelLocks.layer : ChannelLocks.layerInProcess
+  }),
+)
+
 /** The repositories on the configured database. */
 export const StoreLive = Layer.mergeAll(
   ChannelRepo.layer,
@@ -31,6 +40,7 @@ export const StoreLive = Layer.mergeAll(
   CheckpointRepo.layer,
   AccountRepo.layer,
   StatsRepo.layer,
+  LocksLive,
 )
   .pipe(
     Layer.provideMerge(SqlLive),

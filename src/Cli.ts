@@ -1,11 +1,26 @@
 /** Runs a task's command: Deno signals interrupt it, and its exit says what happened (0 ok, 1 failed, 2 usage). */
 import { NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
-import { Command } from "effect/cli"
+import { Command, Flag } from "effect/cli"
 import { AppConfig } from "./Config.ts"
 import { ConfigError } from "./domain/Errors.ts"
 import { Logging } from "./observe/Logging.ts"
 import { Tracing } from "./observe/Tracing.ts"
+
+/** An integer flag with a default and a range: a value outside it is a usage error naming the flag and the range. */
+export function intFlag(
+  name: string,
+  options: { readonly description: string; readonly fallback: number; readonly min: number; readonly max: number },
+) {
+  return Flag.Int(name).pipe(
+    Flag.withDescription(options.description),
+    Flag.withDefault(options.fallback),
+    Flag.filter(
+      (n) => n >= options.min && n <= options.max,
+      (n) => `Flag --${name} must be an integer from ${options.min} to ${options.max}, got ${n}`,
+    ),
+  )
+}
 
 /** A failure that carries its own exit code and has already been reported to the user. */
 export class ExitCode {
@@ -40,17 +55,23 @@ type Failure = { readonly _tag?: string; readonly errors?: ReadonlyArray<unknown
 
 const failureOf = (cause: Cause.Cause<unknown>): Failure => cause.reasons.find(Cause.isFailReason)?.error as Failure
 
-/** Exit codes: success 0; interrupted by a signal 0; a usage or configuration error 2; an ExitCode its code; else 1. */
-function exitCodeOf(exit: Exit.Exit<unknown, unknown>): number {
+/**
+ * Exit codes: success 0; a usage or configuration error 2; an ExitCode its code; interrupted by a signal
+ * `interrupted`; else 1.
+ */
+function exitCodeOf(exit: Exit.Exit<unknown, unknown>, interrupted: number): number {
   if (Exit.isSuccess(exit)) return 0
   const failure = failureOf(exit.cause)
   if (failure instanceof ExitCode) return failure.code
   if (failure instanceof ConfigError) return 2
   if (failure?._tag === "ShowHelp") return (failure.errors?.length ?? 0) > 0 ? 2 : 0
   if (failure?._tag !== undefined && CLI_ERRORS.has(failure._tag)) return 2
-  if (Cause.hasInterruptsOnly(exit.cause)) return 0
+  if (Cause.hasInterruptsOnly(exit.cause)) return interrupted
   return 1
 }
+
+/** The exit code of a one-shot task that a signal cut short (a daemon stopped by one exits 0). */
+export const CUT_SHORT = 130
 
 /** Failures whose message tells the whole story (a database away, a Telegram refusal): one line, no stack. */
 const PLAIN: ReadonlySet<string> = new Set(["StoreError", "TelegramError", "HealthServerError"])
@@ -83,7 +104,11 @@ const reportConfigError = (cause: Cause.Cause<unknown>): Effect.Effect<void> => 
 export function runTask<Name extends string, Input, E, R>(
   // deno-lint-ignore ban-types
   command: Command.Command<Name, Input, {}, E, R>,
-  options: { readonly version?: string } = {},
+  options: {
+    readonly version?: string
+    /** The exit code when SIGINT/SIGTERM stops the task: 0 for daemons (the default), CUT_SHORT for one-shot work. */
+    readonly interruptedExitCode?: number
+  } = {},
 ): void {
   const program = Command.runWith(command, { version: options.version ?? "0.1.0" })(Deno.args).pipe(
     Effect.tapCause(reportFailure),
@@ -95,7 +120,7 @@ export function runTask<Name extends string, Input, E, R>(
     Effect.tapCause(reportConfigError),
   )
   runMainDeno(program as Effect.Effect<void, unknown>, {
-    teardown: (exit, onExit) => onExit(exitCodeOf(exit)),
+    teardown: (exit, onExit) => onExit(exitCodeOf(exit, options.interruptedExitCode ?? 0)),
     disableErrorReporting: true,
   })
 }

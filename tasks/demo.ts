@@ -4,9 +4,9 @@
  * as `load-stats` would, and prints a short report.
  */
 import { Clock, Console, Effect, Fiber, Layer, Ref } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Command } from "effect/cli"
 import { CollectorsLive } from "../src/App.ts"
-import { runTask } from "../src/Cli.ts"
+import { intFlag, runTask } from "../src/Cli.ts"
 import { AppConfig } from "../src/Config.ts"
 import { type ChannelProgress, HistorySync } from "../src/collect/HistorySync.ts"
 import { reportProgress, statsLine, summaryLine, totalLine } from "../src/collect/Progress.ts"
@@ -60,8 +60,8 @@ Point it at real Telegram:
 Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-3.`
 
 const demo = Command.make("demo", {
-  channels: Flag.Int("channels").pipe(Flag.withDescription("Sandbox channels"), Flag.withDefault(4)),
-  posts: Flag.Int("posts").pipe(Flag.withDescription("Posts per sandbox channel"), Flag.withDefault(5_000)),
+  channels: intFlag("channels", { description: "Sandbox channels", fallback: 4, min: 1, max: 100 }),
+  posts: intFlag("posts", { description: "Posts per sandbox channel", fallback: 5_000, min: 1, max: 1_000_000 }),
 }, (flags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig

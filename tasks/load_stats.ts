@@ -2,7 +2,7 @@
 import { Clock, Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { StatsLive } from "../src/App.ts"
-import { ExitCode, runTask } from "../src/Cli.ts"
+import { CUT_SHORT, ExitCode, runTask } from "../src/Cli.ts"
 import { AppConfig, peerList } from "../src/Config.ts"
 import { StatsLoader } from "../src/collect/StatsLoader.ts"
 import { statsLine } from "../src/collect/Progress.ts"
@@ -36,7 +36,15 @@ const loadStats = Command.make("load-stats", {
     const results = yield* Effect.gen(function* () {
       const loader = yield* StatsLoader
       return yield* loader.loadAll(refs, config.stats)
-    }).pipe(Effect.provide(StatsLive))
+    }).pipe(
+      Effect.provide(StatsLive),
+      Effect.onInterrupt(() =>
+        Console.error(
+          "interrupted: the statistics run stopped before it finished; what was stored is kept (every peer's " +
+            "statistics are written whole or not at all) and the next run loads the rest",
+        )
+      ),
+    )
     const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
     for (const p of results) yield* Console.log(statsLine(p))
     const failed = results.filter((p) => p.status === "failed")
@@ -53,4 +61,4 @@ const loadStats = Command.make("load-stats", {
     }
   })).pipe(Command.withDescription("Load the official statistics of admin-owned channels into PostgreSQL"))
 
-runTask(loadStats)
+runTask(loadStats, { interruptedExitCode: CUT_SHORT })

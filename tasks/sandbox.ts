@@ -2,19 +2,12 @@
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { dirname } from "node:path"
-import { runTask } from "../src/Cli.ts"
+import { intFlag, runTask } from "../src/Cli.ts"
 import { callbackLogger } from "../src/observe/Logging.ts"
 import { ConfigError } from "../src/domain/Errors.ts"
 import { makeRsaKey } from "../src/sandbox/Crypto.ts"
 import { parseFloodSpec } from "../src/sandbox/Flood.ts"
 import { Sandbox } from "../src/sandbox/Sandbox.ts"
-
-const positive = (name: string, fallback: number, description: string) =>
-  Flag.Int(name).pipe(
-    Flag.withDescription(description),
-    Flag.withDefault(fallback),
-    Flag.filter((n) => n > 0, (n) => `Flag --${name} must be a positive integer, got ${n}`),
-  )
 
 const messageOf = (e: unknown): string => e instanceof Error ? e.message : String(e)
 
@@ -31,20 +24,27 @@ const readRsaKey = (file: string) =>
   })
 
 const sandbox = Command.make("sandbox", {
-  channels: positive("channels", 4, "Public channels in the world"),
-  posts: positive("posts", 1000, "Posts per channel (generated on demand)"),
-  accounts: positive("accounts", 3, "Test accounts"),
+  channels: intFlag("channels", { description: "Public channels in the world", fallback: 4, min: 1, max: 10_000 }),
+  posts: intFlag("posts", {
+    description: "Posts per channel (generated on demand)",
+    fallback: 1000,
+    min: 1,
+    max: 100_000_000,
+  }),
+  accounts: intFlag("accounts", { description: "Test accounts", fallback: 3, min: 1, max: 1_000 }),
   seed: Flag.Int("seed").pipe(Flag.withDescription("World seed: same seed, same world"), Flag.withDefault(1)),
-  port: Flag.Int("port").pipe(
-    Flag.withDescription("Port of the main DC; the other DCs take the next ports (0 picks free ports)"),
-    Flag.withDefault(0),
-    Flag.filter((n) => n >= 0 && n < 65535, (n) => `Flag --port must be between 0 and 65534, got ${n}`),
-  ),
-  adminPort: Flag.Int("admin-port").pipe(
-    Flag.withDescription("Port of the admin API on 127.0.0.1 (0 picks a free port)"),
-    Flag.withDefault(0),
-    Flag.filter((n) => n >= 0 && n < 65536, (n) => `Flag --admin-port must be between 0 and 65535, got ${n}`),
-  ),
+  port: intFlag("port", {
+    description: "Port of the main DC; the other DCs take the next ports (0 picks free ports)",
+    fallback: 0,
+    min: 0,
+    max: 65_534,
+  }),
+  adminPort: intFlag("admin-port", {
+    description: "Port of the admin API on 127.0.0.1 (0 picks a free port)",
+    fallback: 0,
+    min: 0,
+    max: 65_535,
+  }),
   out: Flag.String("out").pipe(
     Flag.withDescription("Where to write the descriptor"),
     Flag.withDefault(".tgpulse/sandbox.json"),

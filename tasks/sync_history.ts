@@ -2,16 +2,11 @@
 import { Clock, Console, Effect, Fiber, Option, Ref } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { HistoryLive } from "../src/App.ts"
-import { ExitCode, runTask } from "../src/Cli.ts"
-import { AppConfig, peerList } from "../src/Config.ts"
+import { CUT_SHORT, ExitCode, runTask } from "../src/Cli.ts"
+import { AppConfig, flagAs, peerList } from "../src/Config.ts"
 import { type ChannelProgress, HistorySync } from "../src/collect/HistorySync.ts"
-import { reportProgress, summaryLine, totalLine } from "../src/collect/Progress.ts"
+import { cutShortLine, reportProgress, summaryLine, totalLine } from "../src/collect/Progress.ts"
 import { ConfigError } from "../src/domain/Errors.ts"
-
-const positive = (name: string, value: number): Effect.Effect<number, ConfigError> =>
-  value >= 1 ? Effect.succeed(value) : Effect.fail(
-    new ConfigError({ variable: name, message: `Invalid ${name} ${value}: expected a positive integer` }),
-  )
 
 const syncHistory = Command.make("sync-history", {
   channels: Flag.String("channels").pipe(
@@ -50,24 +45,19 @@ const syncHistory = Command.make("sync-history", {
         message: "No channels to sync: pass --channels @name,123 or set MTPROTO_PEERS",
       })
     }
-    const limit = Option.getOrElse(Option.orElse(flags.limit, () => flags.positionalLimit), () =>
-      config.history.limitPerRun)
-    if (limit < 0) {
-      return yield* new ConfigError({ variable: "--limit", message: `Invalid --limit ${limit}: expected 0 or more` })
-    }
-    const concurrency = yield* positive(
-      "--concurrency",
-      Option.getOrElse(
-        Option.orElse(flags.concurrency, () =>
-          flags.positionalConcurrency),
-        () => config.history.concurrency,
-      ),
-    )
+    const limitFlag = Option.orElse(flags.limit, () => flags.positionalLimit)
+    const limit = Option.isSome(limitFlag)
+      ? yield* flagAs("--limit", "MTPROTO_HISTORY_LIMIT_PER_RUN", limitFlag.value)
+      : config.history.limitPerRun
+    const concurrencyFlag = Option.orElse(flags.concurrency, () => flags.positionalConcurrency)
+    const concurrency = Option.isSome(concurrencyFlag)
+      ? yield* flagAs("--concurrency", "MTPROTO_CONCURRENCY", concurrencyFlag.value)
+      : config.history.concurrency
 
     let seconds = 0
+    const progress = yield* Ref.make<ReadonlyArray<ChannelProgress>>([])
     const results = yield* Effect.gen(function* () {
       const sync = yield* HistorySync
-      const progress = yield* Ref.make<ReadonlyArray<ChannelProgress>>([])
       const reporter = yield* Effect.forkChild(reportProgress(progress))
       const started = yield* Clock.currentTimeMillis
       const done = yield* sync.syncAll(refs, { limitPerRun: limit, concurrency, progress })
@@ -75,7 +65,10 @@ const syncHistory = Command.make("sync-history", {
       yield* Ref.set(progress, done)
       yield* Fiber.interrupt(reporter)
       return done
-    }).pipe(Effect.provide(HistoryLive))
+    }).pipe(
+      Effect.provide(HistoryLive),
+      Effect.onInterrupt(() => Effect.flatMap(Ref.get(progress), (p) => Console.error(cutShortLine(p)))),
+    )
 
     for (const p of results) {
       yield* Console.log(summaryLine(p))
@@ -90,4 +83,4 @@ const syncHistory = Command.make("sync-history", {
     }
   })).pipe(Command.withDescription("Sync channel history (new posts first, then older ones) into PostgreSQL"))
 
-runTask(syncHistory)
+runTask(syncHistory, { interruptedExitCode: CUT_SHORT })

@@ -17,6 +17,7 @@ import {
   type PtsEvent,
   PtsGate,
 } from "../domain/Updates.ts"
+import { ChannelLocks } from "../store/ChannelLocks.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
 import { type MetricChange, PostRepo } from "../store/PostRepo.ts"
@@ -167,6 +168,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
       const posts = yield* PostRepo
       const checkpoints = yield* CheckpointRepo
       const history = yield* HistorySync
+      const locks = yield* ChannelLocks
       const sql = yield* SqlClient.SqlClient
       const resolve = makeResolver(telegram, channels)
       const stats = yield* Ref.make(EMPTY)
@@ -180,6 +182,9 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
             const info = yield* resolve(ref)
             followed.set(info.id, info)
           }
+          // One follower per channel across processes: another one following these channels makes this run a
+          // standby that starts when it stops (locks taken in ascending order: two standbys never wait on each other).
+          for (const id of [...followed.keys()].sort((a, b) => a - b)) yield* locks.lock(id, UPDATES_STREAM)
           const queue = yield* Queue.bounded<Item>(QUEUE_CAPACITY)
           // The connections' callbacks offer without waiting while there is room; once full, offers wait in order.
           let waiting = 0

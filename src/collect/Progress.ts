@@ -65,6 +65,29 @@ export function reportProgress(progress: Ref.Ref<ReadonlyArray<ChannelProgress>>
   return Effect.repeat(log, Schedule.spaced(Duration.seconds(10))).pipe(Effect.asVoid)
 }
 
+/**
+ * What a signal cut short, e.g. `interrupted: @a done; @b stopped at 4,200 of 20,000 posts; @c not started. What was
+ * stored is kept: the next run resumes at each channel's checkpoint`.
+ */
+export function cutShortLine(progress: ReadonlyArray<ChannelProgress>): string {
+  const parts = progress.map((p) => {
+    switch (p.status) {
+      case "ok":
+        return `${p.channel} done`
+      case "failed":
+        return `${p.channel} failed`
+      case "pending":
+        return `${p.channel} not started`
+      default:
+        return `${p.channel} stopped at ${p.fetched.toLocaleString("en")}${
+          p.total === undefined ? "" : ` of ${p.total.toLocaleString("en")}`
+        } posts`
+    }
+  })
+  return `interrupted: the sync stopped before it finished${parts.length > 0 ? `: ${parts.join("; ")}` : ""}. ` +
+    "What was stored is kept: the next run resumes at each channel's checkpoint"
+}
+
 /** The last line of a run: posts fetched over all channels, the wall time and the rate. */
 export function totalLine(results: ReadonlyArray<ChannelProgress>, seconds: number): string {
   const fetched = results.reduce((n, p) => n + p.fetched, 0)

@@ -107,7 +107,13 @@ sandboxTest(
       const cases: ReadonlyArray<[ReadonlyArray<string>, Record<string, string>, string]> = [
         [["--bogus"], {}, "bogus"],
         [["--channels", "a"], {}, 'Invalid --channels "a" (bad entry "a")'],
-        [["--channels", "x_name", "--concurrency", "0"], {}, "Invalid --concurrency 0: expected a positive integer"],
+        [
+          ["--channels", "x_name", "--concurrency", "0"],
+          {},
+          "Invalid --concurrency 0: expected an integer from 1 to 64 (as MTPROTO_CONCURRENCY)",
+        ],
+        [["--channels", "x_name", "--concurrency", "100000"], {}, "Invalid --concurrency 100000: expected an integer"],
+        [["--channels", "x_name", "--limit", "-1"], {}, "Invalid --limit -1: expected an integer of at least 0"],
         [[], {}, "No channels to sync: pass --channels @name,123 or set MTPROTO_PEERS"],
         [["--channels", "x_name"], { DATABASE_URL: "postgres//nope" }, "Invalid DATABASE_URL (value hidden)"],
         [["--channels", "x_name"], { MTPROTO_CONCURRENCY: "many" }, 'Invalid MTPROTO_CONCURRENCY "many"'],
@@ -115,7 +121,7 @@ sandboxTest(
         [
           ["--channels", "x_name"],
           { MTPROTO_GLOBAL_RPS: "0" },
-          'Invalid MTPROTO_GLOBAL_RPS "0": expected a number above 0',
+          'Invalid MTPROTO_GLOBAL_RPS "0": expected a number from 0.01 to 10000',
         ],
         [
           ["--channels", "x_name"],

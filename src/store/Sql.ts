@@ -112,6 +112,14 @@ const connect = Effect.fnUntraced(function* (
   const attempts = yield* Ref.make(0)
   yield* Ref.update(attempts, (n) => n + 1).pipe(
     Effect.andThen(client`SELECT 1`),
+    Effect.tapError((error) =>
+      Effect.flatMap(Ref.get(attempts), (n) =>
+        isTransient(error) && n < options.attempts
+          ? Effect.logWarning(
+            `PostgreSQL at ${target}: ${describeFailure(error)} (attempt ${n} of ${options.attempts}), trying again`,
+          )
+          : Effect.void)
+    ),
     Effect.retry({
       schedule: Schedule.exponential(options.backoff).pipe(Schedule.upTo({ times: options.attempts - 1 })),
       while: isTransient,

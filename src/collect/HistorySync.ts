@@ -19,7 +19,7 @@ import { CheckpointRepo } from "../store/CheckpointRepo.ts"
 import { PostRepo } from "../store/PostRepo.ts"
 import { normalizeMessage } from "../telegram/Normalize.ts"
 import type { RunObserver } from "../pool/AccountPool.ts"
-import { type HistoryPage, type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
+import { type ChannelInfo, type HistoryPage, type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
 import type { StoreError } from "../domain/Errors.ts"
 
 /** Posts per getHistory page (Telegram's maximum). */
@@ -87,6 +87,10 @@ export interface ChannelProgress {
   readonly error: string | undefined
 }
 
+/** Updates some counters of a channel's progress. */
+const bumper = (progress: Ref.Ref<ChannelProgress>) => (f: (p: ChannelProgress) => Partial<ChannelProgress>) =>
+  Ref.update(progress, (p) => ({ ...p, ...f(p) }))
+
 const initial = (ref: PeerRef): ChannelProgress => ({
   channel: describePeer(ref),
   channelId: undefined,
@@ -126,14 +130,185 @@ export class HistorySync extends Context.Service<HistorySync, {
 
       const resolve = makeResolver(telegram, channels)
 
+      /** Walks one channel from its stored checkpoint (forward catch-up, then backfill) until it is durably stored. */
+      const walkChannel = Effect.fnUntraced(function* (
+        channel: ChannelInfo,
+        options: SyncOptions,
+        progress: Ref.Ref<ChannelProgress>,
+      ) {
+        const bump = bumper(progress)
+        let budget = options.limitPerRun > 0 ? options.limitPerRun : Number.POSITIVE_INFINITY
+        /** The cursor of the last page this run stored (what the next page continues from). */
+        let cursor: HistoryCursor = decodeHistoryCursor(
+          Option.getOrUndefined(yield* checkpoints.get(channel.id, STREAM).pipe(Effect.retry(PERSIST_RETRY))),
+        )
+
+        /**
+         * One page. The pool retries it in place on FLOOD_WAIT (on another account, or after the wait); transient
+         * failures are retried here with backoff (the pool also backs the failing account off).
+         */
+        const observer: RunObserver = {
+          attempt: () => Effect.runSync(bump((p) => ({ requests: p.requests + 1 }))),
+          floodWait: (_, seconds) =>
+            Effect.runSync(bump((p) => ({ floodWaits: p.floodWaits + 1, floodSeconds: p.floodSeconds + seconds }))),
+        }
+        const transient = (error: PoolError) =>
+          error._tag === "TelegramError" && (error.reason._tag === "Transient" || error.reason._tag === "Timeout")
+        const fetchPage = (plan: PagePlan): Effect.Effect<HistoryPage, PoolError> =>
+          telegram.getHistory(channel, plan, observer).pipe(
+            Effect.tapError((error) =>
+              transient(error)
+                ? Effect.logWarning(`page request failed, trying again: ${error.message}`).pipe(
+                  Effect.annotateLogs({ stage: "fetch" }),
+                )
+                : Effect.void
+            ),
+            Effect.retry({ schedule: FETCH_RETRY, while: transient }),
+          )
+
+        /**
+         * Stores a page and the checkpoint it reaches in one statement (atomic, one round trip: on a busy event loop
+         * every round trip waits for the page being decoded); retried while the database is away. The checkpoint
+         * moves only if the stored one still covers `from`, the cursor the page continues: otherwise the database
+         * lost earlier pages and the walk fails with CheckpointBehind.
+         */
+        const persist = (
+          normalized: ReadonlyArray<Post>,
+          next: HistoryCursor,
+          from: HistoryCursor,
+          fetchedAt: number,
+        ) =>
+          Effect.gen(function* () {
+            const takenAt = DateTime.toDateUtc(yield* DateTime.now)
+            const counts = yield* posts.upsertPage(
+              channel.id,
+              normalized,
+              takenAt,
+              checkpoints.mergeHistory(channel.id, next, { from }),
+            )
+            const done = yield* Clock.currentTimeMillis
+            yield* Metric.update(
+              Metric.withAttributes(Metrics.batchDuration, { task: STREAM }),
+              (done - takenAt.getTime()) / 1000,
+            )
+            yield* Metric.update(
+              Metric.withAttributes(Metrics.postsIngested, { stream: STREAM }),
+              counts.inserted + counts.updated,
+            )
+            yield* Metric.update(
+              Metric.withAttributes(Metrics.checkpointLag, { stream: STREAM }),
+              (done - fetchedAt) / 1000,
+            )
+            return counts
+          }).pipe(
+            Effect.tapError((e) =>
+              Effect.logWarning("store failed, retrying the page").pipe(
+                Effect.annotateLogs({ stage: "persist", error: e.message }),
+              )
+            ),
+            Effect.retry(PERSIST_RETRY),
+            Effect.flatMap((counts) =>
+              counts.checkpoint === undefined
+                ? Effect.flatMap(
+                  checkpoints.get(channel.id, STREAM).pipe(Effect.retry(PERSIST_RETRY)),
+                  (stored) =>
+                    Effect.fail(
+                      new CheckpointBehind({ stored: decodeHistoryCursor(Option.getOrUndefined(stored)) }),
+                    ),
+                )
+                : Effect.succeed(counts)
+            ),
+          )
+
+        /**
+         * Walks one direction as a stream: fetch and normalize run ahead of the writer by up to PREFETCH pages (a
+         * page's request only needs the previous page's ids), and the writer stores pages in order, each with the
+         * cursor that page reached. A failed write stops the fetching; pages fetched but not stored are fetched
+         * again by the next run, as their checkpoint never moved.
+         */
+        const walk = (direction: HistoryWalk): Effect.Effect<void, PoolError | StoreError | CheckpointBehind> => {
+          if (budget <= 0) return Effect.void
+          let ahead = cursor
+          const first: PagePlan = planPage(direction, ahead, Math.min(PAGE_SIZE, budget))
+          const pages = Stream.paginate(
+            first,
+            (plan: PagePlan) =>
+              fetchPage(plan).pipe(Effect.flatMap((page) =>
+                Effect.map(Clock.currentTimeMillis, (fetchedAt) => {
+                  const normalized = normalizePage(page.messages, channel.id)
+                  const outcome = afterPage(direction, ahead, {
+                    ids: normalized.ids,
+                    count: page.count,
+                    offsetIdOffset: page.offsetIdOffset,
+                  }, plan.limit)
+                  ahead = outcome.cursor
+                  budget -= normalized.ids.length
+                  const next = outcome.more && budget > 0
+                    ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
+                    : Option.none<PagePlan>()
+                  return [[{ ...normalized, cursor: outcome.cursor, count: page.count, fetchedAt }], next] as const
+                })
+              )),
+          )
+          return pages.pipe(
+            Stream.buffer({ capacity: PREFETCH }),
+            Stream.runForEach((page) =>
+              persist(page.posts, page.cursor, cursor, page.fetchedAt).pipe(
+                Effect.flatMap((counts) => {
+                  cursor = page.cursor
+                  return bump((p) => ({
+                    total: page.count,
+                    fetched: p.fetched + page.ids.length,
+                    inserted: p.inserted + counts.inserted,
+                    updated: p.updated + counts.updated,
+                    unchanged: p.unchanged + counts.unchanged,
+                    skipped: p.skipped + page.skipped,
+                  }))
+                }),
+              )
+            ),
+          )
+        }
+
+        /** Goes back to the stored checkpoint: the database lost pages this run had stored. */
+        const resume = (stored: HistoryCursor) =>
+          Effect.gen(function* () {
+            const { resumes } = yield* Ref.updateAndGet(progress, (p) => ({ ...p, resumes: p.resumes + 1 }))
+            if (resumes > MAX_RESUMES) return yield* new CheckpointBehind({ stored })
+            yield* Effect.logWarning(
+              `the database lost pages it had stored (a crash or a failover): it holds ${describeCursor(stored)}, ` +
+                `this run had stored ${describeCursor(cursor)}; going back to the stored checkpoint`,
+            ).pipe(Effect.annotateLogs({ stage: "persist" }))
+            cursor = stored
+          })
+
+        // Forward catch-up, then the backfill; then the checkpoint is read back once it is on disk. A walk is done
+        // only when the durable checkpoint covers it: a page the database lost sends the walk back, never past it.
+        while (true) {
+          const walked = yield* Effect.result(
+            Effect.gen(function* () {
+              if (cursor.top > 0 || cursor.done) yield* walk("forward")
+              if (!cursor.done) yield* walk("backfill")
+            }),
+          )
+          if (walked._tag === "Failure") {
+            if (walked.failure._tag !== "CheckpointBehind") return yield* Effect.fail(walked.failure)
+            yield* resume(walked.failure.stored)
+            continue
+          }
+          const durable = yield* checkpoints.confirmHistory(channel.id).pipe(Effect.retry(PERSIST_RETRY))
+          if (coversHistory(durable, cursor)) break
+          yield* resume(durable)
+        }
+      })
+
       const syncChannel = Effect.fn("mtproto.collector.history")(function* (
         ref: PeerRef,
         options: SyncOptions,
         progress: Ref.Ref<ChannelProgress>,
       ) {
         const started = yield* Clock.currentTimeMillis
-        const bump = (f: (p: ChannelProgress) => Partial<ChannelProgress>) =>
-          Ref.update(progress, (p) => ({ ...p, ...f(p) }))
+        const bump = bumper(progress)
         yield* bump(() => ({ status: "running" }))
         const channel = yield* resolve(ref)
         yield* bump(() => ({
@@ -142,177 +317,7 @@ export class HistorySync extends Context.Service<HistorySync, {
         }))
         // One writer per channel: another run (another process) syncing it first finishes, then this one goes on
         // from the checkpoint it left (the cursor is read once the lock is held).
-        yield* locks.withLock(
-          channel.id,
-          STREAM,
-          Effect.gen(function* () {
-            let budget = options.limitPerRun > 0 ? options.limitPerRun : Number.POSITIVE_INFINITY
-            /** The cursor of the last page this run stored (what the next page continues from). */
-            let cursor: HistoryCursor = decodeHistoryCursor(
-              Option.getOrUndefined(yield* checkpoints.get(channel.id, STREAM).pipe(Effect.retry(PERSIST_RETRY))),
-            )
-
-            /**
-             * One page. The pool retries it in place on FLOOD_WAIT (on another account, or after the wait); transient
-             * failures are retried here with backoff (the pool also backs the failing account off).
-             */
-            const observer: RunObserver = {
-              attempt: () => Effect.runSync(bump((p) => ({ requests: p.requests + 1 }))),
-              floodWait: (_, seconds) =>
-                Effect.runSync(bump((p) => ({ floodWaits: p.floodWaits + 1, floodSeconds: p.floodSeconds + seconds }))),
-            }
-            const transient = (error: PoolError) =>
-              error._tag === "TelegramError" && (error.reason._tag === "Transient" || error.reason._tag === "Timeout")
-            const fetchPage = (plan: PagePlan): Effect.Effect<HistoryPage, PoolError> =>
-              telegram.getHistory(channel, plan, observer).pipe(
-                Effect.tapError((error) =>
-                  transient(error)
-                    ? Effect.logWarning(`page request failed, trying again: ${error.message}`).pipe(
-                      Effect.annotateLogs({ stage: "fetch" }),
-                    )
-                    : Effect.void
-                ),
-                Effect.retry({ schedule: FETCH_RETRY, while: transient }),
-              )
-
-            /**
-             * Stores a page and the checkpoint it reaches in one statement (atomic, one round trip: on a busy event loop
-             * every round trip waits for the page being decoded); retried while the database is away. The checkpoint
-             * moves only if the stored one still covers `from`, the cursor the page continues: otherwise the database
-             * lost earlier pages and the walk fails with CheckpointBehind.
-             */
-            const persist = (
-              normalized: ReadonlyArray<Post>,
-              next: HistoryCursor,
-              from: HistoryCursor,
-              fetchedAt: number,
-            ) =>
-              Effect.gen(function* () {
-                const takenAt = DateTime.toDateUtc(yield* DateTime.now)
-                const counts = yield* posts.upsertPage(
-                  channel.id,
-                  normalized,
-                  takenAt,
-                  checkpoints.mergeHistory(channel.id, next, { from }),
-                )
-                const done = yield* Clock.currentTimeMillis
-                yield* Metric.update(
-                  Metric.withAttributes(Metrics.batchDuration, { task: STREAM }),
-                  (done - takenAt.getTime()) / 1000,
-                )
-                yield* Metric.update(
-                  Metric.withAttributes(Metrics.postsIngested, { stream: STREAM }),
-                  counts.inserted + counts.updated,
-                )
-                yield* Metric.update(
-                  Metric.withAttributes(Metrics.checkpointLag, { stream: STREAM }),
-                  (done - fetchedAt) / 1000,
-                )
-                return counts
-              }).pipe(
-                Effect.tapError((e) =>
-                  Effect.logWarning("store failed, retrying the page").pipe(
-                    Effect.annotateLogs({ stage: "persist", error: e.message }),
-                  )
-                ),
-                Effect.retry(PERSIST_RETRY),
-                Effect.flatMap((counts) =>
-                  counts.checkpoint === undefined
-                    ? Effect.flatMap(
-                      checkpoints.get(channel.id, STREAM).pipe(Effect.retry(PERSIST_RETRY)),
-                      (stored) =>
-                        Effect.fail(
-                          new CheckpointBehind({ stored: decodeHistoryCursor(Option.getOrUndefined(stored)) }),
-                        ),
-                    )
-                    : Effect.succeed(counts)
-                ),
-              )
-
-            /**
-             * Walks one direction as a stream: fetch and normalize run ahead of the writer by up to PREFETCH pages (a
-             * page's request only needs the previous page's ids), and the writer stores pages in order, each with the
-             * cursor that page reached. A failed write stops the fetching; pages fetched but not stored are fetched
-             * again by the next run, as their checkpoint never moved.
-             */
-            const walk = (direction: HistoryWalk): Effect.Effect<void, PoolError | StoreError | CheckpointBehind> => {
-              if (budget <= 0) return Effect.void
-              let ahead = cursor
-              const first: PagePlan = planPage(direction, ahead, Math.min(PAGE_SIZE, budget))
-              const pages = Stream.paginate(
-                first,
-                (plan: PagePlan) =>
-                  fetchPage(plan).pipe(Effect.flatMap((page) =>
-                    Effect.map(Clock.currentTimeMillis, (fetchedAt) => {
-                      const normalized = normalizePage(page.messages, channel.id)
-                      const outcome = afterPage(direction, ahead, {
-                        ids: normalized.ids,
-                        count: page.count,
-                        offsetIdOffset: page.offsetIdOffset,
-                      }, plan.limit)
-                      ahead = outcome.cursor
-                      budget -= normalized.ids.length
-                      const next = outcome.more && budget > 0
-                        ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
-                        : Option.none<PagePlan>()
-                      return [[{ ...normalized, cursor: outcome.cursor, count: page.count, fetchedAt }], next] as const
-                    })
-                  )),
-              )
-              return pages.pipe(
-                Stream.buffer({ capacity: PREFETCH }),
-                Stream.runForEach((page) =>
-                  persist(page.posts, page.cursor, cursor, page.fetchedAt).pipe(
-                    Effect.flatMap((counts) => {
-                      cursor = page.cursor
-                      return bump((p) => ({
-                        total: page.count,
-                        fetched: p.fetched + page.ids.length,
-                        inserted: p.inserted + counts.inserted,
-                        updated: p.updated + counts.updated,
-                        unchanged: p.unchanged + counts.unchanged,
-                        skipped: p.skipped + page.skipped,
-                      }))
-                    }),
-                  )
-                ),
-              )
-            }
-
-            /** Goes back to the stored checkpoint: the database lost pages this run had stored. */
-            const resume = (stored: HistoryCursor) =>
-              Effect.gen(function* () {
-                const { resumes } = yield* Ref.updateAndGet(progress, (p) => ({ ...p, resumes: p.resumes + 1 }))
-                if (resumes > MAX_RESUMES) return yield* new CheckpointBehind({ stored })
-                yield* Effect.logWarning(
-                  `the database lost pages it had stored (a crash or a failover): it holds ${
-                    describeCursor(stored)
-                  }, ` +
-                    `this run had stored ${describeCursor(cursor)}; going back to the stored checkpoint`,
-                ).pipe(Effect.annotateLogs({ stage: "persist" }))
-                cursor = stored
-              })
-
-            // Forward catch-up, then the backfill; then the checkpoint is read back once it is on disk. A walk is done
-            // only when the durable checkpoint covers it: a page the database lost sends the walk back, never past it.
-            while (true) {
-              const walked = yield* Effect.result(
-                Effect.gen(function* () {
-                  if (cursor.top > 0 || cursor.done) yield* walk("forward")
-                  if (!cursor.done) yield* walk("backfill")
-                }),
-              )
-              if (walked._tag === "Failure") {
-                if (walked.failure._tag !== "CheckpointBehind") return yield* Effect.fail(walked.failure)
-                yield* resume(walked.failure.stored)
-                continue
-              }
-              const durable = yield* checkpoints.confirmHistory(channel.id).pipe(Effect.retry(PERSIST_RETRY))
-              if (coversHistory(durable, cursor)) break
-              yield* resume(durable)
-            }
-          }),
-        )
+        yield* locks.withLock(channel.id, STREAM, walkChannel(channel, options, progress))
         const ended = yield* Clock.currentTimeMillis
         yield* bump(() => ({ status: "ok", seconds: (ended - started) / 1000 }))
       })

@@ -695,7 +695,8 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
         ...(log ? { log } : {}),
         wire: {
           connectFailed: (description) => (lastFailure = description),
-          unknownKey: (dc) => Deferred.doneUnsafe(broken, Effect.fail(unknownKey(dc))),
+          // Only the main connection's key is the account's: an exported sender's (another DC) GramJS re-creates.
+          unknownKey: (dc) => dc === client.session.dcId && Deferred.doneUnsafe(broken, Effect.fail(unknownKey(dc))),
         },
       })
       const connected = yield* Effect.result(

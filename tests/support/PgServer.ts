@@ -120,8 +120,8 @@ export class PgServer implements AsyncDisposable {
     await copy(`${this.dir}/snapshot`, `${this.dir}/data`)
   }
 
-  /** The pids of the client backends of `applicationName`. */
-  async backends(applicationName: string): Promise<Array<number>> {
+  /** One query through psql on the server's socket; its rows, one per line. */
+  private async query(statement: string): Promise<Array<string>> {
     const out = await run(`${BIN}/psql`, [
       "-h",
       this.dir,
@@ -131,25 +131,23 @@ export class PgServer implements AsyncDisposable {
       "postgres",
       "-At",
       "-c",
-      `SELECT pid FROM pg_stat_activity WHERE application_name = '${applicationName}'`,
+      statement,
     ])
-    return out.split("\n").map((l) => Number(l.trim())).filter((n) => Number.isInteger(n) && n > 0)
+    return out.split("\n").map((l) => l.trim()).filter((l) => l !== "")
+  }
+
+  /** The pids of the client backends of `applicationName`. */
+  async backends(applicationName: string): Promise<Array<number>> {
+    const rows = await this.query(`SELECT pid FROM pg_stat_activity WHERE application_name = '${applicationName}'`)
+    return rows.map(Number).filter((n) => Number.isInteger(n) && n > 0)
   }
 
   /** pg_terminate_backend for every backend of `applicationName`: those sessions end, the server stays up. */
   async terminate(applicationName: string): Promise<number> {
-    const out = await run(`${BIN}/psql`, [
-      "-h",
-      this.dir,
-      "-p",
-      String(this.port),
-      "-U",
-      "postgres",
-      "-At",
-      "-c",
+    const [count] = await this.query(
       `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '${applicationName}'`,
-    ])
-    return Number(out.trim())
+    )
+    return Number(count)
   }
 
   /**

@@ -20,30 +20,59 @@ function baseEnv(env: Readonly<Record<string, string>>): Record<string, string> 
   return { NO_COLOR: "1", LOG_FORMAT: "json", ...out, ...env }
 }
 
+/** `deno run -A tasks/<file> ...args` with exactly `env` (and what finding Deno's caches needs). */
+function taskCommand(
+  file: string,
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>>,
+  io: { readonly stdin: "null" | "piped"; readonly stdout: "null" | "piped" },
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `tasks/${file}`, ...args],
+    env: baseEnv(env),
+    clearEnv: true,
+    stdin: io.stdin,
+    stdout: io.stdout,
+    stderr: "piped",
+  }).spawn()
+}
+
+/**
+ * Runs a task to its end (with `stdin` as its standard input) and collects its output. With `deadlineMs`, a task still
+ * running then is killed (SIGKILL) and `timedOut` is set.
+ */
+async function execute(
+  file: string,
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>>,
+  options: { readonly stdin?: string; readonly deadlineMs?: number },
+): Promise<TaskRun & { readonly timedOut: boolean }> {
+  const child = taskCommand(file, args, env, { stdin: options.stdin === undefined ? "null" : "piped", stdout: "piped" })
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter()
+    await writer.write(new TextEncoder().encode(options.stdin))
+    await writer.close()
+  }
+  let timedOut = false
+  const timer = options.deadlineMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true
+    child.kill("SIGKILL")
+  }, options.deadlineMs)
+  const out = await child.output()
+  clearTimeout(timer)
+  const stdout = new TextDecoder().decode(out.stdout)
+  const stderr = new TextDecoder().decode(out.stderr)
+  return { code: out.code, stdout, stderr, output: stdout + stderr, timedOut }
+}
+
 /** `deno run -A tasks/<file>` with `args` (and `stdin` as its standard input); resolves when it exits. */
-export async function runTask(
+export function runTask(
   file: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
   stdin?: string,
 ): Promise<TaskRun> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `tasks/${file}`, ...args],
-    env: baseEnv(env),
-    clearEnv: true,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn()
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter()
-    await writer.write(new TextEncoder().encode(stdin))
-    await writer.close()
-  }
-  const out = await child.output()
-  const stdout = new TextDecoder().decode(out.stdout)
-  const stderr = new TextDecoder().decode(out.stderr)
-  return { code: out.code, stdout, stderr, output: stdout + stderr }
+  return execute(file, args, env, stdin === undefined ? {} : { stdin })
 }
 
 /**
@@ -51,30 +80,13 @@ export async function runTask(
  * that prove a task gives up by itself long before a timeout it is configured with: the deadline only keeps a
  * regression from hanging the suite.
  */
-export async function runTaskWithin(
+export function runTaskWithin(
   ms: number,
   file: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
 ): Promise<TaskRun & { readonly timedOut: boolean }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `tasks/${file}`, ...args],
-    env: baseEnv(env),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn()
-  let timedOut = false
-  const timer = setTimeout(() => {
-    timedOut = true
-    child.kill("SIGKILL")
-  }, ms)
-  const out = await child.output()
-  clearTimeout(timer)
-  const stdout = new TextDecoder().decode(out.stdout)
-  const stderr = new TextDecoder().decode(out.stderr)
-  return { code: out.code, stdout, stderr, output: stdout + stderr, timedOut }
+  return execute(file, args, env, { deadlineMs: ms })
 }
 
 /** The same, started in the background: the caller kills it or awaits `status`. */
@@ -83,13 +95,7 @@ export function spawnTask(
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
 ): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `tasks/${file}`, ...args],
-    env: baseEnv(env),
-    clearEnv: true,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn()
+  return taskCommand(file, args, env, { stdin: "null", stdout: "null" })
 }
 
 /** A task running in the background whose stdout and stderr are collected as they come. */
@@ -106,14 +112,7 @@ export function startTask(
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
 ): BackgroundTask {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `tasks/${file}`, ...args],
-    env: baseEnv(env),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn()
+  const child = taskCommand(file, args, env, { stdin: "null", stdout: "piped" })
   let text = ""
   const decoder = new TextDecoder()
   const drain = async (stream: ReadableStream<Uint8Array>) => {

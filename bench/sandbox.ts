@@ -29,7 +29,7 @@ export async function spawnSandbox(
   if (options.accounts !== undefined) args.push("--accounts", String(options.accounts))
   for (const spec of options.flood ?? []) args.push("--flood", spec)
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tasks/sandbox.ts", ...args],
+    args: ["run", "-A", "src/main.ts", "sandbox", ...args],
     stdout: "null",
     stderr: "null",
     env: { LOG_LEVEL: "warn" },

@@ -35,10 +35,10 @@ const BASE_ENV = {
   LOG_FORMAT: "json",
 }
 
-/** Runs `tasks/<file>` (heap capped as its deno task is) and returns its stdout and peak RSS; throws when it fails. */
-async function runMeasured(file: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) {
+/** Runs `tgpulse <subcommand>` (heap capped as its deno task is): its stdout and peak RSS; throws when it fails. */
+async function runMeasured(subcommand: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--max-old-space-size=160", `tasks/${file}`, ...args],
+    args: ["run", "-A", "--v8-flags=--max-old-space-size=160", "src/main.ts", subcommand, ...args],
     env: { ...BASE_ENV, ...env },
     stdout: "piped",
     stderr: "piped",
@@ -48,7 +48,7 @@ async function runMeasured(file: string, args: ReadonlyArray<string>, env: Reado
   const output = await child.output()
   clearInterval(poll)
   const text = new TextDecoder().decode(output.stdout)
-  if (output.code !== 0) throw new Error(`${file} failed: ${text}${new TextDecoder().decode(output.stderr)}`)
+  if (output.code !== 0) throw new Error(`${subcommand} failed: ${text}${new TextDecoder().decode(output.stderr)}`)
   return { text, peakRssMb: peak }
 }
 
@@ -64,7 +64,7 @@ export async function runSyncHistory(options: {
   readonly env?: Readonly<Record<string, string>>
 }) {
   const { text, peakRssMb } = await runMeasured(
-    "sync_history.ts",
+    "sync-history",
     ["--channels", options.channels.map((c) => c.username).join(",")],
     {
       TG_SANDBOX_FILE: options.descriptorFile,
@@ -87,7 +87,7 @@ export async function runLoadStats(options: {
   readonly env?: Readonly<Record<string, string>>
 }) {
   const { text, peakRssMb } = await runMeasured(
-    "load_stats.ts",
+    "load-stats",
     ["--peers", options.channels.map((c) => c.username).join(",")],
     {
       TG_SANDBOX_FILE: options.descriptorFile,

@@ -19,7 +19,7 @@ export const SqlLive = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* AppConfig
     return Option.match(config.databaseUrl, {
-      onNone: () => Sql.layerEmbedded(config.dataDir),
+      onNone: () => Sql.layerEmbedded(config.dataDir, { assetsDir: Option.getOrUndefined(config.pgliteDir) }),
       onSome: (url) => Sql.layerUrl(url),
     })
   }),

@@ -56,22 +56,32 @@ type Failure = { readonly _tag?: string; readonly errors?: ReadonlyArray<unknown
 const failureOf = (cause: Cause.Cause<unknown>): Failure => cause.reasons.find(Cause.isFailReason)?.error as Failure
 
 /**
- * Exit codes: success 0; a usage or configuration error 2; an ExitCode its code; interrupted by a signal
- * `interrupted`; else 1.
+ * Exit codes: success 0; a usage or configuration error 2; an ExitCode its code; interrupted by a signal 0, or
+ * CUT_SHORT when one-shot work was cut short (`oneShot`); else 1.
  */
-function exitCodeOf(exit: Exit.Exit<unknown, unknown>, interrupted: number): number {
+function exitCodeOf(exit: Exit.Exit<unknown, unknown>): number {
   if (Exit.isSuccess(exit)) return 0
   const failure = failureOf(exit.cause)
   if (failure instanceof ExitCode) return failure.code
   if (failure instanceof ConfigError) return 2
   if (failure?._tag === "ShowHelp") return (failure.errors?.length ?? 0) > 0 ? 2 : 0
   if (failure?._tag !== undefined && CLI_ERRORS.has(failure._tag)) return 2
-  if (Cause.hasInterruptsOnly(exit.cause)) return interrupted
+  if (Cause.hasInterruptsOnly(exit.cause)) return cutShort ? CUT_SHORT : 0
   return 1
 }
 
 /** The exit code of a one-shot task that a signal cut short (a daemon stopped by one exits 0). */
 export const CUT_SHORT = 130
+
+/** Set once a one-shot task was interrupted before it finished: the process then exits CUT_SHORT. */
+let cutShort = false
+
+/**
+ * Marks `effect` as one-shot work: interrupted by SIGINT/SIGTERM before it finished, it runs `report` (what was cut
+ * short) and the process exits CUT_SHORT instead of 0.
+ */
+export const oneShot = <A, E, R>(effect: Effect.Effect<A, E, R>, report: Effect.Effect<void> = Effect.void) =>
+  Effect.onInterrupt(effect, () => Effect.andThen(Effect.sync(() => (cutShort = true)), report))
 
 /** Failures whose message tells the whole story (a database away, a Telegram refusal): one line, no stack. */
 const PLAIN: ReadonlySet<string> = new Set(["StoreError", "TelegramError", "HealthServerError"])
@@ -104,11 +114,7 @@ const reportConfigError = (cause: Cause.Cause<unknown>): Effect.Effect<void> => 
 export function runTask<Name extends string, Input, E, R>(
   // deno-lint-ignore ban-types
   command: Command.Command<Name, Input, {}, E, R>,
-  options: {
-    readonly version?: string
-    /** The exit code when SIGINT/SIGTERM stops the task: 0 for daemons (the default), CUT_SHORT for one-shot work. */
-    readonly interruptedExitCode?: number
-  } = {},
+  options: { readonly version?: string } = {},
 ): void {
   const program = Command.runWith(command, { version: options.version ?? "0.1.0" })(Deno.args).pipe(
     Effect.tapCause(reportFailure),
@@ -120,7 +126,7 @@ export function runTask<Name extends string, Input, E, R>(
     Effect.tapCause(reportConfigError),
   )
   runMainDeno(program as Effect.Effect<void, unknown>, {
-    teardown: (exit, onExit) => onExit(exitCodeOf(exit, options.interruptedExitCode ?? 0)),
+    teardown: (exit, onExit) => onExit(exitCodeOf(exit)),
     disableErrorReporting: true,
   })
 }

@@ -26,6 +26,8 @@ export interface AppConfigShape {
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   /** @default "./.tgpulse" */
   readonly dataDir: string
+  /** Where PGlite's files are (pglite.wasm, initdb.wasm, pglite.data); none: its installed package. */
+  readonly pgliteDir: Option.Option<string>
   readonly telegram: {
     readonly apiId: Option.Option<number>
     readonly apiHash: Option.Option<Redacted.Redacted<string>>
@@ -102,8 +104,8 @@ export interface AppConfigShape {
     readonly otlpEndpoint: Option.Option<string>
     /** @default 0.05 */
     readonly samplerRatio: number
-    /** host:port. @default "127.0.0.1:8091" */
-    readonly healthBind: string
+    /** host:port; unset: serve uses 127.0.0.1:8091, poll-updates serves no health routes. */
+    readonly healthBind: Option.Option<string>
     /** @default "info" */
     readonly logLevel: LogLevelName
     /** undefined: pretty at a terminal, JSON otherwise. */
@@ -246,6 +248,10 @@ const SPECS = {
     schema: optional(z.string().min(1), "./.tgpulse"),
     expected: "a directory path",
   } satisfies Spec<string>,
+  TGPULSE_PGLITE_DIR: {
+    schema: optional(z.string().min(1), undefined).transform(Option.fromNullishOr),
+    expected: "a directory holding pglite.wasm, initdb.wasm and pglite.data",
+  } satisfies Spec<Option.Option<string>>,
   TG_API_ID: {
     schema: optional(z.string().regex(/^\d{1,10}$/).transform(Number).pipe(z.number().int().min(1)), undefined)
       .transform(Option.fromNullishOr),
@@ -369,9 +375,9 @@ const SPECS = {
   // Checked where the health server starts: a malformed value is reported there and the default used (issue 7: only a
   // port clash stops the process).
   HEALTH_BIND: {
-    schema: optional(z.string().min(1), "127.0.0.1:8091"),
+    schema: optional(z.string().min(1), undefined).transform(Option.fromNullishOr),
     expected: "host:port, e.g. 127.0.0.1:8091 or 0.0.0.0:8091",
-  } satisfies Spec<string>,
+  } satisfies Spec<Option.Option<string>>,
   LOG_LEVEL: {
     schema: optional(
       z.string().toLowerCase().transform((v) => (v === "warning" ? "warn" : v)).pipe(
@@ -422,6 +428,7 @@ function build(p: Parsed): AppConfigShape {
   return {
     databaseUrl: p.DATABASE_URL,
     dataDir: p.TGPULSE_DATA_DIR.replace(/\/+$/, "") || ".",
+    pgliteDir: p.TGPULSE_PGLITE_DIR,
     telegram: {
       apiId: p.TG_API_ID,
       apiHash: p.TG_API_HASH,

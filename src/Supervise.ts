@@ -1,5 +1,6 @@
 /** What long-running tasks share: restarts with backoff, and a hard deadline once a stop signal came. */
-import { Duration, Effect, Schedule } from "effect"
+import { Cause, Duration, Effect, Metric, Schedule } from "effect"
+import { collectorRestarts } from "./observe/Metrics.ts"
 import { failureMessage } from "./collect/Peers.ts"
 
 /** Restarts after a failure: 1 s, doubling, at most 60 s apart. */
@@ -9,8 +10,9 @@ export const RESTART = Schedule.min([Schedule.exponential(Duration.seconds(1)), 
 export const restarting = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, never, R> =>
   effect.pipe(
     Effect.tapCause((cause) =>
-      Effect.logError(`${what} failed: restarting after a backoff`).pipe(
+      Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError(`${what} failed: restarting after a backoff`).pipe(
         Effect.annotateLogs({ error: failureMessage(cause) }),
+        Effect.andThen(Metric.update(Metric.withAttributes(collectorRestarts, { collector: what }), 1)),
       )
     ),
     Effect.retry(RESTART),

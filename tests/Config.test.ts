@@ -33,7 +33,7 @@ Deno.test("Config: nothing set gives the documented defaults, every feature off"
   ])
   assertEquals(c.stats, { peers: [], periodDays: 30, concurrency: 1, postsLimit: 0, intervalSec: 86_400 })
   assertEquals(c.pool, { rpsPerAccount: 0.7, maxConcurrencyPerAccount: 2, globalRps: 2.5, maxFloodWaitS: 900 })
-  assertEquals(c.observe.healthBind, "127.0.0.1:8091")
+  assertEquals(c.observe.healthBind, Option.none())
   assertEquals(c.observe.logLevel, "info")
   assertEquals(c.gracefulShutdownTimeoutS, 25)
 })

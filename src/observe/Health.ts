@@ -5,7 +5,7 @@
  */
 import { Effect, Schema, type Scope } from "effect"
 import { Hono } from "hono"
-import { prometheusText } from "./Metrics.ts"
+import { initialize, prometheusText } from "./Metrics.ts"
 
 /** The health server could not listen (the address is in use, or not allowed). */
 export class HealthServerError extends Schema.TaggedError<HealthServerError>()("HealthServerError", {
@@ -93,6 +93,7 @@ export const serveHealth = (options: HealthOptions): Effect.Effect<string, Healt
       )
       bind = parseBind(DEFAULT_BIND)!
     }
+    if (options.metrics) yield* initialize
     const context = yield* Effect.context<never>()
     const run = <A>(effect: Effect.Effect<A>) => Effect.runPromiseWith(context)(effect)
     const app = healthApp(options, run)

@@ -8,9 +8,13 @@ import { PrometheusMetrics } from "effect/observability"
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
 export const requestsTotal = Metric.counter("mtproto_requests_total", {
-  description: "Telegram calls by method, account, DC and outcome (ok or the error class)",
+  description: "Telegram calls by method, account, DC and status (success, flood_wait, timeout, error, cancelled)",
   incremental: true,
 })
+
+/** The `status` of `mtproto_requests_total`, as the original design's alert rules expect them. */
+export const REQUEST_STATUSES = ["success", "flood_wait", "timeout", "error", "cancelled"] as const
+export type RequestStatus = (typeof REQUEST_STATUSES)[number]
 export const requestDuration = Metric.histogram("mtproto_request_duration_seconds", {
   description: "Telegram call duration",
   boundaries: SECONDS,
@@ -48,6 +52,76 @@ export const updatesApplied = Metric.counter("mtproto_updates_applied_total", {
 export const checkpointLag = Metric.gauge("mtproto_checkpoint_lag_seconds", {
   description: "From receiving data to committing the checkpoint that covers it, by stream (last batch)",
 })
+export const collectorRestarts = Metric.counter("mtproto_collector_restarts_total", {
+  description: "Collectors restarted after a failure, by collector",
+  incremental: true,
+})
+
+/** The label values known before anything happened: every series they make is exported at 0 from the first scrape. */
+export const KNOWN = {
+  tasks: ["history", "updates", "refresh", "stats"],
+  streams: ["history", "updates"],
+  methodClasses: ["history", "updates", "views", "full", "stats", "resolve", "other"],
+  collectors: ["history", "live updates", "metrics refresh", "statistics"],
+  /** `error_type` by component: what the telegram adapter, live updates and statistics count. */
+  errors: {
+    telegram: [
+      "flood_wait",
+      "slow_mode",
+      "auth_revoked",
+      "peer_unavailable",
+      "migrate",
+      "timeout",
+      "transient",
+      "unexpected",
+      "cancelled",
+    ],
+    updates: ["difference_failed"],
+    stats: ["graph_unreadable"],
+  },
+} as const
+
+/**
+ * Exports every metric family with its label sets known at start (counters and histograms at 0, gauges at 0 until
+ * set), so that alert rules and dashboards never see an absent series.
+ */
+export const initialize: Effect.Effect<void> = Effect.gen(function* () {
+  const touch = (metric: Metric.Metric<any, unknown>, attributes?: Metric.Metric.Attributes) =>
+    Metric.value(attributes ? Metric.withAttributes(metric, attributes) : metric)
+  for (const task of KNOWN.tasks) {
+    yield* touch(batchDuration, { task })
+    yield* touch(queueDepth, { task })
+  }
+  for (const stream of KNOWN.streams) {
+    yield* touch(postsIngested, { stream })
+    yield* touch(checkpointLag, { stream })
+  }
+  for (const method_class of KNOWN.methodClasses) yield* touch(rateLimitHits, { method_class })
+  for (const collector of KNOWN.collectors) yield* touch(collectorRestarts, { collector })
+  for (const [component, types] of Object.entries(KNOWN.errors)) {
+    for (const error_type of types) yield* touch(errorsTotal, { error_type, component })
+  }
+  yield* touch(updatesApplied)
+  yield* touch(poolAccountsHealthy)
+  yield* touch(poolAccountsTotal)
+  yield* touch(proxyPoolHealthy)
+})
+
+/** The series of one account (its home DC) for every method it may call, at 0, from the first scrape. */
+export const initializeAccount = (
+  account: string,
+  dc: string,
+  methods: ReadonlyArray<string>,
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    yield* Metric.value(Metric.withAttributes(floodWaitSeconds, { account }))
+    for (const method of methods) {
+      yield* Metric.value(Metric.withAttributes(requestDuration, { method }))
+      for (const status of REQUEST_STATUSES) {
+        yield* Metric.value(Metric.withAttributes(requestsTotal, { method, account, dc, status }))
+      }
+    }
+  })
 
 /** Updates `metric` (with `attributes`) from synchronous code. */
 export function record<I>(metric: Metric.Metric<I, unknown>, value: I, attributes?: Metric.Metric.Attributes): void {

@@ -28,6 +28,8 @@ export interface AdminApp {
   readonly app: Hono
   /** Cancels the background publishing still pending. */
   close(): void
+  /** The background changes `/channels/<id>/activity` starts. */
+  readonly activity: Activity
 }
 
 /** Largest number of posts one request may publish. */
@@ -655,5 +657,5 @@ export function makeAdminApp(options: AdminOptions): AdminApp {
     return json(withholdState(pushes))
   })
 
-  return { app, close }
+  return { app, close, activity }
 }

@@ -1,5 +1,6 @@
 /** A running sandbox: its DCs, world, operator controls, admin API, pushed updates and descriptor. */
 import { Buffer } from "node:buffer"
+import type { Activity } from "./Activity.ts"
 import { makeAdminApp } from "./Admin.ts"
 import type { FloodBudget, SandboxControl } from "./Control.ts"
 import { makeRsaKey, type RsaKey, sha256 } from "./Crypto.ts"
@@ -26,7 +27,12 @@ export interface SandboxOptions {
   readonly accounts?: number
   /** DC ids to serve; the first is the main DC. @default [2, 4] */
   readonly dcIds?: ReadonlyArray<number>
+  /** Address the DCs listen on. @default "127.0.0.1" */
   readonly host?: string
+  /** Host the descriptor and the session strings name for the DCs (another container's view). @default host */
+  readonly advertiseHost?: string
+  /** Address of the admin API. Keep it on loopback unless the network is private (it can change the world). */
+  readonly adminHost?: string
   /** Port of the first DC; the others follow it. 0 picks free ports. @default 0 */
   readonly port?: number
   /** Admin API port (loopback only). 0 picks a free port. @default 0 */
@@ -62,6 +68,8 @@ export class Sandbox {
       readonly log: MemoryRequestLog
       readonly stats: StatsSwitches
       readonly pushes: Pushes
+      /** Background changes (the admin API's `/channels/<id>/activity`). */
+      readonly activity: Activity
     },
     readonly descriptor: Descriptor,
     readonly rsa: RsaKey,
@@ -70,7 +78,8 @@ export class Sandbox {
 
   static async start(options: SandboxOptions = {}): Promise<Sandbox> {
     const seed = options.seed ?? 1
-    const host = options.host ?? "127.0.0.1"
+    const bindHost = options.host ?? "127.0.0.1"
+    const host = options.advertiseHost ?? bindHost
     const dcIds = options.dcIds ?? [2, 4]
     const mainDc = dcIds[0]!
     const clock = options.clock ?? Date.now
@@ -129,7 +138,7 @@ export class Sandbox {
     // Listen first (ports may be ephemeral), then build the method tables that advertise them.
     const pending = new Map<number, DcEnvironment["invoke"]>()
     dcIds.forEach((id, i) => {
-      const dc = new Dc({ id, host, port: options.port ? options.port + i : 0 }, {
+      const dc = new Dc({ id, host: bindHost, port: options.port ? options.port + i : 0 }, {
         rsa,
         nowMs: clock,
         log,
@@ -191,7 +200,7 @@ export class Sandbox {
     let adminServer: Deno.HttpServer<Deno.NetAddr>
     try {
       adminServer = Deno.serve(
-        { hostname: "127.0.0.1", port: options.adminPort ?? 0, onListen: () => {} },
+        { hostname: options.adminHost ?? "127.0.0.1", port: options.adminPort ?? 0, onListen: () => {} },
         admin.app.fetch,
       )
     } catch (error) {
@@ -215,7 +224,7 @@ export class Sandbox {
         posts: world.truth(c.id).count,
         ...(c.isPrivate ? { private: true } : {}),
       })),
-      admin: `http://127.0.0.1:${adminServer.addr.port}`,
+      admin: `http://${options.adminHost === undefined ? "127.0.0.1" : host}:${adminServer.addr.port}`,
     }
     published.descriptor = descriptor
     log("info", "sandbox started", {
@@ -224,7 +233,7 @@ export class Sandbox {
       channels: world.channels.length,
       seed,
     })
-    return new Sandbox(world, dcs, control, descriptor, rsa, [
+    return new Sandbox(world, dcs, { ...control, activity: admin.activity }, descriptor, rsa, [
       unsubscribe,
       () => admin.close(),
       () => adminServer.shutdown(),

@@ -8,6 +8,7 @@ import { migrations } from "../../migrations/mod.ts"
 import { StoreError } from "../domain/Errors.ts"
 import { describeNetworkError } from "../domain/NetworkError.ts"
 import { lockDataDir } from "./DataDirLock.ts"
+import { loadPgliteAssets } from "./PgliteAssets.ts"
 
 export { StoreError } from "../domain/Errors.ts"
 
@@ -167,18 +168,21 @@ function layerUrl(url: Redacted.Redacted<string>, options: UrlOptions = {}): Sql
 
 /**
  * Embedded PostgreSQL (PGlite) with its data in `<dataDir>/pgdata`, served on a loopback port and reached through
- * the same PgClient as a real server. One connection only: PGlite's socket server serves one at a time.
+ * the same PgClient as a real server. One connection only: PGlite's socket server serves one at a time. PGlite's own
+ * files are read from `assetsDir` (TGPULSE_PGLITE_DIR), else from its installed package: never found by PGlite
+ * itself, so a bundle or a compiled binary loads them the same way.
  */
-function layerEmbedded(dataDir: string): SqlLayer {
+function layerEmbedded(dataDir: string, options: { readonly assetsDir?: string | undefined } = {}): SqlLayer {
   return PgClient.layerFrom(
     Effect.gen(function* () {
       yield* lockDataDir(dataDir)
       const pgdata = `${dataDir}/pgdata`
+      const assets = yield* loadPgliteAssets(options.assetsDir)
       const db = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
             await Deno.mkdir(pgdata, { recursive: true })
-            const db = await PGlite.create(pgdata)
+            const db = await PGlite.create(pgdata, assets)
             // PGlite is one backend session behind the socket and ignores startup parameters: set them here.
             for (const [name, value] of Object.entries(SESSION_SETTINGS)) await db.exec(`SET ${name} = ${value}`)
             return db

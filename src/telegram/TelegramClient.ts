@@ -593,12 +593,30 @@ interface Link {
   readonly broken: Deferred.Deferred<never, TelegramError>
 }
 
+/** Every method the adapter calls (`mtproto_requests_total` has their series from the first scrape). */
+export const TELEGRAM_METHODS = [
+  "channels.GetChannels",
+  "channels.GetFullChannel",
+  "contacts.ResolveUsername",
+  "messages.GetHistory",
+  "messages.GetMessagesReactions",
+  "messages.GetMessagesViews",
+  "stats.GetBroadcastStats",
+  "stats.GetMegagroupStats",
+  "stats.GetMessagePublicForwards",
+  "stats.GetMessageStats",
+  "stats.LoadAsyncGraph",
+  "updates.GetChannelDifference",
+] as const
+type TelegramMethod = (typeof TELEGRAM_METHODS)[number]
+
 /** How long opening a connection may take before it fails (at most the call timeout). */
 const CONNECT_TIMEOUT_MS = 10_000
 
 /**
- * Counts a call in `mtproto_requests_total` (status "ok" or the error's class), times it, counts its errors, and
- * traces it as `mtproto.request.<method>`.
+ * Counts a call in `mtproto_requests_total` (status success, flood_wait, timeout, error or cancelled), times it, counts
+ * its errors by reason (`mtproto_errors_total{error_type}`: flood_wait, peer_unavailable, transient, ...), and traces
+ * it as `mtproto.request.<method>`.
  */
 function measured<A>(
   labels: { readonly method: string; readonly account: string; readonly dc: string },
@@ -608,20 +626,25 @@ function measured<A>(
     const started = yield* Clock.currentTimeMillis
     const exit = yield* Effect.exit(effect)
     const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-    const status = exit._tag === "Success" ? "ok" : failureClass(exit.cause)
+    const reason = exit._tag === "Success" ? undefined : failureType(exit.cause)
+    const status: Metrics.RequestStatus = reason === undefined
+      ? "success"
+      : reason === "flood_wait" || reason === "timeout" || reason === "cancelled"
+      ? reason
+      : "error"
     yield* Metric.update(Metric.withAttributes(Metrics.requestsTotal, { ...labels, status }), 1)
     yield* Metric.update(Metric.withAttributes(Metrics.requestDuration, { method: labels.method }), seconds)
-    if (status !== "ok") {
-      yield* Metric.update(Metric.withAttributes(Metrics.errorsTotal, { error_type: status, component: "telegram" }), 1)
+    if (reason !== undefined) {
+      yield* Metric.update(Metric.withAttributes(Metrics.errorsTotal, { error_type: reason, component: "telegram" }), 1)
     }
     return yield* exit
   }).pipe(Effect.withSpan(`mtproto.request.${labels.method}`, { attributes: labels }))
 }
 
-/** The class of a failed call: the TelegramError's reason tag ("FloodWait", "Timeout", ...), else "Interrupted". */
-function failureClass(cause: Cause.Cause<TelegramError>): string {
+/** What a failed call ran into: its reason in snake case ("flood_wait", "peer_unavailable", ...), else "cancelled". */
+function failureType(cause: Cause.Cause<TelegramError>): string {
   const failure = cause.reasons.find(Cause.isFailReason)
-  return failure ? failure.error.reason._tag : "Interrupted"
+  return failure ? failure.error.reason._tag.replace(/(?<!^)([A-Z])/g, "_$1").toLowerCase() : "cancelled"
 }
 
 /**
@@ -660,6 +683,8 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
       ),
     )
   }
+
+  yield* Metrics.initializeAccount(account, String(new StringSession(options.session).dcId), TELEGRAM_METHODS)
 
   let link: Link | undefined
   const lock = Semaphore.makeUnsafe(1)
@@ -769,7 +794,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
   /** A call on the current connection; transport failures count against its proxy. */
   /** A call on the current connection (or, with `dc`, on that DC's exported sender), measured and traced. */
   const call = <A>(
-    method: string,
+    method: TelegramMethod,
     run: (client: GramClient) => Promise<A>,
     dc?: number,
   ): Effect.Effect<A, TelegramError> =>

@@ -253,9 +253,9 @@ sandboxTest(
       }
 
       // The history first (poll-updates follows from the current pts on), then run 1: changes at 300/s, SIGKILL.
-      const history = yield* Effect.promise(() => runTask("sync_history.ts", [], env))
+      const history = yield* Effect.promise(() => runTask("sync-history", [], env))
       assertEquals(history.code, 0, history.output)
-      let child = spawnTask("poll_updates.ts", [], env)
+      let child = spawnTask("poll-updates", [], env)
       yield* Effect.promise(() => until(allCommitted(h.query, sandbox, ids), 20_000, "run 1 start"))
       for (const id of ids) yield* Effect.promise(() => activity(sandbox, id, 600, 100))
       yield* Effect.promise(() => sleep(2_000))
@@ -267,7 +267,7 @@ sandboxTest(
       yield* Effect.promise(() => until(() => activityDone(sandbox, ids), 20_000, "more activity"))
 
       // Run 2: catches up to the world exactly.
-      child = spawnTask("poll_updates.ts", [], env)
+      child = spawnTask("poll-updates", [], env)
       yield* Effect.promise(() => until(allCommitted(h.query, sandbox, ids), 20_000, "the catch-up"))
       for (const id of ids) {
         assertEquals(yield* Effect.promise(() => differences(h.query, sandbox, id, false)), [], `channel ${id}`)
@@ -310,14 +310,14 @@ function isDeletedLater(
 }
 
 Deno.test("poll-updates: off is a no-op with one line; a bad restart argument or no channels is exit 2", async () => {
-  const off = await runTask("poll_updates.ts", [], {})
+  const off = await runTask("poll-updates", [], {})
   assertEquals(off.code, 0, off.output)
   assert(off.output.includes("live updates are disabled (MTPROTO_ENABLED is not true)"), off.output)
   const on = { MTPROTO_ENABLED: "true", MTPROTO_UPDATES_ENABLED: "true", MTPROTO_PEERS: "@somewhere" }
-  const bad = await runTask("poll_updates.ts", ["maybe"], on)
+  const bad = await runTask("poll-updates", ["maybe"], on)
   assertEquals(bad.code, 2, bad.output)
   assert(bad.stderr.includes('Invalid restart argument "maybe": expected true or false'), bad.output)
-  const none = await runTask("poll_updates.ts", ["--no-restart"], { ...on, MTPROTO_PEERS: "" })
+  const none = await runTask("poll-updates", ["--no-restart"], { ...on, MTPROTO_PEERS: "" })
   assertEquals(none.code, 2, none.output)
   assert(none.stderr.includes("No channels to follow: set MTPROTO_PEERS"), none.output)
   assert(!(bad.output + none.output).includes("    at "), "no stack trace")

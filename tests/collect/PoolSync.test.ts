@@ -234,7 +234,7 @@ sandboxTest(
       }
       const victim = d.accounts[1]!
       const channel = d.channels[0]!
-      const sync = () => Effect.promise(() => runTask("sync_history.ts", ["--channels", channel.username], env))
+      const sync = () => Effect.promise(() => runTask("sync-history", ["--channels", channel.username], env))
       const pagesBy = (since: number) =>
         sandbox.control.log.since(since, "messages.GetHistory").filter((e) => e.userId === victim.userId)
       const publish = () =>
@@ -258,7 +258,7 @@ sandboxTest(
 
       // b logs in again (a new session in the same file): the quarantine is lifted and b works again.
       const login = yield* Effect.promise(() =>
-        runTask("login.ts", ["b", "--force", "--phone", victim.phone], env, "22222\nsandbox-2fa\n")
+        runTask("login", ["b", "--force", "--phone", victim.phone], env, "22222\nsandbox-2fa\n")
       )
       assertEquals(login.code, 0, login.output)
       yield* publish()

@@ -327,7 +327,7 @@ sandboxTest(
         LOG_LEVEL: "warn",
       }
       const run = (args: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
-        Effect.promise(() => runTask("load_stats.ts", args, { ...env, ...extra }))
+        Effect.promise(() => runTask("load-stats", args, { ...env, ...extra }))
 
       const ok = yield* run([])
       assertEquals(ok.code, 0, ok.output)

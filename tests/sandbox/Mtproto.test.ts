@@ -391,7 +391,7 @@ sandboxTest("deno task sandbox: bad flags and settings give a clear message and 
     [[], { LOG_FORMAT: "xml" }, 'Invalid LOG_FORMAT "xml": expected one of json, pretty'],
   ]
   for (const [args, env, says] of cases) {
-    const { code, output: text } = await runTask("sandbox.ts", ["--out", "/dev/null", ...args], env)
+    const { code, output: text } = await runTask("sandbox", ["--out", "/dev/null", ...args], env)
     const name = [...args, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(" ")
     assertEquals(code, 2, `exit code for ${name}: ${text}`)
     assert(!/\n\s+at /.test(text), `no stack trace for ${name}: ${text}`)
@@ -417,7 +417,8 @@ sandboxTest("deno task sandbox writes its descriptor and stops cleanly on SIGTER
     args: [
       "run",
       "-A",
-      "tasks/sandbox.ts",
+      "src/main.ts",
+      "sandbox",
       ...["--channels", "2", "--posts", "50", "--out", out, "--flood", "messages.GetHistory:0.5:20"],
     ],
     stdout: "piped",

@@ -20,15 +20,15 @@ function baseEnv(env: Readonly<Record<string, string>>): Record<string, string> 
   return { NO_COLOR: "1", LOG_FORMAT: "json", ...out, ...env }
 }
 
-/** `deno run -A tasks/<file> ...args` with exactly `env` (and what finding Deno's caches needs). */
+/** `deno run -A src/main.ts <subcommand> ...args` with exactly `env` (and what finding Deno's caches needs). */
 function taskCommand(
-  file: string,
+  subcommand: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>>,
   io: { readonly stdin: "null" | "piped"; readonly stdout: "null" | "piped" },
 ): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `tasks/${file}`, ...args],
+    args: ["run", "-A", "src/main.ts", subcommand, ...args],
     env: baseEnv(env),
     clearEnv: true,
     stdin: io.stdin,
@@ -42,12 +42,15 @@ function taskCommand(
  * running then is killed (SIGKILL) and `timedOut` is set.
  */
 async function execute(
-  file: string,
+  subcommand: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>>,
   options: { readonly stdin?: string; readonly deadlineMs?: number },
 ): Promise<TaskRun & { readonly timedOut: boolean }> {
-  const child = taskCommand(file, args, env, { stdin: options.stdin === undefined ? "null" : "piped", stdout: "piped" })
+  const child = taskCommand(subcommand, args, env, {
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+  })
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter()
     await writer.write(new TextEncoder().encode(options.stdin))
@@ -65,14 +68,14 @@ async function execute(
   return { code: out.code, stdout, stderr, output: stdout + stderr, timedOut }
 }
 
-/** `deno run -A tasks/<file>` with `args` (and `stdin` as its standard input); resolves when it exits. */
+/** `tgpulse <subcommand>` with `args` (and `stdin` as its standard input); resolves when it exits. */
 export function runTask(
-  file: string,
+  subcommand: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
   stdin?: string,
 ): Promise<TaskRun> {
-  return execute(file, args, env, stdin === undefined ? {} : { stdin })
+  return execute(subcommand, args, env, stdin === undefined ? {} : { stdin })
 }
 
 /**
@@ -82,20 +85,20 @@ export function runTask(
  */
 export function runTaskWithin(
   ms: number,
-  file: string,
+  subcommand: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
 ): Promise<TaskRun & { readonly timedOut: boolean }> {
-  return execute(file, args, env, { deadlineMs: ms })
+  return execute(subcommand, args, env, { deadlineMs: ms })
 }
 
 /** The same, started in the background: the caller kills it or awaits `status`. */
 export function spawnTask(
-  file: string,
+  subcommand: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
 ): Deno.ChildProcess {
-  return taskCommand(file, args, env, { stdin: "null", stdout: "null" })
+  return taskCommand(subcommand, args, env, { stdin: "null", stdout: "null" })
 }
 
 /** A task running in the background whose stdout and stderr are collected as they come. */
@@ -108,11 +111,11 @@ export interface BackgroundTask {
 }
 
 export function startTask(
-  file: string,
+  subcommand: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
 ): BackgroundTask {
-  const child = taskCommand(file, args, env, { stdin: "null", stdout: "piped" })
+  const child = taskCommand(subcommand, args, env, { stdin: "null", stdout: "piped" })
   let text = ""
   const decoder = new TextDecoder()
   const drain = async (stream: ReadableStream<Uint8Array>) => {

@@ -52,7 +52,7 @@ sandboxTest(
       )
       const sandbox = yield* scopedSandbox({ channels: 3, posts: 20_000 })
       const channels = sandbox.descriptor.channels.filter((c) => !c.private)
-      const task = startTask("sync_history.ts", ["--channels", channels.map((c) => c.username).join(",")], {
+      const task = startTask("sync-history", ["--channels", channels.map((c) => c.username).join(",")], {
         ...UNLIMITED,
         MTPROTO_ENABLED: "true",
         MTPROTO_HISTORY_ENABLED: "true",

@@ -73,7 +73,7 @@ sandboxTest(
         Effect.gen(function* () {
           const database = yield* databaseEnv(BACKEND)
           return yield* Effect.promise(() =>
-            runTaskWithin(DEADLINE_MS, "sync_history.ts", ["--channels", channel], {
+            runTaskWithin(DEADLINE_MS, "sync-history", ["--channels", channel], {
               ...ENABLED,
               ...database,
               TG_SANDBOX_FILE: file,
@@ -115,7 +115,7 @@ sandboxTest(
       yield* Effect.promise(() => Deno.writeTextFile(`${dataDir}/sessions/broken`, `${bad}\n`))
       const database = yield* databaseEnv(BACKEND)
       const files = yield* Effect.promise(() =>
-        runTaskWithin(DEADLINE_MS, "sync_history.ts", ["--channels", channel], {
+        runTaskWithin(DEADLINE_MS, "sync-history", ["--channels", channel], {
           ...ENABLED,
           ...database,
           TGPULSE_DATA_DIR: dataDir,
@@ -171,7 +171,7 @@ sandboxTest(
         Effect.gen(function* () {
           const database = yield* databaseEnv(BACKEND)
           return yield* Effect.promise(() =>
-            runTaskWithin(DEADLINE_MS, "sync_history.ts", ["--channels", channel], { ...ENABLED, ...database, ...env })
+            runTaskWithin(DEADLINE_MS, "sync-history", ["--channels", channel], { ...ENABLED, ...database, ...env })
           )
         })
       const file = yield* writeJson(descriptor)
@@ -233,7 +233,7 @@ sandboxTest(
       yield* Effect.promise(() =>
         admin(sandbox, "/flood", { method: "PUT", body: { method: "messages.GetHistory", rate: 20, burst: 1 } })
       )
-      const task = startTask("sync_history.ts", ["--channels", names.join(","), "--concurrency", "1"], {
+      const task = startTask("sync-history", ["--channels", names.join(","), "--concurrency", "1"], {
         ...env,
         MTPROTO_POOL_ENABLED: "false",
         MTPROTO_RPS_PER_ACCOUNT: "20",
@@ -250,7 +250,7 @@ sandboxTest(
       noStack(output)
       yield* Effect.promise(() => admin(sandbox, "/flood", { method: "DELETE" }))
       const rest = yield* Effect.promise(() =>
-        runTaskWithin(DEADLINE_MS, "sync_history.ts", ["--channels", names.join(",")], env)
+        runTaskWithin(DEADLINE_MS, "sync-history", ["--channels", names.join(",")], env)
       )
       assertEquals(rest.code, 0, rest.output)
       assert(/total: fetched \d+ posts from 2 of 2 channels/.test(rest.stdout), rest.output)

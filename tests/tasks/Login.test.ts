@@ -28,7 +28,7 @@ sandboxTest(
       // Account 2 of the sandbox has a 2FA password.
       const phone = sandbox.descriptor.accounts[1]!.phone
       const run = yield* Effect.promise(() =>
-        runTask("login.ts", ["work", "--phone", phone], env, "11111\n22222\nsandbox-2fa\n")
+        runTask("login", ["work", "--phone", phone], env, "11111\n22222\nsandbox-2fa\n")
       )
       assertEquals(run.code, 0, run.output)
       assert(run.stderr.includes("wrong code, try again"), run.output)
@@ -39,13 +39,13 @@ sandboxTest(
       assert(!run.output.includes(session) && !run.output.includes("sandbox-2fa"), "neither session nor password shown")
 
       // Not again over an existing file without --force.
-      const again = yield* Effect.promise(() => runTask("login.ts", ["work", "--phone", phone], env, "22222\n"))
+      const again = yield* Effect.promise(() => runTask("login", ["work", "--phone", phone], env, "22222\n"))
       assertEquals(again.code, 2)
       assert(again.stderr.includes(`The session file "${path}" exists: pass --force`), again.output)
 
       // The session works: a sync as that account.
       const sync = yield* Effect.promise(() =>
-        runTask("sync_history.ts", ["--channels", sandbox.descriptor.channels[0]!.username], {
+        runTask("sync-history", ["--channels", sandbox.descriptor.channels[0]!.username], {
           ...env,
           ...UNLIMITED,
           MTPROTO_ENABLED: "true",
@@ -67,14 +67,14 @@ sandboxTest(
       const { sandbox, dataDir, env } = yield* loginSetup(10)
       const phone = sandbox.descriptor.accounts[1]!.phone
       const wrong = yield* Effect.promise(() =>
-        runTask("login.ts", ["work", "--phone", phone], env, "22222\nnope1\nnope2\nnope3\n")
+        runTask("login", ["work", "--phone", phone], env, "22222\nnope1\nnope2\nnope3\n")
       )
       assertEquals(wrong.code, 1, wrong.output)
       assert(wrong.stderr.includes("Login failed: 400 PASSWORD_HASH_INVALID"), wrong.output)
-      const unknown = yield* Effect.promise(() => runTask("login.ts", ["work", "--phone", "+100"], env, ""))
+      const unknown = yield* Effect.promise(() => runTask("login", ["work", "--phone", "+100"], env, ""))
       assertEquals(unknown.code, 1, unknown.output)
       assert(unknown.stderr.includes("Login failed: 400 PHONE_NUMBER_INVALID"), unknown.output)
-      const badName = yield* Effect.promise(() => runTask("login.ts", ["../etc/x"], env, ""))
+      const badName = yield* Effect.promise(() => runTask("login", ["../etc/x"], env, ""))
       assertEquals(badName.code, 2, badName.output)
       assert(badName.stderr.includes('Invalid session name "../etc/x"'), badName.output)
       for (const run of [wrong, unknown, badName]) assert(!/\n\s+at /.test(run.output), `no stack trace: ${run.output}`)
@@ -83,7 +83,7 @@ sandboxTest(
 
       // --print: the session on stdout once, nothing written.
       const printed = yield* Effect.promise(() =>
-        runTask("login.ts", ["--print", "--phone", sandbox.descriptor.accounts[0]!.phone], env, "22222\n")
+        runTask("login", ["--print", "--phone", sandbox.descriptor.accounts[0]!.phone], env, "22222\n")
       )
       assertEquals(printed.code, 0, printed.output)
       assert(SESSION_STRING.test(printed.stdout.trim()), "the session string alone on stdout")

@@ -27,13 +27,13 @@ sandboxTest(
         LOG_LEVEL: "info",
       }
       const pages = () => sandbox.control.log.since(0, "messages.GetHistory").length
-      const first = startTask("sync_history.ts", ["--channels", names.join(",")], env)
+      const first = startTask("sync-history", ["--channels", names.join(",")], env)
       yield* Effect.promise(() => until(() => pages() >= 4, 120_000, "the first run's first pages"))
       // Slow the first run down until the second one has found the channels taken.
       yield* Effect.promise(() =>
         admin(sandbox, "/faults", { body: { _tag: "Latency", method: "messages.GetHistory", ms: 1_000 } })
       )
-      const second = startTask("sync_history.ts", ["--channels", names.join(",")], env)
+      const second = startTask("sync-history", ["--channels", names.join(",")], env)
       yield* Effect.promise(() =>
         until(() => second.output().includes("waiting until it is done"), 120_000, "the second run to wait")
       )

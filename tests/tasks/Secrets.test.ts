@@ -58,21 +58,21 @@ sandboxTest(
       const outputs: Array<string> = []
       for (
         const [file, args] of [
-          ["migrate.ts", []],
-          ["sync_history.ts", []],
-          ["load_stats.ts", []],
-          ["sync_history.ts", ["--channels", "not a channel!"]],
+          ["migrate", []],
+          ["sync-history", []],
+          ["load-stats", []],
+          ["sync-history", ["--channels", "not a channel!"]],
         ] as const
       ) {
         const run = yield* Effect.promise(() => runTask(file, args, env))
         outputs.push(`${file}: ${run.output}`)
       }
-      const poll = startTask("poll_updates.ts", ["--no-restart"], env)
+      const poll = startTask("poll-updates", ["--no-restart"], env)
       yield* Effect.promise(() => sleep(3_000))
       yield* Effect.promise(() => poll.stop())
       outputs.push(poll.output())
 
-      const serve = startTask("serve.ts", [], env)
+      const serve = startTask("serve", [], env)
       const base = `http://127.0.0.1:${port}`
       yield* Effect.promise(() =>
         until(async () => (await fetch(`${base}/readyz`)).status === 200, 30_000, "serve ready")
@@ -146,7 +146,7 @@ sandboxTest(
           const url = new URL(Redacted.value(yield* freshDatabase))
           url.password = dbPassword
           return yield* Effect.promise(() =>
-            runTask("sync_history.ts", [], {
+            runTask("sync-history", [], {
               ...UNLIMITED,
               DATABASE_URL: url.toString(),
               TG_SANDBOX_FILE: file,
@@ -199,7 +199,7 @@ sandboxTest(
       const sandbox = yield* scopedSandbox({ channels: 1, posts: 5_000, accounts: 1 })
       const port = freePort()
       const base = `http://127.0.0.1:${port}`
-      const serve = startTask("serve.ts", [], {
+      const serve = startTask("serve", [], {
         ...UNLIMITED,
         DATABASE_URL: Redacted.value(yield* freshDatabase),
         TG_SANDBOX_FILE: yield* descriptorFile(sandbox),

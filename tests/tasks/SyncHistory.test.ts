@@ -46,7 +46,7 @@ for (const backend of BACKENDS) {
         const channel = sandbox.descriptor.channels[0]!
         const truth = sandbox.world.truth(channel.id)
 
-        const child = spawnTask("sync_history.ts", ["--channels", channel.username], env)
+        const child = spawnTask("sync-history", ["--channels", channel.username], env)
         // Let it store about a third of the channel, then kill it without warning.
         for (let i = 0; i < 600 && sandbox.control.log.lastSeq < 170; i++) yield* Effect.sleep("25 millis")
         assert(sandbox.control.log.lastSeq >= 170, "the sync got going")
@@ -57,7 +57,7 @@ for (const backend of BACKENDS) {
 
         const before = yield* storedSums(env)
         assert(before.posts > 0 && before.posts < truth.count, `killed in the middle (${before.posts} stored)`)
-        const rerun = yield* Effect.promise(() => runTask("sync_history.ts", ["--channels", channel.username], env))
+        const rerun = yield* Effect.promise(() => runTask("sync-history", ["--channels", channel.username], env))
         assertEquals(rerun.code, 0, rerun.output)
         assertEquals(
           fetchedIn(rerun.output),
@@ -83,7 +83,7 @@ sandboxTest(
       const sandbox = yield* scopedSandbox({ channels: 2, posts: 200 })
       const env = { ...ENABLED, ...(yield* databaseEnv("PGlite")), TG_SANDBOX_FILE: yield* descriptorFile(sandbox) }
       const run = (args: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
-        Effect.promise(() => runTask("sync_history.ts", args, { ...env, ...extra }))
+        Effect.promise(() => runTask("sync-history", args, { ...env, ...extra }))
       const noStack = (output: string) => assert(!/\n\s+at /.test(output), `no stack trace:\n${output}`)
 
       // All synced: 0, one summary line per channel. The positional form of the original design works too.
@@ -169,7 +169,7 @@ sandboxTest(
       const file = yield* descriptorFile(sandbox)
       const started = performance.now()
       const r = yield* Effect.promise(() =>
-        runTask("sync_history.ts", ["--channels", "sandbox_chan_0"], {
+        runTask("sync-history", ["--channels", "sandbox_chan_0"], {
           ...ENABLED,
           DATABASE_URL: "postgres://postgres:hunter2@127.0.0.1:1/tgpulse",
           TG_SANDBOX_FILE: file,
@@ -194,7 +194,7 @@ sandboxTest(
     const dataDir = await Deno.makeTempDir({ prefix: "tgpulse_demo_" })
     try {
       const env = { TGPULSE_DATA_DIR: dataDir }
-      const first = await runTask("demo.ts", ["--channels", "2", "--posts", "400"], env)
+      const first = await runTask("demo", ["--channels", "2", "--posts", "400"], env)
       assertEquals(first.code, 0, first.output)
       assert(first.stdout.includes("total: fetched 800 posts from 2 of 2 channels"), first.output)
       for (const name of ["@sandbox_chan_0", "@sandbox_chan_1"]) {
@@ -203,7 +203,7 @@ sandboxTest(
       assertEquals(first.stdout.match(/^ {2}[123]\. #\d+ {2}[\d,]+ views/gm)?.length, 6, "the top 3 posts of each")
       assert(/ERR \d+\.\d%/.test(first.stdout), "ERR is reported")
       assert(first.stdout.includes("Point it at real Telegram"), "how to go on")
-      const again = await runTask("demo.ts", ["--channels", "2", "--posts", "400"], env)
+      const again = await runTask("demo", ["--channels", "2", "--posts", "400"], env)
       assertEquals(again.code, 0, again.output)
       assert(again.stdout.includes("total: fetched 0 posts from 2 of 2 channels with 2 requests"), again.output)
     } finally {

@@ -5,24 +5,19 @@
  * backoff until they come up (/readyz says why not meanwhile). SIGTERM/SIGINT: intake stops, live updates flush and
  * commit their pts, and the process exits 0 within GRACEFUL_SHUTDOWN_TIMEOUT_S.
  */
-import { Context, Duration, Effect, Layer, Option, Ref, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import { Command } from "effect/cli"
 import { SqlClient } from "effect/sql"
-import denoJson from "../deno.json" with { type: "json" }
-import { migrations } from "../migrations/mod.ts"
-import { CollectorsLive, StoreLive } from "../src/App.ts"
-import { runTask } from "../src/Cli.ts"
-import { armShutdownDeadline, RESTART, restarting } from "../src/Supervise.ts"
-import { AppConfig, type AppConfigShape } from "../src/Config.ts"
-import { HistorySync } from "../src/collect/HistorySync.ts"
-import { LiveUpdates } from "../src/collect/LiveUpdates.ts"
-import { MetricsRefresh } from "../src/collect/MetricsRefresh.ts"
-import { failureMessage } from "../src/collect/Peers.ts"
-import { StatsLoader } from "../src/collect/StatsLoader.ts"
-import { ConfigError } from "../src/domain/Errors.ts"
-import { serveHealth } from "../src/observe/Health.ts"
-import { MIGRATIONS_TABLE } from "../src/store/Sql.ts"
-import { TelegramClient } from "../src/telegram/TelegramClient.ts"
+import { CollectorsLive, StoreLive } from "../App.ts"
+import { armShutdownDeadline, RESTART, restarting } from "../Supervise.ts"
+import { AppConfig, type AppConfigShape } from "../Config.ts"
+import { HistorySync } from "../collect/HistorySync.ts"
+import { LiveUpdates } from "../collect/LiveUpdates.ts"
+import { MetricsRefresh } from "../collect/MetricsRefresh.ts"
+import { failureMessage } from "../collect/Peers.ts"
+import { serveBind, serveDaemonHealth } from "../observe/DaemonHealth.ts"
+import { StatsLoader } from "../collect/StatsLoader.ts"
+import { ConfigError } from "../domain/Errors.ts"
 
 const collectorsOf = (config: AppConfigShape) => {
   const f = config.features
@@ -38,7 +33,7 @@ const collectorsOf = (config: AppConfigShape) => {
 const supervised = <E, R>(what: string, effect: Effect.Effect<unknown, E, R>) =>
   Effect.forever(restarting(what, effect))
 
-const serve = Command.make("serve", {}, () =>
+export const serve = Command.make("serve", {}, () =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const on = collectorsOf(config)
@@ -64,71 +59,7 @@ const serve = Command.make("serve", {}, () =>
     }
     armShutdownDeadline(config.gracefulShutdownTimeoutS)
 
-    /** The services once they are up, or why they are not (yet). */
-    /** With collectors: all of these; without: the store only (TelegramClient and the collectors absent). */
-    type Services = Context.Context<
-      SqlClient.SqlClient | TelegramClient | HistorySync | LiveUpdates | MetricsRefresh | StatsLoader
-    >
-    const state = yield* Ref.make<{ readonly services?: Services; readonly error: string }>({ error: "starting" })
-    const started = Date.now()
-
-    const readiness = Effect.gen(function* () {
-      const { services, error } = yield* Ref.get(state)
-      if (!services) return [error]
-      const reasons: Array<string> = []
-      const expected = Object.keys(migrations).length
-      const applied = yield* SqlClient.SqlClient.use((sql) =>
-        sql<{ n: number }>`SELECT count(*)::int4 AS n FROM ${sql(MIGRATIONS_TABLE)}`
-      ).pipe(
-        Effect.map((rows) => rows[0]?.n ?? 0),
-        Effect.timeout(Duration.seconds(2)),
-        Effect.provideContext(services),
-        Effect.exit,
-      )
-      if (applied._tag === "Failure") {
-        reasons.push(`database unreachable: ${failureMessage(applied.cause).slice(0, 200)}`)
-      } else if (applied.value < expected) {
-        reasons.push(`migrations not applied: ${applied.value} of ${expected}`)
-      }
-      if (anyCollector) {
-        const telegram = Context.getOption(services, TelegramClient)
-        if (Option.isSome(telegram)) {
-          const accounts = yield* telegram.value.status
-          const usable = accounts.filter((a) => a.state === "healthy" || a.state === "cooling").length
-          if (usable === 0) {
-            const states = accounts.map((a) => `${a.name} ${a.state}`).join(", ")
-            reasons.push(`no healthy account (${states})`)
-          }
-        }
-      }
-      return reasons
-    })
-
-    const info = Effect.gen(function* () {
-      const { services } = yield* Ref.get(state)
-      const telegram = services
-        ? Context.getOption(services as Context.Context<TelegramClient>, TelegramClient)
-        : Option.none()
-      const accounts = Option.isSome(telegram) ? yield* telegram.value.status : []
-      const byState: Record<string, number> = {}
-      for (const a of accounts) byState[a.state] = (byState[a.state] ?? 0) + 1
-      return {
-        service: "tgpulse",
-        version: denoJson.version,
-        uptimeSeconds: Math.round((Date.now() - started) / 1000),
-        features: config.features,
-        collectors: on,
-        accounts: { total: accounts.length, byState },
-      }
-    })
-
-    yield* serveHealth({
-      bind: config.observe.healthBind,
-      metrics: config.features.prometheus,
-      prometheusPort: config.observe.prometheusPort,
-      readiness,
-      info,
-    })
+    const health = yield* serveDaemonHealth(config, { bind: serveBind(config), collectors: on })
 
     // The store (and with collectors the pool), built again with backoff until it comes up.
     const build = (anyCollector ? Layer.build(CollectorsLive) : Layer.build(StoreLive)) as Effect.Effect<
@@ -136,16 +67,16 @@ const serve = Command.make("serve", {}, () =>
       unknown,
       AppConfig | Scope.Scope
     >
-    const services = (yield* build.pipe(
+    const services = yield* build.pipe(
       Effect.tapCause((cause) => {
         const error = failureMessage(cause)
-        return Ref.set(state, { error: `starting: ${error}` }).pipe(
+        return health.down(`starting: ${error}`).pipe(
           Effect.andThen(Effect.logError("could not start; trying again").pipe(Effect.annotateLogs({ error }))),
         )
       }),
       Effect.retry(RESTART),
-    )) as unknown as Services
-    yield* Ref.set(state, { services, error: "" })
+    )
+    yield* health.up(services as Context.Context<SqlClient.SqlClient>)
 
     if (anyCollector) {
       const run = <A, E>(effect: Effect.Effect<A, E, HistorySync | LiveUpdates | MetricsRefresh | StatsLoader>) =>
@@ -196,5 +127,3 @@ const serve = Command.make("serve", {}, () =>
   }).pipe(Effect.scoped) as Effect.Effect<void, ConfigError, AppConfig | Scope.Scope>).pipe(
     Command.withDescription("Run every enabled collector and the health server until SIGTERM"),
   )
-
-runTask(serve)

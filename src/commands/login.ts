@@ -4,12 +4,12 @@
  */
 import { Console, Effect, Option, Redacted } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { ExitCode, runTask } from "../src/Cli.ts"
-import { AppConfig, SESSION_NAME } from "../src/Config.ts"
-import { ConfigError } from "../src/domain/Errors.ts"
-import { resolveApplication, sessionPath } from "../src/telegram/Accounts.ts"
-import { login } from "../src/telegram/TelegramClient.ts"
-import { describeReason } from "../src/telegram/TelegramError.ts"
+import { ExitCode } from "../Cli.ts"
+import { AppConfig, SESSION_NAME } from "../Config.ts"
+import { ConfigError } from "../domain/Errors.ts"
+import { resolveApplication, sessionPath } from "../telegram/Accounts.ts"
+import { login } from "../telegram/TelegramClient.ts"
+import { describeReason } from "../telegram/TelegramError.ts"
 
 const encoder = new TextEncoder()
 const say = (text: string) => Deno.stderr.writeSync(encoder.encode(text))
@@ -70,7 +70,7 @@ async function writeSession(path: string, session: string): Promise<void> {
 const exists = (path: string) =>
   Deno.stat(path).then(() => true, (e) => (e instanceof Deno.errors.NotFound ? false : Promise.reject(e)))
 
-const loginCommand = Command.make("login", {
+export const loginCommand = Command.make("login", {
   name: Argument.String("name").pipe(
     Argument.withDescription(
       "The session's name: its file under TGPULSE_DATA_DIR/sessions, listed in MTPROTO_ACCOUNTS",
@@ -145,5 +145,3 @@ const loginCommand = Command.make("login", {
       "Sign a Telegram account in (phone, code, 2FA password) and save its session for MTPROTO_ACCOUNTS",
     ),
   )
-
-runTask(loginCommand)

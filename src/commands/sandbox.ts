@@ -2,12 +2,12 @@
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { dirname } from "node:path"
-import { intFlag, runTask } from "../src/Cli.ts"
-import { callbackLogger } from "../src/observe/Logging.ts"
-import { ConfigError } from "../src/domain/Errors.ts"
-import { makeRsaKey } from "../src/sandbox/Crypto.ts"
-import { parseFloodSpec } from "../src/sandbox/Flood.ts"
-import { Sandbox } from "../src/sandbox/Sandbox.ts"
+import { intFlag } from "../Cli.ts"
+import { callbackLogger } from "../observe/Logging.ts"
+import { ConfigError } from "../domain/Errors.ts"
+import { makeRsaKey } from "../sandbox/Crypto.ts"
+import { parseFloodSpec } from "../sandbox/Flood.ts"
+import { Sandbox } from "../sandbox/Sandbox.ts"
 
 const messageOf = (e: unknown): string => e instanceof Error ? e.message : String(e)
 
@@ -23,7 +23,7 @@ const readRsaKey = (file: string) =>
       new ConfigError({ variable: "--rsa-key", message: `Cannot use --rsa-key "${file}": ${messageOf(e)}` }),
   })
 
-const sandbox = Command.make("sandbox", {
+export const sandbox = Command.make("sandbox", {
   channels: intFlag("channels", { description: "Public channels in the world", fallback: 4, min: 1, max: 10_000 }),
   posts: intFlag("posts", {
     description: "Posts per channel (generated on demand)",
@@ -45,6 +45,26 @@ const sandbox = Command.make("sandbox", {
     min: 0,
     max: 65_535,
   }),
+  host: Flag.String("host").pipe(
+    Flag.withDescription("Address the DCs listen on (0.0.0.0 in a container: then --advertise is needed)"),
+    Flag.withDefault("127.0.0.1"),
+  ),
+  advertise: Flag.String("advertise").pipe(
+    Flag.withDescription("Host the descriptor names for the DCs, as clients reach it (default: --host)"),
+    Flag.optional,
+  ),
+  adminHost: Flag.String("admin-host").pipe(
+    Flag.withDescription("Address of the admin API (it can change the world: only a private network)"),
+    Flag.withDefault("127.0.0.1"),
+  ),
+  activity: Flag.Finite("activity").pipe(
+    Flag.withDescription(
+      "Changes per second (new posts, edits, deletions, views, forwards, reactions) spread over the public " +
+        "channels, running in the background from the start; 0 for none",
+    ),
+    Flag.withDefault(0),
+    Flag.filter((n) => n >= 0 && n <= 10_000, (n) => `Flag --activity must be from 0 to 10000, got ${n}`),
+  ),
   out: Flag.String("out").pipe(
     Flag.withDescription("Where to write the descriptor"),
     Flag.withDefault(".tgpulse/sandbox.json"),
@@ -64,6 +84,13 @@ const sandbox = Command.make("sandbox", {
 }, (flags) =>
   Effect.gen(function* () {
     const log = yield* callbackLogger
+    const wildcard = flags.host === "0.0.0.0" || flags.host === "::"
+    if (wildcard && Option.isNone(flags.advertise)) {
+      return yield* new ConfigError({
+        variable: "--advertise",
+        message: `The DCs listen on ${flags.host}: pass --advertise HOST, the name clients reach them by`,
+      })
+    }
     const rsaKeyFile = Option.getOrUndefined(flags.rsaKey)
     const rsaPrivatePem = rsaKeyFile === undefined ? undefined : yield* readRsaKey(rsaKeyFile)
     const running = yield* Effect.acquireRelease(
@@ -76,6 +103,9 @@ const sandbox = Command.make("sandbox", {
             accounts: flags.accounts,
             port: flags.port,
             adminPort: flags.adminPort,
+            host: flags.host,
+            adminHost: flags.adminHost,
+            ...(Option.isSome(flags.advertise) ? { advertiseHost: flags.advertise.value } : {}),
             flood: flags.flood,
             ...(rsaPrivatePem === undefined ? {} : { rsaPrivatePem }),
             log,
@@ -102,6 +132,12 @@ const sandbox = Command.make("sandbox", {
           message: `Cannot write the descriptor to "${flags.out}": ${messageOf(e)}`,
         }),
     })
+    if (flags.activity > 0) {
+      // Background changes on every public channel, as if readers and authors were busy (through the admin API).
+      const channels = running.descriptor.channels.filter((c) => !c.private)
+      const rate = flags.activity / channels.length
+      for (const c of channels) running.control.activity.start(c.id, { count: 1_000_000, rate })
+    }
     yield* Effect.logInfo("sandbox ready").pipe(Effect.annotateLogs({
       descriptor: flags.out,
       admin: running.descriptor.admin,
@@ -113,5 +149,3 @@ const sandbox = Command.make("sandbox", {
       "Run a local Telegram data centre (real MTProto) until interrupted, and write its descriptor file",
     ),
   )
-
-runTask(sandbox)

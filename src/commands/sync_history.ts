@@ -1,14 +1,14 @@
 /** `deno task sync-history`: syncs channel history into PostgreSQL, then prints a summary per channel. */
 import { Clock, Console, Effect, Fiber, Option, Ref } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { HistoryLive } from "../src/App.ts"
-import { CUT_SHORT, ExitCode, runTask } from "../src/Cli.ts"
-import { AppConfig, flagAs, peerList } from "../src/Config.ts"
-import { type ChannelProgress, HistorySync } from "../src/collect/HistorySync.ts"
-import { cutShortLine, reportProgress, summaryLine, totalLine } from "../src/collect/Progress.ts"
-import { ConfigError } from "../src/domain/Errors.ts"
+import { HistoryLive } from "../App.ts"
+import { ExitCode, oneShot } from "../Cli.ts"
+import { AppConfig, flagAs, peerList } from "../Config.ts"
+import { type ChannelProgress, HistorySync } from "../collect/HistorySync.ts"
+import { cutShortLine, reportProgress, summaryLine, totalLine } from "../collect/Progress.ts"
+import { ConfigError } from "../domain/Errors.ts"
 
-const syncHistory = Command.make("sync-history", {
+export const syncHistory = Command.make("sync-history", {
   channels: Flag.String("channels").pipe(
     Flag.withDescription("Channels to sync, comma-separated usernames or ids (default: MTPROTO_PEERS)"),
     Flag.optional,
@@ -67,7 +67,7 @@ const syncHistory = Command.make("sync-history", {
       return done
     }).pipe(
       Effect.provide(HistoryLive),
-      Effect.onInterrupt(() => Effect.flatMap(Ref.get(progress), (p) => Console.error(cutShortLine(p)))),
+      (work) => oneShot(work, Effect.flatMap(Ref.get(progress), (p) => Console.error(cutShortLine(p)))),
     )
 
     for (const p of results) {
@@ -82,5 +82,3 @@ const syncHistory = Command.make("sync-history", {
       return yield* Effect.fail(new ExitCode(1))
     }
   })).pipe(Command.withDescription("Sync channel history (new posts first, then older ones) into PostgreSQL"))
-
-runTask(syncHistory, { interruptedExitCode: CUT_SHORT })

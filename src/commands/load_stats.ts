@@ -1,14 +1,14 @@
 /** `deno task load-stats`: loads the official statistics of admin-owned channels, then prints a summary per peer. */
 import { Clock, Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { StatsLive } from "../src/App.ts"
-import { CUT_SHORT, ExitCode, runTask } from "../src/Cli.ts"
-import { AppConfig, peerList } from "../src/Config.ts"
-import { StatsLoader } from "../src/collect/StatsLoader.ts"
-import { statsLine } from "../src/collect/Progress.ts"
-import { ConfigError } from "../src/domain/Errors.ts"
+import { StatsLive } from "../App.ts"
+import { ExitCode, oneShot } from "../Cli.ts"
+import { AppConfig, peerList } from "../Config.ts"
+import { StatsLoader } from "../collect/StatsLoader.ts"
+import { statsLine } from "../collect/Progress.ts"
+import { ConfigError } from "../domain/Errors.ts"
 
-const loadStats = Command.make("load-stats", {
+export const loadStats = Command.make("load-stats", {
   peers: Flag.String("peers").pipe(
     Flag.withDescription("Peers, comma-separated usernames or ids (default: MTPROTO_STATS_PEERS, else MTPROTO_PEERS)"),
     Flag.optional,
@@ -38,12 +38,14 @@ const loadStats = Command.make("load-stats", {
       return yield* loader.loadAll(refs, config.stats)
     }).pipe(
       Effect.provide(StatsLive),
-      Effect.onInterrupt(() =>
-        Console.error(
-          "interrupted: the statistics run stopped before it finished; what was stored is kept (every peer's " +
-            "statistics are written whole or not at all) and the next run loads the rest",
-        )
-      ),
+      (work) =>
+        oneShot(
+          work,
+          Console.error(
+            "interrupted: the statistics run stopped before it finished; what was stored is kept (every peer's " +
+              "statistics are written whole or not at all) and the next run loads the rest",
+          ),
+        ),
     )
     const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
     for (const p of results) yield* Console.log(statsLine(p))
@@ -60,5 +62,3 @@ const loadStats = Command.make("load-stats", {
       return yield* Effect.fail(new ExitCode(1))
     }
   })).pipe(Command.withDescription("Load the official statistics of admin-owned channels into PostgreSQL"))
-
-runTask(loadStats, { interruptedExitCode: CUT_SHORT })

@@ -5,16 +5,16 @@
  */
 import { Clock, Console, Effect, Fiber, Layer, Ref } from "effect"
 import { Command } from "effect/cli"
-import { CollectorsLive } from "../src/App.ts"
-import { intFlag, runTask } from "../src/Cli.ts"
-import { AppConfig } from "../src/Config.ts"
-import { type ChannelProgress, HistorySync } from "../src/collect/HistorySync.ts"
-import { reportProgress, statsLine, summaryLine, totalLine } from "../src/collect/Progress.ts"
-import { StatsLoader } from "../src/collect/StatsLoader.ts"
-import { callbackLogger } from "../src/observe/Logging.ts"
-import { Sandbox } from "../src/sandbox/Sandbox.ts"
-import { ChannelRepo } from "../src/store/ChannelRepo.ts"
-import { PostRepo } from "../src/store/PostRepo.ts"
+import { CollectorsLive } from "../App.ts"
+import { intFlag } from "../Cli.ts"
+import { AppConfig } from "../Config.ts"
+import { type ChannelProgress, HistorySync } from "../collect/HistorySync.ts"
+import { reportProgress, statsLine, summaryLine, totalLine } from "../collect/Progress.ts"
+import { StatsLoader } from "../collect/StatsLoader.ts"
+import { callbackLogger } from "../observe/Logging.ts"
+import { Sandbox } from "../sandbox/Sandbox.ts"
+import { ChannelRepo } from "../store/ChannelRepo.ts"
+import { PostRepo } from "../store/PostRepo.ts"
 
 const count = (n: number) => n.toLocaleString("en-US")
 const percent = (ratio: number | null) => (ratio === null ? "n/a" : `${(ratio * 100).toFixed(1)}%`)
@@ -59,7 +59,7 @@ Point it at real Telegram:
   7. for channels you administer: MTPROTO_STATS_ENABLED=true deno task load-stats
 Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-3.`
 
-const demo = Command.make("demo", {
+export const demo = Command.make("demo", {
   channels: intFlag("channels", { description: "Sandbox channels", fallback: 4, min: 1, max: 100 }),
   posts: intFlag("posts", { description: "Posts per sandbox channel", fallback: 5_000, min: 1, max: 1_000_000 }),
 }, (flags) =>
@@ -134,5 +134,3 @@ const demo = Command.make("demo", {
       "Try tgpulse with nothing configured: a local Telegram DC, the embedded database, a full sync and a report",
     ),
   )
-
-runTask(demo)

@@ -5,17 +5,18 @@
  * writes and commits what it holds, and exits within GRACEFUL_SHUTDOWN_TIMEOUT_S. With MTPROTO_REFRESH_ENABLED, the
  * counters of young posts are refreshed beside it on MTPROTO_REFRESH_SCHEDULE.
  */
-import { Effect, Option } from "effect"
+import { Cause, Context, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { CollectorsLive } from "../src/App.ts"
-import { runTask } from "../src/Cli.ts"
-import { armShutdownDeadline, restarting } from "../src/Supervise.ts"
-import { AppConfig } from "../src/Config.ts"
-import { LiveUpdates } from "../src/collect/LiveUpdates.ts"
-import { MetricsRefresh } from "../src/collect/MetricsRefresh.ts"
-import { ConfigError } from "../src/domain/Errors.ts"
+import { CollectorsLive } from "../App.ts"
+import { armShutdownDeadline, restarting } from "../Supervise.ts"
+import { AppConfig } from "../Config.ts"
+import { LiveUpdates } from "../collect/LiveUpdates.ts"
+import { MetricsRefresh } from "../collect/MetricsRefresh.ts"
+import { ConfigError } from "../domain/Errors.ts"
+import { failureMessage } from "../collect/Peers.ts"
+import { serveDaemonHealth } from "../observe/DaemonHealth.ts"
 
-const pollUpdates = Command.make("poll-updates", {
+export const pollUpdates = Command.make("poll-updates", {
   restart: Flag.Boolean("restart").pipe(
     Flag.withDescription("Restart after a failure, with exponential backoff (default); --no-restart: exit 1"),
     Flag.optional,
@@ -54,9 +55,18 @@ const pollUpdates = Command.make("poll-updates", {
     if (!config.features.refresh) {
       yield* Effect.logInfo("metrics refresh is disabled (MTPROTO_REFRESH_ENABLED is not true): live updates only")
     }
+    // With HEALTH_BIND: the same /healthz /readyz /metrics /info as serve, ready while the followers run.
+    const health = Option.isSome(config.observe.healthBind)
+      ? yield* serveDaemonHealth(config, {
+        bind: config.observe.healthBind.value,
+        collectors: { updates: true, refresh: config.features.refresh },
+      })
+      : undefined
     const follow = Effect.gen(function* () {
-      const live = yield* LiveUpdates
-      const refresh = yield* MetricsRefresh
+      const services = yield* Layer.build(CollectorsLive)
+      if (health) yield* health.up(services)
+      const live = Context.get(services, LiveUpdates)
+      const refresh = Context.get(services, MetricsRefresh)
       const updates = live.run(refs, {
         reconcileSeconds: config.updates.reconcileSec,
         statusSeconds: config.updates.statusSec,
@@ -64,9 +74,12 @@ const pollUpdates = Command.make("poll-updates", {
       if (!config.features.refresh) return yield* updates
       // Both run until interrupted; either failing stops the other.
       yield* Effect.all([updates, refresh.run(refs, config.refresh.schedule)], { concurrency: 2, discard: true })
-    }).pipe(Effect.provide(CollectorsLive))
+    }).pipe(
+      Effect.scoped,
+      Effect.tapCause((cause) =>
+        health && !Cause.hasInterruptsOnly(cause) ? health.down(failureMessage(cause)) : Effect.void
+      ),
+    )
     if (!restart) return yield* follow
     yield* restarting("live updates", follow)
   })).pipe(Command.withDescription("Follow the channels' live updates (with gap recovery) until interrupted"))
-
-runTask(pollUpdates)

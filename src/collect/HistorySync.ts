@@ -176,16 +176,14 @@ export class HistorySync extends Context.Service<HistorySync, {
           normalized: ReadonlyArray<Post>,
           next: HistoryCursor,
           from: HistoryCursor,
-          fetchedAt: number,
+          page: { readonly fetchedAt: number; readonly pts: number | undefined },
         ) =>
           Effect.gen(function* () {
             const takenAt = DateTime.toDateUtc(yield* DateTime.now)
-            const counts = yield* posts.upsertPage(
-              channel.id,
-              normalized,
-              takenAt,
-              checkpoints.mergeHistory(channel.id, next, { from }),
-            )
+            const counts = yield* posts.upsertPage(channel.id, normalized, takenAt, {
+              checkpoint: checkpoints.mergeHistory(channel.id, next, { from, pts: page.pts }),
+              fetchedAt: new Date(page.fetchedAt),
+            })
             const done = yield* Clock.currentTimeMillis
             yield* Metric.update(
               Metric.withAttributes(Metrics.batchDuration, { task: STREAM }),
@@ -197,7 +195,7 @@ export class HistorySync extends Context.Service<HistorySync, {
             )
             yield* Metric.update(
               Metric.withAttributes(Metrics.checkpointLag, { stream: STREAM }),
-              (done - fetchedAt) / 1000,
+              (done - page.fetchedAt) / 1000,
             )
             return counts
           }).pipe(
@@ -246,14 +244,17 @@ export class HistorySync extends Context.Service<HistorySync, {
                   const next = outcome.more && budget > 0
                     ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
                     : Option.none<PagePlan>()
-                  return [[{ ...normalized, cursor: outcome.cursor, count: page.count, fetchedAt }], next] as const
+                  return [
+                    [{ ...normalized, cursor: outcome.cursor, count: page.count, pts: page.pts, fetchedAt }],
+                    next,
+                  ] as const
                 })
               )),
           )
           return pages.pipe(
             Stream.buffer({ capacity: PREFETCH }),
             Stream.runForEach((page) =>
-              persist(page.posts, page.cursor, cursor, page.fetchedAt).pipe(
+              persist(page.posts, page.cursor, cursor, page).pipe(
                 Effect.flatMap((counts) => {
                   cursor = page.cursor
                   return bump((p) => ({

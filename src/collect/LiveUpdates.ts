@@ -17,6 +17,7 @@ import {
   type PtsEvent,
   PtsGate,
 } from "../domain/Updates.ts"
+import { historyStartPts } from "../domain/Checkpoint.ts"
 import { ChannelLocks } from "../store/ChannelLocks.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
@@ -99,6 +100,21 @@ export class PtsBehind extends Schema.TaggedError<PtsBehind>()("PtsBehind", {
   }
 }
 
+/** Not one of the channels can be followed (each was named in its own error line). */
+export class NothingToFollow extends Schema.TaggedError<NothingToFollow>()("NothingToFollow", {
+  channels: Schema.String,
+}) {
+  override get message(): string {
+    return `none of the channels can be followed live (${this.channels}): each is private, unknown or not resolved`
+  }
+}
+
+/** A channel this run cannot use: its own problem, not the run's. */
+function isUnavailable(error: unknown): boolean {
+  const e = error as { _tag?: string; name?: string; reason?: { _tag?: string } }
+  return e?.name === "ChannelUnavailable" || (e?._tag === "TelegramError" && e.reason?._tag === "PeerUnavailable")
+}
+
 /** What the writer takes from the queue. */
 type Item =
   | { readonly _tag: "Event"; readonly event: LiveEvent; readonly at: number; readonly account: string }
@@ -178,9 +194,16 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
         function* (refs: ReadonlyArray<PeerRef>, options: LiveOptions) {
           yield* Ref.set(stats, EMPTY)
           const followed = new Map<number, ChannelInfo>()
+          /** A channel this account set cannot follow (private, unknown, no access hash) is left out, not fatal. */
+          const leaveOut = (channel: string, cause: unknown) =>
+            Effect.logError("channel left out of live updates").pipe(
+              Effect.annotateLogs({ channel, error: (cause as { message?: string }).message ?? String(cause) }),
+            )
           for (const ref of refs) {
-            const info = yield* resolve(ref)
-            followed.set(info.id, info)
+            const resolved = yield* Effect.result(resolve(ref))
+            if (resolved._tag === "Success") followed.set(resolved.success.id, resolved.success)
+            else if (isUnavailable(resolved.failure)) yield* leaveOut(describePeer(ref), resolved.failure)
+            else return yield* Effect.fail(resolved.failure)
           }
           // One follower per channel across processes: another one following these channels makes this run a
           // standby that starts when it stops (locks taken in ascending order: two standbys never wait on each other).
@@ -229,15 +252,34 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
               committedPts.set(id, pts.pts)
               needCatchUp.push(id)
             } else {
-              const full = yield* telegram.getFullChannel(info)
-              const start = full.pts ?? 0
+              // Followed for the first time: from the pts its stored history was read at (what changed since, a
+              // deletion included, is replayed by a difference), else from its current pts.
+              const fromHistory = historyStartPts(Option.getOrUndefined(yield* checkpoints.get(id, "history")))
+              let start = fromHistory
+              if (start === undefined) {
+                const fetched = yield* Effect.result(telegram.getFullChannel(info))
+                if (fetched._tag === "Failure") {
+                  if (!isUnavailable(fetched.failure)) return yield* Effect.fail(fetched.failure)
+                  yield* leaveOut(info.username ? `@${info.username}` : String(id), fetched.failure)
+                  followed.delete(id)
+                  continue
+                }
+                start = fetched.success.pts ?? 0
+              }
               gates.set(id, new PtsGate(start))
               committedPts.set(id, start)
+              if (fromHistory !== undefined) needCatchUp.push(id)
               yield* checkpoints.advancePts(id, UPDATES_STREAM, start)
-              yield* Effect.logInfo("channel followed from its current pts").pipe(
-                Effect.annotateLogs({ channel: describePeer({ _tag: "Id", id }), pts: start }),
-              )
+              yield* Effect.logInfo(
+                fromHistory === undefined
+                  ? "channel followed from its current pts"
+                  : "channel followed from the pts its history was read at",
+              ).pipe(Effect.annotateLogs({ channel: describePeer({ _tag: "Id", id }), pts: start }))
             }
+          }
+
+          if (followed.size === 0) {
+            return yield* Effect.fail(new NothingToFollow({ channels: refs.map(describePeer).join(", ") }))
           }
 
           // Differences are fetched beside the writer and handed to it through the queue (it alone moves the gates).

@@ -82,4 +82,6 @@ export const pollUpdates = Command.make("poll-updates", {
     )
     if (!restart) return yield* follow
     yield* restarting("live updates", follow)
-  })).pipe(Command.withDescription("Follow the channels' live updates (with gap recovery) until interrupted"))
+  }).pipe(Effect.scoped)).pipe(
+    Command.withDescription("Follow the channels' live updates (with gap recovery) until interrupted"),
+  )

@@ -21,6 +21,16 @@ export function decodeHistoryCursor(json: unknown): HistoryCursor {
   return { top: nonNegativeInt(o.top), bottom: nonNegativeInt(o.bottom), done: o.done === true }
 }
 
+/**
+ * The channel's pts when its history was first read, kept in the history checkpoint (`pts`): every stored post is the
+ * channel as it was at that pts or later, so live updates of a channel followed for the first time start there (a
+ * deletion or edit made while the history was read is then replayed), not at the current pts.
+ */
+export function historyStartPts(json: unknown): number | undefined {
+  const pts = json && typeof json === "object" ? (json as Record<string, unknown>).pts : undefined
+  return nonNegativeInt(pts) || undefined
+}
+
 /** The monotonic merge: a cursor never moves backwards, whatever order pages commit in. */
 export function mergeHistoryCursor(stored: HistoryCursor, next: HistoryCursor): HistoryCursor {
   const min = (a: number, b: number) => (a === 0 ? b : b === 0 ? a : Math.min(a, b))

@@ -3,14 +3,16 @@
  * (database reachable, migrations applied, a usable account when it collects) or from why they are not, and `/info`
  * (version, uptime, features, collectors, accounts by state; no secrets).
  */
-import { Context, Duration, Effect, Option, Ref, type Scope } from "effect"
+import { Context, Duration, Effect, Option, Redacted, Ref, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import denoJson from "../../deno.json" with { type: "json" }
 import { migrations } from "../../migrations/mod.ts"
 import type { AppConfigShape } from "../Config.ts"
 import { failureMessage } from "../collect/Peers.ts"
 import { MIGRATIONS_TABLE } from "../store/Sql.ts"
-import { TelegramClient } from "../telegram/TelegramClient.ts"
+import { decodeSession, resolveAccounts } from "../telegram/Accounts.ts"
+import { TELEGRAM_METHODS, TelegramClient } from "../telegram/TelegramClient.ts"
+import { initializeAccount } from "./Metrics.ts"
 import { DEFAULT_BIND, type HealthServerError, serveHealth } from "./Health.ts"
 
 /** What readiness reads once the services are up: the database, and the pool when the task collects. */
@@ -83,6 +85,19 @@ export const serveDaemonHealth = (
       }
     })
 
+    // The accounts' request series exist from the first scrape too (before the server listens, before any account
+    // connects).
+    if (config.features.prometheus && collecting) {
+      yield* resolveAccounts(config, { first: !config.features.pool }).pipe(
+        Effect.flatMap(({ accounts }) =>
+          Effect.forEach(accounts, (a) => {
+            const decoded = decodeSession(Redacted.value(a.session))
+            return initializeAccount(a.label, "dc" in decoded ? String(decoded.dc) : "", TELEGRAM_METHODS)
+          }, { discard: true })
+        ),
+        Effect.ignore,
+      )
+    }
     yield* serveHealth({
       bind: options.bind,
       metrics: config.features.prometheus,

@@ -64,7 +64,21 @@ export class ChannelRepo extends Context.Service<ChannelRepo, {
 
       const upsert = Effect.fn("mtproto.db.ChannelRepo.upsert")(
         function* (c: ChannelRow) {
+          return yield* sql.withTransaction(upsertInTransaction(c))
+        },
+        StoreError.mapError("ChannelRepo.upsert"),
+      )
+
+      /**
+       * Takes the username from any other channel, then inserts or updates the channel, as one writer: two fibers (or
+       * processes) resolving the same channel at once would otherwise both insert, and the username index (which
+       * ON CONFLICT (id) does not cover) would refuse the second.
+       */
+      const upsertInTransaction = Effect.fnUntraced(
+        function* (c: ChannelRow) {
+          yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tgpulse:channel:${c.id}`}, 0))`
           if (c.username !== null) {
+            yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tgpulse:username:${c.username.toLowerCase()}`}, 0))`
             yield* sql`
               UPDATE channels SET username = NULL, updated_at = now()
               WHERE lower(username) = lower(${c.username}) AND id <> ${c.id}::int8`
@@ -94,7 +108,6 @@ export class ChannelRepo extends Context.Service<ChannelRepo, {
               resolved_at = now(),
               updated_at = now()`
         },
-        StoreError.mapError("ChannelRepo.upsert"),
       )
 
       const byId = Effect.fn("mtproto.db.ChannelRepo.byId")(

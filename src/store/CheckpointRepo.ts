@@ -47,7 +47,11 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
   mergeHistory(
     channelId: number,
     cursor: HistoryCursor,
-    options?: { readonly from?: HistoryCursor },
+    options?: {
+      readonly from?: HistoryCursor
+      /** The channel's pts the page was read at: kept as `pts` when the cursor has none (`historyStartPts`). */
+      readonly pts?: number | undefined
+    },
   ): Statement.Fragment
   /**
    * The stored "history" cursor once it is durable: commits on the server's disk (a synchronous commit, whatever
@@ -110,8 +114,11 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
       const mergeHistory = (
         channelId: number,
         cursor: HistoryCursor,
-        options: { readonly from?: HistoryCursor } = {},
+        options: { readonly from?: HistoryCursor; readonly pts?: number | undefined } = {},
       ) => {
+        const pts = options.pts !== undefined && Number.isSafeInteger(options.pts) && options.pts > 0
+          ? sql`jsonb_build_object('pts', ${options.pts}::int8)`
+          : sql.literal(`'{}'::jsonb`)
         const top = bound(cursor.top)
         const bottom = bound(cursor.bottom)
         const done = cursor.done === true
@@ -135,11 +142,11 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
         return sql`
           INSERT INTO checkpoints AS c (channel_id, stream, cursor)
           SELECT ${channelId}::int8, ${HISTORY},
-            jsonb_build_object('top', ${top}::int8, 'bottom', ${bottom}::int8, 'done', ${done}::bool)
+            jsonb_build_object('top', ${top}::int8, 'bottom', ${bottom}::int8, 'done', ${done}::bool) || ${pts}
           WHERE ${fresh}::bool
             OR EXISTS (SELECT 1 FROM checkpoints WHERE channel_id = ${channelId}::int8 AND stream = ${HISTORY})
           ON CONFLICT (channel_id, stream) DO UPDATE SET
-            cursor = c.cursor || jsonb_build_object(
+            cursor = ${pts} || c.cursor || jsonb_build_object(
               'top', greatest(${storedTop}, ${top}::int8),
               'bottom', CASE
                 WHEN ${storedBottom} = 0 THEN ${bottom}::int8

@@ -75,16 +75,18 @@ export class PostRepo extends Context.Service<PostRepo, {
    * Stores one page of `channelId`'s posts in ONE statement (one round trip): new posts are inserted, changed ones
    * updated, identical ones left untouched (not rewritten). A metric snapshot taken at `takenAt` is written for each
    * inserted post and each post whose views, forwards, replies or reactions changed. Idempotent: replaying a page
-   * changes nothing. A post seen again clears its `deleted_at`. Runs in the caller's transaction, if any; the
-   * channel MUST exist. `also`, a data-modifying statement (the checkpoint this page reaches), runs as part of the
-   * same statement, so both commit or neither does, in one round trip; with no posts, it runs alone. It must end in
-   * `RETURNING ... AS checkpoint` (at most one row): that value comes back as `checkpoint`.
+   * changes nothing. A post seen again clears its `deleted_at`, unless it was deleted after the page was read from
+   * Telegram (`fetchedAt`, default `takenAt`): a page that was in flight while the deletion came in never brings the
+   * post back. Runs in the caller's transaction, if any; the channel MUST exist. `checkpoint`, a data-modifying
+   * statement (the checkpoint this page reaches), runs as part of the same statement, so both commit or neither does,
+   * in one round trip; with no posts, it runs alone. It must end in `RETURNING ... AS checkpoint` (at most one row):
+   * that value comes back as `checkpoint`.
    */
   upsertPage(
     channelId: number,
     posts: ReadonlyArray<Post>,
     takenAt: Date,
-    also?: Statement.Fragment,
+    options?: { readonly checkpoint?: Statement.Fragment; readonly fetchedAt?: Date },
   ): Effect.Effect<UpsertCounts, StoreError>
   /**
    * New counters of stored posts (a field left undefined keeps its value): rows change only where a value differs,
@@ -146,7 +148,15 @@ export class PostRepo extends Context.Service<PostRepo, {
         reactions_total, date_part('epoch', edit_date) AS edit_date, content_hash, is_service`)
 
       const upsertPage = Effect.fn("mtproto.db.PostRepo.upsertPage")(
-        function* (channelId: number, posts: ReadonlyArray<Post>, takenAt: Date, also?: Statement.Fragment) {
+        function* (
+          channelId: number,
+          posts: ReadonlyArray<Post>,
+          takenAt: Date,
+          options: { readonly checkpoint?: Statement.Fragment; readonly fetchedAt?: Date } = {},
+        ) {
+          const also = options.checkpoint
+          // A deletion recorded after the page was read stands; an older one is undone by the post being there.
+          const deletedAt = sql`CASE WHEN p.deleted_at > ${options.fetchedAt ?? takenAt} THEN p.deleted_at END`
           if (posts.length === 0) {
             const rows = also ? yield* sql<{ checkpoint?: unknown }>`${also}` : []
             return { inserted: 0, updated: 0, unchanged: 0, contentChanged: 0, snapshots: 0, ...checkpointOf(rows[0]) }
@@ -201,7 +211,7 @@ export class PostRepo extends Context.Service<PostRepo, {
                 reply_to_msg_id = excluded.reply_to_msg_id, replies = excluded.replies, views = excluded.views,
                 forwards = excluded.forwards, reactions = excluded.reactions,
                 reactions_total = excluded.reactions_total, edit_date = excluded.edit_date,
-                content_hash = excluded.content_hash, is_service = excluded.is_service, deleted_at = NULL,
+                content_hash = excluded.content_hash, is_service = excluded.is_service, deleted_at = ${deletedAt},
                 updated_at = now(),
                 content_changed_at = CASE
                   WHEN p.content_hash IS DISTINCT FROM excluded.content_hash THEN now()
@@ -225,7 +235,7 @@ export class PostRepo extends Context.Service<PostRepo, {
                 excluded.fwd_from_channel_id, excluded.fwd_from_msg_id, excluded.fwd_date, excluded.fwd_from_name,
                 excluded.reply_to_msg_id, excluded.replies, excluded.views, excluded.forwards, excluded.reactions,
                 excluded.reactions_total, excluded.edit_date, excluded.content_hash, excluded.is_service,
-                NULL::timestamptz
+                ${deletedAt}
               )
               RETURNING
                 p.msg_id, (p.xmax = 0) AS inserted, (p.content_changed_at = now()) IS TRUE AS content_changed,

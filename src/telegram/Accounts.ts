@@ -38,18 +38,19 @@ const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e))
 const AUTH_KEY_BYTES = 256
 
 /**
- * Why a GramJS StringSession cannot be used, or undefined when it decodes: version "1", then base64 of the DC id (1
- * byte), the server address (4 bytes for Telethon's 352-character form, else a 2-byte length and the address), the
- * port (2 bytes) and the 256-byte auth key. Decoded as GramJS decodes it, without GramJS, and never quoting it.
+ * A GramJS StringSession decoded as GramJS decodes it, without GramJS and never quoting it: version "1", then base64
+ * of the DC id (1 byte), the server address (4 bytes for Telethon's 352-character form, else a 2-byte length and the
+ * address), the port (2 bytes) and the 256-byte auth key. Its home DC, or why it cannot be used.
  */
-export function sessionProblem(session: string): string | undefined {
-  if (!session.startsWith("1")) return "it does not start with the version 1"
+export function decodeSession(session: string): { readonly dc: number } | { readonly problem: string } {
+  const fail = (problem: string) => ({ problem })
+  if (!session.startsWith("1")) return fail("it does not start with the version 1")
   const body = session.slice(1)
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 === 1) return "it is not base64"
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 === 1) return fail("it is not base64")
   const bytes = Uint8Array.from(atob(body.padEnd(Math.ceil(body.length / 4) * 4, "=")), (c) => c.charCodeAt(0))
   const view = new DataView(bytes.buffer)
-  if (bytes.length < 1 + 4 + 2) return "it is too short"
-  if (bytes[0] === 0) return "its DC id is 0"
+  if (bytes.length < 1 + 4 + 2) return fail("it is too short")
+  if (bytes[0] === 0) return fail("its DC id is 0")
   let offset = 1
   if (body.length === 352) {
     offset += 4
@@ -57,12 +58,18 @@ export function sessionProblem(session: string): string | undefined {
     const length = view.getInt16(offset)
     // GramJS reads a "length" above 100 as the start of a 16-byte IPv6 address.
     offset += length > 100 ? 16 : 2 + length
-    if (length < 0) return "its server address is not valid"
+    if (length < 0) return fail("its server address is not valid")
   }
-  if (offset + 2 > bytes.length) return "it ends before its server port"
+  if (offset + 2 > bytes.length) return fail("it ends before its server port")
   offset += 2
   const key = bytes.length - offset
-  return key === AUTH_KEY_BYTES ? undefined : `its auth key is ${key} bytes, not ${AUTH_KEY_BYTES}`
+  return key === AUTH_KEY_BYTES ? { dc: bytes[0]! } : fail(`its auth key is ${key} bytes, not ${AUTH_KEY_BYTES}`)
+}
+
+/** Why a session cannot be used, or undefined when it decodes (`decodeSession`). */
+export function sessionProblem(session: string): string | undefined {
+  const decoded = decodeSession(session)
+  return "problem" in decoded ? decoded.problem : undefined
 }
 
 /** Reads and checks the sandbox descriptor named by TG_SANDBOX_FILE (its RSA key too). */

@@ -193,6 +193,8 @@ export interface HistoryPage {
   readonly count: number
   /** Messages newer than the offset point, when Telegram says. */
   readonly offsetIdOffset: number | undefined
+  /** The channel's pts when Telegram answered (the page is the channel as it was at this pts). */
+  readonly pts: number | undefined
 }
 
 /** The calls of one connected account; every call has a timeout and fails with a TelegramError. */
@@ -978,6 +980,7 @@ export const connectTelegram = Effect.fnUntraced(function* (options: ConnectOpti
             messages: r.messages ?? [],
             count: typeof r.count === "number" ? r.count : (r.messages?.length ?? 0),
             offsetIdOffset: typeof r.offsetIdOffset === "number" ? r.offsetIdOffset : undefined,
+            pts: typeof r.pts === "number" ? r.pts : undefined,
           })),
         ),
   } satisfies AccountClient

@@ -175,6 +175,40 @@ sandboxTest(
 )
 
 sandboxTest(
+  "live: a channel followed for the first time starts at the pts its history was read at: changes made since are replayed",
+  async () => {
+    const { h, names, ids } = await following(1, 300)
+    await using _ = h
+    const [id] = ids as [number]
+    // After the history sync, before anyone follows: posts are deleted and edited, new ones published.
+    const truth = h.sandbox.world.truth(id)
+    await admin(h.sandbox, `/channels/${id}/delete`, { body: { ids: [truth.maxId, truth.maxId - 1] } })
+    await admin(h.sandbox, `/channels/${id}/posts/${truth.maxId - 2}/edit`, { body: {} })
+    await admin(h.sandbox, `/channels/${id}/posts`, { body: { count: 3 } })
+    const live = h.follow(names)
+    await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the catch-up")
+    await live.stop()
+    assertEquals(await differences(h.query, h.sandbox, id, false), [])
+  },
+)
+
+sandboxTest("live: a private or unknown channel among the peers is left out; the others are followed", async () => {
+  const { h, names, ids } = await following(1, 50)
+  await using _ = h
+  const live = h.follow([...names, "sandbox_private", "no_such_channel"])
+  await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the start")
+  await activity(h.sandbox, ids[0]!, 20, 200)
+  await until(() => activityDone(h.sandbox, ids), 10_000, "the activity")
+  await until(allCommitted(h.query, h.sandbox, ids), 10_000, "every pts committed")
+  await live.stop()
+  assertEquals(await differences(h.query, h.sandbox, ids[0]!, false), [])
+  // Alone, they are a clear failure of the run.
+  const none = h.follow(["sandbox_private", "no_such_channel"])
+  const ended = await Promise.race([none.ended, sleep(30_000).then(() => "still running after 30 s")])
+  assert(ended.includes("none of the channels can be followed live"), ended)
+})
+
+sandboxTest(
   "live: connections dropped mid-stream reconnect and catch up; nothing pushed meanwhile is lost",
   async () => {
     const { h, names, ids } = await following(2, 100)

@@ -66,4 +66,19 @@ storeSuite("ChannelRepo", {
     assertEquals(Option.map(yield* channels.byUsername("MOVING"), (c) => c.id), Option.some(602))
     assertEquals(Option.map(yield* channels.byId(601), (c) => c.username), Option.some(null))
   }),
+
+  "ChannelRepo.upsert of the same new channel by many fibers at once stores it once, none fails": Effect.gen(
+    function* () {
+      const channels = yield* ChannelRepo
+      const row: ChannelRow = { id: 4242, accessHash: "7", username: "RaceNews", title: "Race", kind: "broadcast" }
+      yield* Effect.forEach(Array.from({ length: 12 }, () => row), (r) => channels.upsert(r), {
+        concurrency: "unbounded",
+        discard: true,
+      })
+      assertEquals(
+        yield* channels.byUsername("racenews"),
+        Option.some({ ...row, about: null, participantsCount: null, statsDc: null, canViewStats: null }),
+      )
+    },
+  ),
 })

@@ -210,6 +210,13 @@ storeSuite("PostRepo", {
     const again = yield* posts.upsertPage(1004, [all[1]!], takenAt(3))
     assertEquals([again.updated, again.snapshots], [1, 0])
     assertEquals(yield* posts.count(1004), 4)
+    // A page read from Telegram before post 4 was deleted (at 1) but written after: post 4 stays deleted.
+    const late = yield* posts.upsertPage(1004, [all[3]!], takenAt(5), { fetchedAt: takenAt(0) })
+    assertEquals([late.inserted, late.updated], [0, 0])
+    assertEquals(yield* posts.count(1004), 4)
+    // Read after the deletion: Telegram still has it, so it is not deleted.
+    yield* posts.upsertPage(1004, [all[3]!], takenAt(6), { fetchedAt: takenAt(2) })
+    assertEquals(yield* posts.count(1004), 5)
   }),
 
   "PostRepo.upsertPage rolls back with the checkpoint when the transaction fails": Effect.gen(function* () {
@@ -251,7 +258,7 @@ storeSuite("PostRepo", {
         1008,
         page(1008, 11, 20),
         takenAt(0),
-        checkpoints.mergeHistory(1008, { top: 20, bottom: 11, done: false }),
+        { checkpoint: checkpoints.mergeHistory(1008, { top: 20, bottom: 11, done: false }) },
       )
       assertEquals([counts.inserted, counts.snapshots], [10, 10])
       assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 11, done: false }))
@@ -259,13 +266,17 @@ storeSuite("PostRepo", {
       const failing = sql`
         INSERT INTO checkpoints (channel_id, stream, cursor) VALUES (999999, 'history', '{}')
         RETURNING cursor AS checkpoint`
-      const error = yield* posts.upsertPage(1008, page(1008, 21, 30), takenAt(1), failing).pipe(Effect.flip)
+      const error = yield* posts.upsertPage(1008, page(1008, 21, 30), takenAt(1), { checkpoint: failing }).pipe(
+        Effect.flip,
+      )
       assertEquals(error._tag, "StoreError")
       assertEquals(yield* posts.count(1008), 10)
       assertEquals(yield* metricsRows(1008), 10)
       assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 11, done: false }))
       // With no posts the checkpoint statement runs alone; the merge never moves backwards.
-      yield* posts.upsertPage(1008, [], takenAt(2), checkpoints.mergeHistory(1008, { top: 15, bottom: 1, done: true }))
+      yield* posts.upsertPage(1008, [], takenAt(2), {
+        checkpoint: checkpoints.mergeHistory(1008, { top: 15, bottom: 1, done: true }),
+      })
       assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 1, done: true }))
     },
   ),

@@ -28,7 +28,7 @@ function taskCommand(
   io: { readonly stdin: "null" | "piped"; readonly stdout: "null" | "piped" },
 ): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/main.ts", subcommand, ...args],
+    args: ["run", "-A", "src/main.ts", ...(subcommand === "" ? [] : [subcommand]), ...args],
     env: baseEnv(env),
     clearEnv: true,
     stdin: io.stdin,

@@ -18,11 +18,13 @@ FROM ${DENO_IMAGE} AS build
 ENV DENO_DIR=/deno-dir NO_COLOR=1
 WORKDIR /src
 COPY deno.json deno.lock ./
+COPY sandbox/deno.json ./sandbox/
 # Exactly the locked dependencies. DENO_CERT trusts the host's CA bundle when it is given as the `ca` secret.
 RUN --mount=type=secret,id=ca \
   if [ -s /run/secrets/ca ]; then export DENO_CERT=/run/secrets/ca; fi \
   && deno install --frozen
 COPY migrations ./migrations
+COPY sandbox ./sandbox
 COPY src ./src
 # The CLI and the container healthcheck as two standalone bundles, PGlite's runtime files beside them, the deno
 # binary, and an empty /data for the volume. The bundle is run once from a directory with no config and no

@@ -1,9 +1,12 @@
-/** Benchmark: getHistory pages the sandbox serves per second, next to what one GramJS client consumes. */
+/**
+ * Benchmark: getHistory pages the sandbox serves per second, next to what one GramJS client consumes; how fast a large
+ * world is created and paged; and how closely background changes keep their rates (the timings the sandbox's tests
+ * leave to this benchmark).
+ */
 import { Api } from "telegram"
 import bigInt from "big-integer"
-import { type Descriptor, parseDescriptor } from "../src/sandbox/Descriptor.ts"
-import { makeGramClient } from "../src/telegram/TelegramClient.ts"
-import { authKeyOfSession, RawClient } from "../src/sandbox/RawClient.ts"
+import { authKeyOfSession, type Descriptor, historyQuery, parseDescriptor, RawClient, World } from "@tgpulse/sandbox"
+import { makeGramClient } from "../src/telegram/GramClient.ts"
 
 export interface SandboxBenchOptions {
   readonly posts: number
@@ -75,6 +78,8 @@ export async function connectFirstAccount(descriptor: Descriptor) {
 }
 
 export async function benchSandbox(options: SandboxBenchOptions): Promise<Record<string, number>> {
+  const world = benchWorld(options.report)
+  const pacing = await benchPacing(options.report)
   const { descriptor, stop } = await spawnSandbox({ channels: 1, posts: options.posts })
   const channel = descriptor.channels[0]!
   const account = descriptor.accounts[0]!
@@ -157,8 +162,87 @@ export async function benchSandbox(options: SandboxBenchOptions): Promise<Record
       ratio: Number((sandboxRate / clientRate).toFixed(2)),
       coldRatio: Number((coldRate / clientRate).toFixed(2)),
       errors: failed,
+      ...world,
+      ...pacing,
     }
   } finally {
+    await stop()
+  }
+}
+
+/** In this process: a world of 1,000,000 posts created, and deep history pages read from it. */
+function benchWorld(report: (line: string) => void): Record<string, number> {
+  const started = performance.now()
+  const world = World.create({ seed: 3, channels: 1, posts: 1_000_000 })
+  const createMs = performance.now() - started
+  const channel = world.channels[0]!.id
+  const pagesStarted = performance.now()
+  for (let i = 0; i < 100; i++) {
+    world.history(channel, historyQuery({ offsetId: 900_000 - i * 7_919, addOffset: i % 2 ? -50 : 0 }))
+  }
+  const pageMs = (performance.now() - pagesStarted) / 100
+  report(
+    `world of 1,000,000 posts created in ${createMs.toFixed(1)} ms (target < 100); ` +
+      `a deep page in ${pageMs.toFixed(3)} ms (target < 5)`,
+  )
+  return { worldCreateMs: Number(createMs.toFixed(1)), worldDeepPageMs: Number(pageMs.toFixed(3)) }
+}
+
+/**
+ * Background changes in a sandbox of their own: the activity generator on 5 channels at 500 changes/s each (1,500
+ * each: 3 s asked), with a GramJS client receiving every update, then 1,000 posts published at 500/s (2 s asked).
+ */
+async function benchPacing(report: (line: string) => void): Promise<Record<string, number>> {
+  const { descriptor, stop } = await spawnSandbox({ channels: 5, posts: 2_000 })
+  const admin = async (path: string, body?: unknown) =>
+    (await fetch(`${descriptor.admin}${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    })).json()
+  const channels = descriptor.channels.filter((c) => !c.private)
+  const client = await connectFirstAccount(descriptor)
+  try {
+    await client.getMe()
+    let received = 0
+    client.addEventHandler((update: any) => {
+      if (typeof update?.className === "string" && update.className.startsWith("Update")) received++
+    })
+    const count = 1_500
+    const rate = 500
+    const total = count * channels.length
+    const started = performance.now()
+    for (const c of channels) await admin(`/channels/${c.id}/activity`, { count, rate })
+    while ((await Promise.all(channels.map((c) => admin(`/channels/${c.id}/activity`)))).some((s) => s.running)) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const ran = (performance.now() - started) / 1000
+    while (received < total && performance.now() - started < 60_000) await new Promise((r) => setTimeout(r, 20))
+    const delivered = (performance.now() - started) / 1000
+    const updates = received
+    const asked = count / rate
+    report(
+      `activity                 ${total} changes on ${channels.length} channels in ${ran.toFixed(2)} s ` +
+        `(asked ${asked} s, target < ${(asked * 1.2 + 0.5).toFixed(1)}); ${updates} updates at the client in ` +
+        `${delivered.toFixed(2)} s (target < ${(asked * 1.5 + 1).toFixed(1)})`,
+    )
+    const posts = 1_000
+    const publishStarted = performance.now()
+    await admin(`/channels/${channels[0]!.id}/posts`, { count: posts, rate })
+    while ((await admin(`/channels/${channels[0]!.id}/publishing`)).pending > 0) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const published = (performance.now() - publishStarted) / 1000
+    report(
+      `publishing               ${posts} posts at ${rate}/s in ${published.toFixed(2)} s (asked ${posts / rate} s)`,
+    )
+    return {
+      activitySeconds: Number(ran.toFixed(2)),
+      activityDeliveredSeconds: Number(delivered.toFixed(2)),
+      activityUpdatesReceived: updates,
+      publishingSeconds: Number(published.toFixed(2)),
+    }
+  } finally {
+    await client.destroy()
     await stop()
   }
 }

@@ -12,9 +12,9 @@ import { type ChannelProgress, HistorySync } from "../collect/HistorySync.ts"
 import { reportProgress, statsLine, summaryLine, totalLine } from "../collect/Progress.ts"
 import { StatsLoader } from "../collect/StatsLoader.ts"
 import { callbackLogger } from "../observe/Logging.ts"
-import { Sandbox } from "../sandbox/Sandbox.ts"
+import { Sandbox } from "@tgpulse/sandbox"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
-import { PostRepo } from "../store/PostRepo.ts"
+import { PostReads } from "../store/PostReads.ts"
 
 const count = (n: number) => n.toLocaleString("en-US")
 const percent = (ratio: number | null) => (ratio === null ? "n/a" : `${(ratio * 100).toFixed(1)}%`)
@@ -26,7 +26,7 @@ const oneLine = (text: string, width: number) => {
 /** Per channel: posts, views, ERR and ER, and the three most viewed posts. */
 const report = Effect.gen(function* () {
   const channels = yield* ChannelRepo
-  const posts = yield* PostRepo
+  const posts = yield* PostReads
   const lines: Array<string> = []
   for (const channel of yield* channels.list()) {
     const summary = yield* posts.channelSummary(channel.id)

@@ -5,9 +5,7 @@ import { dirname } from "node:path"
 import { intFlag } from "../Cli.ts"
 import { callbackLogger } from "../observe/Logging.ts"
 import { ConfigError } from "../domain/Errors.ts"
-import { makeRsaKey } from "../sandbox/Crypto.ts"
-import { parseFloodSpec } from "../sandbox/Flood.ts"
-import { Sandbox } from "../sandbox/Sandbox.ts"
+import { makeRsaKey, parseFloodSpec, Sandbox } from "@tgpulse/sandbox"
 
 const messageOf = (e: unknown): string => e instanceof Error ? e.message : String(e)
 

@@ -1,0 +1,74 @@
+/** Peers and access for the method handlers: input channels checked, users rendered, the chats and users of posts. */
+import { fail } from "../session/Rpc.ts"
+import { renderChannel, renderPlaceholderUser, renderUser } from "../tl/Render.ts"
+import { Api, fromLong, type TlObject } from "../tl/Tl.ts"
+import type { Writer } from "../transport/Bytes.ts"
+import type { ChannelInfo, Post, WorldApi } from "../world/Model.ts"
+import type { Caller } from "../session/Rpc.ts"
+
+function canRead(info: ChannelInfo, userId: number | undefined): boolean {
+  return !info.isPrivate ||
+    (userId !== undefined && (info.memberUserIds.includes(userId) || info.adminUserIds.includes(userId)))
+}
+
+/** An InputPeerChannel / InputChannel whose id and access hash match a world channel. */
+export function channelOf(world: WorldApi, input: any): ChannelInfo {
+  const name: string | undefined = input?.className
+  if (name === "InputChannelEmpty") return fail(400, "CHANNEL_INVALID")
+  if (name !== "InputPeerChannel" && name !== "InputChannel") return fail(400, "PEER_ID_INVALID")
+  const info = world.channel(Number(fromLong(input.channelId)))
+  if (!info || info.accessHash !== fromLong(input.accessHash)) return fail(400, "CHANNEL_INVALID")
+  return info
+}
+
+/** As `channelOf`, and the caller must be allowed to read it. */
+export function readable(world: WorldApi, input: any, caller: Caller): ChannelInfo {
+  const info = channelOf(world, input)
+  if (!canRead(info, caller.userId)) fail(406, "CHANNEL_PRIVATE")
+  return info
+}
+
+/** A user as `viewer` sees it: a test account, or a placeholder for anyone else. */
+export function userOf(world: WorldApi, id: number, viewer: number | undefined): Api.User {
+  const account = world.account(id)
+  return account ? renderUser(account, id === viewer) : renderPlaceholderUser(id)
+}
+
+/** Chats and users referenced by posts: the channel, forward sources, megagroup authors. */
+function related(
+  world: WorldApi,
+  info: ChannelInfo,
+  posts: ReadonlyArray<Post | undefined>,
+  viewer: number | undefined,
+) {
+  const chatIds = new Set<number>([info.id])
+  const userIds = new Set<number>()
+  for (const p of posts) {
+    if (!p) continue
+    if (p.forward) chatIds.add(p.forward.channelId)
+    if (p.fromUserId !== undefined) userIds.add(p.fromUserId)
+  }
+  const chats: Array<TlObject> = []
+  for (const id of chatIds) {
+    const c = id === info.id ? info : world.channel(id)
+    if (c) chats.push(renderChannel(c, viewer))
+  }
+  return { chats, users: [...userIds].map((id) => userOf(world, id, viewer)) }
+}
+
+/** Writes the chats and users vectors for `posts` of the channel. */
+export function writeRelated(
+  w: Writer,
+  world: WorldApi,
+  page: {
+    readonly info: ChannelInfo
+    readonly posts: ReadonlyArray<Post | undefined>
+    readonly viewer: number | undefined
+  },
+): void {
+  const { chats, users } = related(world, page.info, page.posts, page.viewer)
+  w.vector(chats.length)
+  for (const c of chats) w.raw(c.getBytes())
+  w.vector(users.length)
+  for (const u of users) w.raw(u.getBytes())
+}

@@ -1,0 +1,119 @@
+/** One TCP connection of a DC: transport framing, the unencrypted key exchange and ordered writes. */
+import { Buffer } from "node:buffer"
+import { Reader, Writer } from "../transport/Bytes.ts"
+import { Framer, TransportError } from "../transport/Framer.ts"
+import { Handshake, HandshakeError } from "../transport/Handshake.ts"
+import type { AuthKeyEntry, Dc } from "./Dc.ts"
+import { EncryptedSessions } from "./EncryptedSessions.ts"
+import { ProtocolError } from "./ProtocolError.ts"
+
+let nextConnectionId = 1
+
+/** One TCP connection: transport framing, then unencrypted (handshake) or encrypted messages. */
+export class Connection {
+  readonly id = nextConnectionId++
+  closed = false
+  private readonly framer = new Framer()
+  private handshake: Handshake | undefined
+  private writeChain: Promise<void> = Promise.resolve()
+  /** The auth key and session this connection last spoke for (for drop filters and logs). */
+  entry: AuthKeyEntry | undefined
+  /** Its encrypted messages: sessions, service messages, requests and what goes back. */
+  readonly encrypted: EncryptedSessions
+
+  constructor(private readonly dc: Dc, private readonly conn: Deno.Conn) {
+    this.encrypted = new EncryptedSessions(dc, this)
+  }
+
+  async run(): Promise<void> {
+    const reader = this.conn.readable.getReader()
+    try {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done || this.closed) break
+        for (const packet of this.framer.push(value)) await this.onPacket(packet)
+      }
+    } catch (error) {
+      if (!this.closed) this.fail(error)
+    } finally {
+      reader.releaseLock()
+      this.close("eof")
+    }
+  }
+
+  close(_reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.encrypted.stop()
+    try {
+      this.conn.close()
+    } catch {
+      // already closed by the peer
+    }
+    if (this.entry) {
+      for (const s of this.entry.sessions.values()) if (s.connection === this) s.connection = undefined
+    }
+  }
+
+  /** Logs one line for a protocol violation and closes; the DC keeps serving everyone else. */
+  fail(error: unknown): void {
+    const known = error instanceof TransportError || error instanceof HandshakeError || error instanceof RangeError ||
+      error instanceof ProtocolError
+    this.dc.env.log(known ? "warn" : "error", "connection closed on bad input", {
+      dc: this.dc.id,
+      connection: this.id,
+      transport: this.framer.label,
+      reason: error instanceof Error ? error.message : String(error),
+    })
+    this.close("error")
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.closed) return
+    const framed = this.framer.encode(bytes)
+    this.writeChain = this.writeChain.then(async () => {
+      if (this.closed) return
+      try {
+        let written = 0
+        while (written < framed.length) written += await this.conn.write(framed.subarray(written))
+      } catch {
+        this.close("write failed")
+      }
+    })
+  }
+
+  private async onPacket(packet: Uint8Array): Promise<void> {
+    if (packet.length === 4) throw new ProtocolError("Client sent a transport error packet")
+    if (packet.length < 8) throw new ProtocolError(`Packet too short: ${packet.length} bytes`)
+    const keyId = Buffer.from(packet.buffer, packet.byteOffset, 8).readBigUInt64LE(0)
+    if (keyId === 0n) return this.onPlain(packet)
+    const entry = this.dc.keys.get(keyId)
+    if (!entry) {
+      // Transport error -404: unknown auth key. Then close, as Telegram does.
+      const err = Buffer.alloc(4)
+      err.writeInt32LE(-404, 0)
+      this.write(err)
+      await this.writeChain
+      throw new ProtocolError(`Unknown auth key ${keyId}`)
+    }
+    this.encrypted.onEncrypted(entry, packet)
+  }
+
+  private onPlain(packet: Uint8Array): void {
+    const r = new Reader(packet)
+    r.int64()
+    r.int64() // client msg_id
+    const len = r.int32()
+    if (len < 4 || len > r.remaining) throw new ProtocolError(`Bad unencrypted message length ${len}`)
+    const body = r.raw(len)
+    this.handshake ??= new Handshake(this.dc.env.rsa, () => Math.floor(this.dc.env.nowMs() / 1000))
+    const { answer, key } = this.handshake.step(body)
+    if (key) {
+      this.dc.addKey(key.authKey, undefined).salt = key.salt
+      // dh_gen_ok ends with new_nonce_hash1: a flipped bit there fails the client's check of step 3.
+      if (this.dc.env.spoilKeyExchange()) answer[answer.length - 1]! ^= 1
+    }
+    const out = new Writer().int64(0n).int64(this.dc.nextMsgId(false)).int32(answer.length).raw(answer).finish()
+    this.write(out)
+  }
+}

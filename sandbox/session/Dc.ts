@@ -1,0 +1,134 @@
+/** One sandbox data centre: a TCP listener, its connections, the auth keys it knows and its server msg_ids. */
+import { Buffer } from "node:buffer"
+import { authKeyId, type RsaKey } from "../transport/Crypto.ts"
+import { Connection } from "./Connection.ts"
+import type { SessionState } from "./EncryptedSessions.ts"
+import type { Caller } from "./Rpc.ts"
+
+export type LogLevel = "debug" | "info" | "warn" | "error"
+export type LogFn = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
+
+/** An auth key this DC knows, with what it is authorized as and its sessions. */
+export interface AuthKeyEntry {
+  readonly id: bigint
+  readonly key: Uint8Array
+  userId: number | undefined
+  salt: bigint
+  readonly sessions: Map<bigint, SessionState>
+}
+
+/** The caller of one request; the dispatcher records the layer announced by invokeWithLayer. */
+export interface SessionCaller extends Caller {
+  layer: number
+}
+
+/** What a DC needs from the sandbox around it. */
+export interface DcEnvironment {
+  readonly rsa: RsaKey
+  nowMs(): number
+  log: LogFn
+  /** Answers one API request (wrappers included); resolves to TL bytes or an rpc_error. */
+  invoke(
+    request: Uint8Array,
+    caller: SessionCaller,
+  ): Promise<{ readonly ok: Uint8Array } | { readonly code: number; readonly message: string }>
+  /** True when this key exchange is to be spoiled (an injected fault). */
+  spoilKeyExchange(): boolean
+  /** Results at least this large are sent gzip_packed when that makes them smaller (0 = never). */
+  readonly gzipThreshold: number
+  /** Require the current server salt (answer bad_server_salt otherwise). */
+  readonly strictSalt: boolean
+}
+
+export interface DcOptions {
+  readonly id: number
+  readonly host: string
+  readonly port: number
+}
+
+/** A listening DC. */
+export class Dc {
+  readonly keys = new Map<bigint, AuthKeyEntry>()
+  readonly connections = new Set<Connection>()
+  /** Connections accepted since start. */
+  accepted = 0
+  private listener: Deno.Listener | undefined
+  private lastMsgId = 0n
+  private acceptLoop: Promise<void> | undefined
+
+  constructor(readonly options: DcOptions, readonly env: DcEnvironment) {}
+
+  get id(): number {
+    return this.options.id
+  }
+
+  /** The bound port (useful when options.port was 0). */
+  get port(): number {
+    const addr = this.listener?.addr as Deno.NetAddr | undefined
+    return addr?.port ?? this.options.port
+  }
+
+  start(): void {
+    this.listener = Deno.listen({ hostname: this.options.host, port: this.options.port, transport: "tcp" })
+    this.acceptLoop = this.accept(this.listener)
+  }
+
+  async stop(): Promise<void> {
+    this.listener?.close()
+    for (const c of this.connections) c.close("shutdown")
+    await this.acceptLoop?.catch(() => {})
+  }
+
+  /** Registers a ready-made key (the ones behind the descriptor's session strings). */
+  addKey(key: Uint8Array, userId: number | undefined): AuthKeyEntry {
+    const entry: AuthKeyEntry = { id: authKeyId(key), key, userId, salt: saltFor(key), sessions: new Map() }
+    this.keys.set(entry.id, entry)
+    return entry
+  }
+
+  /** A server msg_id: time-based, strictly increasing, ≡ 1 mod 4 for answers and ≡ 3 mod 4 for pushes. */
+  nextMsgId(unsolicited: boolean): bigint {
+    const now = this.env.nowMs()
+    let id = (BigInt(Math.floor(now / 1000)) << 32n) | (BigInt(now % 1000) * 4294967n & 0xfffffffcn)
+    if (id <= this.lastMsgId) id = (this.lastMsgId + 4n) & ~3n
+    id |= unsolicited ? 3n : 1n
+    this.lastMsgId = id
+    return id
+  }
+
+  /** Sends `body` (a boxed Updates object) to every live session authorized as `userId`; returns how many. */
+  push(userId: number, body: Uint8Array): number {
+    let sent = 0
+    for (const entry of this.keys.values()) {
+      if (entry.userId !== userId) continue
+      for (const session of entry.sessions.values()) {
+        const c = session.connection
+        if (c && !c.closed) {
+          c.encrypted.sendEncrypted(entry, session, [{ body, contentRelated: true, unsolicited: true }])
+          sent++
+        }
+      }
+    }
+    return sent
+  }
+
+  private async accept(listener: Deno.Listener): Promise<void> {
+    for (;;) {
+      let conn: Deno.Conn
+      try {
+        conn = await listener.accept()
+      } catch {
+        return
+      }
+      const c = new Connection(this, conn)
+      this.accepted++
+      this.connections.add(c)
+      c.run().finally(() => this.connections.delete(c))
+    }
+  }
+}
+
+/** A deterministic salt for a provisioned key; random keys get theirs from the handshake. */
+function saltFor(key: Uint8Array): bigint {
+  return Buffer.from(key.subarray(200, 208)).readBigInt64LE(0)
+}

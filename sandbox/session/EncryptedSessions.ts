@@ -1,0 +1,282 @@
+/**
+ * The MTProto 2.0 encrypted messages of one connection: decryption and the msg_key check, sessions and server salts,
+ * the msg_id and seqno rules, service messages, requests answered side by side, and the encryption of what goes back.
+ */
+import { Buffer } from "node:buffer"
+import { igeDecrypt, igeEncrypt } from "../transport/Aes.ts"
+import { bytesEqual, concat, Reader, VECTOR_ID, Writer } from "../transport/Bytes.ts"
+import { deriveAesKeyIv, messageKey, random } from "../transport/Crypto.ts"
+import type { Connection } from "./Connection.ts"
+import type { AuthKeyEntry, Dc, SessionCaller } from "./Dc.ts"
+import { ProtocolError } from "./ProtocolError.ts"
+import { inflate, rpcResult } from "./RpcResult.ts"
+import { SERVICE as ID } from "./Service.ts"
+
+/** Service messages that are not content-related (they must carry an even seqno). */
+const NOT_CONTENT_RELATED: ReadonlySet<number> = new Set([ID.msgsAck, ID.msgContainer])
+
+/** One session of an auth key: the msg_ids it sent lately, its content-related messages, the connection it is on. */
+export interface SessionState {
+  readonly id: bigint
+  readonly seen: Set<bigint>
+  readonly seenOrder: Array<bigint>
+  outContent: number
+  connection: Connection | undefined
+}
+
+export interface Outgoing {
+  readonly body: Uint8Array
+  readonly contentRelated: boolean
+  readonly unsolicited?: boolean
+}
+
+/** The encrypted side of one connection (every session of every key that speaks on it). */
+export class EncryptedSessions {
+  private pingTimer: ReturnType<typeof setTimeout> | undefined
+  private layer = 0
+
+  constructor(private readonly dc: Dc, private readonly connection: Connection) {}
+
+  /** Cancels a pending ping_delay_disconnect (the connection is closing). */
+  stop(): void {
+    if (this.pingTimer !== undefined) clearTimeout(this.pingTimer)
+  }
+
+  onEncrypted(entry: AuthKeyEntry, packet: Uint8Array): void {
+    // Padded intermediate may append up to 15 bytes; the encrypted part is a whole number of blocks.
+    const bodyLen = packet.length - 24
+    if (bodyLen < 32) throw new ProtocolError("Encrypted message too short")
+    const msgKey = packet.subarray(8, 24)
+    const encrypted = packet.subarray(24, 24 + bodyLen - (bodyLen % 16))
+    const { key, iv } = deriveAesKeyIv(entry.key, msgKey, 0)
+    const plain = igeDecrypt(encrypted, key, iv)
+    if (!bytesEqual(messageKey(entry.key, plain, 0), msgKey)) throw new ProtocolError("msg_key mismatch")
+    const r = new Reader(plain)
+    const salt = r.int64()
+    const sessionId = r.int64()
+    const msgId = r.int64()
+    const seqNo = r.int32()
+    const len = r.int32()
+    if (len < 0 || len > r.remaining || len % 4 !== 0) throw new ProtocolError(`Bad message length ${len}`)
+    const padding = r.remaining - len
+    if (padding < 12 || padding > 1024) throw new ProtocolError(`Bad padding length ${padding}`)
+    const body = r.raw(len)
+    this.connection.entry = entry
+
+    let session = entry.sessions.get(sessionId)
+    const out: Array<Outgoing> = []
+    if (this.dc.env.strictSalt && salt !== entry.salt) {
+      // Nothing of this message is processed, so a new session is not created yet (new_session_created comes with
+      // the first message that is).
+      const w = new Writer().uint32(ID.badServerSalt).int64(msgId).int32(seqNo).int32(48).int64(entry.salt)
+      return this.sendEncrypted(entry, session ?? transientSession(sessionId), [{
+        body: w.finish(),
+        contentRelated: false,
+      }])
+    }
+    if (!session) {
+      session = this.openSession(entry, sessionId)
+      out.push({
+        body: new Writer().uint32(ID.newSessionCreated).int64(msgId).int64(random8()).int64(entry.salt).finish(),
+        contentRelated: true,
+      })
+    }
+    session.connection = this.connection
+    const notice = this.checkMsgId(session, msgId, seqNo, body)
+    if (notice !== undefined) {
+      if (notice !== 0) {
+        out.push({
+          body: new Writer().uint32(ID.badMsgNotification).int64(msgId).int32(seqNo).int32(notice).finish(),
+          contentRelated: false,
+        })
+      }
+      if (out.length) this.sendEncrypted(entry, session, out)
+      return
+    }
+    if (out.length) this.sendEncrypted(entry, session, out)
+    this.onMessage(entry, session, msgId, body)
+  }
+
+  private openSession(entry: AuthKeyEntry, id: bigint): SessionState {
+    const session: SessionState = { id, seen: new Set(), seenOrder: [], outContent: 0, connection: this.connection }
+    entry.sessions.set(id, session)
+    if (entry.sessions.size > 64) {
+      const oldest = entry.sessions.keys().next().value
+      if (oldest !== undefined && oldest !== id) entry.sessions.delete(oldest)
+    }
+    return session
+  }
+
+  /** MTProto msg_id and seqno rules. Returns undefined to process, 0 to drop silently, or a bad_msg error code. */
+  private checkMsgId(session: SessionState, msgId: bigint, seqNo: number, body: Uint8Array): number | undefined {
+    if ((msgId & 3n) !== 0n) return 18
+    const serverSeconds = this.dc.env.nowMs() / 1000
+    const msgSeconds = Number(msgId >> 32n)
+    if (msgSeconds < serverSeconds - 300) return 16
+    if (msgSeconds > serverSeconds + 30) return 17
+    if (session.seen.has(msgId)) return 0
+    this.remember(session, msgId)
+    const ctor = body.length >= 4 ? Buffer.from(body.buffer, body.byteOffset, 4).readUInt32LE(0) : 0
+    const content = !NOT_CONTENT_RELATED.has(ctor)
+    if (content && seqNo % 2 === 0) return 35
+    if (!content && seqNo % 2 === 1) return 34
+    return undefined
+  }
+
+  private remember(session: SessionState, msgId: bigint): void {
+    session.seen.add(msgId)
+    session.seenOrder.push(msgId)
+    if (session.seenOrder.length > 1000) session.seen.delete(session.seenOrder.shift()!)
+  }
+
+  private onMessage(entry: AuthKeyEntry, session: SessionState, msgId: bigint, body: Uint8Array): void {
+    const r = new Reader(body)
+    const ctor = r.uint32()
+    switch (ctor) {
+      case ID.msgContainer: {
+        const count = r.int32()
+        if (count < 0 || count > 1024) throw new ProtocolError(`Bad container size ${count}`)
+        const inner: Array<{ id: bigint; seq: number; body: Uint8Array }> = []
+        for (let i = 0; i < count; i++) {
+          const id = r.int64()
+          const seq = r.int32()
+          const len = r.int32()
+          if (len < 4 || len > r.remaining) throw new ProtocolError(`Bad container item length ${len}`)
+          inner.push({ id, seq, body: r.raw(len) })
+        }
+        for (const m of inner) {
+          const notice = this.checkMsgId(session, m.id, m.seq, m.body)
+          if (notice === 0) continue
+          if (notice !== undefined) {
+            this.sendEncrypted(entry, session, [{
+              body: new Writer().uint32(ID.badMsgNotification).int64(m.id).int32(m.seq).int32(notice).finish(),
+              contentRelated: false,
+            }])
+            continue
+          }
+          this.onMessage(entry, session, m.id, m.body)
+        }
+        return
+      }
+      case ID.gzipPacked:
+        return this.onMessage(entry, session, msgId, inflate(r.bytes()))
+      case ID.msgsAck:
+      case ID.httpWait:
+        return
+      case ID.ping:
+      case ID.pingDelayDisconnect: {
+        const pingId = r.int64()
+        if (ctor === ID.pingDelayDisconnect) this.armDisconnect(r.int32())
+        const pong = new Writer().uint32(ID.pong).int64(msgId).int64(pingId).finish()
+        return this.sendEncrypted(entry, session, [{ body: pong, contentRelated: false }])
+      }
+      case ID.getFutureSalts: {
+        const num = Math.max(1, Math.min(64, r.int32()))
+        const now = Math.floor(this.dc.env.nowMs() / 1000)
+        // salts:vector<future_salt> is a bare vector of bare future_salt: no constructor ids inside.
+        const w = new Writer().uint32(ID.futureSalts).int64(msgId).int32(now).int32(num)
+        for (let i = 0; i < num; i++) w.int32(now + i * 3600 - 3600).int32(now + (i + 1) * 3600).int64(entry.salt)
+        return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: true }])
+      }
+      case ID.msgsStateReq: {
+        if (r.uint32() !== VECTOR_ID) throw new ProtocolError("msgs_state_req without a vector")
+        const n = r.int32()
+        const info = new Uint8Array(Math.max(0, Math.min(n, 8192)))
+        for (let i = 0; i < info.length; i++) info[i] = session.seen.has(r.int64()) ? 4 : 1
+        const w = new Writer().uint32(ID.msgsStateInfo).int64(msgId).bytes(info)
+        return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: false }])
+      }
+      case ID.msgResendReq:
+        return
+      case ID.destroySession: {
+        const target = r.int64()
+        const existed = target !== session.id && entry.sessions.delete(target)
+        const w = new Writer().uint32(existed ? ID.destroySessionOk : ID.destroySessionNone).int64(target)
+        return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: false }])
+      }
+      case ID.rpcDropAnswer: {
+        const w = new Writer().uint32(ID.rpcResult).int64(msgId).uint32(ID.rpcAnswerUnknown)
+        return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: true }])
+      }
+      default:
+        // Requests run side by side, as on Telegram: a slow one (an injected latency) never holds up the others.
+        this.onRequest(entry, session, msgId, body).catch((error) => this.connection.fail(error))
+        return
+    }
+  }
+
+  private armDisconnect(delaySeconds: number): void {
+    if (this.pingTimer !== undefined) clearTimeout(this.pingTimer)
+    if (delaySeconds <= 0) return
+    const timer = setTimeout(() => this.connection.close("ping_delay_disconnect"), delaySeconds * 1000)
+    Deno.unrefTimer(timer)
+    this.pingTimer = timer
+  }
+
+  private async onRequest(entry: AuthKeyEntry, session: SessionState, msgId: bigint, body: Uint8Array): Promise<void> {
+    const setLayer = (value: number) => (this.layer = value)
+    const getLayer = () => this.layer
+    const caller: SessionCaller = {
+      dcId: this.dc.id,
+      connectionId: this.connection.id,
+      authKeyId: entry.id,
+      get userId() {
+        return entry.userId
+      },
+      authorize(userId) {
+        entry.userId = userId
+      },
+      get layer() {
+        return getLayer()
+      },
+      set layer(value) {
+        setLayer(value)
+      },
+    }
+    const answer = await this.dc.env.invoke(body, caller)
+    const body2 = rpcResult(msgId, answer, this.dc.env.gzipThreshold)
+    this.sendEncrypted(entry, session, [{ body: body2, contentRelated: true }])
+  }
+
+  /** Encrypts and writes messages for a session (several go in one msg_container). */
+  sendEncrypted(entry: AuthKeyEntry, session: SessionState, messages: ReadonlyArray<Outgoing>): void {
+    if (this.connection.closed || messages.length === 0) return
+    const seqFor = (m: Outgoing) => m.contentRelated ? session.outContent++ * 2 + 1 : session.outContent * 2
+    let msgId: bigint
+    let seqNo: number
+    let payload: Uint8Array
+    if (messages.length === 1) {
+      const m = messages[0]!
+      msgId = this.dc.nextMsgId(m.unsolicited ?? false)
+      seqNo = seqFor(m)
+      payload = m.body
+    } else {
+      const w = new Writer().uint32(ID.msgContainer).int32(messages.length)
+      for (const m of messages) {
+        w.int64(this.dc.nextMsgId(m.unsolicited ?? false)).int32(seqFor(m)).int32(m.body.length).raw(m.body)
+      }
+      msgId = this.dc.nextMsgId(false)
+      seqNo = session.outContent * 2
+      payload = w.finish()
+    }
+    const header = new Writer().int64(entry.salt).int64(session.id).int64(msgId).int32(seqNo).int32(payload.length)
+      .finish()
+    const unpadded = header.length + payload.length
+    const padLen = 12 + ((16 - ((unpadded + 12) % 16)) % 16)
+    const plain = concat(header, payload, random(padLen))
+    const msgKey = messageKey(entry.key, plain, 8)
+    const { key, iv } = deriveAesKeyIv(entry.key, msgKey, 8)
+    const idBytes = Buffer.alloc(8)
+    idBytes.writeBigUInt64LE(entry.id, 0)
+    this.connection.write(concat(idBytes, msgKey, igeEncrypt(plain, key, iv)))
+  }
+}
+
+/** Session state for an answer to a message that does not open a session (a bad_server_salt). */
+function transientSession(id: bigint): SessionState {
+  return { id, seen: new Set(), seenOrder: [], outContent: 0, connection: undefined }
+}
+
+function random8(): bigint {
+  return Buffer.from(random(8)).readBigInt64LE(0)
+}

@@ -1,0 +1,42 @@
+/** A request's rpc_result (gzip_packed when that is smaller, or an rpc_error), and inflating gzip_packed messages. */
+import { gzipSync, unzipSync } from "node:zlib"
+import { concat, Writer } from "../transport/Bytes.ts"
+import type { Answer } from "./Dispatch.ts"
+import { ProtocolError } from "./ProtocolError.ts"
+import { SERVICE as ID } from "./Service.ts"
+
+/** `rpc_result req_msg_id result`: the answer (gzip_packed from `gzipThreshold` bytes, 0: never), or an rpc_error. */
+export function rpcResult(reqMsgId: bigint, answer: Answer, gzipThreshold: number): Uint8Array {
+  let result: Uint8Array
+  if ("ok" in answer) {
+    result = answer.ok
+    if (gzipThreshold > 0 && result.length >= gzipThreshold) result = gzipPacked(result)
+  } else {
+    result = new Writer().uint32(ID.rpcError).int32(answer.code).bytes(new TextEncoder().encode(answer.message))
+      .finish()
+  }
+  return concat(new Writer().uint32(ID.rpcResult).int64(reqMsgId).finish(), result)
+}
+
+/** Cached answers come back as the same bytes object, so their gzip_packed form is cached beside them. */
+const packedCache = new WeakMap<Uint8Array, Uint8Array>()
+
+/** The gzip_packed form of `result` when that is smaller, else `result` itself. */
+function gzipPacked(result: Uint8Array): Uint8Array {
+  let packed = packedCache.get(result)
+  if (!packed) {
+    const gz = new Writer().uint32(ID.gzipPacked).bytes(gzipSync(result)).finish()
+    packed = gz.length < result.length ? gz : result
+    packedCache.set(result, packed)
+  }
+  return packed
+}
+
+/** Inflates gzip_packed data; accepts gzip and zlib framing. */
+export function inflate(data: Uint8Array): Uint8Array {
+  try {
+    return unzipSync(data)
+  } catch (error) {
+    throw new ProtocolError(`Bad gzip_packed data: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}

@@ -1,0 +1,280 @@
+/** The sandbox's deterministic world: channels, accounts and lazily generated posts, with mutations and getHistory. */
+import type { Bumps } from "./Bumps.ts"
+import type { ChannelState } from "./ChannelState.ts"
+import { genesis, type WorldOptions } from "./Genesis.ts"
+import { historyIds } from "./History.ts"
+import type {
+  Account,
+  ChannelInfo,
+  ChannelTruth,
+  HistoryPage,
+  HistoryQuery,
+  Post,
+  PtsChange,
+  Reaction,
+  WorldApi,
+  WorldEvent,
+} from "./Model.ts"
+import { Posts, reactionsOf, reactionTotal, repliesOf } from "./Posts.ts"
+import { detectEntities } from "./Text.ts"
+
+/** The world: channels, accounts and posts, all derived from the seed; posts are generated per (channel, id). */
+export class World implements WorldApi {
+  private clock: number
+  private readonly listeners = new Set<(event: WorldEvent) => void>()
+  private readonly states: ReadonlyMap<number, ChannelState>
+  private readonly byUsername: ReadonlyMap<string, ChannelInfo>
+  private readonly byUserId: ReadonlyMap<number, Account>
+  private readonly byPhone: ReadonlyMap<string, Account>
+  /** Ids of the public channels, ascending (forward sources). */
+  private readonly publicIds: ReadonlyArray<number>
+  /** Builds the posts and counts their views and forwards (at this world's clock). */
+  private readonly builder: Posts
+
+  private constructor(
+    readonly seed: number,
+    readonly accounts: ReadonlyArray<Account>,
+    readonly channels: ReadonlyArray<ChannelInfo>,
+    states: ReadonlyArray<ChannelState>,
+    now: number,
+  ) {
+    this.clock = now
+    this.states = new Map(states.map((s) => [s.info.id, s]))
+    this.byUsername = new Map(channels.map((c) => [c.username.toLowerCase(), c]))
+    this.byUserId = new Map(accounts.map((a) => [a.userId, a]))
+    this.byPhone = new Map(accounts.map((a) => [a.phone, a]))
+    this.publicIds = channels.filter((c) => !c.isPrivate).map((c) => c.id)
+    this.builder = new Posts({ publicIds: this.publicIds, accounts, now: () => this.clock })
+  }
+
+  static create(options: WorldOptions): World {
+    const start = genesis(options)
+    return new World(options.seed, start.accounts, start.channels, start.states, start.now)
+  }
+
+  now(): number {
+    return this.clock
+  }
+
+  advance(seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError("the clock only moves forward")
+    this.clock += Math.floor(seconds)
+    for (const s of this.states.values()) s.version++
+  }
+
+  channel(id: number): ChannelInfo | undefined {
+    return this.states.get(id)?.info
+  }
+
+  channelByUsername(username: string): ChannelInfo | undefined {
+    return this.byUsername.get(username.replace(/^@/, "").toLowerCase())
+  }
+
+  account(userId: number): Account | undefined {
+    return this.byUserId.get(userId)
+  }
+
+  accountByPhone(phone: string): Account | undefined {
+    return this.byPhone.get(phone.replace(/[\s+]/g, ""))
+  }
+
+  history(channelId: number, query: HistoryQuery): HistoryPage {
+    const s = this.state(channelId)
+    const { ids, offsetIdOffset, notModified } = historyIds(s, query)
+    return {
+      posts: notModified ? [] : ids.map((id) => this.builder.build(s, id)),
+      count: s.count,
+      offsetIdOffset,
+      notModified,
+    }
+  }
+
+  posts(channelId: number, ids: ReadonlyArray<number>): ReadonlyArray<Post | undefined> {
+    const s = this.state(channelId)
+    return ids.map((id) => (s.exists(id) ? this.builder.build(s, id) : undefined))
+  }
+
+  truth(channelId: number): ChannelTruth {
+    const s = this.state(channelId)
+    const deletedIds: Array<number> = []
+    let views = 0
+    let forwards = 0
+    let replies = 0
+    let reactions = 0
+    let minId = 0
+    let maxId = 0
+    let r = 0
+    let d = 0
+    const ranges = s.rangeStart.length
+    for (let id = 1; id <= s.maxId; id++) {
+      while (r < ranges && s.rangeEnd[r]! <= id) r++
+      if (r < ranges && s.rangeStart[r]! <= id) {
+        deletedIds.push(id)
+        continue
+      }
+      while (d < s.deleted.length && s.deleted[d]! < id) d++
+      if (s.deleted[d] === id) {
+        deletedIds.push(id)
+        continue
+      }
+      if (minId === 0) minId = id
+      maxId = id
+      const date = s.dateOf(id)
+      views += this.builder.views(s, id, date)
+      forwards += this.builder.forwards(s, id, date)
+      replies += repliesOf(s, id)
+      reactions += reactionTotal(s, id)
+    }
+    while (deletedIds.length > 0 && deletedIds[deletedIds.length - 1]! > maxId) deletedIds.pop()
+    return { count: s.count, minId, maxId, views, forwards, replies, reactions, deletedIds }
+  }
+
+  publish(channelId: number, count: number): ReadonlyArray<Post> {
+    const s = this.state(channelId)
+    if (!Number.isInteger(count) || count < 0) throw new RangeError("count must be a non-negative integer")
+    const out: Array<Post> = []
+    for (let i = 0; i < count; i++) {
+      s.publishedDates.push(this.clock)
+      s.maxId++
+      s.count++
+      const pts = s.recordChange("new", [s.maxId], this.clock)
+      const post = this.builder.build(s, s.maxId)
+      out.push(post)
+      this.emit({ _tag: "NewPost", channelId, post, pts })
+    }
+    return out
+  }
+
+  edit(channelId: number, id: number, text?: string): Post {
+    const s = this.state(channelId)
+    if (!s.exists(id)) throw new Error("MESSAGE_ID_INVALID")
+    const current = this.builder.build(s, id)
+    const next = text ?? `${current.text} (edited)`
+    const entities = next.startsWith(current.text) ? current.entities : detectEntities(next)
+    s.edits.set(id, { text: next, entities, editDate: this.clock })
+    const pts = s.recordChange("edit", [id], this.clock)
+    const post = this.builder.build(s, id)
+    this.emit({ _tag: "EditPost", channelId, post, pts })
+    return post
+  }
+
+  delete(channelId: number, ids: ReadonlyArray<number>): ReadonlyArray<number> {
+    const s = this.state(channelId)
+    const removed: Array<number> = []
+    const seen = new Set<number>()
+    for (const id of ids) {
+      if (seen.has(id) || !s.exists(id)) continue
+      seen.add(id)
+      removed.push(id)
+    }
+    if (removed.length === 0) return removed
+    s.addDeleted(removed)
+    for (const id of removed) {
+      s.edits.delete(id)
+      s.views.forget(id)
+      s.forwards.forget(id)
+      s.reactionDeltas.delete(id)
+    }
+    s.count -= removed.length
+    const pts = s.recordChange("delete", removed, this.clock)
+    this.emit({ _tag: "DeletePosts", channelId, ids: removed, pts })
+    return removed
+  }
+
+  bumpViews(channelId: number, delta: number, ids?: ReadonlyArray<number>): number {
+    const s = this.state(channelId)
+    if (ids === undefined) return this.bumpAll(s, s.views, delta)
+    const changed = this.bumpSome(s, s.views, delta, ids)
+    for (const id of changed) {
+      this.emit({ _tag: "Views", channelId, id, views: this.builder.views(s, id, s.dateOf(id)) })
+    }
+    return changed.length
+  }
+
+  bumpForwards(channelId: number, delta: number, ids?: ReadonlyArray<number>): number {
+    const s = this.state(channelId)
+    if (ids === undefined) return this.bumpAll(s, s.forwards, delta)
+    const changed = this.bumpSome(s, s.forwards, delta, ids)
+    for (const id of changed) {
+      this.emit({ _tag: "Forwards", channelId, id, forwards: this.builder.forwards(s, id, s.dateOf(id)) })
+    }
+    return changed.length
+  }
+
+  react(channelId: number, id: number, emoji: string, delta: number): ReadonlyArray<Reaction> {
+    const s = this.state(channelId)
+    if (!Number.isInteger(delta)) throw new RangeError("delta must be an integer")
+    if (typeof emoji !== "string" || emoji === "") throw new RangeError("emoji must be a non-empty string")
+    if (!s.exists(id)) throw new Error("MESSAGE_ID_INVALID")
+    const before = reactionsOf(s, id)
+    const current = before.find((r) => r.emoji === emoji)?.count ?? 0
+    const applied = Math.max(-current, delta)
+    if (applied === 0) return before
+    let deltas = s.reactionDeltas.get(id)
+    if (deltas === undefined) s.reactionDeltas.set(id, deltas = new Map())
+    deltas.set(emoji, (deltas.get(emoji) ?? 0) + applied)
+    s.version++
+    const reactions = reactionsOf(s, id)
+    this.emit({ _tag: "Reactions", channelId, id, reactions })
+    return reactions
+  }
+
+  postCount(channelId: number): number {
+    return this.state(channelId).count
+  }
+
+  nthNewest(channelId: number, n: number): number | undefined {
+    const s = this.state(channelId)
+    if (!Number.isInteger(n) || n < 0 || n >= s.count) return undefined
+    return s.select(s.count - n)
+  }
+
+  pts(channelId: number): number {
+    return this.state(channelId).pts
+  }
+
+  lastChangeDate(channelId: number): number | undefined {
+    return this.state(channelId).lastChangeDate
+  }
+
+  changesSince(channelId: number, pts: number): ReadonlyArray<PtsChange> | undefined {
+    return this.state(channelId).changesSince(pts)
+  }
+
+  version(channelId: number): number {
+    return this.state(channelId).version
+  }
+
+  subscribe(listener: (event: WorldEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => void this.listeners.delete(listener)
+  }
+
+  private emit(event: WorldEvent): void {
+    for (const listener of [...this.listeners]) listener(event)
+  }
+
+  private state(channelId: number): ChannelState {
+    const s = this.states.get(channelId)
+    if (!s) throw new Error("CHANNEL_INVALID")
+    return s
+  }
+
+  /** Adds `delta` to `counter` for every post (no events, as for a clock move); returns how many posts. */
+  private bumpAll(s: ChannelState, counter: Bumps, delta: number): number {
+    if (!Number.isInteger(delta)) throw new RangeError("delta must be an integer")
+    if (s.count === 0) return 0
+    counter.addAll(s.maxId, delta)
+    s.version++
+    return s.count
+  }
+
+  /** Adds `delta` to `counter` for the `ids` that exist; returns them (each once). */
+  private bumpSome(s: ChannelState, counter: Bumps, delta: number, ids: ReadonlyArray<number>): Array<number> {
+    if (!Number.isInteger(delta)) throw new RangeError("delta must be an integer")
+    const changed = [...new Set(ids)].filter((id) => s.exists(id))
+    for (const id of changed) counter.add(id, delta)
+    if (changed.length > 0) s.version++
+    return changed
+  }
+}

@@ -5,11 +5,12 @@
 import { Console, Effect, Option, Redacted } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { ExitCode } from "../Cli.ts"
-import { AppConfig, SESSION_NAME } from "../Config.ts"
+import { AppConfig } from "../Config.ts"
+import { SESSION_NAME } from "../domain/Refs.ts"
 import { ConfigError } from "../domain/Errors.ts"
-import { resolveApplication, sessionPath } from "../telegram/Accounts.ts"
-import { login } from "../telegram/TelegramClient.ts"
-import { describeReason } from "../telegram/TelegramError.ts"
+import { resolveApplication, sessionPath } from "../pool/Accounts.ts"
+import { login } from "../telegram/Login.ts"
+import { describeReason } from "../domain/TelegramError.ts"
 
 const encoder = new TextEncoder()
 const say = (text: string) => Deno.stderr.writeSync(encoder.encode(text))

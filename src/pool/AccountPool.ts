@@ -1,399 +1,187 @@
 /**
- * The account pool: scoped leases on accounts, a token bucket per (account, method class) and one global bucket,
- * per-account concurrency, flood-wait cooling per (account, method class), quarantine of dead accounts, and backoff
- * with recovery after transient failures. Generic over the account's client, so it knows nothing of GramJS.
- *
- * Every decision (which account, when) is taken in one synchronous step, so it is atomic; the lease it yields is
- * released by `ensuring`, attached in the same uninterruptible step: interruption never leaks a lease or a permit.
+ * The account pool: every configured account (or the sandbox's test accounts), connected through the AccountConnector
+ * for the layer's lifetime, with its proxies, the scheduler's leases, budgets, cooldowns and quarantine, and the
+ * accounts' state persisted (the accounts table: quarantines remembered across runs, counters saved every 5 s and at
+ * the end).
  */
-import { Clock, Deferred, Duration, Effect, Schema } from "effect"
-import { type Bucket, earliest, makeBucket, reserve, unreserve } from "./Gcra.ts"
-import type { TelegramError } from "../telegram/TelegramError.ts"
-import { floodWaitSeconds, rateLimitHits, record } from "../observe/Metrics.ts"
+import { Clock, Context, Effect, Layer, Metric, Schedule } from "effect"
+import { AppConfig } from "../Config.ts"
+import { ConfigError, type StoreError } from "../domain/Errors.ts"
+import type { AccountClient } from "../domain/Telegram.ts"
+import { describeReason, type TelegramError } from "../domain/TelegramError.ts"
+import * as Metrics from "../observe/Metrics.ts"
+import { AccountRepo } from "../store/AccountRepo.ts"
+import { resolveAccounts, sessionFingerprint } from "./Accounts.ts"
+import { AccountConnector } from "./AccountConnector.ts"
+import { ProxyPool, type ProxyStatus } from "./ProxyPool.ts"
+import {
+  type AccountStatus,
+  type Lease,
+  makeScheduler,
+  type MethodClass,
+  type NoAccountAvailable,
+  type RunObserver,
+  type WaitTooLong,
+} from "./Scheduler.ts"
 
-/** Budgets are kept apart per kind of call: tripping one never stops the others. */
-export const METHOD_CLASSES = ["history", "updates", "views", "full", "stats", "resolve", "other"] as const
-export type MethodClass = (typeof METHOD_CLASSES)[number]
+export type PoolError = TelegramError | NoAccountAvailable | WaitTooLong
 
-export interface PoolSettings {
-  /** Sustained calls per second per (account, method class). */
-  readonly rpsPerAccount: number
-  /** Calls per second over the whole pool. */
-  readonly globalRps: number
-  /** Calls in flight per account. */
-  readonly maxConcurrencyPerAccount: number
-  /** Calls an idle (account, method class) may make at once before the rate applies. @default 1 */
-  readonly burstPerAccount?: number
-  /** @default 1 */
-  readonly globalBurst?: number
-  /** Longest backoff after repeated transient failures, in ms. @default 60_000 */
-  readonly maxBackoffMs?: number
-  /**
-   * Longest wait for a call, in ms (MTPROTO_MAX_FLOOD_WAIT_S): when no account may make it sooner (every eligible
-   * one cools after a FLOOD_WAIT, or the budget is that slow), the call fails with WaitTooLong instead of sleeping.
-   * @default unlimited
-   */
-  readonly maxWaitMs?: number
+export interface RunOptions {
+  readonly observer?: RunObserver | undefined
+  /** Only these accounts may make the call (e.g. a channel's admin, for its statistics). */
+  readonly only?: ReadonlySet<string> | undefined
 }
 
-export interface PoolAccount<A> {
-  /** A label for logs and metrics (never a phone number or a session). */
-  readonly name: string
-  readonly client: A
-  /** Why the account starts quarantined (remembered from an earlier run); unset for a usable account. */
-  readonly quarantined?: string
-}
-
-/** Sees every attempt of one `run` (sync callbacks: for per-task counters). */
-export interface RunObserver {
-  /** An attempt is about to be sent on `account`. */
-  readonly attempt?: (account: string) => void
-  /** The attempt on `account` was answered FLOOD_WAIT `seconds`. */
-  readonly floodWait?: (account: string, seconds: number) => void
-}
-
-export type AccountState = "healthy" | "cooling" | "backoff" | "quarantined"
-
-export interface AccountStatus {
-  readonly name: string
-  readonly state: AccountState
-  readonly inflight: number
-  readonly requests: number
-  readonly floodWaits: number
-  readonly floodSeconds: number
-  /** 1 healthy, lower after transient failures, 0 quarantined. */
-  readonly health: number
-  readonly quarantineReason: string | null
-}
-
-/** Every account is quarantined: nothing can be called any more. */
-export class NoAccountAvailable extends Schema.TaggedError<NoAccountAvailable>()("NoAccountAvailable", {
-  methodClass: Schema.String,
-  quarantined: Schema.Number,
-}) {
-  override get message(): string {
-    return `no account can call ${this.methodClass}: all ${this.quarantined} accounts are quarantined`
-  }
-}
-
-/** No account may make the call for longer than the pool may wait (MTPROTO_MAX_FLOOD_WAIT_S). */
-export class WaitTooLong extends Schema.TaggedError<WaitTooLong>()("WaitTooLong", {
-  methodClass: Schema.String,
-  seconds: Schema.Number,
-  /** Why: "flood" (FLOOD_WAIT cooling), "budget" (the token buckets), "backoff" (failures). */
-  cause: Schema.String,
-  maxSeconds: Schema.Number,
-}) {
-  override get message(): string {
-    return `no ${this.methodClass} call is possible for ${formatSeconds(this.seconds)}: ` +
-      `${WAIT_CAUSES[this.cause as WaitCause]}; that is longer than MTPROTO_MAX_FLOOD_WAIT_S ` +
-      `(${this.maxSeconds} s), so this work stops here (run it again later)`
-  }
-}
-
-type WaitCause = "flood" | "backoff" | "budget"
-
-const WAIT_CAUSES: Readonly<Record<WaitCause, string>> = {
-  flood: "every account that may make it cools after a FLOOD_WAIT",
-  backoff: "every account that may make it backs off after failures",
-  budget: "the rate budget (MTPROTO_RPS_PER_ACCOUNT, MTPROTO_GLOBAL_RPS) allows no sooner call",
-}
-
-/** "27 h 47 min", "14 min 5 s", "42 s". */
-function formatSeconds(total: number): string {
-  const s = Math.ceil(total)
-  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
-  if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`
-  return `${s} s`
-}
-
-export interface Lease<A> {
-  readonly name: string
-  readonly client: A
-}
-
-export interface AccountPool<A> {
+export class AccountPool extends Context.Service<AccountPool, {
+  /** The accounts' labels. */
+  readonly accounts: ReadonlyArray<string>
+  /** The connected clients (their update streams, for live updates). */
+  readonly clients: ReadonlyArray<AccountClient>
   /**
    * Runs `call` on an account that may make a `methodClass` call now (waiting for one if needed). A FLOOD_WAIT cools
    * that (account, class) until its deadline and the same call runs again, on another account when one is free; a
    * revoked account is quarantined and the call moves on; a transient failure backs the account off and is returned.
    */
-  readonly run: <B, E, R>(
+  run<B, E, R>(
     methodClass: MethodClass,
-    call: (lease: Lease<A>) => Effect.Effect<B, E | TelegramError, R>,
-    observer?: RunObserver,
-    /**
-     * Only these accounts may make the call (e.g. a channel's admins, for its statistics); the others are not
-     * considered, and when every one of these is quarantined the call fails with NoAccountAvailable.
-     */
-    only?: ReadonlySet<string>,
-  ) => Effect.Effect<B, E | TelegramError | NoAccountAvailable | WaitTooLong, R>
-  readonly status: Effect.Effect<ReadonlyArray<AccountStatus>>
+    call: (lease: Lease<AccountClient>) => Effect.Effect<B, E | TelegramError, R>,
+    options?: RunOptions,
+  ): Effect.Effect<B, E | PoolError, R>
+  readonly status: Effect.Effect<ReadonlyArray<AccountStatus & { readonly proxy: string | null }>>
+  readonly proxies: Effect.Effect<ReadonlyArray<ProxyStatus>>
+  /** Saves the accounts' state to the accounts table now (also done every 5 s and when the layer closes). */
+  readonly saveState: Effect.Effect<void>
+}>()("tgpulse/pool/AccountPool") {
+  static readonly layer: Layer.Layer<
+    AccountPool,
+    ConfigError | TelegramError | StoreError,
+    AppConfig | AccountRepo | AccountConnector
+  > = Layer.effect(AccountPool, Effect.suspend(() => make))
 }
 
-interface Slot<A> {
-  readonly account: PoolAccount<A>
-  readonly buckets: Record<MethodClass, Bucket>
-  readonly coolUntil: Record<MethodClass, number>
-  inflight: number
-  requests: number
-  floodWaits: number
-  floodSeconds: number
-  failures: number
-  backoffUntil: number
-  health: number
-  quarantine: string | null
-}
+/** The proxy pool of MTPROTO_PROXIES when proxies are on (Config makes sure there is one then). */
+const proxyPool = Effect.fnUntraced(function* (config: AppConfig["Service"]) {
+  if (config.features.proxy) {
+    return new ProxyPool(config.proxy.proxies, {
+      rotationMs: config.proxy.rotationSec * 1000,
+      failScoreLimit: config.proxy.failScoreLimit,
+    })
+  }
+  if (config.proxy.proxies.length > 0) {
+    yield* Effect.logInfo("proxies are disabled (MTPROTO_PROXY_ENABLED is not true): connecting directly")
+  }
+  return undefined
+})
 
-type Decision<A> =
-  | { readonly _tag: "Go"; readonly slot: Slot<A>; readonly at: number }
-  | { readonly _tag: "Wait"; readonly until: number }
-  | { readonly _tag: "Exhausted"; readonly quarantined: number }
-  | { readonly _tag: "TooLong"; readonly at: number; readonly cause: WaitCause }
-
-/** A reserved call whose account can no longer make it. */
-const STALE: unique symbol = Symbol("stale")
-
-/** A FLOOD_WAIT this long or longer is not worth waiting for when another account is merely busy. */
-const PREFER_BUSY_MS = 1_000
-
-/** A call that must wait this long or longer for its account says so (a long wait is never silent). */
-const SAY_WAIT_MS = 10_000
-
-const byClass = <V>(f: () => V): Record<MethodClass, V> =>
-  Object.fromEntries(METHOD_CLASSES.map((c) => [c, f()])) as Record<MethodClass, V>
-
-export const makeAccountPool = <A>(
-  accounts: ReadonlyArray<PoolAccount<A>>,
-  settings: PoolSettings,
-): Effect.Effect<AccountPool<A>> =>
-  Effect.sync(() => {
-    const burst = settings.burstPerAccount ?? 1
-    const maxBackoff = settings.maxBackoffMs ?? 60_000
-    const maxWait = settings.maxWaitMs ?? Number.POSITIVE_INFINITY
-    const global = makeBucket(settings.globalRps, settings.globalBurst ?? 1)
-    const slots: Array<Slot<A>> = accounts.map((account) => ({
-      account,
-      buckets: byClass(() => makeBucket(settings.rpsPerAccount, burst)),
-      coolUntil: byClass(() => 0),
-      inflight: 0,
-      requests: 0,
-      floodWaits: 0,
-      floodSeconds: 0,
-      failures: 0,
-      backoffUntil: 0,
-      health: account.quarantined === undefined ? 1 : 0,
-      quarantine: account.quarantined ?? null,
-    }))
-    // Completed (and replaced) whenever a lease is returned or an account changes state: waiters look again.
-    let changed = Deferred.makeUnsafe<void>()
-    const signal = () => {
-      Deferred.doneUnsafe(changed, Effect.void)
-      changed = Deferred.makeUnsafe<void>()
-    }
-
-    /** The best account for a call: earliest allowed start, then fewest calls in flight, then best health. */
-    const decide = (methodClass: MethodClass, now: number, only: ReadonlySet<string> | undefined): Decision<A> => {
-      let best: Slot<A> | undefined
-      let bestAt = Number.POSITIVE_INFINITY
-      let eligible = 0
-      let live = 0
-      let busy = 0
-      for (const slot of slots) {
-        if (only !== undefined && !only.has(slot.account.name)) continue
-        eligible++
-        if (slot.quarantine !== null) continue
-        live++
-        if (slot.inflight >= settings.maxConcurrencyPerAccount) {
-          busy++
-          continue
-        }
-        const ready = Math.max(now, slot.coolUntil[methodClass], slot.backoffUntil)
-        const at = earliest(global, earliest(slot.buckets[methodClass], ready))
-        if (
-          best === undefined || at < bestAt ||
-          (at === bestAt && (slot.inflight < best.inflight ||
-            (slot.inflight === best.inflight && slot.health > best.health)))
-        ) {
-          best = slot
-          bestAt = at
-        }
-      }
-      if (live === 0) return { _tag: "Exhausted", quarantined: eligible }
-      // Nothing free, or only a long cooldown while a busy account may be free sooner: wait for a change.
-      if (best === undefined) return { _tag: "Wait", until: Number.POSITIVE_INFINITY }
-      if (busy > 0 && bestAt - now >= PREFER_BUSY_MS) return { _tag: "Wait", until: bestAt }
-      if (bestAt - now > maxWait) return { _tag: "TooLong", at: bestAt, cause: waitCause(best, methodClass, bestAt) }
-      reserve(best.buckets[methodClass], bestAt)
-      reserve(global, bestAt)
-      best.inflight++
-      return { _tag: "Go", slot: best, at: bestAt }
-    }
-
-    const release = (slot: Slot<A>) =>
-      Effect.sync(() => {
-        slot.inflight--
-        signal()
-      })
-
-    /** What a failed call means for its account; true when the same call should run again. */
-    const onFailure = (
-      slot: Slot<A>,
-      methodClass: MethodClass,
-      error: unknown,
-      now: number,
-      observer: RunObserver | undefined,
-    ) =>
-      Effect.suspend(() => {
-        if (!isTelegramError(error)) return Effect.succeed(false)
-        const reason = error.reason
-        switch (reason._tag) {
-          case "FloodWait": {
-            observer?.floodWait?.(slot.account.name, reason.seconds)
-            record(floodWaitSeconds, reason.seconds, { account: slot.account.name })
-            slot.floodWaits++
-            slot.floodSeconds += reason.seconds
-            slot.coolUntil[methodClass] = Math.max(slot.coolUntil[methodClass], now + reason.seconds * 1000)
-            signal()
-            return Effect.logWarning("flood wait: the account cools for this kind of call").pipe(
-              Effect.annotateLogs({ account: slot.account.name, methodClass, seconds: reason.seconds }),
-              Effect.as(true),
-            )
-          }
-          case "AuthRevoked": {
-            if (slot.quarantine !== null) return Effect.succeed(true)
-            slot.quarantine = reason.errorMessage
-            slot.health = 0
-            signal()
-            return Effect.logError("account quarantined").pipe(
-              Effect.annotateLogs({ account: slot.account.name, reason: reason.errorMessage }),
-              Effect.as(true),
-            )
-          }
-          case "Transient":
-          case "Timeout": {
-            slot.failures++
-            slot.health = Math.max(0.05, slot.health * 0.5)
-            slot.backoffUntil = now + Math.min(maxBackoff, 1000 * 2 ** (slot.failures - 1))
-            signal()
-            return Effect.succeed(false)
-          }
-          default:
-            return Effect.succeed(false)
-        }
-      })
-
-    const onSuccess = (slot: Slot<A>) =>
-      Effect.sync(() => {
-        slot.failures = 0
-        slot.health = Math.min(1, slot.health + 0.25)
-      })
-
-    const run = <B, E, R>(
-      methodClass: MethodClass,
-      call: (lease: Lease<A>) => Effect.Effect<B, E | TelegramError, R>,
-      observer?: RunObserver,
-      only?: ReadonlySet<string>,
-    ): Effect.Effect<B, E | TelegramError | NoAccountAvailable | WaitTooLong, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function* () {
-          while (true) {
-            // An interruption that arrived while this fiber was woken is taken here, before it reserves anything.
-            yield* restore(Effect.void)
-            const now = yield* Clock.currentTimeMillis
-            const decision = decide(methodClass, now, only)
-            if (decision._tag === "Exhausted") {
-              return yield* new NoAccountAvailable({ methodClass, quarantined: decision.quarantined })
-            }
-            if (decision._tag === "TooLong") {
-              return yield* new WaitTooLong({
-                methodClass,
-                seconds: (decision.at - now) / 1000,
-                cause: decision.cause,
-                maxSeconds: maxWait / 1000,
-              })
-            }
-            if (decision._tag === "Wait") {
-              const wake = Deferred.await(changed)
-              yield* restore(
-                Number.isFinite(decision.until)
-                  ? Effect.raceFirst(wake, Effect.sleep(Duration.millis(decision.until - now)))
-                  : wake,
-              )
-              continue
-            }
-            const { slot, at } = decision
-            if (at > now) record(rateLimitHits, 1, { method_class: methodClass })
-            if (at - now >= SAY_WAIT_MS) {
-              yield* Effect.logWarning(
-                `waiting ${formatSeconds((at - now) / 1000)} for the next ${methodClass} call: ${
-                  WAIT_CAUSES[waitCause(slot, methodClass, at)]
-                }`,
-              ).pipe(Effect.annotateLogs({ account: slot.account.name, methodClass }))
-            }
-            const lease: Lease<A> = { name: slot.account.name, client: slot.account.client }
-            // The slot was reserved ahead; a flood, quarantine or backoff that struck the account meanwhile
-            // cancels it (the call is decided again) instead of walking into the same wall.
-            let started = false
-            const attempt = Effect.gen(function* () {
-              if (at > now) yield* Effect.sleep(Duration.millis(at - now))
-              const start = yield* Clock.currentTimeMillis
-              if (
-                slot.quarantine !== null || slot.coolUntil[methodClass] > start || slot.backoffUntil > start
-              ) return STALE
-              started = true
-              slot.requests++
-              observer?.attempt?.(slot.account.name)
-              return yield* call(lease)
-            })
-            const outcome = yield* restore(attempt).pipe(
-              Effect.result,
-              Effect.ensuring(Effect.suspend(() => {
-                // A slot never used goes back to its buckets (when nothing was reserved after it).
-                if (!started) {
-                  unreserve(slot.buckets[methodClass], at)
-                  unreserve(global, at)
-                }
-                return release(slot)
-              })),
-            )
-            if (outcome._tag === "Success" && outcome.success === STALE) continue
-            if (outcome._tag === "Success") {
-              yield* onSuccess(slot)
-              return outcome.success as B
-            }
-            const again = yield* onFailure(slot, methodClass, outcome.failure, yield* Clock.currentTimeMillis, observer)
-            if (!again) return yield* Effect.fail(outcome.failure)
-          }
-        })
+const make = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const repo = yield* AccountRepo
+  const connector = yield* AccountConnector
+  const { accounts, rejected } = yield* resolveAccounts(config, { first: !config.features.pool })
+  const configured = config.telegram.accounts.length
+  if (!config.features.pool && configured > 1) {
+    yield* Effect.logInfo(
+      `account pool is disabled (MTPROTO_POOL_ENABLED is not true): using "${accounts[0]!.label}" only of ` +
+        `${configured}`,
+    )
+  }
+  for (const r of rejected) {
+    yield* Effect.logError(`account left out: ${r.reason}`).pipe(Effect.annotateLogs({ account: r.label }))
+  }
+  const proxies = yield* proxyPool(config)
+  const fingerprints = new Map(accounts.map((a) => [a.label, sessionFingerprint(a.session)]))
+  // A quarantine is remembered for the session it struck; a new login (another session) lifts it.
+  const quarantined = new Map(
+    (yield* repo.list).filter((row) =>
+      row.status === "quarantined" && row.sessionFingerprint === fingerprints.get(row.name)
+    ).map((row) => [row.name, row.quarantineReason ?? "quarantined"]),
+  )
+  for (const [name, reason] of quarantined) {
+    yield* Effect.logWarning("account stays quarantined from an earlier run (log in again to lift it)").pipe(
+      Effect.annotateLogs({ account: name, reason }),
+    )
+  }
+  const clients = yield* Effect.forEach(accounts, (account) => connector.connect(account, proxies))
+  // Every account connects at once. A revoked one is quarantined from the start; one that cannot connect now
+  // (network, proxy) stays in the pool and connects again at its first call. Only when none connects does the
+  // start fail, with the first account's reason. Accounts still quarantined from an earlier run are not connected.
+  const usable = clients.filter((c) => !quarantined.has(c.account))
+  const probes = yield* Effect.forEach(usable, (c) => Effect.result(c.connect), { concurrency: "unbounded" })
+  const failures = probes.flatMap((p) => (p._tag === "Failure" ? [p.failure] : []))
+  if (usable.length > 0 && failures.length === usable.length) return yield* failures[0]!
+  for (const [i, probe] of probes.entries()) {
+    if (probe._tag === "Success") continue
+    const account = usable[i]!.account
+    if (probe.failure.reason._tag === "AuthRevoked") {
+      quarantined.set(account, probe.failure.reason.errorMessage)
+      yield* Effect.logError("account quarantined").pipe(
+        Effect.annotateLogs({ account, reason: probe.failure.reason.errorMessage, stage: "connect" }),
       )
+    } else {
+      yield* Effect.logWarning("account could not connect; it tries again at its first call").pipe(
+        Effect.annotateLogs({ account, error: describeReason(probe.failure.reason) }),
+      )
+    }
+  }
+  const scheduler = yield* makeScheduler(
+    clients.map((client) => {
+      const reason = quarantined.get(client.account)
+      return { name: client.account, client, ...(reason === undefined ? {} : { quarantined: reason }) }
+    }),
+    {
+      rpsPerAccount: config.pool.rpsPerAccount,
+      globalRps: config.pool.globalRps,
+      maxConcurrencyPerAccount: config.pool.maxConcurrencyPerAccount,
+      maxWaitMs: config.pool.maxFloodWaitS * 1000,
+    },
+  )
 
-    const status = Effect.map(Clock.currentTimeMillis, (now) =>
-      slots.map((slot): AccountStatus => ({
-        name: slot.account.name,
-        state: slot.quarantine !== null
-          ? "quarantined"
-          : slot.backoffUntil > now
-          ? "backoff"
-          : Object.values(slot.coolUntil).some((t) => t > now)
-          ? "cooling"
-          : "healthy",
-        inflight: slot.inflight,
-        requests: slot.requests,
-        floodWaits: slot.floodWaits,
-        floodSeconds: slot.floodSeconds,
-        health: slot.health,
-        quarantineReason: slot.quarantine,
-      })))
+  const byName = new Map(clients.map((c) => [c.account, c]))
+  const status = Effect.map(
+    scheduler.status,
+    (list) => list.map((s) => ({ ...s, proxy: byName.get(s.name)?.proxy() ?? null })),
+  )
 
-    return { run, status }
+  // Saves deltas of the counters; the last save runs when the layer closes.
+  const saved = new Map<string, { requests: number; floodWaits: number; floodSeconds: number }>()
+  const save = Effect.gen(function* () {
+    const now = yield* status
+    yield* Metric.update(Metrics.poolAccountsTotal, now.length)
+    yield* Metric.update(Metrics.poolAccountsHealthy, now.filter((s) => s.state === "healthy").length)
+    if (proxies) {
+      const t = yield* Clock.currentTimeMillis
+      yield* Metric.update(Metrics.proxyPoolHealthy, proxies.status(t).filter((p) => p.state !== "banned").length)
+    }
+    yield* repo.save(now.map((s) => {
+      const before = saved.get(s.name) ?? { requests: 0, floodWaits: 0, floodSeconds: 0 }
+      saved.set(s.name, { requests: s.requests, floodWaits: s.floodWaits, floodSeconds: s.floodSeconds })
+      return {
+        name: s.name,
+        status: s.state,
+        health: s.health,
+        requests: s.requests - before.requests,
+        floodWaits: s.floodWaits - before.floodWaits,
+        floodSeconds: s.floodSeconds - before.floodSeconds,
+        quarantineReason: s.quarantineReason,
+        sessionFingerprint: fingerprints.get(s.name)!,
+        proxy: s.proxy,
+      }
+    }))
+  }).pipe(
+    Effect.catch((e) =>
+      Effect.logWarning("could not save the accounts' state").pipe(Effect.annotateLogs({ error: e.message }))
+    ),
+  )
+  yield* save
+  yield* Effect.forkScoped(Effect.repeat(Effect.delay(save, "5 seconds"), Schedule.forever))
+  yield* Effect.addFinalizer(() => save)
+
+  return AccountPool.of({
+    accounts: clients.map((c) => c.account),
+    clients,
+    run: (methodClass, call, options = {}) => scheduler.run(methodClass, call, options.observer, options.only),
+    status,
+    saveState: save,
+    proxies: Effect.map(Clock.currentTimeMillis, (now) => proxies?.status(now) ?? []),
   })
-
-/** What holds a slot's call back until `at`: its flood cooling, its backoff, or else the token buckets. */
-function waitCause<A>(slot: Slot<A>, methodClass: MethodClass, at: number): WaitCause {
-  return slot.coolUntil[methodClass] >= at ? "flood" : slot.backoffUntil >= at ? "backoff" : "budget"
-}
-
-function isTelegramError(error: unknown): error is TelegramError {
-  return typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "TelegramError"
-}
+})

@@ -3,6 +3,7 @@
  * import and never does I/O. Unknown shapes give undefined (the caller counts and skips them).
  */
 import type { MediaKind, Post } from "../domain/Post.ts"
+import type { HistoryPage } from "../domain/Telegram.ts"
 
 type Tl = any
 
@@ -229,5 +230,35 @@ export function normalizeMessage(message: Tl, channelId: number): Post | undefin
       ? contentHash(message.action?.className ?? "", [], null)
       : contentHash(text, entities, message.media),
     isService: service,
+  }
+}
+
+/**
+ * A messages.getHistory result of channel `channelId` as a page: its posts, every id it covered (a message of a shape
+ * tgpulse does not store still moves the walk's cursor) and how many were skipped, the channel's total, the offset
+ * Telegram reported and its pts.
+ */
+export function historyPage(result: Tl, channelId: number): HistoryPage {
+  const messages: ReadonlyArray<Tl> = Array.isArray(result?.messages) ? result.messages : []
+  const posts: Array<Post> = []
+  const ids: Array<number> = []
+  let skipped = 0
+  for (const m of messages) {
+    const post = normalizeMessage(m, channelId)
+    if (post) {
+      posts.push(post)
+      ids.push(post.msgId)
+    } else {
+      if (typeof m?.id === "number") ids.push(m.id)
+      skipped++
+    }
+  }
+  return {
+    posts,
+    ids,
+    skipped,
+    count: typeof result?.count === "number" ? result.count : messages.length,
+    offsetIdOffset: typeof result?.offsetIdOffset === "number" ? result.offsetIdOffset : undefined,
+    pts: typeof result?.pts === "number" ? result.pts : undefined,
   }
 }

@@ -8,7 +8,7 @@ import {
   type TelegramErrorReason,
   Transient,
   Unexpected,
-} from "./TelegramError.ts"
+} from "../domain/TelegramError.ts"
 
 const AUTH_REVOKED: ReadonlySet<string> = new Set([
   "AUTH_KEY_UNREGISTERED",
@@ -34,6 +34,7 @@ const PEER_UNAVAILABLE: ReadonlySet<string> = new Set([
   "MSG_ID_INVALID",
   "FROZEN_PARTICIPANT_MISSING",
   "CHAT_ADMIN_REQUIRED",
+  "NOT_A_CHANNEL",
 ])
 
 const TRANSIENT: ReadonlySet<string> = new Set([

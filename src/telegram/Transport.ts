@@ -16,7 +16,7 @@ import { _serverKeys } from "telegram/crypto/RSA.js"
 import bigInt from "big-integer"
 import { createPublicKey } from "node:crypto"
 import { Buffer } from "node:buffer"
-import type { Descriptor } from "../sandbox/Descriptor.ts"
+import type { Descriptor } from "@tgpulse/sandbox/descriptor"
 import { describeNetworkError } from "../domain/NetworkError.ts"
 
 export type TransportName = "full" | "abridged" | "obfuscated"

@@ -1,5 +1,6 @@
 /** ProxyPool: parsing and masking, one proxy per account, failure scores and bans, timed recovery, rotation. */
-import { maskProxy, parseProxyUrl, ProxyPool, type ProxySpec } from "../../src/pool/ProxyPool.ts"
+import { maskProxy, parseProxyUrl, type ProxySpec } from "../../src/domain/Proxy.ts"
+import { ProxyPool } from "../../src/pool/ProxyPool.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 
 const spec = (url: string): ProxySpec => {

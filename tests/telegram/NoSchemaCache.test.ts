@@ -26,7 +26,8 @@ Deno.test("NoSchemaCache keeps GramJS from reading or writing a schema cache in 
   const loaded = await run(
     location,
     `
-    import { Api } from "./src/sandbox/Tl.ts"
+    import "./src/telegram/NoSchemaCache.ts"
+    import { Api } from "telegram"
     console.log(new Api.help.GetNearestDc().getBytes().length)
   `,
   )

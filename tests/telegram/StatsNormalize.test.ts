@@ -5,7 +5,7 @@
 import "../../src/telegram/NoSchemaCache.ts"
 import { Api } from "telegram"
 import bigInt from "big-integer"
-import { pivotGraph } from "../../src/collect/StatsLoader.ts"
+import { pivotGraph } from "../../src/domain/StatsPlan.ts"
 import { channelStats, messageStats, publicForwards } from "../../src/telegram/StatsNormalize.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 

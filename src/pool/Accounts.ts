@@ -6,7 +6,7 @@ import { createHash, createPublicKey } from "node:crypto"
 import { Effect, Option, Redacted } from "effect"
 import type { AppConfigShape } from "../Config.ts"
 import { ConfigError } from "../domain/Errors.ts"
-import { type Descriptor, parseDescriptor } from "../sandbox/Descriptor.ts"
+import { type Descriptor, parseDescriptor } from "@tgpulse/sandbox/descriptor"
 
 export interface Account {
   /** For logs and metrics: the session file's name or "account N"; never a phone number or a session. */

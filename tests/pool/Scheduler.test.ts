@@ -1,31 +1,20 @@
 /**
- * AccountPool on virtual time (TestClock): rates per account and overall, least-loaded spread, per-account
+ * The account pool's scheduler on virtual time (TestClock): rates per account and overall, least-loaded spread, per-account
  * concurrency, flood cooling per (account, class), quarantine, transient backoff, and no leak under interruption.
  * A budget oracle (the same rule Telegram and the sandbox apply) answers FLOOD_WAIT to any call that comes too early.
  */
 import { Clock, Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { type AccountPool, makeAccountPool, type PoolSettings } from "../../src/pool/AccountPool.ts"
-import { AuthRevoked, FloodWait, TelegramError, Transient } from "../../src/telegram/TelegramError.ts"
+import { makeScheduler, type PoolSettings, type Scheduler } from "../../src/pool/Scheduler.ts"
+import { AuthRevoked, FloodWait, TelegramError, Transient } from "../../src/domain/TelegramError.ts"
 import { assert, assertEquals } from "../support/assert.ts"
+import { runFor, virtualTest } from "../support/effectTest.ts"
 
 interface Call {
   readonly account: string
   readonly at: number
   readonly payload: number
 }
-
-/** Deno.test on virtual time. */
-const virtualTest = <E>(name: string, body: Effect.Effect<void, E>) =>
-  Deno.test(name, () => Effect.runPromise(body.pipe(Effect.provide(TestClock.layer()), Effect.scoped)))
-
-/** Runs every effect concurrently while virtual time advances by `seconds`, in small steps. */
-const runFor = <A, E>(seconds: number, effects: ReadonlyArray<Effect.Effect<A, E>>) =>
-  Effect.gen(function* () {
-    const fibers = yield* Effect.forEach(effects, (e) => Effect.forkChild(e))
-    for (let t = 0; t < seconds * 10; t++) yield* TestClock.adjust(Duration.millis(100))
-    return yield* Effect.forEach(fibers, (f) => Fiber.join(f))
-  })
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `acc${i}`, client: `acc${i}` }))
 
@@ -54,13 +43,13 @@ const spacing = (calls: ReadonlyArray<Call>, account?: string) => {
 const countBy = (calls: ReadonlyArray<Call>) =>
   calls.reduce<Record<string, number>>((m, c) => ({ ...m, [c.account]: (m[c.account] ?? 0) + 1 }), {})
 
-const history = <A>(pool: AccountPool<A>, call: (lease: { name: string }) => Effect.Effect<number, TelegramError>) =>
+const history = <A>(pool: Scheduler<A>, call: (lease: { name: string }) => Effect.Effect<number, TelegramError>) =>
   pool.run("history", call)
 
 virtualTest(
-  "AccountPool: each account keeps its rate, the load spreads evenly, the total is the sum of the budgets",
+  "Scheduler: each account keeps its rate, the load spreads evenly, the total is the sum of the budgets",
   Effect.gen(function* () {
-    const pool = yield* makeAccountPool(names(3), settings())
+    const pool = yield* makeScheduler(names(3), settings())
     const calls: Array<Call> = []
     const record = recorder(calls)
     const results = yield* runFor(11, Array.from({ length: 60 }, (_, i) => history(pool, record(i))))
@@ -75,9 +64,9 @@ virtualTest(
 )
 
 virtualTest(
-  "AccountPool: the global bucket caps the pool",
+  "Scheduler: the global bucket caps the pool",
   Effect.gen(function* () {
-    const pool = yield* makeAccountPool(names(3), settings({ rpsPerAccount: 10, globalRps: 5 }))
+    const pool = yield* makeScheduler(names(3), settings({ rpsPerAccount: 10, globalRps: 5 }))
     const calls: Array<Call> = []
     yield* runFor(11, Array.from({ length: 50 }, (_, i) => history(pool, recorder(calls)(i))))
     assert(spacing(calls) >= 200, `global spacing ${spacing(calls)}`)
@@ -86,9 +75,9 @@ virtualTest(
 )
 
 virtualTest(
-  "AccountPool: no account runs more calls at once than allowed",
+  "Scheduler: no account runs more calls at once than allowed",
   Effect.gen(function* () {
-    const pool = yield* makeAccountPool(names(2), settings({ rpsPerAccount: 100, maxConcurrencyPerAccount: 2 }))
+    const pool = yield* makeScheduler(names(2), settings({ rpsPerAccount: 100, maxConcurrencyPerAccount: 2 }))
     let inflight: Record<string, number> = {}
     let peak = 0
     const call = (lease: { name: string }) =>
@@ -106,9 +95,9 @@ virtualTest(
 )
 
 virtualTest(
-  "AccountPool: a FLOOD_WAIT cools that account for that class only, the same call runs again elsewhere",
+  "Scheduler: a FLOOD_WAIT cools that account for that class only, the same call runs again elsewhere",
   Effect.gen(function* () {
-    const pool = yield* makeAccountPool(names(3), settings())
+    const pool = yield* makeScheduler(names(3), settings())
     const calls: Array<Call> = []
     let flooded = false
     const call = (payload: number) => (lease: { name: string }) =>
@@ -152,9 +141,9 @@ virtualTest(
 )
 
 virtualTest(
-  "AccountPool: a FLOOD_WAIT longer than the longest wait fails the call at once with WaitTooLong; a shorter one waits",
+  "Scheduler: a FLOOD_WAIT longer than the longest wait fails the call at once with WaitTooLong; a shorter one waits",
   Effect.gen(function* () {
-    const pool = yield* makeAccountPool(names(1), settings({ maxWaitMs: 900_000 }))
+    const pool = yield* makeScheduler(names(1), settings({ maxWaitMs: 900_000 }))
     const floods: Array<number> = [100_000, 600]
     const calls: Array<number> = []
     const call = (lease: { name: string }) =>
@@ -182,9 +171,9 @@ virtualTest(
 )
 
 virtualTest(
-  "AccountPool: a revoked account is quarantined once and the work finishes on the others; none left is an error",
+  "Scheduler: a revoked account is quarantined once and the work finishes on the others; none left is an error",
   Effect.gen(function* () {
-    const pool = yield* makeAccountPool(names(2), settings())
+    const pool = yield* makeScheduler(names(2), settings())
     const calls: Array<Call> = []
     const call = (payload: number) => (lease: { name: string }) =>
       Effect.gen(function* () {
@@ -207,7 +196,7 @@ virtualTest(
       ["healthy", null],
     ])
 
-    const dead = yield* makeAccountPool(names(1), settings())
+    const dead = yield* makeScheduler(names(1), settings())
     const revoked = (lease: { name: string }): Effect.Effect<number, TelegramError> =>
       Effect.fail(
         new TelegramError({
@@ -222,9 +211,9 @@ virtualTest(
 )
 
 virtualTest(
-  "AccountPool: a transient failure is returned and backs the account off; a success brings it back",
+  "Scheduler: a transient failure is returned and backs the account off; a success brings it back",
   Effect.gen(function* () {
-    const pool = yield* makeAccountPool(names(2), settings({ rpsPerAccount: 100 }))
+    const pool = yield* makeScheduler(names(2), settings({ rpsPerAccount: 100 }))
     const calls: Array<Call> = []
     const failing = (lease: { name: string }) =>
       Effect.gen(function* () {
@@ -248,9 +237,9 @@ virtualTest(
 )
 
 virtualTest(
-  "AccountPool: 1,000 interrupted tasks leak no lease and no permit",
+  "Scheduler: 1,000 interrupted tasks leak no lease and no permit",
   Effect.gen(function* () {
-    const pool = yield* makeAccountPool(names(3), settings({ maxConcurrencyPerAccount: 2 }))
+    const pool = yield* makeScheduler(names(3), settings({ maxConcurrencyPerAccount: 2 }))
     const calls: Array<Call> = []
     const slow = recorder(calls, 5_000)
     const fibers = yield* Effect.forEach(
@@ -274,9 +263,9 @@ virtualTest(
 )
 
 virtualTest(
-  "AccountPool: a call for some accounts only runs on them, waits for them, and fails when they are all quarantined",
+  "Scheduler: a call for some accounts only runs on them, waits for them, and fails when they are all quarantined",
   Effect.gen(function* () {
-    const pool = yield* makeAccountPool(names(3), settings())
+    const pool = yield* makeScheduler(names(3), settings())
     const calls: Array<Call> = []
     const record = recorder(calls)
     const only = new Set(["acc1"])

@@ -1,9 +1,10 @@
 /** History sync: per channel a forward catch-up and a backfill walk, each page stored with its checkpoint at once. */
 import { Clock, Context, DateTime, Effect, Fiber, Layer, Metric, Option, Ref, Schedule, Schema, Stream } from "effect"
 import * as Metrics from "../observe/Metrics.ts"
-import type { PeerRef } from "../Config.ts"
+import type { PeerRef } from "../domain/Refs.ts"
 import {
   afterPage,
+  type CheckpointStream,
   coversHistory,
   decodeHistoryCursor,
   type HistoryCursor,
@@ -17,16 +18,17 @@ import { describePeer, forEachPeer, makeResolver } from "./Peers.ts"
 import { ChannelLocks } from "../store/ChannelLocks.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
 import { PostRepo } from "../store/PostRepo.ts"
-import { normalizeMessage } from "../telegram/Normalize.ts"
-import type { RunObserver } from "../pool/AccountPool.ts"
-import { type ChannelInfo, type HistoryPage, type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
+import { AccountPool } from "../pool/AccountPool.ts"
+import type { RunObserver } from "../pool/Scheduler.ts"
+import type { ChannelInfo, HistoryPage } from "../domain/Telegram.ts"
+import { type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
 import type { StoreError } from "../domain/Errors.ts"
 
 /** Posts per getHistory page (Telegram's maximum). */
 export const PAGE_SIZE = 100
 /** Pages fetched ahead of the one being written (memory: about 0.5 MB each). */
 const PREFETCH = 3
-const STREAM = "history"
+const STREAM = "history" satisfies CheckpointStream
 
 /** A database that is away: retry the same page with backoff capped at 5 s, for about a minute. */
 const PERSIST_RETRY = Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")]).pipe(
@@ -123,6 +125,7 @@ export class HistorySync extends Context.Service<HistorySync, {
     HistorySync,
     Effect.gen(function* () {
       const telegram = yield* TelegramClient
+      const pool = yield* AccountPool
       const channels = yield* ChannelRepo
       const posts = yield* PostRepo
       const checkpoints = yield* CheckpointRepo
@@ -148,9 +151,9 @@ export class HistorySync extends Context.Service<HistorySync, {
          * failures are retried here with backoff (the pool also backs the failing account off).
          */
         const observer: RunObserver = {
-          attempt: () => Effect.runSync(bump((p) => ({ requests: p.requests + 1 }))),
+          attempt: () => bump((p) => ({ requests: p.requests + 1 })),
           floodWait: (_, seconds) =>
-            Effect.runSync(bump((p) => ({ floodWaits: p.floodWaits + 1, floodSeconds: p.floodSeconds + seconds }))),
+            bump((p) => ({ floodWaits: p.floodWaits + 1, floodSeconds: p.floodSeconds + seconds })),
         }
         const transient = (error: PoolError) =>
           error._tag === "TelegramError" && (error.reason._tag === "Transient" || error.reason._tag === "Timeout")
@@ -233,21 +236,13 @@ export class HistorySync extends Context.Service<HistorySync, {
             (plan: PagePlan) =>
               fetchPage(plan).pipe(Effect.flatMap((page) =>
                 Effect.map(Clock.currentTimeMillis, (fetchedAt) => {
-                  const normalized = normalizePage(page.messages, channel.id)
-                  const outcome = afterPage(direction, ahead, {
-                    ids: normalized.ids,
-                    count: page.count,
-                    offsetIdOffset: page.offsetIdOffset,
-                  }, plan.limit)
+                  const outcome = afterPage(direction, ahead, page, plan.limit)
                   ahead = outcome.cursor
-                  budget -= normalized.ids.length
+                  budget -= page.ids.length
                   const next = outcome.more && budget > 0
                     ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
                     : Option.none<PagePlan>()
-                  return [
-                    [{ ...normalized, cursor: outcome.cursor, count: page.count, pts: page.pts, fetchedAt }],
-                    next,
-                  ] as const
+                  return [[{ ...page, cursor: outcome.cursor, fetchedAt }], next] as const
                 })
               )),
           )
@@ -342,30 +337,11 @@ export class HistorySync extends Context.Service<HistorySync, {
             (ref, cell) => syncChannel(ref, options, cell),
           )
           yield* Fiber.interrupt(publisher)
-          yield* telegram.saveState
+          yield* pool.saveState
           yield* publish
           return yield* Effect.forEach(cells, Ref.get)
         }),
       })
     }),
   )
-}
-
-/** A page's messages as posts, the ids it covered (skipped ones included) and how many were skipped. */
-function normalizePage(messages: ReadonlyArray<unknown>, channelId: number) {
-  const posts: Array<Post> = []
-  const ids: Array<number> = []
-  let skipped = 0
-  for (const m of messages) {
-    const post = normalizeMessage(m, channelId)
-    if (post) {
-      posts.push(post)
-      ids.push(post.msgId)
-    } else {
-      const id = (m as { id?: unknown }).id
-      if (typeof id === "number") ids.push(id)
-      skipped++
-    }
-  }
-  return { posts, ids, skipped }
 }

@@ -4,11 +4,13 @@
  * messages.getMessagesReactions for reactions), and every refresh is a `post_metrics` snapshot.
  */
 import { Clock, Context, Duration, Effect, Layer } from "effect"
-import type { PeerRef } from "../Config.ts"
-import { isDue, maxAgeOf, type RefreshTier } from "../domain/Refresh.ts"
+import type { CounterChange } from "../domain/Post.ts"
+import type { PeerRef } from "../domain/Refs.ts"
+import { isDue, maxAgeOf, nextRound, type RefreshTier } from "../domain/Refresh.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
-import { type MetricChange, PostRepo } from "../store/PostRepo.ts"
-import type { ChannelInfo, PoolError } from "../telegram/TelegramClient.ts"
+import { PostRepo } from "../store/PostRepo.ts"
+import type { ChannelInfo } from "../domain/Telegram.ts"
+import type { PoolError } from "../telegram/TelegramClient.ts"
 import { TelegramClient } from "../telegram/TelegramClient.ts"
 import type { StoreError } from "../domain/Errors.ts"
 import { describePeer, failureMessage, makeResolver } from "./Peers.ts"
@@ -60,7 +62,7 @@ export class MetricsRefresh extends Context.Service<MetricsRefresh, {
             viewsRequests++
             const reactions = yield* telegram.getMessagesReactions(channel, ids)
             reactionsRequests++
-            const counters: Array<MetricChange> = views.map((v) => ({
+            const counters: Array<CounterChange> = views.map((v) => ({
               msgId: v.msgId,
               views: v.views ?? undefined,
               forwards: v.forwards ?? undefined,
@@ -105,8 +107,6 @@ export class MetricsRefresh extends Context.Service<MetricsRefresh, {
       })
 
       const run = (refs: ReadonlyArray<PeerRef>, tiers: ReadonlyArray<RefreshTier>) => {
-        // Rounds on the finest tier's grid: every tier's slots start on it.
-        const every = Math.min(...tiers.map((t) => t.everySec))
         const round = Effect.gen(function* () {
           const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
           const r = yield* refreshOnce(refs, tiers, now)
@@ -120,14 +120,12 @@ export class MetricsRefresh extends Context.Service<MetricsRefresh, {
             Effect.logError("metrics refresh round failed").pipe(Effect.annotateLogs({ error: failureMessage(cause) }))
           ),
         )
-        return Effect.gen(function* () {
-          while (true) {
-            yield* round
-            const now = yield* Clock.currentTimeMillis
-            const next = (Math.floor(now / 1000 / every) + 1) * every * 1000
-            yield* Effect.sleep(Duration.millis(next - now))
-          }
-        })
+        // A round, then a sleep until the next slot of the grid (nextRound), forever.
+        const untilNextRound = Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => Effect.sleep(Duration.millis(nextRound(tiers, now) - now)),
+        )
+        return Effect.forever(Effect.andThen(round, untilNextRound))
       }
 
       return MetricsRefresh.of({ refreshOnce, run })

@@ -1,8 +1,9 @@
 /** Channels named by the user, resolved once and cached; shared by every collector. */
 import { type Cause, Clock, Effect, Option, Ref } from "effect"
-import type { PeerRef } from "../Config.ts"
+import type { PeerRef } from "../domain/Refs.ts"
 import type { ChannelRepo } from "../store/ChannelRepo.ts"
-import type { ChannelInfo, TelegramClient } from "../telegram/TelegramClient.ts"
+import type { ChannelInfo } from "../domain/Telegram.ts"
+import type { TelegramClient } from "../telegram/TelegramClient.ts"
 
 /** `@name` or the id, as the user wrote it. */
 export function describePeer(ref: PeerRef): string {

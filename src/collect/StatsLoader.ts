@@ -5,32 +5,35 @@
  */
 import { Clock, Context, Effect, Layer, Metric, Ref } from "effect"
 import * as Metrics from "../observe/Metrics.ts"
-import type { PeerRef } from "../Config.ts"
+import type { PeerRef } from "../domain/Refs.ts"
 import type { StoreError } from "../domain/Errors.ts"
-import type { ChannelStats, RawGraph } from "../domain/Stats.ts"
-import { dayOf, MalformedGraph, parseGraph } from "../domain/StatsGraph.ts"
-import type { RunObserver } from "../pool/AccountPool.ts"
+import type { ChannelStats, PublicForward, RawGraph } from "../domain/Stats.ts"
+import {
+  channelWrite,
+  FORWARDS_MAX_PAGES,
+  FORWARDS_PAGE,
+  graphCounts,
+  OTHER_KIND,
+  type PeerStats,
+  pendingPeer,
+  type Pivot,
+  pivotLoaded,
+  postsSince,
+  postsToLoad,
+  postWrite,
+  RELOAD,
+} from "../domain/StatsPlan.ts"
+import { AccountPool } from "../pool/AccountPool.ts"
+import type { RunObserver } from "../pool/Scheduler.ts"
 import { ChannelLocks } from "../store/ChannelLocks.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
-import { type RawEntry, StatsRepo, type TimedPoint } from "../store/StatsRepo.ts"
-import {
-  type AccountClient,
-  type ChannelInfo,
-  type ChannelRef,
-  type PoolError,
-  TelegramClient,
-} from "../telegram/TelegramClient.ts"
-import type { TelegramError } from "../telegram/TelegramError.ts"
+import { StatsRepo } from "../store/StatsRepo.ts"
+import type { AccountClient, ChannelInfo, ChannelRef } from "../domain/Telegram.ts"
+import { type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
+import type { TelegramError } from "../domain/TelegramError.ts"
 import { describePeer, forEachPeer, makeResolver } from "./Peers.ts"
 
-/** Public forwards asked per page (Telegram's usual maximum). */
-const FORWARDS_PAGE = 100
-/** Pages of public forwards per post at most (10,000 forwards). */
-const FORWARDS_MAX_PAGES = 100
-const DAY_SECONDS = 86_400
-
-/** Errors of stats.loadAsyncGraph that mean: get the statistics again for a fresh token. */
-const RELOAD = new Set(["GRAPH_EXPIRED_RELOAD", "GRAPH_INVALID_RELOAD", "GRAPH_OUTDATED_RELOAD"])
+export type { PeerStats } from "../domain/StatsPlan.ts"
 
 export interface StatsOptions {
   /** Posts younger than this many days get their own statistics. */
@@ -39,104 +42,6 @@ export interface StatsOptions {
   readonly concurrency: number
   /** Posts per peer that get their own statistics, newest first; 0: every post of the period. @default 0 */
   readonly postsLimit?: number
-}
-
-/** One peer's outcome (also the end-of-run summary). */
-export interface PeerStats {
-  readonly channel: string
-  readonly channelId: number | undefined
-  readonly status: "pending" | "running" | "ok" | "skipped" | "failed"
-  /** The account that loaded them (an admin of the channel). */
-  readonly account: string | undefined
-  readonly kind: "broadcast" | "megagroup" | undefined
-  /** The DC the statistics came from. */
-  readonly statsDc: number | undefined
-  /** Graphs received (each stored raw). */
-  readonly graphs: number
-  /** Graphs Telegram drew no data for (statsGraphError). */
-  readonly unavailable: number
-  /** Graphs that could not be read or loaded: kept raw, not pivoted. */
-  readonly graphErrors: number
-  /** Async graphs loaded with stats.loadAsyncGraph, and how many needed the statistics again (expired tokens). */
-  readonly asyncLoaded: number
-  readonly reloads: number
-  /** Rows added or changed (a re-run with the same data changes none). */
-  readonly rowsChanged: number
-  readonly posts: number
-  readonly postErrors: number
-  readonly forwards: number
-  readonly requests: number
-  readonly floodWaits: number
-  readonly seconds: number
-  /** Why it was skipped or failed. */
-  readonly error: string | undefined
-}
-
-const initial = (ref: PeerRef): PeerStats => ({
-  channel: describePeer(ref),
-  channelId: undefined,
-  status: "pending",
-  account: undefined,
-  kind: undefined,
-  statsDc: undefined,
-  graphs: 0,
-  unavailable: 0,
-  graphErrors: 0,
-  asyncLoaded: 0,
-  reloads: 0,
-  rowsChanged: 0,
-  posts: 0,
-  postErrors: 0,
-  forwards: 0,
-  requests: 0,
-  floodWaits: 0,
-  seconds: 0,
-  error: undefined,
-})
-
-/** What a graph became: its raw row and, when it could be read as daily or hourly, its points. */
-interface Pivot {
-  readonly raw: RawEntry
-  readonly granularity: "daily" | "hourly" | "other" | undefined
-  readonly points: ReadonlyArray<TimedPoint>
-  /** Why it could not be read or loaded (counted as an error). */
-  readonly problem: string | undefined
-}
-
-/** Reads a loaded graph's JSON: raw always, points for daily and hourly graphs, the reason when malformed. */
-export function pivotGraph(key: string, name: string, graph: RawGraph): Pivot {
-  if (graph._tag === "Error") {
-    return {
-      raw: { key, kind: "error", data: null, error: graph.error },
-      granularity: undefined,
-      points: [],
-      problem: undefined,
-    }
-  }
-  if (graph._tag === "Async") {
-    const problem = "an async graph token was not loaded"
-    return { raw: { key, kind: "error", data: null, error: problem }, granularity: undefined, points: [], problem }
-  }
-  try {
-    const parsed = parseGraph(name, graph.json)
-    const points = parsed.granularity === "other"
-      ? []
-      : parsed.series.flatMap((s) => s.points.map((p) => ({ x: p.x, metric: s.metric, value: p.value })))
-    return {
-      raw: { key, kind: "graph", data: graph.json, error: null },
-      granularity: parsed.granularity,
-      points,
-      problem: undefined,
-    }
-  } catch (e) {
-    if (!(e instanceof MalformedGraph)) throw e
-    return {
-      raw: { key, kind: "graph", data: graph.json, error: e.message },
-      granularity: undefined,
-      points: [],
-      problem: e.message,
-    }
-  }
 }
 
 const isRpc = (e: PoolError | StoreError, ...messages: ReadonlyArray<string>) =>
@@ -150,6 +55,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
     StatsLoader,
     Effect.gen(function* () {
       const telegram = yield* TelegramClient
+      const pool = yield* AccountPool
       const channels = yield* ChannelRepo
       const locks = yield* ChannelLocks
       const repo = yield* StatsRepo
@@ -191,8 +97,8 @@ export class StatsLoader extends Context.Service<StatsLoader, {
         const started = yield* Clock.currentTimeMillis
         const bump = (f: (p: PeerStats) => Partial<PeerStats>) => Ref.update(cell, (p) => ({ ...p, ...f(p) }))
         const observer: RunObserver = {
-          attempt: () => Effect.runSync(bump((p) => ({ requests: p.requests + 1 }))),
-          floodWait: () => Effect.runSync(bump((p) => ({ floodWaits: p.floodWaits + 1 }))),
+          attempt: () => bump((p) => ({ requests: p.requests + 1 })),
+          floodWait: () => bump((p) => ({ floodWaits: p.floodWaits + 1 })),
         }
         yield* bump(() => ({ status: "running" }))
         const channel = yield* resolve(ref)
@@ -253,7 +159,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
         let kind = channel.kind
         const stats: ChannelStats = yield* fetchStats(kind).pipe(
           Effect.catchIf(
-            (e) => isRpc(e, "BROADCAST_REQUIRED", "MEGAGROUP_REQUIRED"),
+            (e) => isRpc(e, ...OTHER_KIND),
             () => {
               kind = kind === "broadcast" ? "megagroup" : "broadcast"
               return fetchStats(kind)
@@ -297,10 +203,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
         const pivots: Array<Pivot> = []
         for (const { name, graph } of stats.graphs) {
           const again = Effect.map(refetch, (s) => s.graphs.find((g) => g.name === name)?.graph)
-          const loaded = yield* loadGraph(name, graph, again)
-          const failedLoad = graph._tag === "Async" && loaded._tag === "Error"
-          const pivot = pivotGraph(name, name, loaded)
-          pivots.push(failedLoad ? { ...pivot, problem: loaded.error } : pivot)
+          pivots.push(pivotLoaded(name, name, graph, yield* loadGraph(name, graph, again)))
         }
         for (const p of pivots) {
           if (p.problem === undefined) continue
@@ -312,42 +215,17 @@ export class StatsLoader extends Context.Service<StatsLoader, {
             Effect.annotateLogs({ graph: p.raw.key, error: p.problem }),
           )
         }
-
-        const periodEnd = dayOf(stats.period.maxDate * 1000)
-        const counts = yield* repo.saveChannel({
-          channelId: channel.id,
-          raw: [
-            ...pivots.map((p) => p.raw),
-            {
-              key: "summary",
-              kind: "summary",
-              data: JSON.stringify({ kind, period: stats.period, ...stats.extra }),
-              error: null,
-            },
-          ],
-          daily: pivots.filter((p) => p.granularity === "daily").flatMap((p) =>
-            p.points.map((pt) => ({ day: dayOf(pt.x), metric: pt.metric, value: pt.value }))
-          ),
-          hourly: pivots.filter((p) => p.granularity === "hourly").flatMap((p) => p.points),
-          period: { start: dayOf(stats.period.minDate * 1000), end: periodEnd },
-          values: stats.values,
-        })
+        const counts = yield* repo.saveChannel(channelWrite(channel.id, kind, stats, pivots))
         yield* bump((p) => ({
-          graphs: pivots.length,
-          unavailable: pivots.filter((x) => x.raw.kind === "error" && x.problem === undefined).length,
-          graphErrors: pivots.filter((x) => x.problem !== undefined).length,
+          ...graphCounts(pivots),
           rowsChanged: p.rowsChanged + counts.raw + counts.inserted + counts.updated,
         }))
 
         // Posts younger than the period: their graphs and who reposted them (broadcast channels only).
         if (kind === "broadcast") {
-          // "Now" is where Telegram's statistics period ends (the clock when it does not say).
-          const now = stats.period.maxDate > 0
-            ? stats.period.maxDate
-            : Math.floor((yield* Clock.currentTimeMillis) / 1000)
-          const stored = yield* repo.postsSince(channel.id, now - options.periodDays * DAY_SECONDS)
-          const ids = [...new Set([...stats.recentPosts.map((p) => p.msgId), ...stored])].sort((a, b) => b - a)
-            .slice(0, options.postsLimit ? options.postsLimit : undefined)
+          const nowSec = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+          const stored = yield* repo.postsSince(channel.id, postsSince(stats, options.periodDays, nowSec))
+          const ids = postsToLoad(stats, stored, options.postsLimit ?? 0)
           for (const msgId of ids) {
             const done = yield* loadPost(msgId).pipe(
               Effect.as(true),
@@ -369,22 +247,13 @@ export class StatsLoader extends Context.Service<StatsLoader, {
           return Effect.gen(function* () {
             const fetchPost = onStatsDc((c, ch, d) => c.messageStats(ch, msgId, d))
             const first = yield* fetchPost
-            const again = yield* Effect.cached(fetchPost)
-            const raw: Array<RawEntry> = []
-            const series: Array<TimedPoint & { granularity: "daily" | "hourly" }> = []
+            const cached = yield* Effect.cached(fetchPost)
+            const pivots: Array<Pivot> = []
             for (const { name, graph } of first.graphs) {
-              const loaded = yield* loadGraph(
-                name,
-                graph,
-                Effect.map(again, (s) => s.graphs.find((g) => g.name === name)?.graph),
-              )
-              const pivot = pivotGraph(`post:${msgId}:${name}`, name, loaded)
-              raw.push(pivot.raw)
-              if (pivot.granularity === "daily" || pivot.granularity === "hourly") {
-                for (const pt of pivot.points) series.push({ ...pt, granularity: pivot.granularity })
-              }
+              const again = Effect.map(cached, (s) => s.graphs.find((g) => g.name === name)?.graph)
+              pivots.push(pivotLoaded(`post:${msgId}:${name}`, name, graph, yield* loadGraph(name, graph, again)))
             }
-            const forwards = []
+            const forwards: Array<PublicForward> = []
             let offset = ""
             for (let page = 0; page < FORWARDS_MAX_PAGES; page++) {
               const got = yield* onStatsDc((c, ch, d) =>
@@ -394,7 +263,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
               if (got.nextOffset === undefined || got.forwards.length === 0) break
               offset = got.nextOffset
             }
-            const counts = yield* repo.savePost({ channelId: channel.id, msgId, raw, series, forwards })
+            const counts = yield* repo.savePost(postWrite(channel.id, msgId, pivots, forwards))
             yield* bump((p) => ({
               forwards: p.forwards + forwards.length,
               rowsChanged: p.rowsChanged + counts.raw + counts.inserted + counts.updated,
@@ -408,14 +277,14 @@ export class StatsLoader extends Context.Service<StatsLoader, {
 
       return StatsLoader.of({
         loadAll: Effect.fn("mtproto.collector.stats.run")(function* (refs, options) {
-          const cells = yield* Effect.forEach(refs, (ref) => Ref.make(initial(ref)))
+          const cells = yield* Effect.forEach(refs, (ref) => Ref.make(pendingPeer(describePeer(ref))))
           yield* forEachPeer(
             refs,
             cells,
             { concurrency: options.concurrency, stream: "stats", failed: "statistics failed" },
             (ref, cell) => loadPeer(ref, options, cell),
           )
-          yield* telegram.saveState
+          yield* pool.saveState
           return yield* Effect.forEach(cells, Ref.get)
         }),
       })

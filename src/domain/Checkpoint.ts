@@ -1,4 +1,5 @@
 /** History checkpoints: the contiguous range of a channel's posts already stored, and how it may move (pure). */
+import { Effect, Option, Schema, SchemaTransformation } from "effect"
 
 /**
  * Every existing post with `bottom <= id <= top` is stored. `top` only rises, `bottom` only falls, `done` only turns
@@ -12,24 +13,56 @@ export interface HistoryCursor {
 
 export const emptyHistoryCursor: HistoryCursor = { top: 0, bottom: 0, done: false }
 
-const nonNegativeInt = (v: unknown): number => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : 0)
+/** A stored field read leniently: a missing or malformed value is `unset` (a cursor is never a reason to fail). */
+const lenient = <A>(schema: Schema.Codec<A>, read: (v: unknown) => A, unset: A) =>
+  Schema.Unknown.pipe(
+    Schema.decodeTo(schema, SchemaTransformation.transform<A, unknown>({ decode: read, encode: (a) => a })),
+    Schema.withDecodingDefaultKey(Effect.succeed(unset)),
+  )
 
-/** Reads a stored cursor; anything malformed counts as unset (the sync then starts from the newest post). */
-export function decodeHistoryCursor(json: unknown): HistoryCursor {
-  if (!json || typeof json !== "object") return emptyHistoryCursor
-  const o = json as Record<string, unknown>
-  return { top: nonNegativeInt(o.top), bottom: nonNegativeInt(o.bottom), done: o.done === true }
-}
+/** A positive integer; anything else is 0 (unset). */
+const Position = lenient(Schema.Number, (v) => (typeof v === "number" && Number.isSafeInteger(v) && v > 0 ? v : 0), 0)
+const Reached = lenient(Schema.Boolean, (v) => v === true, false)
 
 /**
- * The channel's pts when its history was first read, kept in the history checkpoint (`pts`): every stored post is the
- * channel as it was at that pts or later, so live updates of a channel followed for the first time start there (a
- * deletion or edit made while the history was read is then replayed), not at the current pts.
+ * The "history" checkpoint: the stored range (HistoryCursor) and `pts`, the channel's pts when its history was first
+ * read: every stored post is the channel as it was at that pts or later, so live updates of a channel followed for
+ * the first time start there (a deletion or edit made while the history was read is then replayed), not at the
+ * current pts. 0: unknown.
  */
-export function historyStartPts(json: unknown): number | undefined {
-  const pts = json && typeof json === "object" ? (json as Record<string, unknown>).pts : undefined
-  return nonNegativeInt(pts) || undefined
+export const HistoryCheckpoint = Schema.Struct({ top: Position, bottom: Position, done: Reached, pts: Position })
+
+/** The "updates" checkpoint: the pts up to which every change of the channel is stored. 0: not followed yet. */
+export const UpdatesCheckpoint = Schema.Struct({ pts: Position })
+
+/** The checkpoint streams, each with the one schema its stored cursor is read and written with. */
+export const CHECKPOINTS = { history: HistoryCheckpoint, updates: UpdatesCheckpoint } as const
+
+export type CheckpointStream = keyof typeof CHECKPOINTS
+
+/** The cursor of `S` as tgpulse reads it (every field present; 0 and false mean unset). */
+export type Checkpoint<S extends CheckpointStream> = (typeof CHECKPOINTS)[S]["Type"]
+
+const UNSET: { readonly [S in CheckpointStream]: Checkpoint<S> } = {
+  history: { ...emptyHistoryCursor, pts: 0 },
+  updates: { pts: 0 },
 }
+
+/** Reads a stored cursor of `stream`; anything malformed counts as unset (history then starts from the newest post). */
+export const decodeCheckpoint = <S extends CheckpointStream>(stream: S, json: unknown): Checkpoint<S> =>
+  Option.getOrElse(
+    Schema.decodeUnknownOption(CHECKPOINTS[stream] as unknown as Schema.Codec<Checkpoint<S>, unknown>)(json),
+    () => UNSET[stream],
+  )
+
+/** The stored range of a history checkpoint (its `pts` left out). */
+export function decodeHistoryCursor(json: unknown): HistoryCursor {
+  const { top, bottom, done } = decodeCheckpoint("history", json)
+  return { top, bottom, done }
+}
+
+/** The pts a history checkpoint was first read at (see HistoryCheckpoint), if known. */
+export const historyStartPts = (json: unknown): number | undefined => decodeCheckpoint("history", json).pts || undefined
 
 /** The monotonic merge: a cursor never moves backwards, whatever order pages commit in. */
 export function mergeHistoryCursor(stored: HistoryCursor, next: HistoryCursor): HistoryCursor {

@@ -64,3 +64,13 @@ export interface Post {
   readonly contentHash: string
   readonly isService: boolean
 }
+
+/** New counters of one post; undefined fields keep their stored value. */
+export interface CounterChange {
+  readonly msgId: number
+  readonly views?: number | undefined
+  readonly forwards?: number | undefined
+  readonly replies?: number | undefined
+  readonly reactions?: Readonly<Record<string, number>> | undefined
+  readonly reactionsTotal?: number | undefined
+}

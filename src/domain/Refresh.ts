@@ -59,3 +59,12 @@ export function isDue(
   if (lastSec === undefined) return true
   return Math.floor(nowSec / tier.everySec) > Math.floor(lastSec / tier.everySec)
 }
+
+/**
+ * When the next refresh round starts after `nowMs`: the next slot of the finest tier's grid (every tier's slots start
+ * on it), in UNIX ms.
+ */
+export function nextRound(tiers: ReadonlyArray<RefreshTier>, nowMs: number): number {
+  const every = Math.min(...tiers.map((t) => t.everySec)) * 1000
+  return (Math.floor(nowMs / every) + 1) * every
+}

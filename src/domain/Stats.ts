@@ -60,3 +60,47 @@ export interface PublicForwardsPage {
 
 /** "followersGraph" → "followers_graph" (GramJS names fields in camel case; Telegram's schema in snake case). */
 export const snakeCase = (field: string): string => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+
+// --- what is stored ------------------------------------------------------------------------------------------------
+
+export interface RawEntry {
+  readonly key: string
+  readonly kind: "graph" | "error" | "summary"
+  readonly data: string | null
+  readonly error: string | null
+}
+
+export interface DailyPoint {
+  /** YYYY-MM-DD (UTC). */
+  readonly day: string
+  readonly metric: string
+  readonly value: number
+}
+
+export interface TimedPoint {
+  /** UNIX milliseconds. */
+  readonly x: number
+  readonly metric: string
+  readonly value: number
+}
+
+/** One channel's statistics as fetched at once: written in one transaction. */
+export interface ChannelStatsWrite {
+  readonly channelId: number
+  readonly raw: ReadonlyArray<RawEntry>
+  readonly daily: ReadonlyArray<DailyPoint>
+  readonly hourly: ReadonlyArray<TimedPoint>
+  /** The period's first and last day (YYYY-MM-DD); values are kept per last day. */
+  readonly period: { readonly start: string; readonly end: string }
+  readonly values: ReadonlyArray<StatsValue>
+}
+
+/** One post's statistics: written in one transaction. */
+export interface PostStatsWrite {
+  readonly channelId: number
+  readonly msgId: number
+  readonly raw: ReadonlyArray<RawEntry>
+  readonly series: ReadonlyArray<TimedPoint & { readonly granularity: "daily" | "hourly" }>
+  /** Every public forward found (all pages); undefined when they were not fetched. */
+  readonly forwards: ReadonlyArray<PublicForward> | undefined
+}

@@ -1,19 +1,26 @@
 /** Per (channel, stream) checkpoints in SQL, with the monotonic history merge done by the database; no policy here. */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
-import { decodeHistoryCursor, type HistoryCursor } from "../domain/Checkpoint.ts"
+import {
+  type Checkpoint,
+  CHECKPOINTS,
+  type CheckpointStream,
+  decodeCheckpoint,
+  decodeHistoryCursor,
+  type HistoryCursor,
+} from "../domain/Checkpoint.ts"
 import { StoreError } from "../domain/Errors.ts"
 
-const HISTORY = "history"
+const HISTORY: CheckpointStream = "history"
 
 /** A positive integer, else 0 ("unset"): the same reading as `decodeHistoryCursor`. */
 const bound = (n: number): number => (Number.isSafeInteger(n) && n > 0 ? n : 0)
 
 export class CheckpointRepo extends Context.Service<CheckpointRepo, {
-  /** The stored cursor (JSON) of `stream`, if any. */
-  get(channelId: number, stream: string): Effect.Effect<Option.Option<unknown>, StoreError>
+  /** The stored cursor of `stream`, if any, read with its schema (a malformed field reads as unset). */
+  get<S extends CheckpointStream>(channelId: number, stream: S): Effect.Effect<Option.Option<Checkpoint<S>>, StoreError>
   /** Replaces the cursor of `stream` as given (no merge). */
-  put(channelId: number, stream: string, cursor: object): Effect.Effect<void, StoreError>
+  put<S extends CheckpointStream>(channelId: number, stream: S, cursor: Checkpoint<S>): Effect.Effect<void, StoreError>
   /**
    * Sets `{pts}` of a stream's cursor, never lowering it (a replayed or late batch cannot move it back). With `from`
    * (the pts the writer's batch continues from), only a stored cursor at `from` or beyond moves: a stored pts below it
@@ -21,7 +28,7 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
    */
   advancePts(
     channelId: number,
-    stream: string,
+    stream: CheckpointStream,
     pts: number,
     options?: { readonly from?: number },
   ): Effect.Effect<boolean, StoreError>
@@ -70,20 +77,22 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
             `THEN least(greatest(trunc((c.cursor ->> '${key}')::numeric), 0), 2147483647)::int8 ELSE 0 END)`,
         )
 
-      const get = Effect.fn("mtproto.db.CheckpointRepo.get")(
-        function* (channelId: number, stream: string) {
-          const rows = yield* sql<{ cursor: unknown }>`
-            SELECT cursor FROM checkpoints WHERE channel_id = ${channelId}::int8 AND stream = ${stream}`
-          return Option.map(Option.fromNullishOr(rows[0]), (r) => r.cursor)
-        },
-        StoreError.mapError("CheckpointRepo.get"),
-      )
+      const get = <S extends CheckpointStream>(channelId: number, stream: S) =>
+        sql<{ cursor: unknown }>`
+          SELECT cursor FROM checkpoints WHERE channel_id = ${channelId}::int8 AND stream = ${stream}`.pipe(
+          Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), (r) => decodeCheckpoint(stream, r.cursor))),
+          StoreError.mapError("CheckpointRepo.get"),
+          Effect.withSpan("mtproto.db.CheckpointRepo.get"),
+        )
 
       const put = Effect.fn("mtproto.db.CheckpointRepo.put")(
-        function* (channelId: number, stream: string, cursor: object) {
+        function* <S extends CheckpointStream>(channelId: number, stream: S, cursor: Checkpoint<S>) {
+          const encoded = Schema.encodeSync(CHECKPOINTS[stream] as unknown as Schema.Codec<Checkpoint<S>, unknown>)(
+            cursor,
+          )
           yield* sql`
             INSERT INTO checkpoints (channel_id, stream, cursor)
-            VALUES (${channelId}::int8, ${stream}, ${JSON.stringify(cursor)}::jsonb)
+            VALUES (${channelId}::int8, ${stream}, ${JSON.stringify(encoded)}::jsonb)
             ON CONFLICT (channel_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = now()`
         },
         StoreError.mapError("CheckpointRepo.put"),
@@ -93,7 +102,7 @@ export class CheckpointRepo extends Context.Service<CheckpointRepo, {
         `(CASE WHEN jsonb_typeof(c.cursor -> 'pts') = 'number' THEN (c.cursor ->> 'pts')::int8 ELSE 0 END)`,
       )
       const advancePts = Effect.fn("mtproto.db.CheckpointRepo.advancePts")(
-        function* (channelId: number, stream: string, pts: number, options: { readonly from?: number } = {}) {
+        function* (channelId: number, stream: CheckpointStream, pts: number, options: { readonly from?: number } = {}) {
           const next = sql`c.cursor || jsonb_build_object('pts', greatest(${storedPts}, ${pts}::int8))`
           const rows = options.from === undefined
             ? yield* sql`

@@ -45,6 +45,19 @@ const migrate: Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>,
     Effect.withSpan("Sql.migrate"),
   )
 
+/** How many of tgpulse's migrations the database has applied (readiness: all of them). */
+export const appliedMigrations: Effect.Effect<
+  { readonly applied: number; readonly expected: number },
+  StoreError,
+  SqlClient.SqlClient
+> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql<{ n: number }>`SELECT count(*)::int4 AS n FROM ${sql(MIGRATIONS_TABLE)}`,
+).pipe(
+  Effect.map((rows) => ({ applied: rows[0]?.n ?? 0, expected: Object.keys(migrations).length })),
+  StoreError.mapError("appliedMigrations"),
+)
+
 /**
  * Plan every statement for its own parameters. Prepared statements otherwise switch to a generic plan fixed while
  * the tables were still small: the page upsert then scanned `posts` and slowed down linearly with the table
@@ -103,6 +116,10 @@ function describeFailure(error: SqlError.SqlError): string {
   return innermost.replace(/^PgConnection: /, "")
 }
 
+/** Connection attempts: `attempts` in all, `backoff` after the first failure, doubling after each next one. */
+export const connectRetry = (attempts: number, backoff: Duration.Input) =>
+  Schedule.exponential(backoff).pipe(Schedule.upTo({ times: attempts - 1 }))
+
 /** Opens the pool, proves it with one query (retrying while the server is unreachable), then migrates. */
 const connect = Effect.fnUntraced(function* (
   config: PgClient.PgPoolConfig,
@@ -122,7 +139,7 @@ const connect = Effect.fnUntraced(function* (
           : Effect.void)
     ),
     Effect.retry({
-      schedule: Schedule.exponential(options.backoff).pipe(Schedule.upTo({ times: options.attempts - 1 })),
+      schedule: connectRetry(options.attempts, options.backoff),
       while: isTransient,
     }),
     Effect.catch((error) =>

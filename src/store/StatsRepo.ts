@@ -6,50 +6,16 @@ import { createHash } from "node:crypto"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { StoreError } from "../domain/Errors.ts"
-import type { PublicForward, StatsValue } from "../domain/Stats.ts"
+import type {
+  ChannelStatsWrite,
+  DailyPoint,
+  PostStatsWrite,
+  PublicForward,
+  RawEntry,
+  StatsValue,
+  TimedPoint,
+} from "../domain/Stats.ts"
 import { arrayLiteral, type Scalar } from "./SqlArrays.ts"
-
-export interface RawEntry {
-  readonly key: string
-  readonly kind: "graph" | "error" | "summary"
-  readonly data: string | null
-  readonly error: string | null
-}
-
-export interface DailyPoint {
-  /** YYYY-MM-DD (UTC). */
-  readonly day: string
-  readonly metric: string
-  readonly value: number
-}
-
-export interface TimedPoint {
-  /** UNIX milliseconds. */
-  readonly x: number
-  readonly metric: string
-  readonly value: number
-}
-
-/** One channel's statistics as fetched at once: written in one transaction. */
-export interface ChannelStatsWrite {
-  readonly channelId: number
-  readonly raw: ReadonlyArray<RawEntry>
-  readonly daily: ReadonlyArray<DailyPoint>
-  readonly hourly: ReadonlyArray<TimedPoint>
-  /** The period's first and last day (YYYY-MM-DD); values are kept per last day. */
-  readonly period: { readonly start: string; readonly end: string }
-  readonly values: ReadonlyArray<StatsValue>
-}
-
-/** One post's statistics: written in one transaction. */
-export interface PostStatsWrite {
-  readonly channelId: number
-  readonly msgId: number
-  readonly raw: ReadonlyArray<RawEntry>
-  readonly series: ReadonlyArray<TimedPoint & { readonly granularity: "daily" | "hourly" }>
-  /** Every public forward found (all pages); undefined when they were not fetched. */
-  readonly forwards: ReadonlyArray<PublicForward> | undefined
-}
 
 /** Rows a write added or changed (rows whose value was already stored are not touched and not counted). */
 export interface WriteCounts {

@@ -1,10 +1,11 @@
 /** HistorySync end to end: the real GramJS client against the sandbox, into PostgreSQL and into embedded PGlite. */
 import type { ChannelProgress } from "../../src/collect/HistorySync.ts"
-import type { Post } from "../../src/sandbox/Model.ts"
+import type { Post } from "@tgpulse/sandbox"
 import { assert, assertEquals } from "../support/assert.ts"
 import { BACKENDS, type SyncHarness, syncHarness } from "../support/collect.ts"
 import { sandboxTest } from "../support/sandbox.ts"
 import { pgAvailable } from "../support/PgTest.ts"
+import { until } from "../support/wait.ts"
 import { TcpProxy } from "../support/TcpProxy.ts"
 
 interface Sums {
@@ -188,10 +189,10 @@ sandboxTest(
     })
     const c = h.sandbox.descriptor.channels[0]!
     const run = h.sync([c.username])
-    // Wait until a few pages are stored, then take the database away for a while.
-    for (let i = 0; i < 400 && h.sandbox.control.log.lastSeq < 20; i++) await new Promise((r) => setTimeout(r, 25))
+    // Once a few pages are fetched, the database goes away until the run has tried twice to get it back.
+    await until(() => h.sandbox.control.log.lastSeq >= 20, 120_000, "a few pages")
     proxy.cut()
-    await new Promise((r) => setTimeout(r, 1_500))
+    await proxy.refusals(2)
     proxy.restore()
     const [r] = await run
     assertEquals([r!.status, r!.error], ["ok", undefined])

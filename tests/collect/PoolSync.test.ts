@@ -4,7 +4,7 @@
  * process in front of the sandbox.
  */
 import { Effect } from "effect"
-import type { LogEntry } from "../../src/sandbox/Control.ts"
+import type { LogEntry } from "@tgpulse/sandbox"
 import { until } from "../support/wait.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { type BackendName, databaseEnv, descriptorFile, type SyncHarness, syncHarness } from "../support/collect.ts"
@@ -122,21 +122,19 @@ sandboxTest("pool: a FLOOD_WAIT on one account cools only it; the others go on a
     method: "PUT",
     body: { method: "messages.GetHistory", userId: slow, rate: 1 / 30, burst: 3 },
   })
-  const started = Date.now()
   const results = await h.sync(usernames(h), { concurrency: 2 })
-  const seconds = (Date.now() - started) / 1000
   assertEquals(results.map((r) => r.status), ["ok", "ok"])
   assertEquals(await postsStored(h), truth(h))
   const calls = history(h)
   const floods = calls.filter((e) => e.outcome.startsWith("FLOOD_WAIT"))
   assertEquals(floods.map((e) => e.userId), [slow], "one FLOOD_WAIT, on the slow account only")
   assertEquals(results.reduce((n, r) => n + r.floodWaits, 0), 1)
-  assert(seconds < 10, `the sync did not wait for the 30 s flood (${seconds.toFixed(1)} s)`)
   const after = calls.filter((e) => e.seq > floods[0]!.seq)
   assertEquals(after.filter((e) => e.userId === slow).length, 0, "the cooling account was not asked again")
   const rows = await h.query<{ name: string; status: string; flood_waits: string; flood_seconds: string }>(
     "SELECT name, status, flood_waits::text, flood_seconds::text FROM accounts WHERE name = 'sandbox 1'",
   )
+  // Still cooling when the sync ended: the others finished it without waiting for the flood to pass.
   assertEquals(rows.map((r) => [r.status, r.flood_waits]), [["cooling", "1"]])
   assert(Number(rows[0]!.flood_seconds) >= 25, `flood seconds counted (${rows[0]!.flood_seconds})`)
 })

@@ -3,7 +3,7 @@
  * async graph tokens that expire), into PostgreSQL (PGlite when no server runs), compared with the sandbox's truth.
  */
 import { Effect } from "effect"
-import type { LogEntry } from "../../src/sandbox/Control.ts"
+import type { LogEntry } from "@tgpulse/sandbox"
 import type { PeerStats } from "../../src/collect/StatsLoader.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import {

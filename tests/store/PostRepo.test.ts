@@ -5,41 +5,12 @@ import type { Post } from "../../src/domain/Post.ts"
 import { ChannelRepo } from "../../src/store/ChannelRepo.ts"
 import { CheckpointRepo } from "../../src/store/CheckpointRepo.ts"
 import { PostRepo } from "../../src/store/PostRepo.ts"
+import { PostReads } from "../../src/store/PostReads.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { storeSuite } from "../support/PgTest.ts"
+import { makePost, T0 } from "../support/posts.ts"
 
-const T0 = 1_700_000_000
 const takenAt = (minute: number) => new Date((T0 + 86_400 + minute * 60) * 1000)
-
-function makePost(channelId: number, msgId: number, overrides: Partial<Post> = {}): Post {
-  return {
-    channelId,
-    msgId,
-    date: T0 + msgId * 60,
-    text: `post ${msgId}`,
-    links: [],
-    mentions: [],
-    hashtags: [],
-    mediaKind: "none",
-    groupedId: null,
-    postAuthor: null,
-    fromId: null,
-    fwdFromChannelId: null,
-    fwdFromMsgId: null,
-    fwdDate: null,
-    fwdFromName: null,
-    replyToMsgId: null,
-    replies: null,
-    views: 100 + msgId,
-    forwards: 1,
-    reactions: {},
-    reactionsTotal: 0,
-    editDate: null,
-    contentHash: `h${msgId}`,
-    isService: false,
-    ...overrides,
-  }
-}
 
 const page = (channelId: number, from: number, to: number, f: (p: Post) => Post = (p) => p) =>
   Array.from({ length: to - from + 1 }, (_, i) => f(makePost(channelId, from + i)))
@@ -134,6 +105,7 @@ storeSuite("PostRepo", {
 
   "PostRepo.upsertPage round-trips every field, awkward values included": Effect.gen(function* () {
     const posts = yield* PostRepo
+    const reads = yield* PostReads
     yield* addChannel(1002)
     const awkward: ReadonlyArray<Post> = [
       makePost(1002, 1, {
@@ -163,7 +135,7 @@ storeSuite("PostRepo", {
       makePost(1002, 3, { text: "", links: ["", "\u001f"], hashtags: ["NULL"], mentions: ["{x}"] }),
     ]
     yield* posts.upsertPage(1002, awkward, takenAt(0))
-    const stored = yield* posts.channelPosts(1002, { limit: 10 })
+    const stored = yield* reads.channelPosts(1002, { limit: 10 })
     assertEquals(stored.map((p) => p.msgId), [3, 2, 1])
     // Empty list items are dropped (Normalize never makes them); everything else comes back as it went in.
     const expected = awkward.map((p) => (p.msgId === 3 ? { ...p, links: [] } : p))
@@ -172,55 +144,58 @@ storeSuite("PostRepo", {
     // NUL cannot be stored in PostgreSQL text: it is dropped instead of failing the page.
     const nul = makePost(1002, 4, { text: "a\u0000b", links: ["l\u0000"], reactions: { "x\u0000": 1 } })
     yield* posts.upsertPage(1002, [nul], takenAt(1))
-    const [back] = yield* posts.channelPosts(1002, { limit: 1 })
+    const [back] = yield* reads.channelPosts(1002, { limit: 1 })
     assertEquals([back?.text, back?.links, back?.reactions], ["ab", ["l"], { x: 1 }])
 
     // A page with the same id twice: the last copy wins.
     const dup = [makePost(1002, 5, { text: "old" }), makePost(1002, 5, { text: "new", contentHash: "n" })]
     assertEquals((yield* posts.upsertPage(1002, dup, takenAt(2))).inserted, 1)
-    assertEquals((yield* posts.channelPosts(1002, { limit: 1 }))[0]?.text, "new")
+    assertEquals((yield* reads.channelPosts(1002, { limit: 1 }))[0]?.text, "new")
   }),
 
   "PostRepo.channelPosts pages newest first; maxMsgId and count": Effect.gen(function* () {
     const posts = yield* PostRepo
+    const reads = yield* PostReads
     yield* addChannel(1003)
     assertEquals(yield* posts.maxMsgId(1003), Option.none())
-    assertEquals(yield* posts.count(1003), 0)
+    assertEquals(yield* reads.count(1003), 0)
     yield* posts.upsertPage(1003, page(1003, 1, 25), takenAt(0))
-    const p1 = yield* posts.channelPosts(1003, { limit: 10 })
+    const p1 = yield* reads.channelPosts(1003, { limit: 10 })
     assertEquals(p1.map((p) => p.msgId), [25, 24, 23, 22, 21, 20, 19, 18, 17, 16])
-    const p3 = yield* posts.channelPosts(1003, { limit: 10, beforeMsgId: 6 })
+    const p3 = yield* reads.channelPosts(1003, { limit: 10, beforeMsgId: 6 })
     assertEquals(p3.map((p) => p.msgId), [5, 4, 3, 2, 1])
     assertEquals(yield* posts.maxMsgId(1003), Option.some(25))
-    assertEquals(yield* posts.count(1003), 25)
+    assertEquals(yield* reads.count(1003), 25)
   }),
 
   "PostRepo.markDeleted hides posts from reads; seeing a post again restores it": Effect.gen(function* () {
     const posts = yield* PostRepo
+    const reads = yield* PostReads
     yield* addChannel(1004)
     const all = page(1004, 1, 5)
     yield* posts.upsertPage(1004, all, takenAt(0))
     assertEquals(yield* posts.markDeleted(1004, [2, 4, 99], takenAt(1)), 2)
     assertEquals(yield* posts.markDeleted(1004, [2], takenAt(2)), 0, "already deleted")
     assertEquals(yield* posts.markDeleted(1004, [], takenAt(2)), 0)
-    assertEquals(yield* posts.count(1004), 3)
-    assertEquals((yield* posts.channelPosts(1004, { limit: 10 })).map((p) => p.msgId), [5, 3, 1])
-    assertEquals((yield* posts.totals(1004)).views, 101 + 103 + 105)
+    assertEquals(yield* reads.count(1004), 3)
+    assertEquals((yield* reads.channelPosts(1004, { limit: 10 })).map((p) => p.msgId), [5, 3, 1])
+    assertEquals((yield* reads.totals(1004)).views, 101 + 103 + 105)
     assertEquals(yield* posts.maxMsgId(1004), Option.some(5))
     const again = yield* posts.upsertPage(1004, [all[1]!], takenAt(3))
     assertEquals([again.updated, again.snapshots], [1, 0])
-    assertEquals(yield* posts.count(1004), 4)
+    assertEquals(yield* reads.count(1004), 4)
     // A page read from Telegram before post 4 was deleted (at 1) but written after: post 4 stays deleted.
     const late = yield* posts.upsertPage(1004, [all[3]!], takenAt(5), { fetchedAt: takenAt(0) })
     assertEquals([late.inserted, late.updated], [0, 0])
-    assertEquals(yield* posts.count(1004), 4)
+    assertEquals(yield* reads.count(1004), 4)
     // Read after the deletion: Telegram still has it, so it is not deleted.
     yield* posts.upsertPage(1004, [all[3]!], takenAt(6), { fetchedAt: takenAt(2) })
-    assertEquals(yield* posts.count(1004), 5)
+    assertEquals(yield* reads.count(1004), 5)
   }),
 
   "PostRepo.upsertPage rolls back with the checkpoint when the transaction fails": Effect.gen(function* () {
     const posts = yield* PostRepo
+    const reads = yield* PostReads
     const checkpoints = yield* CheckpointRepo
     const sql = yield* SqlClient.SqlClient
     yield* addChannel(1005)
@@ -232,7 +207,7 @@ storeSuite("PostRepo", {
       }),
     ).pipe(Effect.flip)
     assertEquals(failed, "boom")
-    assertEquals(yield* posts.count(1005), 0)
+    assertEquals(yield* reads.count(1005), 0)
     assertEquals(yield* metricsRows(1005), 0)
     assertEquals(yield* checkpoints.get(1005, "history"), Option.none())
 
@@ -244,13 +219,14 @@ storeSuite("PostRepo", {
       }),
     )
     assertEquals(counts.inserted, 10)
-    assertEquals(yield* posts.count(1005), 10)
-    assertEquals(yield* checkpoints.get(1005, "history"), Option.some({ top: 10, bottom: 1, done: false }))
+    assertEquals(yield* reads.count(1005), 10)
+    assertEquals(yield* checkpoints.get(1005, "history"), Option.some({ top: 10, bottom: 1, done: false, pts: 0 }))
   }),
 
   "PostRepo.upsertPage writes the page and the checkpoint it reaches in one statement, or neither": Effect.gen(
     function* () {
       const posts = yield* PostRepo
+      const reads = yield* PostReads
       const checkpoints = yield* CheckpointRepo
       const sql = yield* SqlClient.SqlClient
       yield* addChannel(1008)
@@ -261,7 +237,7 @@ storeSuite("PostRepo", {
         { checkpoint: checkpoints.mergeHistory(1008, { top: 20, bottom: 11, done: false }) },
       )
       assertEquals([counts.inserted, counts.snapshots], [10, 10])
-      assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 11, done: false }))
+      assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 11, done: false, pts: 0 }))
       // A checkpoint statement that fails takes the page with it (21..30 are not stored, the cursor did not move).
       const failing = sql`
         INSERT INTO checkpoints (channel_id, stream, cursor) VALUES (999999, 'history', '{}')
@@ -270,14 +246,14 @@ storeSuite("PostRepo", {
         Effect.flip,
       )
       assertEquals(error._tag, "StoreError")
-      assertEquals(yield* posts.count(1008), 10)
+      assertEquals(yield* reads.count(1008), 10)
       assertEquals(yield* metricsRows(1008), 10)
-      assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 11, done: false }))
+      assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 11, done: false, pts: 0 }))
       // With no posts the checkpoint statement runs alone; the merge never moves backwards.
       yield* posts.upsertPage(1008, [], takenAt(2), {
         checkpoint: checkpoints.mergeHistory(1008, { top: 15, bottom: 1, done: true }),
       })
-      assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 1, done: true }))
+      assertEquals(yield* checkpoints.get(1008, "history"), Option.some({ top: 20, bottom: 1, done: true, pts: 0 }))
     },
   ),
 
@@ -289,6 +265,7 @@ storeSuite("PostRepo", {
 
   "PostRepo summary, ERR, ER, totals, trending and topByViews on a known dataset": Effect.gen(function* () {
     const posts = yield* PostRepo
+    const reads = yield* PostReads
     yield* addChannel(1006, 1000)
     yield* addChannel(1007)
     // Far from the other cases' dates, which share this database.
@@ -307,17 +284,17 @@ storeSuite("PostRepo", {
       takenAt(0),
     )
 
-    assertEquals(yield* posts.totals(1006), { posts: 4, views: 600, forwards: 12, replies: 6, reactions: 22 })
-    const summary = yield* posts.channelSummary(1006)
+    assertEquals(yield* reads.totals(1006), { posts: 4, views: 600, forwards: 12, replies: 6, reactions: 22 })
+    const summary = yield* reads.channelSummary(1006)
     assertEquals([summary.posts, summary.avgViews], [4, 200])
     assert(Math.abs(summary.err! - 0.2) < 1e-9, `err ${summary.err}`)
     assert(Math.abs(summary.er! - 40 / 600) < 1e-9, `er ${summary.er}`)
-    const unknownSize = yield* posts.channelSummary(1007)
+    const unknownSize = yield* reads.channelSummary(1007)
     assertEquals([unknownSize.posts, unknownSize.avgViews, unknownSize.err], [1, 50, null])
-    assertEquals(yield* posts.channelSummary(5555), { posts: 0, avgViews: null, err: null, er: null })
+    assertEquals(yield* reads.channelSummary(5555), { posts: 0, avgViews: null, err: null, er: null })
 
     const window = { since: new Date(day(0) * 1000), until: new Date(day(4) * 1000) }
-    const ranked = yield* posts.trending({ ...window, limit: 10 })
+    const ranked = yield* reads.trending({ ...window, limit: 10 })
     // Scores: 1006/2 = 300+100+75+15 = 490; 1007/1 = 50+400 = 450; 1006/3 = 200; 1006/1 = 100+20+35+3 = 158.
     assertEquals(ranked.map((p) => [p.channelId, p.msgId, p.score]), [
       [1006, 2, 490],
@@ -326,12 +303,12 @@ storeSuite("PostRepo", {
       [1006, 1, 158],
     ])
     assert(Math.abs(ranked[0]!.engagementRate - 0.1) < 1e-9)
-    const one = yield* posts.trending({ ...window, limit: 2, channelId: 1006 })
+    const one = yield* reads.trending({ ...window, limit: 2, channelId: 1006 })
     assertEquals(one.map((p) => p.msgId), [2, 3])
-    const early = yield* posts.trending({ since: new Date(day(0) * 1000), until: new Date(day(2) * 1000), limit: 9 })
+    const early = yield* reads.trending({ since: new Date(day(0) * 1000), until: new Date(day(2) * 1000), limit: 9 })
     assertEquals(early.map((p) => p.msgId), [1])
 
-    assertEquals((yield* posts.topByViews(1006, 2)).map((p) => p.msgId), [2, 3])
-    assertEquals((yield* posts.topByViews(1006, 10)).map((p) => p.msgId), [2, 3, 1, 4])
+    assertEquals((yield* reads.topByViews(1006, 2)).map((p) => p.msgId), [2, 3])
+    assertEquals((yield* reads.topByViews(1006, 10)).map((p) => p.msgId), [2, 3, 1, 4])
   }),
 })

@@ -1,0 +1,339 @@
+/**
+ * The state of following channels live, as a pure state machine: fed what the connections and the differences bring
+ * (in batches, with the time), it orders every channel's changes by the pts rules, holds counter changes of posts not
+ * stored yet, decides which channels need a difference (a gap open too long, a reconnection, a catch-up), and returns
+ * the writes of the batch. The Effect shell (collect/LiveUpdates.ts) takes the batches, commits the writes with their
+ * pts, and fetches the differences asked for. No I/O, no clock of its own.
+ */
+import { Schema } from "effect"
+import type { CounterChange, Post } from "./Post.ts"
+import {
+  type ChannelDifference,
+  isPtsEvent,
+  type LiveEvent,
+  type MetricEvent,
+  type PtsEvent,
+  PtsGate,
+} from "./Updates.ts"
+
+/** How long a gap may stay open before the difference is asked for (Telegram: "wait up to 0.5 s"). */
+export const GAP_WAIT_MS = 500
+/** A channel whose difference failed is asked again after this long. */
+export const RETRY_DIFF_MS = 2_000
+/** Posts per channel whose counter changes may wait for the post itself. */
+export const HELD_PER_CHANNEL = 10_000
+
+/**
+ * The database no longer holds batches this run committed: a channel's stored pts is below the pts this run last
+ * committed for it (a crash lost acknowledged commits, or a replica took over). The run stops before writing past
+ * the hole; started again, it resumes from the stored pts and fills the hole with getChannelDifference.
+ */
+export class PtsBehind extends Schema.TaggedError<PtsBehind>()("PtsBehind", {
+  channelId: Schema.Number,
+  committed: Schema.Number,
+}) {
+  override get message(): string {
+    return `the database lost updates it had stored for channel ${this.channelId} (its pts is below ${this.committed}, ` +
+      "which this run had committed): starting again from the stored pts"
+  }
+}
+
+/** What the shell feeds the state. */
+export type LiveInput =
+  | { readonly _tag: "Event"; readonly event: LiveEvent; readonly at: number; readonly account: string }
+  | { readonly _tag: "Connected"; readonly account: string }
+  | {
+    readonly _tag: "Diff"
+    readonly channelId: number
+    readonly diff: ChannelDifference
+    /** Posts a history sync stored (a too-long difference) are counted, not rewritten. */
+    readonly viaHistory: boolean
+  }
+  | { readonly _tag: "DiffFailed"; readonly channelId: number; readonly error: string }
+  /** The highest post id stored for a channel, read again (a history sync beside may have stored newer posts). */
+  | { readonly _tag: "StoredTop"; readonly channelId: number; readonly top: number }
+
+/** One batch's writes for one channel. */
+export interface Writes {
+  readonly posts: Map<number, Post>
+  readonly deleted: Set<number>
+  readonly metrics: Array<CounterChange>
+  /** The pts these writes reach (undefined: only counters). */
+  pts: number | undefined
+}
+
+/** A difference to fetch: from `pts` on. */
+export interface DiffRequest {
+  readonly channelId: number
+  readonly pts: number
+}
+
+/** What one batch did. */
+export interface Step {
+  readonly writes: ReadonlyMap<number, Writes>
+  readonly diffs: ReadonlyArray<DiffRequest>
+  readonly applied: number
+  readonly duplicates: number
+  readonly received: number
+  readonly differences: number
+  readonly tooLong: number
+  readonly gapsRecovered: number
+  readonly failedDiffs: ReadonlyArray<{ readonly channelId: number; readonly error: string }>
+  /** Receipt times of what this batch applied, and the pts-moving ones with their pts (latency probes). */
+  readonly latencies: ReadonlyArray<number>
+  readonly committed: ReadonlyArray<{ readonly channelId: number; readonly pts: number; readonly at: number }>
+  /** The oldest receipt time in the batch (`now` when none). */
+  readonly oldest: number
+}
+
+export const counterChange = (e: MetricEvent): CounterChange =>
+  e._tag === "Views"
+    ? { msgId: e.msgId, views: e.views }
+    : e._tag === "Forwards"
+    ? { msgId: e.msgId, forwards: e.forwards }
+    : { msgId: e.msgId, reactions: e.reactions, reactionsTotal: e.reactionsTotal }
+
+/** Stages a post (new, edited, or as a difference has it now), replacing a deletion staged for it. */
+function stagePost(w: Writes, post: Post): void {
+  w.deleted.delete(post.msgId)
+  w.posts.set(post.msgId, post)
+}
+
+/** Stages one change in a batch's writes. */
+function stage(w: Writes, e: PtsEvent | MetricEvent): void {
+  switch (e._tag) {
+    case "NewPost":
+    case "EditPost":
+      stagePost(w, e.post)
+      break
+    case "DeletePosts":
+      for (const id of e.ids) w.deleted.add(id)
+      break
+    case "PtsOnly":
+      break
+    default:
+      w.metrics.push(counterChange(e))
+  }
+}
+
+type Timed = PtsEvent & { readonly at?: number }
+
+interface Channel {
+  readonly gate: PtsGate<Timed>
+  /** The highest post id stored: counters of newer posts wait for their post. */
+  storedTop: number
+  /** Counter changes of posts not stored yet (their new-post update waits behind a gap, or comes by a difference). */
+  readonly held: Map<number, Array<CounterChange>>
+  /** The account whose (ordered) stream gives this channel's counters: copies from several could interleave. */
+  counterSource: string | undefined
+  gapSince: number | undefined
+  failedAt: number | undefined
+  inFlight: boolean
+}
+
+export class LiveState {
+  private readonly channels = new Map<number, Channel>()
+  private stopping = false
+
+  /** Follows `channelId` from `pts`, with `storedTop` its highest stored post id. */
+  follow(channelId: number, pts: number, storedTop: number): void {
+    this.channels.set(channelId, {
+      gate: new PtsGate<Timed>(pts),
+      storedTop,
+      held: new Map(),
+      counterSource: undefined,
+      gapSince: undefined,
+      failedAt: undefined,
+      inFlight: false,
+    })
+  }
+
+  /** The channels followed. */
+  get followed(): ReadonlyArray<number> {
+    return [...this.channels.keys()]
+  }
+
+  /** A channel's pts as applied so far. */
+  pts(channelId: number): number | undefined {
+    return this.channels.get(channelId)?.gate.pts
+  }
+
+  /** From now on no difference is asked for (the shell is stopping). */
+  stop(): void {
+    this.stopping = true
+  }
+
+  /** Difference requests for `channelIds` (each once at a time): a catch-up. */
+  catchUp(channelIds: ReadonlyArray<number> = this.followed): ReadonlyArray<DiffRequest> {
+    return channelIds.flatMap((id) => this.request(id))
+  }
+
+  /** Applies one batch taken at `now`: the writes it makes and the differences to fetch. */
+  step(inputs: ReadonlyArray<LiveInput>, now: number): Step {
+    const writes = new Map<number, Writes>()
+    const of = (channelId: number): Writes => {
+      let w = writes.get(channelId)
+      if (!w) writes.set(channelId, w = { posts: new Map(), deleted: new Set(), metrics: [], pts: undefined })
+      return w
+    }
+    const diffs: Array<DiffRequest> = []
+    const failedDiffs: Array<{ channelId: number; error: string }> = []
+    const latencies: Array<number> = []
+    const committed: Array<{ channelId: number; pts: number; at: number }> = []
+    let applied = 0
+    let duplicates = 0
+    let received = 0
+    let differences = 0
+    let tooLong = 0
+    let gapsRecovered = 0
+    let oldest = now
+    const apply = (e: Timed) => {
+      const w = of(e.channelId)
+      stage(w, e)
+      w.pts = e.pts
+      applied++
+      if (e.at !== undefined) {
+        latencies.push(e.at)
+        committed.push({ channelId: e.channelId, pts: e.pts, at: e.at })
+      }
+    }
+    for (const input of inputs) {
+      switch (input._tag) {
+        case "Connected":
+          // Updates may have been missed while the connection was down.
+          diffs.push(...this.catchUp())
+          break
+        case "Event": {
+          received++
+          const e = input.event
+          const channel = this.channels.get(e.channelId)
+          if (!channel) break
+          oldest = Math.min(oldest, input.at)
+          if (e._tag === "ChannelTooLong") {
+            diffs.push(...this.request(e.channelId))
+          } else if (isPtsEvent(e)) {
+            const before = channel.gate.waiting
+            const ready = channel.gate.offer({ ...e, at: input.at })
+            if (ready.length === 0 && channel.gate.waiting === before) duplicates++
+            ready.forEach(apply)
+            if (channel.gate.gap && channel.gapSince === undefined) channel.gapSince = now
+            if (!channel.gate.gap) channel.gapSince = undefined
+          } else {
+            // Counter updates carry no pts: each channel's come from one account's (ordered) stream only.
+            channel.counterSource ??= input.account
+            if (channel.counterSource !== input.account) {
+              duplicates++
+              break
+            }
+            const change = counterChange(e)
+            if (change.msgId > channel.storedTop && !of(e.channelId).posts.has(change.msgId)) {
+              this.hold(channel, change)
+            } else {
+              of(e.channelId).metrics.push(change)
+            }
+            applied++
+            latencies.push(input.at)
+          }
+          break
+        }
+        case "StoredTop": {
+          const channel = this.channels.get(input.channelId)
+          if (!channel) break
+          channel.storedTop = Math.max(channel.storedTop, input.top)
+          for (const [msgId, changes] of channel.held) {
+            if (msgId > input.top) continue
+            of(input.channelId).metrics.push(...changes)
+            channel.held.delete(msgId)
+          }
+          break
+        }
+        case "DiffFailed": {
+          const channel = this.channels.get(input.channelId)
+          if (!channel) break
+          channel.inFlight = false
+          channel.failedAt = now
+          failedDiffs.push({ channelId: input.channelId, error: input.error })
+          break
+        }
+        case "Diff": {
+          const channel = this.channels.get(input.channelId)
+          if (!channel) break
+          channel.inFlight = false
+          channel.failedAt = undefined
+          const d = input.diff
+          const w = of(input.channelId)
+          // New posts as they are now, then edits, deletions and counters in order.
+          const fresh = d._tag === "Empty" || (d._tag === "TooLong" && input.viaHistory) ? [] : d.posts
+          for (const post of fresh) stagePost(w, post)
+          if (d._tag === "Difference") { for (const e of d.events) stage(w, e) }
+          const hadGap = channel.gate.gap
+          const before = channel.gate.pts
+          channel.gate.advance(d.pts).forEach(apply)
+          if (channel.gate.pts !== before) w.pts = channel.gate.pts
+          differences++
+          if (d._tag === "TooLong") tooLong++
+          if (hadGap && !channel.gate.gap) gapsRecovered++
+          if (!channel.gate.gap) channel.gapSince = undefined
+          // Not final: ask again at once from the new pts.
+          if (d._tag === "Difference" && !d.final) diffs.push(...this.request(input.channelId))
+          break
+        }
+      }
+    }
+    // Counters held for posts this batch stores go in after them.
+    for (const [channelId, w] of writes) {
+      const held = this.channels.get(channelId)?.held
+      if (!held || w.posts.size === 0) continue
+      for (const msgId of w.posts.keys()) {
+        const changes = held.get(msgId)
+        if (!changes) continue
+        w.metrics.push(...changes)
+        held.delete(msgId)
+      }
+    }
+    // Gaps open for longer than the wait are filled by a difference (not sooner than RETRY_DIFF_MS after a failure).
+    for (const [channelId, channel] of this.channels) {
+      if (channel.gapSince === undefined || now - channel.gapSince < GAP_WAIT_MS || channel.inFlight) continue
+      if (channel.failedAt === undefined || now - channel.failedAt > RETRY_DIFF_MS) {
+        diffs.push(...this.request(channelId))
+      }
+    }
+    return {
+      writes,
+      diffs,
+      applied,
+      duplicates,
+      received,
+      differences,
+      tooLong,
+      gapsRecovered,
+      failedDiffs,
+      latencies,
+      committed,
+      oldest,
+    }
+  }
+
+  /** The batch's writes are committed: their posts are stored now. */
+  committed(writes: ReadonlyMap<number, Writes>): void {
+    for (const [channelId, w] of writes) {
+      const channel = this.channels.get(channelId)
+      if (!channel) continue
+      for (const msgId of w.posts.keys()) if (msgId > channel.storedTop) channel.storedTop = msgId
+    }
+  }
+
+  private request(channelId: number): ReadonlyArray<DiffRequest> {
+    const channel = this.channels.get(channelId)
+    if (!channel || this.stopping || channel.inFlight) return []
+    channel.inFlight = true
+    return [{ channelId, pts: channel.gate.pts }]
+  }
+
+  private hold(channel: Channel, change: CounterChange): void {
+    const list = channel.held.get(change.msgId)
+    if (list) list.push(change)
+    else channel.held.set(change.msgId, [change])
+    if (channel.held.size > HELD_PER_CHANNEL) channel.held.delete(channel.held.keys().next().value!)
+  }
+}

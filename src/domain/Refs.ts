@@ -1,0 +1,46 @@
+/**
+ * What the user names in settings and flags: channels (usernames, links or ids) and accounts (session strings or
+ * session file names). Parsers return undefined for what they do not accept; the caller names the variable.
+ */
+import { Redacted } from "effect"
+
+/** A channel as the user names it: a username (`@name`, `name`, `t.me/name`) or a numeric id (`123`, `-100123`). */
+export type PeerRef =
+  | { readonly _tag: "Username"; readonly username: string }
+  | { readonly _tag: "Id"; readonly id: number }
+
+/** An account: a GramJS session string, or the name of a session file under `<data dir>/sessions`. */
+export type AccountRef =
+  | { readonly _tag: "SessionString"; readonly session: Redacted.Redacted<string> }
+  | { readonly _tag: "SessionFile"; readonly name: string }
+
+/** The entries of a list setting: separated by commas and/or whitespace. */
+export const listEntries = (raw: string): Array<string> => raw.split(/[,\s]+/).filter((p) => p !== "")
+
+/** `@name`, `name`, `https://t.me/name`, `123` or `-100123` (the Bot API form). */
+export function parsePeerRef(raw: string): PeerRef | undefined {
+  const s = raw.trim().replace(/^(?:https?:\/\/)?(?:www\.)?(?:t|telegram)\.me\//i, "").replace(/^@/, "")
+  if (/^-100\d+$/.test(s)) return { _tag: "Id", id: Number(s.slice(4)) }
+  if (/^\d+$/.test(s)) return Number.isSafeInteger(Number(s)) ? { _tag: "Id", id: Number(s) } : undefined
+  if (/^[A-Za-z][A-Za-z0-9_]{3,31}$/.test(s)) return { _tag: "Username", username: s }
+  return undefined
+}
+
+/** What a list of channels looks like, for error messages. */
+export const PEERS_EXPECTED = "a comma-separated list of channel usernames (@name) or ids (123 or -100123)"
+
+/** A GramJS StringSession: "1" and base64 of at least 262 bytes (dc, address, port, 256-byte key). */
+export const SESSION_STRING = /^1[A-Za-z0-9+/]{340,}={0,2}$/
+/** A session file name: letters, digits, `_`, `.`, `-`. */
+export const SESSION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+
+export function parseAccountRef(part: string): AccountRef | undefined {
+  if (SESSION_STRING.test(part)) return { _tag: "SessionString", session: Redacted.make(part) }
+  if (SESSION_NAME.test(part)) return { _tag: "SessionFile", name: part }
+  return undefined
+}
+
+/** A secret in an error: its first 4 characters and its length. */
+export function maskSecret(text: string): string {
+  return text.length <= 8 ? "***" : `${text.slice(0, 4)}***, ${text.length} characters`
+}

@@ -1,0 +1,136 @@
+/**
+ * LiveState, the update-ordering core of live updates: pts order and gaps, differences asked for (once at a time, after
+ * the gap wait, again after a failure), counters held for posts not stored yet, counters from one account only, and
+ * what a batch writes. Fed inputs with explicit times: no clock, no I/O.
+ */
+import { GAP_WAIT_MS, type LiveInput, LiveState, RETRY_DIFF_MS } from "../../src/domain/LiveState.ts"
+import type { Post } from "../../src/domain/Post.ts"
+import type { LiveEvent } from "../../src/domain/Updates.ts"
+import { assertEquals } from "../support/assert.ts"
+import { makePost } from "../support/posts.ts"
+
+const CH = 7
+
+const post = (msgId: number, text = `post ${msgId}`): Post => makePost(CH, msgId, { text, views: 1, forwards: 0 })
+
+const event = (e: LiveEvent, at = 0, account = "a"): LiveInput => ({ _tag: "Event", event: e, at, account })
+const newPost = (msgId: number, pts: number, at = 0) =>
+  event({ _tag: "NewPost", channelId: CH, post: post(msgId), pts, ptsCount: 1 }, at)
+const views = (msgId: number, n: number, account = "a") =>
+  event({ _tag: "Views", channelId: CH, msgId, views: n }, 0, account)
+
+const following = (pts = 100, storedTop = 10) => {
+  const state = new LiveState()
+  state.follow(CH, pts, storedTop)
+  return state
+}
+
+Deno.test("LiveState: changes in pts order are written with the pts they reach; a repeated one is a duplicate", () => {
+  const state = following()
+  const step = state.step([
+    newPost(11, 101, 5),
+    event({ _tag: "EditPost", channelId: CH, post: post(11, "edited"), pts: 102, ptsCount: 1 }, 6),
+    newPost(11, 101),
+    event({ _tag: "DeletePosts", channelId: CH, ids: [3, 4], pts: 104, ptsCount: 2 }, 7),
+  ], 10)
+  const w = step.writes.get(CH)!
+  assertEquals([...w.posts.values()].map((p) => p.text), ["edited"])
+  assertEquals([...w.deleted], [3, 4])
+  assertEquals(w.pts, 104)
+  assertEquals([step.applied, step.duplicates, step.received], [3, 1, 4])
+  assertEquals(step.committed.map((c) => c.pts), [101, 102, 104])
+  assertEquals(step.diffs, [])
+  assertEquals(state.pts(CH), 104)
+})
+
+Deno.test("LiveState: a gap holds what follows it; after the gap wait a difference is asked once, and fills it", () => {
+  const state = following()
+  // pts 101 never comes: 102 waits behind the gap.
+  const first = state.step([newPost(12, 102)], 1_000)
+  assertEquals(first.writes.get(CH)?.pts, undefined)
+  assertEquals(first.diffs, [], "not before the gap wait")
+  assertEquals(state.step([], 1_000 + GAP_WAIT_MS - 1).diffs, [])
+  assertEquals(state.step([], 1_000 + GAP_WAIT_MS).diffs, [{ channelId: CH, pts: 100 }])
+  assertEquals(state.step([], 1_000 + GAP_WAIT_MS + 50).diffs, [], "one difference at a time")
+  // The difference brings post 11 (pts 101): the held pts 102 applies after it.
+  const filled = state.step([{
+    _tag: "Diff",
+    channelId: CH,
+    viaHistory: false,
+    diff: { _tag: "Difference", pts: 101, final: true, timeout: undefined, posts: [post(11)], events: [] },
+  }], 2_000)
+  const w = filled.writes.get(CH)!
+  assertEquals([...w.posts.keys()].sort(), [11, 12])
+  assertEquals(w.pts, 102)
+  assertEquals([filled.differences, filled.gapsRecovered], [1, 1])
+  assertEquals(state.pts(CH), 102)
+})
+
+Deno.test("LiveState: a failed difference is asked again only after the retry wait; a partial one at once", () => {
+  const state = following()
+  state.step([newPost(12, 102)], 0)
+  assertEquals(state.step([], GAP_WAIT_MS).diffs.length, 1)
+  const failed = state.step([{ _tag: "DiffFailed", channelId: CH, error: "timeout" }], 1_000)
+  assertEquals(failed.failedDiffs, [{ channelId: CH, error: "timeout" }])
+  assertEquals(failed.diffs, [])
+  assertEquals(state.step([], 1_000 + RETRY_DIFF_MS).diffs, [], "not within the retry wait")
+  assertEquals(state.step([], 1_001 + RETRY_DIFF_MS).diffs, [{ channelId: CH, pts: 100 }])
+  // Not final: the next page is asked for at once, from the pts it reached.
+  const partial = state.step([{
+    _tag: "Diff",
+    channelId: CH,
+    viaHistory: false,
+    diff: { _tag: "Difference", pts: 150, final: false, timeout: undefined, posts: [], events: [] },
+  }], 4_000)
+  assertEquals(partial.diffs, [{ channelId: CH, pts: 150 }])
+})
+
+Deno.test("LiveState: counters of a post not stored yet wait for it; counters from a second account are left out", () => {
+  const state = following(100, 10)
+  const early = state.step([views(12, 5), views(9, 3), views(9, 4, "b")], 0)
+  assertEquals(early.writes.get(CH)?.metrics, [{ msgId: 9, views: 3 }], "12 is not stored; b is not the source")
+  assertEquals(early.duplicates, 1)
+  // Post 12 arrives: its held counters go in after it, in the same batch.
+  const stored = state.step([newPost(11, 101), newPost(12, 102)], 1)
+  assertEquals(stored.writes.get(CH)?.metrics, [{ msgId: 12, views: 5 }])
+  state.committed(stored.writes)
+  // Stored now: its counters apply at once.
+  assertEquals(state.step([views(12, 6)], 2).writes.get(CH)?.metrics, [{ msgId: 12, views: 6 }])
+  // A history sync beside stored post 30: the counters held for it are released.
+  state.step([views(30, 1)], 3)
+  assertEquals(
+    state.step([{ _tag: "StoredTop", channelId: CH, top: 30 }], 4).writes.get(CH)?.metrics,
+    [{ msgId: 30, views: 1 }],
+  )
+})
+
+Deno.test("LiveState: a reconnection catches every channel up; a too-long difference via history rewrites no post", () => {
+  const state = following()
+  state.follow(8, 50, 0)
+  assertEquals(state.step([{ _tag: "Connected", account: "a" }], 0).diffs, [
+    { channelId: CH, pts: 100 },
+    { channelId: 8, pts: 50 },
+  ])
+  const tooLong = state.step([{
+    _tag: "Diff",
+    channelId: CH,
+    viaHistory: true,
+    diff: { _tag: "TooLong", pts: 500, timeout: undefined, posts: [post(400)] },
+  }], 1)
+  assertEquals(tooLong.writes.get(CH)?.posts.size, 0)
+  assertEquals(tooLong.writes.get(CH)?.pts, 500)
+  assertEquals(tooLong.tooLong, 1)
+  // Once stopping, nothing more is asked for.
+  state.stop()
+  assertEquals(state.catchUp(), [])
+  assertEquals(state.step([{ _tag: "Connected", account: "a" }], 2).diffs, [])
+})
+
+Deno.test("LiveState: a channel that is not followed is ignored; ChannelTooLong asks for its difference", () => {
+  const state = following()
+  const other = state.step([event({ _tag: "Views", channelId: 99, msgId: 1, views: 1 })], 0)
+  assertEquals([other.writes.size, other.received, other.applied], [0, 1, 0])
+  assertEquals(state.step([event({ _tag: "ChannelTooLong", channelId: CH, pts: undefined })], 1).diffs, [
+    { channelId: CH, pts: 100 },
+  ])
+})

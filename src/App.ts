@@ -9,10 +9,17 @@ import { AccountRepo } from "./store/AccountRepo.ts"
 import { ChannelLocks } from "./store/ChannelLocks.ts"
 import { ChannelRepo } from "./store/ChannelRepo.ts"
 import { CheckpointRepo } from "./store/CheckpointRepo.ts"
+import { LiveStore } from "./store/LiveStore.ts"
 import { PostRepo } from "./store/PostRepo.ts"
+import { PostReads } from "./store/PostReads.ts"
 import { StatsRepo } from "./store/StatsRepo.ts"
 import { Sql } from "./store/Sql.ts"
+import { AccountPool } from "./pool/AccountPool.ts"
+import type { AccountConnector } from "./pool/AccountConnector.ts"
+import { TelegramConnector } from "./telegram/Connector.ts"
 import { TelegramClient } from "./telegram/TelegramClient.ts"
+import { HealthServer, Readiness } from "./Readiness.ts"
+import { Supervisor, type SupervisorOptions } from "./Supervisor.ts"
 
 /** PostgreSQL at DATABASE_URL, or the embedded database under TGPULSE_DATA_DIR; migrated when built. */
 export const SqlLive = Layer.unwrap(
@@ -34,38 +41,68 @@ const LocksLive = Layer.unwrap(
 )
 
 /** The repositories on the configured database. */
-export const StoreLive = Layer.mergeAll(
+const ReposLive = Layer.mergeAll(
   ChannelRepo.layer,
   PostRepo.layer,
+  PostReads.layer,
   CheckpointRepo.layer,
   AccountRepo.layer,
   StatsRepo.layer,
   LocksLive,
 )
-  .pipe(
-    Layer.provideMerge(SqlLive),
+
+/** The repositories and the stores built on them, on the configured database (migrated when built). */
+export const StoreLive = LiveStore.layer.pipe(
+  Layer.provideMerge(ReposLive),
+  Layer.provideMerge(SqlLive),
+)
+
+/** Telegram for the collectors: the facade over the account pool, whose accounts connect through `connector`. */
+const telegramOver = <E>(connector: Layer.Layer<AccountConnector, E, AppConfig>) =>
+  TelegramClient.layer.pipe(
+    Layer.provideMerge(AccountPool.layer),
+    Layer.provide(connector),
   )
 
-/** History sync over the configured account and database (the store stays available to the caller). */
+/** Telegram over GramJS: what the tasks run. */
+const TelegramLive = telegramOver(TelegramConnector)
+
+/** History sync over the configured accounts and database (the store and the pool stay available to the caller). */
 export const HistoryLive = HistorySync.layer.pipe(
-  Layer.provide(TelegramClient.layer),
+  Layer.provideMerge(TelegramLive),
   Layer.provideMerge(StoreLive),
 )
 
-/** Official statistics over the configured accounts and database (the store stays available to the caller). */
+/** Official statistics over the configured accounts and database (the store and the pool stay available). */
 export const StatsLive = StatsLoader.layer.pipe(
-  Layer.provide(TelegramClient.layer),
+  Layer.provideMerge(TelegramLive),
   Layer.provideMerge(StoreLive),
 )
 
-/** Every collector on one pool of accounts and one database (what a long-running process runs); the pool and the
- * store stay available to the caller (health checks read them). */
-export const CollectorsLive = Layer.mergeAll(
-  HistorySync.layer,
-  StatsLoader.layer,
-  MetricsRefresh.layer,
-  LiveUpdates.layer.pipe(Layer.provide(HistorySync.layer)),
-).pipe(
-  Layer.provideMerge(TelegramClient.layer),
-  Layer.provideMerge(StoreLive),
-)
+/**
+ * Every collector on one pool of accounts and one database, the accounts connecting through `connector` (tests give
+ * their own adapter here); the pool and the store stay available to the caller (readiness reads them).
+ */
+export const collectorsOver = <E>(connector: Layer.Layer<AccountConnector, E, AppConfig>) =>
+  Layer.mergeAll(
+    HistorySync.layer,
+    StatsLoader.layer,
+    MetricsRefresh.layer,
+    LiveUpdates.layer.pipe(Layer.provide(HistorySync.layer)),
+  ).pipe(
+    Layer.provideMerge(telegramOver(connector)),
+    Layer.provideMerge(StoreLive),
+  )
+
+/** Every collector over GramJS (what a long-running process runs). */
+export const CollectorsLive = collectorsOver(TelegramConnector)
+
+/**
+ * A long-running task (serve, poll-updates): the supervisor running `options.collectors` over the layers above,
+ * readiness, and the health server on `healthBind` when there is one.
+ */
+export const DaemonLive = (options: SupervisorOptions, healthBind: Option.Option<string>) =>
+  Layer.mergeAll(
+    Supervisor.layer(options, { store: StoreLive, collectors: CollectorsLive }),
+    Option.match(healthBind, { onNone: () => Layer.empty, onSome: HealthServer }),
+  ).pipe(Layer.provideMerge(Readiness.layer(options.collectors)))

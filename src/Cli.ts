@@ -59,7 +59,7 @@ const failureOf = (cause: Cause.Cause<unknown>): Failure => cause.reasons.find(C
  * Exit codes: success 0; a usage or configuration error 2; an ExitCode its code; interrupted by a signal 0, or
  * CUT_SHORT when one-shot work was cut short (`oneShot`); else 1.
  */
-function exitCodeOf(exit: Exit.Exit<unknown, unknown>): number {
+export function exitCodeOf(exit: Exit.Exit<unknown, unknown>): number {
   if (Exit.isSuccess(exit)) return 0
   const failure = failureOf(exit.cause)
   if (failure instanceof ExitCode) return failure.code
@@ -108,24 +108,37 @@ const reportConfigError = (cause: Cause.Cause<unknown>): Effect.Effect<void> => 
 }
 
 /**
- * Parses `Deno.args` with `command` and runs it with the configuration, logging, tracing (OBS_OTEL_ENABLED) and Node
- * platform services.
+ * The command line `args` run with `command`, with the configuration (`env`), logging, tracing (OBS_OTEL_ENABLED) and
+ * Node platform services: what a command may require (anything else is a type error here). Ends with the failure, if
+ * any, already reported; `exitCodeOf` says what it means.
  */
-export function runTask<Name extends string, Input, E, R>(
+export function commandLine<Name extends string, Input, E, R extends NodeServices.NodeServices | AppConfig>(
   // deno-lint-ignore ban-types
   command: Command.Command<Name, Input, {}, E, R>,
-  options: { readonly version?: string } = {},
-): void {
-  const program = Command.runWith(command, { version: options.version ?? "0.1.0" })(Deno.args).pipe(
+  args: ReadonlyArray<string>,
+  options: { readonly version?: string; readonly env?: Readonly<Record<string, string | undefined>> } = {},
+): Effect.Effect<void, unknown> {
+  const config = options.env === undefined ? AppConfig.layer : AppConfig.layerFrom(options.env)
+  const program = Command.runWith(command, { version: options.version ?? "0.1.0" })(args).pipe(
     Effect.tapCause(reportFailure),
     Effect.provide(
       Layer.mergeAll(NodeServices.layer, Logging.layer, Tracing.layer.pipe(Layer.provide(Logging.layer))).pipe(
-        Layer.provideMerge(AppConfig.layer),
+        Layer.provideMerge(config),
       ),
     ),
     Effect.tapCause(reportConfigError),
   )
-  runMainDeno(program as Effect.Effect<void, unknown>, {
+  // R is bounded by what is provided above; TypeScript cannot reduce Exclude<R, ...> of a type parameter to never.
+  return program as Effect.Effect<void, unknown>
+}
+
+/** Runs `command` on `Deno.args` (see `commandLine`) as the process: signals interrupt it; its exit code ends it. */
+export function runTask<Name extends string, Input, E, R extends NodeServices.NodeServices | AppConfig>(
+  // deno-lint-ignore ban-types
+  command: Command.Command<Name, Input, {}, E, R>,
+  options: { readonly version?: string } = {},
+): void {
+  runMainDeno(commandLine(command, Deno.args, options), {
     teardown: (exit, onExit) => onExit(exitCodeOf(exit)),
     disableErrorReporting: true,
   })

@@ -2,7 +2,7 @@
 import { Option, Redacted } from "effect"
 import { type AppConfigShape, parseConfig, VARIABLES } from "../src/Config.ts"
 import { ConfigError } from "../src/domain/Errors.ts"
-import { maskProxy } from "../src/pool/ProxyPool.ts"
+import { maskProxy } from "../src/domain/Proxy.ts"
 import { assert, assertEquals } from "./support/assert.ts"
 
 const SESSION = "1" + "A".repeat(348) + "="
@@ -48,6 +48,7 @@ Deno.test("Config: flags, integers, peers, accounts and secrets parse", () => {
     MTPROTO_CONCURRENCY: "8",
     MTPROTO_ACCOUNTS: `main,${SESSION}`,
     DATABASE_URL: "postgres://u:hunter2@db:5432/x",
+    TG_API_ID: "12345",
     TG_API_HASH: "0123456789abcdef0123456789ABCDEF",
     TGPULSE_DATA_DIR: "/var/lib/tgpulse///",
     LOG_LEVEL: "WARNING",
@@ -87,6 +88,28 @@ Deno.test("Config: a bad value names the variable, the value and what is expecte
     assert(e.message.startsWith(`Invalid ${variable} `), e.message)
     assert(pattern.test(e.message), `${e.message} should match ${pattern}`)
   }
+})
+
+Deno.test("Config: settings that only work together are checked together, naming what is missing", () => {
+  const hash = "0123456789abcdef0123456789ABCDEF"
+  const cases: ReadonlyArray<readonly [Record<string, string>, string, RegExp]> = [
+    [{ TG_API_ID: "12345" }, "TG_API_HASH", /^Missing TG_API_HASH: TG_API_ID is set, expected both/],
+    [{ TG_API_HASH: hash }, "TG_API_ID", /^Missing TG_API_ID: TG_API_HASH is set/],
+    [
+      { MTPROTO_PROXY_ENABLED: "true" },
+      "MTPROTO_PROXIES",
+      /MTPROTO_PROXY_ENABLED is true but MTPROTO_PROXIES is empty/,
+    ],
+  ]
+  for (const [env, variable, pattern] of cases) {
+    const e = bad(env)
+    assertEquals(e.variable, variable)
+    assert(pattern.test(e.message), `${e.message} should match ${pattern}`)
+    assert(!e.message.includes(hash), `secret leaked: ${e.message}`)
+  }
+  // Proxies given but not enabled are kept (and not used); the pair given together parses.
+  assertEquals(ok({ MTPROTO_PROXIES: "socks5://h:1" }).proxy.proxies.length, 1)
+  assertEquals(Option.getOrThrow(ok({ TG_API_ID: "12345", TG_API_HASH: hash }).telegram.apiId), 12345)
 })
 
 Deno.test("Config: a bad secret is named but never shown", () => {

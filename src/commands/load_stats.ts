@@ -3,10 +3,10 @@ import { Clock, Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { StatsLive } from "../App.ts"
 import { ExitCode, oneShot } from "../Cli.ts"
-import { AppConfig, peerList } from "../Config.ts"
+import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
+import { peerList } from "./Flags.ts"
 import { StatsLoader } from "../collect/StatsLoader.ts"
 import { statsLine } from "../collect/Progress.ts"
-import { ConfigError } from "../domain/Errors.ts"
 
 export const loadStats = Command.make("load-stats", {
   peers: Flag.String("peers").pipe(
@@ -16,22 +16,12 @@ export const loadStats = Command.make("load-stats", {
 }, (flags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
-    if (!config.features.mtproto || !config.features.stats) {
-      const off = !config.features.mtproto ? "MTPROTO_ENABLED" : "MTPROTO_STATS_ENABLED"
-      return yield* Effect.logInfo(`statistics are disabled (${off} is not true): nothing to do`)
-    }
-    const refs = Option.isSome(flags.peers)
-      ? yield* peerList(flags.peers.value, "--peers")
-      : config.stats.peers.length > 0
-      ? config.stats.peers
-      : config.history.peers
-    if (refs.length === 0) {
-      return yield* new ConfigError({
-        variable: "MTPROTO_STATS_PEERS",
-        message:
-          "No peers to load statistics for: pass --peers @name,123 or set MTPROTO_STATS_PEERS (or MTPROTO_PEERS)",
-      })
-    }
+    const off = switchedOffBy(config, "stats")
+    if (off !== undefined) return yield* Effect.logInfo(`statistics are disabled (${off} is not true): nothing to do`)
+    const given = Option.isSome(flags.peers)
+      ? Option.some(yield* peerList(flags.peers.value, "--peers"))
+      : Option.none()
+    const refs = yield* channelsFor(config, "load-stats", given)
     const started = yield* Clock.currentTimeMillis
     const results = yield* Effect.gen(function* () {
       const loader = yield* StatsLoader

@@ -5,16 +5,12 @@
  * writes and commits what it holds, and exits within GRACEFUL_SHUTDOWN_TIMEOUT_S. With MTPROTO_REFRESH_ENABLED, the
  * counters of young posts are refreshed beside it on MTPROTO_REFRESH_SCHEDULE.
  */
-import { Cause, Context, Effect, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { CollectorsLive } from "../App.ts"
-import { armShutdownDeadline, restarting } from "../Supervise.ts"
-import { AppConfig } from "../Config.ts"
-import { LiveUpdates } from "../collect/LiveUpdates.ts"
-import { MetricsRefresh } from "../collect/MetricsRefresh.ts"
+import { DaemonLive } from "../App.ts"
+import { armShutdownDeadline, Supervisor } from "../Supervisor.ts"
+import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
 import { ConfigError } from "../domain/Errors.ts"
-import { failureMessage } from "../collect/Peers.ts"
-import { serveDaemonHealth } from "../observe/DaemonHealth.ts"
 
 export const pollUpdates = Command.make("poll-updates", {
   restart: Flag.Boolean("restart").pipe(
@@ -28,10 +24,8 @@ export const pollUpdates = Command.make("poll-updates", {
 }, (flags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
-    if (!config.features.mtproto || !config.features.updates) {
-      const off = !config.features.mtproto ? "MTPROTO_ENABLED" : "MTPROTO_UPDATES_ENABLED"
-      return yield* Effect.logInfo(`live updates are disabled (${off} is not true): nothing to do`)
-    }
+    const off = switchedOffBy(config, "updates")
+    if (off !== undefined) return yield* Effect.logInfo(`live updates are disabled (${off} is not true): nothing to do`)
     let restart = true
     if (Option.isSome(flags.restart)) restart = flags.restart.value
     else if (Option.isSome(flags.positional)) {
@@ -44,44 +38,16 @@ export const pollUpdates = Command.make("poll-updates", {
       }
       restart = value === "true"
     }
-    const refs = config.history.peers
-    if (refs.length === 0) {
-      return yield* new ConfigError({
-        variable: "MTPROTO_PEERS",
-        message: "No channels to follow: set MTPROTO_PEERS (comma-separated usernames or ids)",
-      })
-    }
+    const refs = yield* channelsFor(config, "poll-updates")
     armShutdownDeadline(config.gracefulShutdownTimeoutS)
     if (!config.features.refresh) {
       yield* Effect.logInfo("metrics refresh is disabled (MTPROTO_REFRESH_ENABLED is not true): live updates only")
     }
     // With HEALTH_BIND: the same /healthz /readyz /metrics /info as serve, ready while the followers run.
-    const health = Option.isSome(config.observe.healthBind)
-      ? yield* serveDaemonHealth(config, {
-        bind: config.observe.healthBind.value,
-        collectors: { updates: true, refresh: config.features.refresh },
-      })
-      : undefined
-    const follow = Effect.gen(function* () {
-      const services = yield* Layer.build(CollectorsLive)
-      if (health) yield* health.up(services)
-      const live = Context.get(services, LiveUpdates)
-      const refresh = Context.get(services, MetricsRefresh)
-      const updates = live.run(refs, {
-        reconcileSeconds: config.updates.reconcileSec,
-        statusSeconds: config.updates.statusSec,
-      })
-      if (!config.features.refresh) return yield* updates
-      // Both run until interrupted; either failing stops the other.
-      yield* Effect.all([updates, refresh.run(refs, config.refresh.schedule)], { concurrency: 2, discard: true })
-    }).pipe(
-      Effect.scoped,
-      Effect.tapCause((cause) =>
-        health && !Cause.hasInterruptsOnly(cause) ? health.down(failureMessage(cause)) : Effect.void
-      ),
+    const collectors = { history: false, updates: true, refresh: config.features.refresh, stats: false }
+    return yield* Supervisor.use((s) => s.done).pipe(
+      Effect.provide(DaemonLive({ collectors, channels: refs, statsPeers: [], restart }, config.observe.healthBind)),
     )
-    if (!restart) return yield* follow
-    yield* restarting("live updates", follow)
-  }).pipe(Effect.scoped)).pipe(
+  })).pipe(
     Command.withDescription("Follow the channels' live updates (with gap recovery) until interrupted"),
   )

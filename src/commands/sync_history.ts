@@ -3,10 +3,10 @@ import { Clock, Console, Effect, Fiber, Option, Ref } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { HistoryLive } from "../App.ts"
 import { ExitCode, oneShot } from "../Cli.ts"
-import { AppConfig, flagAs, peerList } from "../Config.ts"
+import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
+import { flagAs, peerList } from "./Flags.ts"
 import { type ChannelProgress, HistorySync } from "../collect/HistorySync.ts"
 import { cutShortLine, reportProgress, summaryLine, totalLine } from "../collect/Progress.ts"
-import { ConfigError } from "../domain/Errors.ts"
 
 export const syncHistory = Command.make("sync-history", {
   channels: Flag.String("channels").pipe(
@@ -31,20 +31,15 @@ export const syncHistory = Command.make("sync-history", {
 }, (flags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
-    if (!config.features.mtproto || !config.features.history) {
-      const off = !config.features.mtproto ? "MTPROTO_ENABLED" : "MTPROTO_HISTORY_ENABLED"
-      return yield* Effect.logInfo(`history sync is disabled (${off} is not true): nothing to do`)
-    }
+    const off = switchedOffBy(config, "history")
+    if (off !== undefined) return yield* Effect.logInfo(`history sync is disabled (${off} is not true): nothing to do`)
     const rawChannels = Option.orElse(flags.channels, () => flags.ids)
-    const refs = Option.isSome(rawChannels)
-      ? yield* peerList(rawChannels.value, Option.isSome(flags.channels) ? "--channels" : "the ids argument")
-      : config.history.peers
-    if (refs.length === 0) {
-      return yield* new ConfigError({
-        variable: "MTPROTO_PEERS",
-        message: "No channels to sync: pass --channels @name,123 or set MTPROTO_PEERS",
-      })
-    }
+    const given = Option.isSome(rawChannels)
+      ? Option.some(
+        yield* peerList(rawChannels.value, Option.isSome(flags.channels) ? "--channels" : "the ids argument"),
+      )
+      : Option.none()
+    const refs = yield* channelsFor(config, "sync-history", given)
     const limitFlag = Option.orElse(flags.limit, () => flags.positionalLimit)
     const limit = Option.isSome(limitFlag)
       ? yield* flagAs("--limit", "MTPROTO_HISTORY_LIMIT_PER_RUN", limitFlag.value)

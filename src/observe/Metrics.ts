@@ -1,6 +1,6 @@
 /**
  * The metrics (one registry: Effect's), named as the original design's dashboards expect. Account labels are account
- * names, never a phone number or a session. `record` updates a metric from synchronous code (callbacks).
+ * names, never a phone number or a session.
  */
 import { Effect, Metric } from "effect"
 import { PrometheusMetrics } from "effect/observability"
@@ -122,11 +122,6 @@ export const initializeAccount = (
       }
     }
   })
-
-/** Updates `metric` (with `attributes`) from synchronous code. */
-export function record<I>(metric: Metric.Metric<I, unknown>, value: I, attributes?: Metric.Metric.Attributes): void {
-  Effect.runSync(Metric.update(attributes ? Metric.withAttributes(metric, attributes) : metric, value))
-}
 
 /** Every metric in the Prometheus text format. */
 export const prometheusText: Effect.Effect<string> = PrometheusMetrics.format()

@@ -1,0 +1,121 @@
+/**
+ * One environment variable as a setting: its zod schema (unset or blank gives the default) and the words for what it
+ * expects, and the ConfigError for a bad value (naming the variable, its value unless secret, and what it expects).
+ * Config.ts declares every setting with these; nothing else imports zod.
+ */
+import { Option } from "effect"
+import { z } from "zod"
+import { ConfigError } from "./domain/Errors.ts"
+import { listEntries } from "./domain/Refs.ts"
+
+export interface Setting<A> {
+  readonly variable: string
+  readonly schema: z.ZodType<A, string | undefined>
+  /** What a valid value looks like, for the error message. */
+  readonly expected: string
+  /** Masked in error messages. */
+  readonly secret?: boolean
+  /** The schema's issue message says which entry is wrong and why, already masked: shown as it is. */
+  readonly explains?: boolean
+}
+
+/** A setting from its parts. */
+export const setting = <A>(
+  variable: string,
+  spec: Omit<Setting<A>, "variable">,
+): Setting<A> => ({ variable, ...spec })
+
+const TRUE = ["true", "1", "yes", "on"]
+const FALSE = ["false", "0", "no", "off"]
+
+/** An optional value: unset (or blank) gives `fallback`, anything else (trimmed) must pass `inner`. */
+export function optional<A, B>(inner: z.ZodType<A, string>, fallback: B): z.ZodType<A | B, string | undefined> {
+  return z.string().optional().transform((v, ctx): A | B => {
+    if (v === undefined || v.trim() === "") return fallback
+    const result = inner.safeParse(v.trim())
+    if (result.success) return result.data
+    ctx.addIssue({
+      code: "custom",
+      message: result.error.issues[0]?.code === "custom" ? result.error.issues[0].message : "",
+    })
+    return z.NEVER
+  })
+}
+
+/** A value `parse` accepts, or an issue with the message it throws or returns (already masked when secret). */
+export const parsedBy = <A>(parse: (raw: string) => A | string): z.ZodType<A, string> =>
+  z.string().transform((v, ctx) => {
+    const parsed = parse(v)
+    if (typeof parsed !== "string") return parsed
+    ctx.addIssue({ code: "custom", message: parsed })
+    return z.NEVER
+  })
+
+/** A feature flag: false unless set to true, 1, yes or on. */
+export const flag = (variable: string): Setting<boolean> =>
+  setting(variable, {
+    schema: optional(
+      z.string().transform((v, ctx) => {
+        const lower = v.toLowerCase()
+        if (TRUE.includes(lower)) return true
+        if (FALSE.includes(lower)) return false
+        ctx.addIssue({ code: "custom", message: "" })
+        return z.NEVER
+      }),
+      false,
+    ),
+    expected: "true or false",
+  })
+
+export const integer = (variable: string, min: number, max: number, fallback: number): Setting<number> =>
+  setting(variable, {
+    schema: optional(
+      z.string().regex(/^[+-]?\d+$/).transform(Number).pipe(z.number().int().min(min).max(max)),
+      fallback,
+    ),
+    expected: max === Number.MAX_SAFE_INTEGER ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`,
+  })
+
+export const decimal = (variable: string, min: number, max: number, fallback: number): Setting<number> =>
+  setting(variable, {
+    schema: optional(
+      z.string().regex(/^[+-]?(\d+\.?\d*|\.\d+)$/).transform(Number).pipe(z.number().min(min).max(max)),
+      fallback,
+    ),
+    expected: `a number from ${min} to ${max}`,
+  })
+
+/** A string that may be unset (none). */
+export const maybeText = (
+  variable: string,
+  expected: string,
+  inner: z.ZodType<string, string> = z.string().min(1),
+): Setting<Option.Option<string>> =>
+  setting(variable, { schema: optional(inner, undefined).transform(Option.fromNullishOr), expected })
+
+/** A list: each entry (see listEntries) must pass `item`; the issue message is the bad entry. */
+export const listOf = <A>(item: (s: string) => A | undefined): z.ZodType<ReadonlyArray<A>, string> =>
+  z.string().transform((v, ctx) => {
+    const out: Array<A> = []
+    for (const part of listEntries(v)) {
+      const parsed = item(part)
+      if (parsed === undefined) {
+        ctx.addIssue({ code: "custom", message: part })
+        return z.NEVER
+      }
+      out.push(parsed)
+    }
+    return out
+  })
+
+/** The ConfigError for a bad value of `spec`: its variable, its value (hidden when secret) and what it expects. */
+export function settingError(spec: Setting<unknown>, raw: string, issue: string | undefined): ConfigError {
+  const name = spec.variable
+  if (spec.explains && issue) {
+    return new ConfigError({ variable: name, message: `Invalid ${name}: ${issue}; expected ${spec.expected}` })
+  }
+  const shown = spec.secret ? "(value hidden)" : `"${raw.length > 80 ? raw.slice(0, 77) + "..." : raw}"`
+  // A list names its bad entry (never for a secret list).
+  const entry = !spec.secret && issue && issue !== raw.trim() && raw.includes(issue) ? ` (bad entry "${issue}")` : ""
+  return new ConfigError({ variable: name, message: `Invalid ${name} ${shown}${entry}: expected ${spec.expected}` })
+}

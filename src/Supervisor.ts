@@ -1,0 +1,169 @@
+/**
+ * The supervisor of a long-running task: starts the services (again with backoff until they come up, /readyz saying
+ * why meanwhile), then runs every enabled collector, each restarted with backoff after a failure (or, without
+ * restarts, the first failure ends the task) and the periodic ones again after their interval. Also the hard deadline
+ * once a stop signal came.
+ */
+import { Cause, Context, Duration, Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
+import { AppConfig } from "./Config.ts"
+import { HistorySync } from "./collect/HistorySync.ts"
+import { LiveUpdates } from "./collect/LiveUpdates.ts"
+import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
+import { failureMessage } from "./collect/Peers.ts"
+import { StatsLoader } from "./collect/StatsLoader.ts"
+import type { PeerRef } from "./domain/Refs.ts"
+import { collectorRestarts } from "./observe/Metrics.ts"
+import { type Collectors, Readiness } from "./Readiness.ts"
+import { AccountPool } from "./pool/AccountPool.ts"
+
+/** Restarts after a failure: 1 s, doubling, at most 60 s apart. */
+export const RESTART = Schedule.min([Schedule.exponential(Duration.seconds(1)), Schedule.spaced(Duration.seconds(60))])
+
+/**
+ * Runs `effect` again after every failure (logged once each, with `what`, and passed to `onFailure`), with the
+ * RESTART backoff.
+ */
+export const restarting = <A, E, R>(
+  what: string,
+  effect: Effect.Effect<A, E, R>,
+  onFailure: (why: string) => Effect.Effect<void> = () => Effect.void,
+): Effect.Effect<A, never, R> =>
+  effect.pipe(
+    Effect.tapCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.void
+      const error = failureMessage(cause)
+      return Effect.logError(`${what} failed: restarting after a backoff`).pipe(
+        Effect.annotateLogs({ error }),
+        Effect.andThen(Metric.update(Metric.withAttributes(collectorRestarts, { collector: what }), 1)),
+        Effect.andThen(onFailure(error)),
+      )
+    }),
+    Effect.retry(RESTART),
+    Effect.orDie,
+  )
+
+/**
+ * After SIGINT or SIGTERM, the process ends by `seconds` (GRACEFUL_SHUTDOWN_TIMEOUT_S) even if a finalizer hangs; the
+ * timer never keeps a process alive by itself.
+ */
+export function armShutdownDeadline(seconds: number): void {
+  const arm = () => Deno.unrefTimer(setTimeout(() => Deno.exit(1), seconds * 1000))
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, arm)
+}
+
+export interface SupervisorOptions {
+  readonly collectors: Collectors
+  /** The channels of history, live updates and the metrics refresh. */
+  readonly channels: ReadonlyArray<PeerRef>
+  /** The peers of the statistics. */
+  readonly statsPeers: ReadonlyArray<PeerRef>
+  /** Start again and restart a failed collector with backoff; false: the first failure ends the task. */
+  readonly restart: boolean
+}
+
+/** What the collectors run on. */
+export type CollectorServices =
+  | SqlClient.SqlClient
+  | AccountPool
+  | HistorySync
+  | LiveUpdates
+  | MetricsRefresh
+  | StatsLoader
+
+export class Supervisor extends Context.Service<Supervisor, {
+  /** Never ends while the task runs; fails with the failure that ended it (only without restarts). */
+  readonly done: Effect.Effect<never, unknown>
+}>()("tgpulse/Supervisor") {
+  /** `store` serves a task with no collector enabled (health only); `collectors` every collector. */
+  static readonly layer = <E1, E2>(
+    options: SupervisorOptions,
+    layers: {
+      readonly store: Layer.Layer<SqlClient.SqlClient, E1, AppConfig>
+      readonly collectors: Layer.Layer<CollectorServices, E2, AppConfig>
+    },
+  ): Layer.Layer<Supervisor, never, AppConfig | Readiness> =>
+    Layer.effect(
+      Supervisor,
+      Effect.gen(function* () {
+        const config = yield* AppConfig
+        const readiness = yield* Readiness
+        const on = options.collectors
+
+        /** Builds `layer` in the supervisor's scope: again with backoff while it fails (when restarting). */
+        const start = <A, E>(layer: Layer.Layer<A, E, AppConfig>) => {
+          const build = Layer.build(layer).pipe(
+            Effect.tapCause((cause) => {
+              const error = failureMessage(cause)
+              return readiness.down(`starting: ${error}`).pipe(
+                Effect.andThen(
+                  options.restart
+                    ? Effect.logError("could not start; trying again").pipe(Effect.annotateLogs({ error }))
+                    : Effect.void,
+                ),
+              )
+            }),
+          )
+          return options.restart ? Effect.retry(build, RESTART) : build
+        }
+
+        /** One collector: restarted after a failure (readiness says so until it runs again), or not. */
+        const supervise = <R>(name: string, job: Effect.Effect<unknown, unknown, R>, every?: number) => {
+          const once = options.restart
+            ? restarting(name, Effect.andThen(readiness.running(name), job), (why) => readiness.failed(name, why))
+            : job
+          return every === undefined ? once : Effect.repeat(once, Schedule.spaced(Duration.seconds(every)))
+        }
+
+        const run = Effect.gen(function* () {
+          if (!Object.values(on).some(Boolean)) {
+            const services = yield* start(layers.store)
+            yield* readiness.up({ sql: services, pool: Option.none() })
+            return yield* Effect.never
+          }
+          const services = yield* start(layers.collectors)
+          yield* readiness.up({ sql: services, pool: Option.some(Context.get(services, AccountPool)) })
+          const { channels, statsPeers } = options
+          const jobs: Array<Effect.Effect<unknown, unknown, CollectorServices>> = []
+          if (on.history) {
+            jobs.push(supervise(
+              "history",
+              HistorySync.use((h) =>
+                h.syncAll(channels, {
+                  limitPerRun: config.history.limitPerRun,
+                  concurrency: config.history.concurrency,
+                })
+              ),
+              config.history.intervalSec,
+            ))
+          }
+          if (on.updates) {
+            jobs.push(supervise(
+              "live updates",
+              LiveUpdates.use((l) =>
+                l.run(channels, {
+                  reconcileSeconds: config.updates.reconcileSec,
+                  statusSeconds: config.updates.statusSec,
+                })
+              ),
+            ))
+          }
+          if (on.refresh) {
+            jobs.push(supervise("metrics refresh", MetricsRefresh.use((m) => m.run(channels, config.refresh.schedule))))
+          }
+          if (on.stats) {
+            jobs.push(supervise(
+              "statistics",
+              StatsLoader.use((s) => s.loadAll(statsPeers, config.stats)),
+              config.stats.intervalSec,
+            ))
+          }
+          yield* Effect.logInfo("tgpulse is serving").pipe(Effect.annotateLogs({ collectors: JSON.stringify(on) }))
+          yield* Effect.all(jobs, { concurrency: "unbounded", discard: true }).pipe(Effect.provideContext(services))
+          return yield* Effect.never
+        })
+        const fiber = yield* Effect.forkScoped(run)
+        return Supervisor.of({ done: Fiber.join(fiber) })
+      }),
+    )
+}

@@ -21,7 +21,8 @@ import {
 } from "effect"
 import type { PeerRef } from "../domain/Refs.ts"
 import type { CheckpointStream } from "../domain/Checkpoint.ts"
-import { type DiffRequest, type LiveInput, LiveState, type Writes } from "../domain/LiveState.ts"
+import { type DiffRequest, type LiveInput, LiveState, type PtsBehind, type Writes } from "../domain/LiveState.ts"
+import type { StoreError } from "../domain/Errors.ts"
 import type { ChannelInfo } from "../domain/Telegram.ts"
 import * as Metrics from "../observe/Metrics.ts"
 import { ChannelLocks } from "../store/ChannelLocks.ts"
@@ -29,10 +30,10 @@ import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
 import { LiveStore } from "../store/LiveStore.ts"
 import { PostRepo } from "../store/PostRepo.ts"
-import { TelegramClient } from "../telegram/TelegramClient.ts"
+import { type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
 import { HistorySync } from "./HistorySync.ts"
 import { EMPTY, LATENCY_WINDOW, type LiveStats, statusLine } from "./LiveStats.ts"
-import { describePeer, failureMessage, makeResolver } from "./Peers.ts"
+import { type ChannelUnavailable, describePeer, failureMessage, makeResolver } from "./Peers.ts"
 
 export { type LiveStats, percentile } from "./LiveStats.ts"
 export { PtsBehind } from "../domain/LiveState.ts"
@@ -72,16 +73,22 @@ export class NothingToFollow extends Schema.TaggedError<NothingToFollow>()("Noth
 
 /** A channel this run cannot use: its own problem, not the run's. */
 function isUnavailable(error: unknown): boolean {
-  const e = error as { _tag?: string; name?: string; reason?: { _tag?: string } }
-  return e?.name === "ChannelUnavailable" || (e?._tag === "TelegramError" && e.reason?._tag === "PeerUnavailable")
+  const e = error as { _tag?: string; reason?: { _tag?: string } }
+  return e?._tag === "ChannelUnavailable" || (e?._tag === "TelegramError" && e.reason?._tag === "PeerUnavailable")
 }
+
+/**
+ * Why a live run stopped: its channels could not be read or stored, none could be followed, or the database fell
+ * behind it (PtsBehind).
+ */
+export type LiveError = PoolError | StoreError | PtsBehind | NothingToFollow | ChannelUnavailable
 
 export class LiveUpdates extends Context.Service<LiveUpdates, {
   /**
    * Follows the channels until interrupted. On interruption it stops listening, writes what it holds that the pts
    * rules allow, commits, and returns.
    */
-  run(refs: ReadonlyArray<PeerRef>, options: LiveOptions): Effect.Effect<void, unknown>
+  run(refs: ReadonlyArray<PeerRef>, options: LiveOptions): Effect.Effect<void, LiveError>
   readonly stats: Effect.Effect<LiveStats>
 }>()("tgpulse/collect/LiveUpdates") {
   static readonly layer = Layer.effect(

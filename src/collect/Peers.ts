@@ -1,5 +1,5 @@
 /** Channels named by the user, resolved once and cached; shared by every collector. */
-import { type Cause, Clock, Effect, Option, Ref } from "effect"
+import { type Cause, Clock, Effect, Option, Ref, Schema } from "effect"
 import type { PeerRef } from "../domain/Refs.ts"
 import type { ChannelRepo } from "../store/ChannelRepo.ts"
 import type { ChannelInfo } from "../domain/Telegram.ts"
@@ -11,8 +11,12 @@ export function describePeer(ref: PeerRef): string {
 }
 
 /** A channel that cannot be used for a reason the user must fix (unknown, private, no access hash). */
-export class ChannelUnavailable extends Error {
-  override name = "ChannelUnavailable"
+export class ChannelUnavailable extends Schema.TaggedError<ChannelUnavailable>()("ChannelUnavailable", {
+  reason: Schema.String,
+}) {
+  override get message(): string {
+    return this.reason
+  }
 }
 
 /**
@@ -34,9 +38,9 @@ export const makeResolver = (telegram: TelegramClient["Service"], channels: Chan
     }
     if (ref._tag === "Id") {
       return yield* Effect.fail(
-        new ChannelUnavailable(
-          `Channel ${ref.id} has no cached access hash: name it once by username so it can be resolved`,
-        ),
+        new ChannelUnavailable({
+          reason: `Channel ${ref.id} has no cached access hash: name it once by username so it can be resolved`,
+        }),
       )
     }
     const info = yield* telegram.resolveUsername(ref.username)

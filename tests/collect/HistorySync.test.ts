@@ -184,7 +184,7 @@ sandboxTest(
     await using proxy = new TcpProxy({ hostname: "127.0.0.1", port: 5432 })
     await using h = await syncHarness("PostgreSQL", {
       channels: 1,
-      posts: 20_000,
+      posts: 6_000,
       via: (url) => Object.assign(new URL(url), { port: String(proxy.port) }),
     })
     const c = h.sandbox.descriptor.channels[0]!

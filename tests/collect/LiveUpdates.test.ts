@@ -114,12 +114,12 @@ async function following(channels: number, posts: number, extra: { ptsLogSize?: 
   return { h, names, ids: names.map((_, i) => idOf(i)) }
 }
 
-sandboxTest("live: 5,000 updates of every kind across 5 channels at 500/s: the database equals the world", async () => {
+sandboxTest("live: 2,500 updates of every kind across 5 channels at 500/s: the database equals the world", async () => {
   const { h, names, ids } = await following(5, 200)
   await using _ = h
   const live = h.follow(names)
   await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the start")
-  for (const id of ids) await activity(h.sandbox, id, 1_000, 100)
+  for (const id of ids) await activity(h.sandbox, id, 500, 100)
   await until(() => activityDone(h.sandbox, ids), 30_000, "the activity")
   await until(allCommitted(h.query, h.sandbox, ids), 10_000, "every pts committed")
   // Counter changes carry no pts: wait until the last ones are stored too.
@@ -127,7 +127,7 @@ sandboxTest("live: 5,000 updates of every kind across 5 channels at 500/s: the d
   await live.stop()
   for (const id of ids) assertEquals(await differences(h.query, h.sandbox, id, true), [], `channel ${id}`)
   const s = await live.stats()
-  assert(s.applied >= 5_000, `applied ${s.applied}`)
+  assert(s.applied >= 2_500, `applied ${s.applied}`)
   // Every pts change was pushed three times (one per member account): two copies dropped by the pts rules.
   assert(s.duplicates > 0, "duplicates from the other accounts' connections were dropped")
   const edits = await h.query<{ n: number }>(
@@ -299,15 +299,15 @@ sandboxTest(
           ) as Promise<ReadonlyArray<A>>,
       }
 
-      // The history first (poll-updates follows from the current pts on), then run 1: changes at 300/s, SIGKILL.
+      // The history first (poll-updates follows from the current pts on), then run 1: changes at 300/s in all, SIGKILL.
       const history = yield* Effect.promise(() => runTask("sync-history", [], env))
       assertEquals(history.code, 0, history.output)
       let child = spawnTask("poll-updates", [], env)
       yield* Effect.promise(() => until(allCommitted(h.query, sandbox, ids), 20_000, "run 1 start"))
       const startPts = ids.map((id) => sandbox.world.pts(id))
-      for (const id of ids) yield* Effect.promise(() => activity(sandbox, id, 600, 100))
+      for (const id of ids) yield* Effect.promise(() => activity(sandbox, id, 300, 100))
       // Killed in the middle: a third of the changes made, and some of them committed.
-      yield* Effect.promise(() => until(activityAt(sandbox, ids, 200), 60_000, "a third of the activity"))
+      yield* Effect.promise(() => until(activityAt(sandbox, ids, 100), 60_000, "a third of the activity"))
       yield* Effect.promise(() =>
         until(async () => (await committedPts(h.query, ids[0]!)) > startPts[0]!, 60_000, "run 1 committing")
       )
@@ -324,7 +324,6 @@ sandboxTest(
       for (const id of ids) {
         assertEquals(yield* Effect.promise(() => differences(h.query, sandbox, id, false)), [], `channel ${id}`)
       }
-      // Under load again, SIGTERM: out in under 2 s, and the pts it committed covers stored rows.
       // Under load again (changes still coming), SIGTERM: exit 0 (its own deadline would make it 1), and the pts it
       // committed covers stored rows.
       const loadPts = ids.map((id) => sandbox.world.pts(id))

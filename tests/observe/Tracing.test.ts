@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../support/assert.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { type OtlpSpan, startReceiver } from "../support/otlp.ts"
 import { freePort as closedPort } from "../support/tasks.ts"
+import { settled, until } from "../support/wait.ts"
 
 interface LogLine {
   readonly level: string
@@ -109,8 +110,12 @@ Deno.test("Tracing.layer at OTEL_SAMPLER_RATIO=0.5 keeps about half of the trace
 Deno.test("Tracing.layer: a collector refusing for a while costs one warning, then everything arrives", async () => {
   await using receiver = startReceiver({ refuse: 2 })
   const logs = captureLogs()
-  // 600 spans: a full batch of 512 goes at once (refused twice, retried after 0.5 s and 1 s), the rest on close.
-  await runTraced(Effect.andThen(rootsWithChildren(300), Effect.sleep("2500 millis")), enabled(receiver.url, "1"), logs)
+  // 600 spans: a full batch of 512 goes at once (refused twice, then retried until it is taken), the rest on close.
+  const program = Effect.andThen(
+    rootsWithChildren(300),
+    Effect.promise(() => until(() => receiver.spans().length >= 512, 0, "the first batch, retried")),
+  )
+  await runTraced(program, enabled(receiver.url, "1"), logs)
   assertEquals(receiver.spans().length, 600)
   const warnings = logs.lines.filter((l) => l.level === "Warn")
   assertEquals(warnings.length, 1, JSON.stringify(logs.lines))
@@ -118,33 +123,25 @@ Deno.test("Tracing.layer: a collector refusing for a while costs one warning, th
   assert(logs.lines.some((l) => l.level === "Info" && l.message.includes("works again")), JSON.stringify(logs.lines))
 })
 
-const timed = async (f: () => Promise<number>): Promise<{ readonly run: number; readonly close: number }> => {
-  const start = performance.now()
-  const ranUntil = await f()
-  return { run: ranUntil - start, close: performance.now() - ranUntil }
-}
+/** Runs to its end and closes (flushing) within the wait's deadline: an exporter that hangs fails the test. */
+const closes = <A>(run: Promise<A>) => settled(run, "the traced program to close")
 
-const busyProgram = Effect.andThen(rootsWithChildren(1_000), Effect.sync(() => performance.now()))
-
-Deno.test("Tracing.layer: an unreachable collector slows nothing, closes within 1.5 s and warns once", async () => {
-  const off = await timed(() => runTraced(busyProgram, {}))
+Deno.test("Tracing.layer: an unreachable collector: the program runs to its end, closes, and warns once", async () => {
   const logs = captureLogs()
-  const on = await timed(() => runTraced(busyProgram, enabled(`http://127.0.0.1:${closedPort()}`, "1"), logs))
-  assert(on.run - off.run < 1_000, `2,000 spans took ${on.run} ms traced, ${off.run} ms untraced`)
-  assert(on.close < 1_500, `closing took ${on.close} ms`)
+  await closes(runTraced(rootsWithChildren(1_000), enabled(`http://127.0.0.1:${closedPort()}`, "1"), logs))
   const warnings = logs.lines.filter((l) => l.level === "Warn")
   assert(warnings.length >= 1 && warnings.length <= 2, JSON.stringify(logs.lines))
   assert(warnings[0]!.message.includes("cannot connect"), warnings[0]!.message)
 })
 
-Deno.test("Tracing.layer: closing while retrying an unreachable collector takes at most about a second", async () => {
+Deno.test("Tracing.layer: closing while a batch waits to be sent again to an unreachable collector", async () => {
   const logs = captureLogs()
-  // Long enough for the first batch to fail and its retry to be waiting.
-  const program = Effect.andThen(rootsWithChildren(1_000), Effect.sleep("700 millis")).pipe(
-    Effect.andThen(Effect.sync(() => performance.now())),
+  // The first batch has failed (its warning is out) and waits for its retry when the program ends.
+  const program = Effect.andThen(
+    rootsWithChildren(1_000),
+    Effect.promise(() => until(() => logs.lines.some((l) => l.level === "Warn"), 0, "the first failure")),
   )
-  const on = await timed(() => runTraced(program, enabled(`http://127.0.0.1:${closedPort()}`, "1"), logs))
-  assert(on.close < 1_500, `closing took ${on.close} ms`)
+  await closes(runTraced(program, enabled(`http://127.0.0.1:${closedPort()}`, "1"), logs))
   assertEquals(logs.lines.filter((l) => l.level === "Warn").length, 1, JSON.stringify(logs.lines))
 })
 
@@ -155,10 +152,8 @@ Deno.test("Tracing.layer: a collector that accepts but never answers does not ho
     for await (const conn of listener) connections.push(conn)
   })()
   try {
-    const on = await timed(() =>
-      runTraced(busyProgram, enabled(`http://127.0.0.1:${listener.addr.port}`, "1"), captureLogs())
-    )
-    assert(on.close < 1_500, `closing took ${on.close} ms`)
+    await closes(runTraced(rootsWithChildren(1_000), enabled(`http://127.0.0.1:${listener.addr.port}`, "1")))
+    assert(connections.length > 0, "the exporter reached the collector")
   } finally {
     listener.close()
     await accepting.catch(() => undefined)

@@ -5,8 +5,10 @@ import { StoreError } from "../../src/domain/Errors.ts"
 import { ChannelRepo } from "../../src/store/ChannelRepo.ts"
 import { CheckpointRepo } from "../../src/store/CheckpointRepo.ts"
 import { PostRepo } from "../../src/store/PostRepo.ts"
+import { PostReads } from "../../src/store/PostReads.ts"
 import { Sql } from "../../src/store/Sql.ts"
 import { runEffect } from "./effectTest.ts"
+import { fillDataDir } from "./PgliteTemplate.ts"
 
 /** The local server CI provides; the PostgreSQL variants are skipped only when nothing listens there. */
 export const PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -53,15 +55,18 @@ export type SqlServices = Layer.Success<ReturnType<typeof Sql.layerUrl>>
 export const pgLayer = (options: { readonly migrate?: boolean } = {}): Layer.Layer<SqlServices, StoreError> =>
   Layer.unwrap(Effect.map(freshDatabase, (url) => Sql.layerUrl(url, options))).pipe(Layer.provide(quiet))
 
+/** A temp directory holding a migrated embedded database (a copy of the template), removed when the scope closes. */
+export const dataDir = Effect.tap(tempDir, (dir) => Effect.promise(() => fillDataDir(dir)))
+
 /** Sql (migrated) on PGlite in a fresh temp directory. */
 export const embeddedLayer: Layer.Layer<SqlServices, StoreError> = Layer.unwrap(
-  Effect.map(tempDir, (dir) => Sql.layerEmbedded(dir)),
+  Effect.map(dataDir, (dir) => Sql.layerEmbedded(dir)),
 ).pipe(Layer.provide(quiet))
 
-export type StoreServices = SqlServices | ChannelRepo | PostRepo | CheckpointRepo
+export type StoreServices = SqlServices | ChannelRepo | PostRepo | PostReads | CheckpointRepo
 
 const withRepos = (sql: Layer.Layer<SqlServices, StoreError>): Layer.Layer<StoreServices, StoreError> =>
-  Layer.mergeAll(ChannelRepo.layer, PostRepo.layer, CheckpointRepo.layer).pipe(
+  Layer.mergeAll(ChannelRepo.layer, PostRepo.layer, PostReads.layer, CheckpointRepo.layer).pipe(
     Layer.provideMerge(sql),
     Layer.provideMerge(quiet),
   )

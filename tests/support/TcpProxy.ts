@@ -7,6 +7,9 @@ export class TcpProxy implements AsyncDisposable {
   private readonly loop: Promise<void>
   /** Connections accepted and forwarded since the start. */
   forwarded = 0
+  /** Connections refused while cut. */
+  refused = 0
+  private waiters: Array<{ readonly n: number; readonly resolve: () => void }> = []
 
   constructor(private readonly target: { readonly hostname: string; readonly port: number }) {
     this.listener = Deno.listen({ hostname: "127.0.0.1", port: 0 })
@@ -28,6 +31,11 @@ export class TcpProxy implements AsyncDisposable {
     this.down = false
   }
 
+  /** Resolves once `n` connections in all were refused while cut (someone kept trying to get through). */
+  refusals(n: number): Promise<void> {
+    return this.refused >= n ? Promise.resolve() : new Promise((resolve) => this.waiters.push({ n, resolve }))
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     this.cut()
     this.listener.close()
@@ -44,6 +52,8 @@ export class TcpProxy implements AsyncDisposable {
       }
       if (this.down) {
         client.close()
+        this.refused++
+        this.waiters = this.waiters.filter((w) => (w.n <= this.refused ? (w.resolve(), false) : true))
         continue
       }
       this.forward(client).catch(() => {})

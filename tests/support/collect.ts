@@ -2,15 +2,16 @@
 import { Effect, Fiber, Layer, ManagedRuntime, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { CollectorsLive } from "../../src/App.ts"
-import { AppConfig, type PeerRef } from "../../src/Config.ts"
+import { AppConfig } from "../../src/Config.ts"
+import type { PeerRef } from "../../src/domain/Refs.ts"
 import { type ChannelProgress, HistorySync } from "../../src/collect/HistorySync.ts"
 import { type PeerStats, StatsLoader } from "../../src/collect/StatsLoader.ts"
 import { type LiveStats, LiveUpdates } from "../../src/collect/LiveUpdates.ts"
 import { MetricsRefresh, type RefreshRound } from "../../src/collect/MetricsRefresh.ts"
 import { failureMessage } from "../../src/collect/Peers.ts"
 import { DEFAULT_SCHEDULE, parseSchedule } from "../../src/domain/Refresh.ts"
-import type { Sandbox, SandboxOptions } from "../../src/sandbox/Sandbox.ts"
-import { freshDatabase, pgAvailable, tempDir } from "./PgTest.ts"
+import type { Sandbox, SandboxOptions } from "@tgpulse/sandbox"
+import { dataDir, freshDatabase, pgAvailable } from "./PgTest.ts"
 import { startSandbox } from "./sandbox.ts"
 
 export type BackendName = "PostgreSQL" | "PGlite"
@@ -24,7 +25,7 @@ export const BACKENDS: ReadonlyArray<{ readonly name: BackendName; readonly igno
 export const databaseEnv = (backend: BackendName) =>
   backend === "PostgreSQL"
     ? Effect.map(freshDatabase, (url) => ({ DATABASE_URL: Redacted.value(url) }))
-    : Effect.map(tempDir, (dir) => ({ TGPULSE_DATA_DIR: dir }))
+    : Effect.map(dataDir, (dir) => ({ TGPULSE_DATA_DIR: dir }))
 
 /** Writes the sandbox descriptor to a temp file (what TG_SANDBOX_FILE names); removed when the scope closes. */
 export const descriptorFile = (sandbox: Sandbox) =>

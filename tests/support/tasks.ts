@@ -1,4 +1,11 @@
-/** Runs `deno task` entrypoints as subprocesses with exactly the environment a test gives (nothing inherited). */
+/**
+ * Runs `deno task` entrypoints as subprocesses with exactly the environment a test gives (nothing inherited), or the
+ * same command line in this process (`runInProcess`: no process start, for what needs no process of its own).
+ */
+import { assert } from "./assert.ts"
+import { Console, Effect } from "effect"
+import { commandLine, exitCodeOf } from "../../src/Cli.ts"
+import { tgpulse } from "../../src/main.ts"
 
 /** What a child needs from this environment to find Deno's caches; everything else comes from the test. */
 const INHERITED = ["PATH", "HOME", "DENO_DIR", "TMPDIR", "XDG_CACHE_HOME"]
@@ -147,3 +154,33 @@ export function freePort(): number {
   l.close()
   return port
 }
+
+/**
+ * `tgpulse <args>` in this process with exactly `env` (the program the binary runs, minus the process): its exit code
+ * and what it printed through the console (usage, help, configuration errors; log lines go to the test's output).
+ */
+export async function runInProcess(
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string; readonly output: string }> {
+  const out: Array<string> = []
+  const err: Array<string> = []
+  const console = {
+    ...globalThis.console,
+    log: (...xs: ReadonlyArray<unknown>) => out.push(xs.map(String).join(" ")),
+    error: (...xs: ReadonlyArray<unknown>) => err.push(xs.map(String).join(" ")),
+  }
+  const exit = await Effect.runPromiseExit(
+    commandLine(tgpulse, args, { env: { LOG_LEVEL: "error", ...env } }).pipe(
+      Effect.provideService(Console.Console, console),
+    ),
+  )
+  const [stdout, stderr] = [out.join("\n"), err.join("\n")]
+  return { code: exitCodeOf(exit), stdout, stderr, output: `${stdout}\n${stderr}` }
+}
+
+/** The number in a run's "fetched N" line (-1 when there is none). */
+export const fetchedIn = (output: string): number => Number(/fetched (\d+)/.exec(output)?.[1] ?? -1)
+
+/** A user's mistake is one line, never a stack trace. */
+export const noStack = (output: string): void => assert(!/\n\s+at /.test(output), `no stack trace:\n${output}`)

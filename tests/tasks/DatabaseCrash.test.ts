@@ -15,7 +15,7 @@ import { PgServer, pgServerAvailable } from "../support/PgServer.ts"
 import { sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { startTask } from "../support/tasks.ts"
 import { until } from "../support/wait.ts"
-import type { Sandbox } from "../../src/sandbox/Sandbox.ts"
+import type { Sandbox } from "@tgpulse/sandbox"
 
 /** Per channel: posts stored, their views, and snapshots. */
 const stored = (url: string) =>

@@ -85,7 +85,7 @@ sandboxTest(
         until(async () => (await fetch(`${base}/readyz`)).status === 200, 60_000, "poll-updates ready")
       )
       const info = JSON.parse((yield* get("/info")).text)
-      assertEquals(info.collectors, { updates: true, refresh: false })
+      assertEquals(info.collectors, { history: false, updates: true, refresh: false, stats: false })
       assertEquals(info.accounts.total, 2)
       assertEquals((yield* get("/nothing")).status, 404)
       const { code } = yield* Effect.promise(() => task.stop("SIGTERM"))

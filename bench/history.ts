@@ -4,7 +4,7 @@
  * of 100,000 (peak RSS must stay flat between them), ten channels of 10,000.
  */
 import { Api } from "telegram"
-import type { Descriptor } from "../src/sandbox/Descriptor.ts"
+import type { Descriptor } from "@tgpulse/sandbox/descriptor"
 import { connectFirstAccount, pageRequest, spawnSandbox } from "./sandbox.ts"
 import { benchDatabase, runSyncHistory } from "./syncRun.ts"
 

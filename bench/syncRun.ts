@@ -1,5 +1,5 @@
 /** Shared by the benchmarks that run `sync-history`: a throwaway PostgreSQL database and the task as a subprocess. */
-import type { Descriptor } from "../src/sandbox/Descriptor.ts"
+import type { Descriptor } from "@tgpulse/sandbox/descriptor"
 
 async function psql(adminUrl: string, statement: string): Promise<void> {
   const out = await new Deno.Command("psql", { args: [adminUrl, "-qc", statement], stdout: "null", stderr: "piped" })

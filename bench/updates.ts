@@ -4,7 +4,7 @@
  * latency from the sandbox's push (its push log) to the commit of the row (the collector's commit callback), p50 and
  * p99, over the pts-moving updates. Target: at least 2,000 updates/s with p99 at most 250 ms.
  */
-import { Fiber, Layer, ManagedRuntime, References } from "effect"
+import { Effect, Fiber, Layer, ManagedRuntime, References } from "effect"
 import { CollectorsLive } from "../src/App.ts"
 import { AppConfig } from "../src/Config.ts"
 import { LiveUpdates, percentile } from "../src/collect/LiveUpdates.ts"
@@ -65,9 +65,10 @@ export async function benchUpdates(options: UpdatesBenchOptions): Promise<Record
         l.run(refs, {
           reconcileSeconds: 3_600,
           statusSeconds: 0,
-          onCommit: (updates, at) => {
-            for (const u of updates) commits.set(`${u.channelId}:${u.pts}`, at)
-          },
+          onCommit: (updates, at) =>
+            Effect.sync(() => {
+              for (const u of updates) commits.set(`${u.channelId}:${u.pts}`, at)
+            }),
         })
       ),
     )

@@ -5,11 +5,13 @@ import { runTask } from "../src/Cli.ts"
 import { benchHistory } from "../bench/history.ts"
 import { benchPool } from "../bench/pool.ts"
 import { benchSandbox } from "../bench/sandbox.ts"
+import { benchShutdown } from "../bench/shutdown.ts"
 import { benchStats } from "../bench/stats.ts"
+import { benchTracing } from "../bench/tracing.ts"
 import { benchUpdates } from "../bench/updates.ts"
 
 const bench = Command.make("bench", {
-  name: Argument.Literals("name", ["sandbox", "history", "pool", "stats", "updates"]).pipe(
+  name: Argument.Literals("name", ["sandbox", "history", "pool", "stats", "updates", "shutdown", "tracing"]).pipe(
     Argument.withDescription("Which benchmark to run"),
   ),
   seconds: Flag.Int("seconds").pipe(
@@ -52,6 +54,10 @@ const bench = Command.make("bench", {
           report,
           progress,
         })
+        : name === "shutdown"
+        ? benchShutdown({ adminUrl, rounds: 3, report, progress })
+        : name === "tracing"
+        ? benchTracing({ rounds: 5, report })
         : name === "pool"
         ? benchPool({
           rate: Option.getOrElse(rate, () => 5),

@@ -7,6 +7,7 @@ import { makeRsaKey, type RsaKey, sha256 } from "./transport/Crypto.ts"
 import { Dc, type DcEnvironment, type LogFn } from "./session/Dc.ts"
 import type { Descriptor } from "./descriptor.ts"
 import { makeDispatcher } from "./session/Dispatch.ts"
+import { KeyWatch } from "./control/KeyWatch.ts"
 import { Faults } from "./control/Faults.ts"
 import { Flood } from "./control/Flood.ts"
 import { makeMethods, UNAUTHORIZED_METHODS } from "./methods/Methods.ts"
@@ -53,6 +54,11 @@ export interface SandboxOptions {
   readonly ptsLogSize?: number
   /** Pushes kept in the push log (`GET /pushes`). @default PUSH_LOG_SIZE (100,000) */
   readonly pushLogSize?: number
+  /**
+   * Answer 406 AUTH_KEY_DUPLICATED, as Telegram does, when an authorized key is used by two sessions on two live
+   * connections at once, and refuse that key afterwards (default: only count them, `GET /stats`).
+   */
+  readonly refuseDuplicateKeys?: boolean
   readonly log?: LogFn
 }
 
@@ -115,6 +121,7 @@ export class Sandbox {
       log,
       ...(options.pushLogSize === undefined ? {} : { logSize: options.pushLogSize }),
     })
+    const keys = new KeyWatch(options.refuseDuplicateKeys ?? false)
     const control = {
       flood,
       faults,
@@ -133,6 +140,17 @@ export class Sandbox {
         }
         return dropped
       },
+      sessions: () => {
+        const connections: Record<string, number> = {}
+        for (const dc of dcs.values()) {
+          for (const c of dc.connections) {
+            if (c.closed || c.entry === undefined) continue
+            const who = c.entry.userId === undefined ? "unauthorized" : String(c.entry.userId)
+            connections[who] = (connections[who] ?? 0) + 1
+          }
+        }
+        return { ...keys.stats(), connections }
+      },
     }
     const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
     // Listen first (ports may be ephemeral), then build the method tables that advertise them.
@@ -145,6 +163,7 @@ export class Sandbox {
         gzipThreshold: options.gzipThreshold ?? 16384,
         strictSalt: options.strictSalt ?? true,
         spoilKeyExchange: () => faults.takeKeyExchangeFault(),
+        keys,
         invoke: (bytes, caller) => pending.get(id)!(bytes, caller),
       })
       dcs.set(id, dc)
@@ -175,6 +194,7 @@ export class Sandbox {
           unauthorized: UNAUTHORIZED_METHODS,
           flood,
           faults,
+          keys,
           log: requestLog,
           nowMs: clock,
           sleep,

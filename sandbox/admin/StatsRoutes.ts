@@ -90,11 +90,13 @@ export function statsRoutes(app: Hono, ctx: AdminContext): void {
     )
   })
 
+  // The statistics switches, and the sessions' counters (AUTH_KEY_DUPLICATED, live connections per account).
   app.get("/stats", () =>
     json({
       expireNext: stats.pendingExpired,
       malformed: stats.malformed(),
       unadvertisedStatsDcs: stats.unadvertisedStatsDcs(),
+      ...ctx.control.sessions(),
     }))
   app.post("/stats/expire-next", async (c) => {
     const body = await readBody(c.req.raw, false)

@@ -1,4 +1,5 @@
 /** Contracts of the sandbox's operator controls: flood budgets, fault injection, the request log, pushed updates. */
+import type { KeyStats } from "./KeyWatch.ts"
 
 /** A flood budget: a token bucket of `burst` requests refilled at `rate` per second, per (account, method). */
 export interface FloodBudget {
@@ -158,4 +159,12 @@ export interface SandboxControl {
   readonly pushes?: PushControl
   /** Closes matching live connections; returns how many were closed. */
   dropConnections(filter: { readonly userId?: number; readonly dcId?: number }): number
+  /** Duplicated-key counters and the live connections per account (`GET /stats`). */
+  sessions(): SessionStats
+}
+
+/** `GET /stats`: how sessions use their keys, and who is connected now. */
+export interface SessionStats extends KeyStats {
+  /** Live connections per account (user id), and of keys not signed in as `unauthorized`. */
+  readonly connections: Readonly<Record<string, number>>
 }

@@ -1,4 +1,5 @@
 /** One sandbox data centre: a TCP listener, its connections, the auth keys it knows and its server msg_ids. */
+import type { KeyWatch } from "../control/KeyWatch.ts"
 import { Buffer } from "node:buffer"
 import { authKeyId, type RsaKey } from "../transport/Crypto.ts"
 import { Connection } from "./Connection.ts"
@@ -15,6 +16,8 @@ export interface AuthKeyEntry {
   userId: number | undefined
   salt: bigint
   readonly sessions: Map<bigint, SessionState>
+  /** Used by two live sessions at once while duplicated keys are refused: every later call answers 406. */
+  duplicated?: boolean
 }
 
 /** The caller of one request; the dispatcher records the layer announced by invokeWithLayer. */
@@ -34,6 +37,8 @@ export interface DcEnvironment {
   ): Promise<{ readonly ok: Uint8Array } | { readonly code: number; readonly message: string }>
   /** True when this key exchange is to be spoiled (an injected fault). */
   spoilKeyExchange(): boolean
+  /** Counts (and, when told to, refuses) auth keys used by two sessions at once. */
+  readonly keys: KeyWatch
   /** Results at least this large are sent gzip_packed when that makes them smaller (0 = never). */
   readonly gzipThreshold: number
   /** Require the current server salt (answer bad_server_salt otherwise). */

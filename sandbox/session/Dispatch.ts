@@ -1,4 +1,5 @@
 /** Turns one decoded API request into an answer: wrappers, authorization, faults, flood budgets, the request log. */
+import type { KeyWatch } from "../control/KeyWatch.ts"
 import type { FaultControl, FloodControl, RequestLog } from "../control/Control.ts"
 import type { SessionCaller } from "./Dc.ts"
 import type { WorldApi } from "../world/Model.ts"
@@ -16,6 +17,8 @@ export interface DispatchOptions {
   readonly unauthorized: ReadonlySet<string>
   readonly flood: FloodControl
   readonly faults: FaultControl
+  /** Counts the calls refused as AUTH_KEY_DUPLICATED. */
+  readonly keys: KeyWatch
   readonly log: RequestLog
   nowMs(): number
   sleep(ms: number): Promise<void>
@@ -86,6 +89,10 @@ export function makeDispatcher(
     const userId = caller.userId
     if (userId === undefined && !options.unauthorized.has(method)) return fail(401, "AUTH_KEY_UNREGISTERED")
     if (userId !== undefined) {
+      if (caller.keyDuplicated) {
+        options.keys.refused()
+        return fail(406, "AUTH_KEY_DUPLICATED")
+      }
       const auth = faults.authFault(userId)
       if (auth) return fail(auth.code, auth.message)
     }

@@ -22,6 +22,8 @@ export interface SessionState {
   readonly seenOrder: Array<bigint>
   outContent: number
   connection: Connection | undefined
+  /** Counted once as sharing its key with another live session. */
+  shared?: boolean
 }
 
 export interface Outgoing {
@@ -216,7 +218,9 @@ export class EncryptedSessions {
   private async onRequest(entry: AuthKeyEntry, session: SessionState, msgId: bigint, body: Uint8Array): Promise<void> {
     const setLayer = (value: number) => (this.layer = value)
     const getLayer = () => this.layer
+    const keyDuplicated = this.keyDuplicated(entry, session)
     const caller: SessionCaller = {
+      keyDuplicated,
       dcId: this.dc.id,
       connectionId: this.connection.id,
       authKeyId: entry.id,
@@ -236,6 +240,27 @@ export class EncryptedSessions {
     const answer = await this.dc.env.invoke(body, caller)
     const body2 = rpcResult(msgId, answer, this.dc.env.gzipThreshold)
     this.sendEncrypted(entry, session, [{ body: body2, contentRelated: true }])
+  }
+
+  /**
+   * Whether this call meets AUTH_KEY_DUPLICATED: its authorized key is in use by another session on another live
+   * connection (counted once per session), or was so while duplicated keys are refused (then the key stays refused).
+   */
+  private keyDuplicated(entry: AuthKeyEntry, session: SessionState): boolean {
+    if (entry.duplicated) return true
+    if (entry.userId === undefined) return false
+    const elsewhere = [...entry.sessions.values()].some((s) =>
+      s !== session && s.connection !== undefined && s.connection !== this.connection && !s.connection.closed
+    )
+    if (!elsewhere) return false
+    const keys = this.dc.env.keys
+    if (!session.shared) {
+      session.shared = true
+      keys.sessionShared()
+      this.dc.env.log("warn", "auth key used by two sessions at once", { userId: entry.userId, dcId: this.dc.id })
+    }
+    if (keys.refuse) entry.duplicated = true
+    return keys.refuse
   }
 
   /** Encrypts and writes messages for a session (several go in one msg_container). */

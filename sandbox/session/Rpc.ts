@@ -39,6 +39,8 @@ export interface Caller {
   authorize(userId: number): void
   /** Layer announced by invokeWithLayer (0 if none yet). */
   readonly layer: number
+  /** The key is duplicated and refused: the call answers 406 AUTH_KEY_DUPLICATED. */
+  readonly keyDuplicated?: boolean
 }
 
 export type MethodHandler = (request: any, caller: Caller) => RpcResult | Promise<RpcResult>

@@ -74,7 +74,12 @@ sandboxTest("stats.loadAsyncGraph: only on the stats DC, only for its account, a
     // The next async token is born expired: the first load fails, a fresh getBroadcastStats gives a working one.
     assertEquals(await admin(sandbox, "/stats/expire-next", { body: { count: 1 } }), { expireNext: 1 })
     const again = await broadcastStats(client, OTHER, ch1)
-    assertEquals(await admin(sandbox, "/stats"), { expireNext: 0, malformed: [], unadvertisedStatsDcs: [] })
+    const { expireNext, malformed, unadvertisedStatsDcs } = await admin(sandbox, "/stats")
+    assertEquals({ expireNext, malformed, unadvertisedStatsDcs }, {
+      expireNext: 0,
+      malformed: [],
+      unadvertisedStatsDcs: [],
+    })
     await rpcFails(
       400,
       "GRAPH_EXPIRED_RELOAD",

@@ -148,7 +148,12 @@ sandboxTest("stats admin routes answer bad input with 400 and a message, unknown
     assertEquals(res.status, status, `${method} ${path}`)
     assert(message.test(res.json.error), `${method} ${path}: ${res.json.error}`)
   }
-  assertEquals(await admin(sandbox, "/stats"), { expireNext: 0, malformed: [], unadvertisedStatsDcs: [] })
+  const { expireNext, malformed, unadvertisedStatsDcs } = await admin(sandbox, "/stats")
+  assertEquals({ expireNext, malformed, unadvertisedStatsDcs }, {
+    expireNext: 0,
+    malformed: [],
+    unadvertisedStatsDcs: [],
+  })
   const routes: Array<string> = (await admin(sandbox, "/")).routes
   assert(
     routes.includes("GET /channels/:id/stats/daily?account=") && routes.includes("POST /stats/expire-next {count}"),

@@ -79,6 +79,12 @@ export const sandbox = Command.make("sandbox", {
     Flag.withDescription("PKCS#8 PEM file of a fixed RSA key (default: a fresh key per run)"),
     Flag.optional,
   ),
+  refuseDuplicateKeys: Flag.Boolean("refuse-duplicate-keys").pipe(
+    Flag.withDescription(
+      "Answer 406 AUTH_KEY_DUPLICATED, as Telegram does, to a key used by two sessions at once (default: count them)",
+    ),
+    Flag.withDefault(false),
+  ),
 }, (flags) =>
   Effect.gen(function* () {
     const log = yield* callbackLogger
@@ -105,6 +111,7 @@ export const sandbox = Command.make("sandbox", {
             adminHost: flags.adminHost,
             ...(Option.isSome(flags.advertise) ? { advertiseHost: flags.advertise.value } : {}),
             flood: flags.flood,
+            refuseDuplicateKeys: flags.refuseDuplicateKeys,
             ...(rsaPrivatePem === undefined ? {} : { rsaPrivatePem }),
             log,
           }),

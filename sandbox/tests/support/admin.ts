@@ -30,6 +30,12 @@ export function harness(): Harness {
       drops.push(filter)
       return 3
     },
+    sessions: () => ({
+      authKeyDuplicated: 1,
+      authKeyDuplicatedRefused: 0,
+      refuseDuplicateKeys: false,
+      connections: { "1000001": 2 },
+    }),
   }
   const admin = makeAdminApp({ world, control, descriptor: () => DESCRIPTOR })
   return {

@@ -19,6 +19,9 @@ import { initializeAccount } from "./observe/Metrics.ts"
 /** Which collectors a task runs. */
 export type Collectors = Readonly<Record<Collector, boolean>>
 
+/** Whether a task runs any collector (else it serves health only). */
+export const collects = (collectors: Collectors): boolean => Object.values(collectors).some(Boolean)
+
 /** What readiness reads once the services are up: the database, and the pool when the task collects. */
 export interface ReadyServices {
   readonly sql: Context.Context<SqlClient.SqlClient>
@@ -55,7 +58,7 @@ export class Readiness extends Context.Service<Readiness, {
       Effect.gen(function* () {
         const config = yield* AppConfig
         const state = yield* Ref.make<State>({ services: undefined, error: "starting", failing: new Map() })
-        const collecting = Object.values(collectors).some(Boolean)
+        const collecting = collects(collectors)
         const started = yield* Clock.currentTimeMillis
 
         const reasons = Effect.gen(function* () {
@@ -130,8 +133,7 @@ export const HealthServer = (bind: string) =>
   Layer.effectDiscard(Effect.gen(function* () {
     const config = yield* AppConfig
     const readiness = yield* Readiness
-    const collecting = Object.values(readiness.collectors).some(Boolean)
-    if (config.features.prometheus && collecting) {
+    if (config.features.prometheus && collects(readiness.collectors)) {
       yield* resolveAccounts(config, { first: !config.features.pool }).pipe(
         Effect.flatMap(({ accounts }) =>
           Effect.forEach(accounts, (a) => {

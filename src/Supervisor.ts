@@ -14,7 +14,7 @@ import { failureMessage } from "./collect/Peers.ts"
 import { StatsLoader } from "./collect/StatsLoader.ts"
 import type { PeerRef } from "./domain/Refs.ts"
 import { collectorRestarts } from "./observe/Metrics.ts"
-import { type Collectors, Readiness } from "./Readiness.ts"
+import { type Collectors, collects, Readiness } from "./Readiness.ts"
 import { AccountPool } from "./pool/AccountPool.ts"
 
 /** Restarts after a failure: 1 s, doubling, at most 60 s apart. */
@@ -116,7 +116,7 @@ export class Supervisor extends Context.Service<Supervisor, {
         }
 
         const run = Effect.gen(function* () {
-          if (!Object.values(on).some(Boolean)) {
+          if (!collects(on)) {
             const services = yield* start(layers.store)
             yield* readiness.up({ sql: services, pool: Option.none() })
             return yield* Effect.never

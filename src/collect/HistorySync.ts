@@ -14,7 +14,7 @@ import {
 } from "../domain/Checkpoint.ts"
 import type { Post } from "../domain/Post.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
-import { describePeer, forEachPeer, makeResolver } from "./Peers.ts"
+import { describeChannel, describePeer, forEachPeer, makeResolver } from "./Peers.ts"
 import { ChannelLocks } from "../store/ChannelLocks.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
 import { PostRepo } from "../store/PostRepo.ts"
@@ -309,7 +309,7 @@ export class HistorySync extends Context.Service<HistorySync, {
         const channel = yield* resolve(ref)
         yield* bump(() => ({
           channelId: channel.id,
-          channel: channel.username ? `@${channel.username}` : String(channel.id),
+          channel: describeChannel(channel),
         }))
         // One writer per channel: another run (another process) syncing it first finishes, then this one goes on
         // from the checkpoint it left (the cursor is read once the lock is held).

@@ -33,7 +33,7 @@ import { PostRepo } from "../store/PostRepo.ts"
 import { type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
 import { HistorySync } from "./HistorySync.ts"
 import { EMPTY, LATENCY_WINDOW, type LiveStats, statusLine } from "./LiveStats.ts"
-import { type ChannelUnavailable, describePeer, failureMessage, makeResolver } from "./Peers.ts"
+import { type ChannelUnavailable, describeChannel, describePeer, failureMessage, makeResolver, refOf } from "./Peers.ts"
 
 export { type LiveStats, percentile } from "./LiveStats.ts"
 export { PtsBehind } from "../domain/LiveState.ts"
@@ -131,7 +131,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
           const fetched = yield* Effect.result(telegram.getFullChannel(info))
           if (fetched._tag === "Failure") {
             if (!isUnavailable(fetched.failure)) return yield* Effect.fail(fetched.failure)
-            yield* leaveOut(info.username ? `@${info.username}` : String(info.id), fetched.failure)
+            yield* leaveOut(describeChannel(info), fetched.failure)
             return undefined
           }
           pts = fetched.success.pts ?? 0
@@ -151,12 +151,9 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
           const diff = yield* telegram.getChannelDifference(info, request.pts, DIFF_LIMIT)
           if (diff._tag !== "TooLong") return { _tag: "Diff" as const, channelId: info.id, diff, viaHistory: false }
           yield* Effect.logWarning("channel difference too long: syncing its history").pipe(
-            Effect.annotateLogs({ channel: info.username ? `@${info.username}` : String(info.id), pts: request.pts }),
+            Effect.annotateLogs({ channel: describeChannel(info), pts: request.pts }),
           )
-          const ref: PeerRef = info.username
-            ? { _tag: "Username", username: info.username }
-            : { _tag: "Id", id: info.id }
-          yield* history.syncAll([ref], { limitPerRun: 0, concurrency: 1 })
+          yield* history.syncAll([refOf(info)], { limitPerRun: 0, concurrency: 1 })
           return { _tag: "Diff" as const, channelId: info.id, diff, viaHistory: true }
         }).pipe(
           Effect.catchCause((cause) =>

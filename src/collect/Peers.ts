@@ -10,6 +10,14 @@ export function describePeer(ref: PeerRef): string {
   return ref._tag === "Username" ? `@${ref.username}` : String(ref.id)
 }
 
+/** A resolved channel named as the user would: by its username when it has one, else by its id. */
+export const refOf = (channel: { readonly id: number; readonly username: string | null }): PeerRef =>
+  channel.username ? { _tag: "Username", username: channel.username } : { _tag: "Id", id: channel.id }
+
+/** `@name`, else the id, of a resolved channel. */
+export const describeChannel = (channel: { readonly id: number; readonly username: string | null }): string =>
+  describePeer(refOf(channel))
+
 /** A channel that cannot be used for a reason the user must fix (unknown, private, no access hash). */
 export class ChannelUnavailable extends Schema.TaggedError<ChannelUnavailable>()("ChannelUnavailable", {
   reason: Schema.String,

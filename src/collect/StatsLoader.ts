@@ -31,7 +31,7 @@ import { StatsRepo } from "../store/StatsRepo.ts"
 import type { AccountClient, ChannelInfo, ChannelRef } from "../domain/Telegram.ts"
 import { type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
 import type { TelegramError } from "../domain/TelegramError.ts"
-import { describePeer, forEachPeer, makeResolver } from "./Peers.ts"
+import { describeChannel, describePeer, forEachPeer, makeResolver } from "./Peers.ts"
 
 export type { PeerStats } from "../domain/StatsPlan.ts"
 
@@ -104,7 +104,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
         const channel = yield* resolve(ref)
         yield* bump(() => ({
           channelId: channel.id,
-          channel: channel.username ? `@${channel.username}` : String(channel.id),
+          channel: describeChannel(channel),
         }))
         // One loader per channel at a time, across processes (until this peer is done).
         yield* locks.lock(channel.id, "stats")

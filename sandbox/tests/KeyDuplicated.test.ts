@@ -6,27 +6,13 @@
 import { Api } from "telegram"
 import type { RPCError } from "telegram/errors/index.js"
 import { assertEquals, assertRejects } from "./support/assert.ts"
-import { admin, gramClient, sandboxTest, startSandbox, unlessHung } from "./support/sandbox.ts"
+import { admin, eventually, gramClient, sandboxTest, startSandbox } from "./support/sandbox.ts"
 
 type Stats = {
   authKeyDuplicated: number
   authKeyDuplicatedRefused: number
   refuseDuplicateKeys: boolean
   connections: Record<string, number>
-}
-
-/** Polls `GET /stats` until `check` holds (a connection's close reaches the server a moment after `destroy()`). */
-async function statsWhen(sandbox: Parameters<typeof admin>[0], what: string, check: (s: Stats) => boolean) {
-  return await unlessHung(
-    what,
-    (async () => {
-      for (;;) {
-        const stats = await admin(sandbox, "/stats") as Stats
-        if (check(stats)) return stats
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-    })(),
-  )
 }
 
 const duplicated = (e: unknown) => assertEquals((e as RPCError).errorMessage, "AUTH_KEY_DUPLICATED")
@@ -56,7 +42,11 @@ sandboxTest("Sandbox counts an auth key used by two sessions at once; one after 
     // Both gone, then the key again: one session at a time is how it should be used.
     await first.destroy()
     await second.destroy()
-    await statsWhen(sandbox, "both connections closed", (s) => s.connections[user] === undefined)
+    // A close reaches the server a moment after `destroy()`.
+    await eventually(
+      "both connections closed",
+      async () => (await admin(sandbox, "/stats") as Stats).connections[user] === undefined,
+    )
     await third.connect()
     await third.invoke(new Api.updates.GetState())
     stats = await admin(sandbox, "/stats") as Stats

@@ -27,16 +27,19 @@ export const databaseEnv = (backend: BackendName) =>
     ? Effect.map(freshDatabase, (url) => ({ DATABASE_URL: Redacted.value(url) }))
     : Effect.map(dataDir, (dir) => ({ TGPULSE_DATA_DIR: dir }))
 
-/** Writes the sandbox descriptor to a temp file (what TG_SANDBOX_FILE names); removed when the scope closes. */
-export const descriptorFile = (sandbox: Sandbox) =>
+/** A temp file holding `value` as JSON (a string as it is); removed when the scope closes. */
+export const jsonFile = (value: unknown) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
-      const file = await Deno.makeTempFile({ prefix: "tgpulse_sandbox_", suffix: ".json" })
-      await Deno.writeTextFile(file, JSON.stringify(sandbox.descriptor))
+      const file = await Deno.makeTempFile({ prefix: "tgpulse_", suffix: ".json" })
+      await Deno.writeTextFile(file, typeof value === "string" ? value : JSON.stringify(value))
       return file
     }),
     (file) => Effect.promise(() => Deno.remove(file).catch(() => undefined)),
   )
+
+/** Writes the sandbox descriptor to a temp file (what TG_SANDBOX_FILE names); removed when the scope closes. */
+export const descriptorFile = (sandbox: Sandbox) => jsonFile(sandbox.descriptor)
 
 export interface SyncHarness extends AsyncDisposable {
   readonly sandbox: Sandbox & { logs: Array<unknown> }

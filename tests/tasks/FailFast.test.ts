@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { stringSession } from "@tgpulse/sandbox"
 import type { Descriptor } from "@tgpulse/sandbox/descriptor"
 import { assert, assertEquals } from "../support/assert.ts"
-import { databaseEnv, UNLIMITED } from "../support/collect.ts"
+import { databaseEnv, descriptorFile, jsonFile, UNLIMITED } from "../support/collect.ts"
 import { pgAvailable } from "../support/PgTest.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
@@ -47,16 +47,6 @@ const nothingOf = (output: string, secrets: ReadonlyArray<string>) => {
   }
 }
 
-const writeJson = (value: unknown) =>
-  Effect.acquireRelease(
-    Effect.promise(async () => {
-      const file = await Deno.makeTempFile({ prefix: "tgpulse_descriptor_", suffix: ".json" })
-      await Deno.writeTextFile(file, typeof value === "string" ? value : JSON.stringify(value))
-      return file
-    }),
-    (file) => Effect.promise(() => Deno.remove(file).catch(() => undefined)),
-  )
-
 sandboxTest(
   "sync-history: a bad pool entry or descriptor field is one line naming it; the good accounts run; exit 2 when none is",
   () =>
@@ -66,7 +56,7 @@ sandboxTest(
       const channel = descriptor.channels[0]!.username
       const good = descriptor.accounts[0]!.session
       const bad = garbled(descriptor.accounts[1]!.session)
-      const file = yield* writeJson(descriptor)
+      const file = yield* jsonFile(descriptor)
       const run = (env: Record<string, string>) =>
         Effect.gen(function* () {
           const database = yield* databaseEnv(BACKEND)
@@ -138,7 +128,7 @@ sandboxTest(
         ...descriptor,
         accounts: descriptor.accounts.map((a, i) => (i === 0 ? { ...a, session: bad } : a)),
       }
-      const fromDescriptor = yield* run({ TG_SANDBOX_FILE: yield* writeJson(oneBad) })
+      const fromDescriptor = yield* run({ TG_SANDBOX_FILE: yield* jsonFile(oneBad) })
       assertEquals(fromDescriptor.code, 0, fromDescriptor.output)
       assert(
         fromDescriptor.output.includes("account left out: account 1 of the sandbox descriptor: the session string"),
@@ -158,7 +148,7 @@ sandboxTest(
         ["{ not json", "not JSON"],
       ]
       for (const [content, says] of cases) {
-        const r = yield* refuse({ TG_SANDBOX_FILE: yield* writeJson(content) })
+        const r = yield* refuse({ TG_SANDBOX_FILE: yield* jsonFile(content) })
         assertEquals(r.code, 2, r.output)
         assert(r.stderr.includes("Cannot use TG_SANDBOX_FILE") && r.stderr.includes(says), r.output)
         noStack(r.output)
@@ -180,11 +170,11 @@ sandboxTest(
             runTaskWithin(DEADLINE_MS, "sync-history", ["--channels", channel], { ...ENABLED, ...database, ...env })
           )
         })
-      const file = yield* writeJson(descriptor)
+      const file = yield* jsonFile(descriptor)
 
       // Every DC port refuses connections: the first error names it, no timeout is waited for.
       const refused = yield* run({
-        TG_SANDBOX_FILE: yield* writeJson({ ...descriptor, dcs: descriptor.dcs.map((dc) => ({ ...dc, port: 1 })) }),
+        TG_SANDBOX_FILE: yield* jsonFile({ ...descriptor, dcs: descriptor.dcs.map((dc) => ({ ...dc, port: 1 })) }),
       })
       assert(!refused.timedOut, "it gave up by itself")
       assertEquals(refused.code, 1, refused.output)
@@ -233,7 +223,7 @@ sandboxTest(
       const env = {
         ...ENABLED,
         ...(yield* databaseEnv(BACKEND)),
-        TG_SANDBOX_FILE: yield* writeJson(sandbox.descriptor),
+        TG_SANDBOX_FILE: yield* descriptorFile(sandbox),
       }
       // A budget of 20 pages a second per account keeps the sync busy long enough to be interrupted in the middle.
       yield* Effect.promise(() =>

@@ -4,7 +4,7 @@
  */
 import { Effect, Redacted } from "effect"
 import { assert, assertEquals } from "../support/assert.ts"
-import { descriptorFile, UNLIMITED } from "../support/collect.ts"
+import { descriptorFile, jsonFile, UNLIMITED } from "../support/collect.ts"
 import { freshDatabase, pgAvailable } from "../support/PgTest.ts"
 import { sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { runEffect } from "../support/effectTest.ts"
@@ -29,15 +29,8 @@ sandboxTest(
       const sessions = sandbox.descriptor.accounts.map((a) => a.session)
       const stranger = stringSession(2, "127.0.0.1", crypto.getRandomValues(new Uint8Array(256)))
       const file = yield* descriptorFile(sandbox)
-      const refusedFile = yield* Effect.acquireRelease(
-        Effect.promise(async () => {
-          const path = await Deno.makeTempFile({ suffix: ".json" })
-          const d = sandbox.descriptor
-          await Deno.writeTextFile(path, JSON.stringify({ ...d, dcs: d.dcs.map((dc) => ({ ...dc, port: 1 })) }))
-          return path
-        }),
-        (path) => Effect.promise(() => Deno.remove(path)),
-      )
+      const d = sandbox.descriptor
+      const refusedFile = yield* jsonFile({ ...d, dcs: d.dcs.map((dc) => ({ ...dc, port: 1 })) })
       const run = (level: string, extra: Record<string, string> = {}) =>
         Effect.gen(function* () {
           const url = new URL(Redacted.value(yield* freshDatabase))

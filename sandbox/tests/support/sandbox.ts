@@ -95,13 +95,35 @@ export function historyRequest(
 /** How long a test waits for an event before it fails: only a hang lasts this long, never a slow machine. */
 const HANG_MS = 60_000
 
-/** `promise`, or a failure naming `what` should it never settle (this keeps a regression from hanging the suite). */
-export function unlessHung<T>(what: string, promise: Promise<T>): Promise<T> {
+/**
+ * `promise`, or a failure naming `what` should it not settle within `ms` (this keeps a regression from hanging the
+ * suite; it is never a measure of speed).
+ */
+export function unlessHung<T>(what: string, promise: Promise<T>, ms = HANG_MS): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Still waiting for ${what} after ${HANG_MS / 1000} s`)), HANG_MS)
+    timer = setTimeout(() => reject(new Error(`Still waiting for ${what} after ${ms / 1000} s`)), ms)
   })
   return Promise.race([promise, hung]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Resolves once `check` holds, polled every `everyMs` (a check that throws counts as false): for state with no event
+ * to wait on, such as a connection's close reaching the server. Fails as a hang after `ms`.
+ */
+export function eventually(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  options: { readonly everyMs?: number; readonly ms?: number } = {},
+): Promise<void> {
+  let stopped = false
+  const polling = (async () => {
+    while (!stopped && !(await Promise.resolve().then(check).catch(() => false))) {
+      await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 20))
+    }
+  })()
+  // A hang ends the polling too (it would otherwise go on after the test failed).
+  return unlessHung(what, polling, options.ms ?? HANG_MS).finally(() => (stopped = true))
 }
 
 /** Deno.test for tests that hold GramJS clients (GramJS leaves timers behind that the sanitizers would flag). */

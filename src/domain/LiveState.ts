@@ -20,7 +20,7 @@ import {
 export const GAP_WAIT_MS = 500
 /** A channel whose difference failed is asked again after this long. */
 export const RETRY_DIFF_MS = 2_000
-/** Posts per channel whose counter changes may wait for the post itself. */
+/** Posts per channel whose counter changes may wait for the post itself (and whose newest counters are kept). */
 export const HELD_PER_CHANNEL = 10_000
 
 /**
@@ -99,8 +99,8 @@ function stagePost(w: Writes, post: Post): void {
   w.posts.set(post.msgId, post)
 }
 
-/** Stages one change in a batch's writes. */
-function stage(w: Writes, e: PtsEvent | MetricEvent): void {
+/** Stages one pts change in a batch's writes. */
+function stage(w: Writes, e: PtsEvent): void {
   switch (e._tag) {
     case "NewPost":
     case "EditPost":
@@ -111,29 +111,60 @@ function stage(w: Writes, e: PtsEvent | MetricEvent): void {
       break
     case "PtsOnly":
       break
-    default:
-      w.metrics.push(counterChange(e))
   }
 }
 
-type Timed = PtsEvent & { readonly at?: number }
+/**
+ * Where a change stands in the order things were received: events count up one by one; what a difference brings
+ * stands just after the last event received before the difference was asked for (it may be older than anything
+ * received since, which therefore goes in after it).
+ */
+type Seq = number
+
+type Timed = PtsEvent & { readonly at?: number; readonly seq: Seq }
+
+/** A counter change and where it stands. */
+interface Seen {
+  readonly change: CounterChange
+  readonly seq: Seq
+}
+
+/**
+ * Where a post snapshot stands: an edit as it was received; a new post as it was created, before any counter change
+ * of it (one may come first: the new post waited behind a gap, or came on a slower connection).
+ */
+const standing = (e: PtsEvent & { readonly post: Post }, seq: Seq): Seq => e._tag === "NewPost" ? -Infinity : seq
+
+const counterKind = (c: CounterChange): "views" | "forwards" | "reactions" =>
+  c.views !== undefined ? "views" : c.forwards !== undefined ? "forwards" : "reactions"
 
 interface Channel {
   readonly gate: PtsGate<Timed>
   /** The highest post id stored: counters of newer posts wait for their post. */
   storedTop: number
   /** Counter changes of posts not stored yet (their new-post update waits behind a gap, or comes by a difference). */
-  readonly held: Map<number, Array<CounterChange>>
+  readonly held: Map<number, Array<Seen>>
+  /**
+   * The newest counter change of each kind per post, received since the oldest post snapshot that may still be
+   * written (one held behind a gap, or a difference in flight): such a snapshot is older than they are, so they are
+   * written again after it. Empty while nothing is pending.
+   */
+  readonly recent: Map<number, Map<string, Seen>>
   /** The account whose (ordered) stream gives this channel's counters: copies from several could interleave. */
   counterSource: string | undefined
   gapSince: number | undefined
+  /** Where the oldest update held behind the open gap stands. */
+  gapSeq: Seq | undefined
   failedAt: number | undefined
   inFlight: boolean
+  /** Where the difference in flight stands (asked for after this). */
+  diffSeq: Seq
 }
 
 export class LiveState {
   private readonly channels = new Map<number, Channel>()
   private stopping = false
+  private seq: Seq = 0
 
   /** Follows `channelId` from `pts`, with `storedTop` its highest stored post id. */
   follow(channelId: number, pts: number, storedTop: number): void {
@@ -141,10 +172,13 @@ export class LiveState {
       gate: new PtsGate<Timed>(pts),
       storedTop,
       held: new Map(),
+      recent: new Map(),
       counterSource: undefined,
       gapSince: undefined,
+      gapSeq: undefined,
       failedAt: undefined,
       inFlight: false,
+      diffSeq: 0,
     })
   }
 
@@ -187,9 +221,17 @@ export class LiveState {
     let tooLong = 0
     let gapsRecovered = 0
     let oldest = now
+    // Where each post staged in this batch stands: counters received after it are written after it.
+    const snapshots = new Map<number, Map<number, Seq>>()
+    const snapshot = (channelId: number, msgId: number, seq: Seq) => {
+      let m = snapshots.get(channelId)
+      if (!m) snapshots.set(channelId, m = new Map())
+      m.set(msgId, seq)
+    }
     const apply = (e: Timed) => {
       const w = of(e.channelId)
       stage(w, e)
+      if (e._tag === "NewPost" || e._tag === "EditPost") snapshot(e.channelId, e.post.msgId, standing(e, e.seq))
       w.pts = e.pts
       applied++
       if (e.at !== undefined) {
@@ -205,6 +247,7 @@ export class LiveState {
           break
         case "Event": {
           received++
+          const seq = ++this.seq
           const e = input.event
           const channel = this.channels.get(e.channelId)
           if (!channel) break
@@ -213,11 +256,14 @@ export class LiveState {
             diffs.push(...this.request(e.channelId))
           } else if (isPtsEvent(e)) {
             const before = channel.gate.waiting
-            const ready = channel.gate.offer({ ...e, at: input.at })
+            const ready = channel.gate.offer({ ...e, at: input.at, seq })
             if (ready.length === 0 && channel.gate.waiting === before) duplicates++
             ready.forEach(apply)
-            if (channel.gate.gap && channel.gapSince === undefined) channel.gapSince = now
-            if (!channel.gate.gap) channel.gapSince = undefined
+            if (channel.gate.gap && channel.gapSince === undefined) {
+              channel.gapSince = now
+              channel.gapSeq = seq
+            }
+            if (!channel.gate.gap) channel.gapSince = channel.gapSeq = undefined
           } else {
             // Counter updates carry no pts: each channel's come from one account's (ordered) stream only.
             channel.counterSource ??= input.account
@@ -225,11 +271,12 @@ export class LiveState {
               duplicates++
               break
             }
-            const change = counterChange(e)
-            if (change.msgId > channel.storedTop && !of(e.channelId).posts.has(change.msgId)) {
-              this.hold(channel, change)
+            const seen = { change: counterChange(e), seq }
+            remember(channel, seen)
+            if (seen.change.msgId > channel.storedTop && !of(e.channelId).posts.has(seen.change.msgId)) {
+              hold(channel, seen)
             } else {
-              of(e.channelId).metrics.push(change)
+              of(e.channelId).metrics.push(seen.change)
             }
             applied++
             latencies.push(input.at)
@@ -242,7 +289,7 @@ export class LiveState {
           channel.storedTop = Math.max(channel.storedTop, input.top)
           for (const [msgId, changes] of channel.held) {
             if (msgId > input.top) continue
-            of(input.channelId).metrics.push(...changes)
+            of(input.channelId).metrics.push(...changes.map((c) => c.change))
             channel.held.delete(msgId)
           }
           break
@@ -262,10 +309,29 @@ export class LiveState {
           channel.failedAt = undefined
           const d = input.diff
           const w = of(input.channelId)
-          // New posts as they are now, then edits, deletions and counters in order.
+          // New posts as they are now, then edits, deletions and counters in order, each standing after the one
+          // before it and before anything received since the difference was asked for.
           const fresh = d._tag === "Empty" || (d._tag === "TooLong" && input.viaHistory) ? [] : d.posts
-          for (const post of fresh) stagePost(w, post)
-          if (d._tag === "Difference") { for (const e of d.events) stage(w, e) }
+          const events = d._tag === "Difference" ? d.events : []
+          const step = 1 / (fresh.length + events.length + 1)
+          let seq = channel.diffSeq
+          for (const post of fresh) {
+            stagePost(w, post)
+            snapshot(input.channelId, post.msgId, seq += step)
+          }
+          for (const e of events) {
+            seq += step
+            if (isPtsEvent(e)) {
+              stage(w, e)
+              if (e._tag === "NewPost" || e._tag === "EditPost") {
+                snapshot(input.channelId, e.post.msgId, standing(e, seq))
+              }
+            } else {
+              const seen = { change: counterChange(e), seq }
+              remember(channel, seen)
+              w.metrics.push(seen.change)
+            }
+          }
           const hadGap = channel.gate.gap
           const before = channel.gate.pts
           channel.gate.advance(d.pts).forEach(apply)
@@ -273,24 +339,29 @@ export class LiveState {
           differences++
           if (d._tag === "TooLong") tooLong++
           if (hadGap && !channel.gate.gap) gapsRecovered++
-          if (!channel.gate.gap) channel.gapSince = undefined
+          if (!channel.gate.gap) channel.gapSince = channel.gapSeq = undefined
           // Not final: ask again at once from the new pts.
           if (d._tag === "Difference" && !d.final) diffs.push(...this.request(input.channelId))
           break
         }
       }
     }
-    // Counters held for posts this batch stores go in after them.
+    // A post this batch writes is written as its snapshot has it, then the counters received after that snapshot
+    // (held for the post, or newer than a snapshot that waited behind a gap); older counters of it are left out.
     for (const [channelId, w] of writes) {
-      const held = this.channels.get(channelId)?.held
-      if (!held || w.posts.size === 0) continue
-      for (const msgId of w.posts.keys()) {
-        const changes = held.get(msgId)
-        if (!changes) continue
-        w.metrics.push(...changes)
-        held.delete(msgId)
+      const channel = this.channels.get(channelId)
+      if (!channel) continue
+      const staged = snapshots.get(channelId)
+      if (staged && w.posts.size > 0) {
+        const metrics = w.metrics.filter((c) => !w.posts.has(c.msgId))
+        for (const msgId of w.posts.keys()) {
+          metrics.push(...newerThan(channel, msgId, staged.get(msgId) ?? this.seq))
+          channel.held.delete(msgId)
+        }
+        w.metrics.splice(0, w.metrics.length, ...metrics)
       }
     }
+    for (const channel of this.channels.values()) forget(channel)
     // Gaps open for longer than the wait are filled by a difference (not sooner than RETRY_DIFF_MS after a failure).
     for (const [channelId, channel] of this.channels) {
       if (channel.gapSince === undefined || now - channel.gapSince < GAP_WAIT_MS || channel.inFlight) continue
@@ -327,13 +398,45 @@ export class LiveState {
     const channel = this.channels.get(channelId)
     if (!channel || this.stopping || channel.inFlight) return []
     channel.inFlight = true
+    channel.diffSeq = this.seq
     return [{ channelId, pts: channel.gate.pts }]
   }
+}
 
-  private hold(channel: Channel, change: CounterChange): void {
-    const list = channel.held.get(change.msgId)
-    if (list) list.push(change)
-    else channel.held.set(change.msgId, [change])
-    if (channel.held.size > HELD_PER_CHANNEL) channel.held.delete(channel.held.keys().next().value!)
+function hold(channel: Channel, seen: Seen): void {
+  const list = channel.held.get(seen.change.msgId)
+  if (list) list.push(seen)
+  else channel.held.set(seen.change.msgId, [seen])
+  if (channel.held.size > HELD_PER_CHANNEL) channel.held.delete(channel.held.keys().next().value!)
+}
+
+/** Keeps `seen` as its post's newest counter of its kind (the map stays ordered by the newest change of each post). */
+function remember(channel: Channel, seen: Seen): void {
+  const msgId = seen.change.msgId
+  const kinds = channel.recent.get(msgId) ?? new Map<string, Seen>()
+  const kind = counterKind(seen.change)
+  if ((kinds.get(kind)?.seq ?? -1) < seen.seq) kinds.set(kind, seen)
+  channel.recent.delete(msgId)
+  channel.recent.set(msgId, kinds)
+  if (channel.recent.size > HELD_PER_CHANNEL) channel.recent.delete(channel.recent.keys().next().value!)
+}
+
+/** The post's newest counter change of each kind received after `seq`, in the order received. */
+function newerThan(channel: Channel, msgId: number, seq: Seq): ReadonlyArray<CounterChange> {
+  const newest = new Map<string, Seen>()
+  for (const seen of [...(channel.held.get(msgId) ?? []), ...(channel.recent.get(msgId)?.values() ?? [])]) {
+    const kind = counterKind(seen.change)
+    if (seen.seq > seq && (newest.get(kind)?.seq ?? -1) < seen.seq) newest.set(kind, seen)
+  }
+  return [...newest.values()].sort((a, b) => a.seq - b.seq).map((s) => s.change)
+}
+
+/** Drops the counters no snapshot that may still be written is older than. */
+function forget(channel: Channel): void {
+  const horizon = Math.min(channel.gapSeq ?? Infinity, channel.inFlight ? channel.diffSeq : Infinity)
+  if (horizon === Infinity) return channel.recent.clear()
+  for (const [msgId, kinds] of channel.recent) {
+    if (Math.max(...[...kinds.values()].map((s) => s.seq)) >= horizon) break
+    channel.recent.delete(msgId)
   }
 }

@@ -134,3 +134,74 @@ Deno.test("LiveState: a channel that is not followed is ignored; ChannelTooLong 
     { channelId: CH, pts: 100 },
   ])
 })
+
+const reactions = (msgId: number, total: number) =>
+  event({ _tag: "Reactions", channelId: CH, msgId, reactions: { "👍": total }, reactionsTotal: total })
+const withReactions = (msgId: number, total: number, text = `post ${msgId}`): Post => ({
+  ...post(msgId, text),
+  reactions: { "👍": total },
+  reactionsTotal: total,
+})
+const editPost = (p: Post, pts: number) => event({ _tag: "EditPost", channelId: CH, post: p, pts, ptsCount: 1 })
+
+Deno.test("LiveState: an edit released from behind a gap does not undo the counters received after it", () => {
+  const state = following(100, 10)
+  // The edit (pts 102) carries post 5 as it was then, 1 reaction; it waits for pts 101. Reactions go on meanwhile.
+  const held = state.step([editPost(withReactions(5, 1, "edited"), 102), reactions(5, 2), reactions(5, 3)], 0)
+  assertEquals(held.writes.get(CH)?.metrics.at(-1), { msgId: 5, reactions: { "👍": 3 }, reactionsTotal: 3 })
+  // pts 101 comes: the edit is written, and after it (the shell writes posts, then counters) the reactions it missed.
+  const released = state.step([newPost(11, 101)], 1).writes.get(CH)!
+  assertEquals(released.posts.get(5)?.text, "edited")
+  assertEquals(released.metrics, [{ msgId: 5, reactions: { "👍": 3 }, reactionsTotal: 3 }])
+  // A counter received before a post snapshot that is applied at once is older than it: the snapshot stands alone.
+  const fresh = state.step([reactions(5, 4), editPost(withReactions(5, 4, "again"), 103)], 2).writes.get(CH)!
+  assertEquals([fresh.posts.get(5)?.text, fresh.metrics], ["again", []])
+})
+
+Deno.test("LiveState: a difference's posts are as new as its request: older held counters are dropped, newer ones kept", () => {
+  const state = following(100, 10)
+  // Post 12 is not stored: its reactions wait for it. pts 102 opens a gap; after the wait the difference is asked.
+  state.step([reactions(12, 1), newPost(13, 102)], 0)
+  assertEquals(state.step([], GAP_WAIT_MS).diffs, [{ channelId: CH, pts: 100 }])
+  // Received after the request: it may be newer than the difference's snapshot of post 12.
+  state.step([reactions(12, 5)], GAP_WAIT_MS + 1)
+  const filled = state.step([{
+    _tag: "Diff",
+    channelId: CH,
+    viaHistory: false,
+    diff: {
+      _tag: "Difference",
+      pts: 101,
+      final: true,
+      timeout: undefined,
+      posts: [withReactions(12, 4)],
+      events: [],
+    },
+  }], GAP_WAIT_MS + 2).writes.get(CH)!
+  assertEquals(filled.posts.get(12)?.reactionsTotal, 4)
+  assertEquals(filled.metrics, [{ msgId: 12, reactions: { "👍": 5 }, reactionsTotal: 5 }])
+})
+
+Deno.test("LiveState: counters a difference lists after an edit of the same post are written after it", () => {
+  const state = following(100, 10)
+  state.step([newPost(13, 102)], 0)
+  assertEquals(state.step([], GAP_WAIT_MS).diffs.length, 1)
+  const filled = state.step([{
+    _tag: "Diff",
+    channelId: CH,
+    viaHistory: false,
+    diff: {
+      _tag: "Difference",
+      pts: 101,
+      final: true,
+      timeout: undefined,
+      posts: [],
+      events: [
+        { _tag: "EditPost", channelId: CH, post: withReactions(5, 1, "edited"), pts: 101, ptsCount: 1 },
+        { _tag: "Reactions", channelId: CH, msgId: 5, reactions: { "👍": 2 }, reactionsTotal: 2 },
+      ],
+    },
+  }], GAP_WAIT_MS + 1).writes.get(CH)!
+  assertEquals(filled.posts.get(5)?.text, "edited")
+  assertEquals(filled.metrics, [{ msgId: 5, reactions: { "👍": 2 }, reactionsTotal: 2 }])
+})

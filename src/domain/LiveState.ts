@@ -6,6 +6,7 @@
  * pts, and fetches the differences asked for. No I/O, no clock of its own.
  */
 import { Schema } from "effect"
+import { Counters, type Seq } from "./Counters.ts"
 import type { CounterChange, Post } from "./Post.ts"
 import {
   type ChannelDifference,
@@ -114,20 +115,7 @@ function stage(w: Writes, e: PtsEvent): void {
   }
 }
 
-/**
- * Where a change stands in the order things were received: events count up one by one; what a difference brings
- * stands just after the last event received before the difference was asked for (it may be older than anything
- * received since, which therefore goes in after it).
- */
-type Seq = number
-
 type Timed = PtsEvent & { readonly at?: number; readonly seq: Seq }
-
-/** A counter change and where it stands. */
-interface Seen {
-  readonly change: CounterChange
-  readonly seq: Seq
-}
 
 /**
  * Where a post snapshot stands: an edit as it was received; a new post as it was created, before any counter change
@@ -135,21 +123,12 @@ interface Seen {
  */
 const standing = (e: PtsEvent & { readonly post: Post }, seq: Seq): Seq => e._tag === "NewPost" ? -Infinity : seq
 
-const counterKind = (c: CounterChange): "views" | "forwards" | "reactions" =>
-  c.views !== undefined ? "views" : c.forwards !== undefined ? "forwards" : "reactions"
-
 interface Channel {
   readonly gate: PtsGate<Timed>
   /** The highest post id stored: counters of newer posts wait for their post. */
   storedTop: number
-  /** Counter changes of posts not stored yet (their new-post update waits behind a gap, or comes by a difference). */
-  readonly held: Map<number, Array<Seen>>
-  /**
-   * The newest counter change of each kind per post, received since the oldest post snapshot that may still be
-   * written (one held behind a gap, or a difference in flight): such a snapshot is older than they are, so they are
-   * written again after it. Empty while nothing is pending.
-   */
-  readonly recent: Map<number, Map<string, Seen>>
+  /** Counter changes held for posts not stored yet, and the newest ones a snapshot may still be older than. */
+  readonly counters: Counters
   /** The account whose (ordered) stream gives this channel's counters: copies from several could interleave. */
   counterSource: string | undefined
   gapSince: number | undefined
@@ -171,8 +150,7 @@ export class LiveState {
     this.channels.set(channelId, {
       gate: new PtsGate<Timed>(pts),
       storedTop,
-      held: new Map(),
-      recent: new Map(),
+      counters: new Counters(HELD_PER_CHANNEL),
       counterSource: undefined,
       gapSince: undefined,
       gapSeq: undefined,
@@ -272,9 +250,9 @@ export class LiveState {
               break
             }
             const seen = { change: counterChange(e), seq }
-            remember(channel, seen)
+            channel.counters.remember(seen)
             if (seen.change.msgId > channel.storedTop && !of(e.channelId).posts.has(seen.change.msgId)) {
-              hold(channel, seen)
+              channel.counters.hold(seen)
             } else {
               of(e.channelId).metrics.push(seen.change)
             }
@@ -287,11 +265,7 @@ export class LiveState {
           const channel = this.channels.get(input.channelId)
           if (!channel) break
           channel.storedTop = Math.max(channel.storedTop, input.top)
-          for (const [msgId, changes] of channel.held) {
-            if (msgId > input.top) continue
-            of(input.channelId).metrics.push(...changes.map((c) => c.change))
-            channel.held.delete(msgId)
-          }
+          of(input.channelId).metrics.push(...channel.counters.releaseUpTo(input.top))
           break
         }
         case "DiffFailed": {
@@ -328,7 +302,7 @@ export class LiveState {
               }
             } else {
               const seen = { change: counterChange(e), seq }
-              remember(channel, seen)
+              channel.counters.remember(seen)
               w.metrics.push(seen.change)
             }
           }
@@ -355,13 +329,16 @@ export class LiveState {
       if (staged && w.posts.size > 0) {
         const metrics = w.metrics.filter((c) => !w.posts.has(c.msgId))
         for (const msgId of w.posts.keys()) {
-          metrics.push(...newerThan(channel, msgId, staged.get(msgId) ?? this.seq))
-          channel.held.delete(msgId)
+          metrics.push(...channel.counters.newerThan(msgId, staged.get(msgId) ?? this.seq))
+          channel.counters.release(msgId)
         }
         w.metrics.splice(0, w.metrics.length, ...metrics)
       }
     }
-    for (const channel of this.channels.values()) forget(channel)
+    // Counters no pending snapshot is older than are forgotten.
+    for (const c of this.channels.values()) {
+      c.counters.forget(Math.min(c.gapSeq ?? Infinity, c.inFlight ? c.diffSeq : Infinity))
+    }
     // Gaps open for longer than the wait are filled by a difference (not sooner than RETRY_DIFF_MS after a failure).
     for (const [channelId, channel] of this.channels) {
       if (channel.gapSince === undefined || now - channel.gapSince < GAP_WAIT_MS || channel.inFlight) continue
@@ -400,43 +377,5 @@ export class LiveState {
     channel.inFlight = true
     channel.diffSeq = this.seq
     return [{ channelId, pts: channel.gate.pts }]
-  }
-}
-
-function hold(channel: Channel, seen: Seen): void {
-  const list = channel.held.get(seen.change.msgId)
-  if (list) list.push(seen)
-  else channel.held.set(seen.change.msgId, [seen])
-  if (channel.held.size > HELD_PER_CHANNEL) channel.held.delete(channel.held.keys().next().value!)
-}
-
-/** Keeps `seen` as its post's newest counter of its kind (the map stays ordered by the newest change of each post). */
-function remember(channel: Channel, seen: Seen): void {
-  const msgId = seen.change.msgId
-  const kinds = channel.recent.get(msgId) ?? new Map<string, Seen>()
-  const kind = counterKind(seen.change)
-  if ((kinds.get(kind)?.seq ?? -1) < seen.seq) kinds.set(kind, seen)
-  channel.recent.delete(msgId)
-  channel.recent.set(msgId, kinds)
-  if (channel.recent.size > HELD_PER_CHANNEL) channel.recent.delete(channel.recent.keys().next().value!)
-}
-
-/** The post's newest counter change of each kind received after `seq`, in the order received. */
-function newerThan(channel: Channel, msgId: number, seq: Seq): ReadonlyArray<CounterChange> {
-  const newest = new Map<string, Seen>()
-  for (const seen of [...(channel.held.get(msgId) ?? []), ...(channel.recent.get(msgId)?.values() ?? [])]) {
-    const kind = counterKind(seen.change)
-    if (seen.seq > seq && (newest.get(kind)?.seq ?? -1) < seen.seq) newest.set(kind, seen)
-  }
-  return [...newest.values()].sort((a, b) => a.seq - b.seq).map((s) => s.change)
-}
-
-/** Drops the counters no snapshot that may still be written is older than. */
-function forget(channel: Channel): void {
-  const horizon = Math.min(channel.gapSeq ?? Infinity, channel.inFlight ? channel.diffSeq : Infinity)
-  if (horizon === Infinity) return channel.recent.clear()
-  for (const [msgId, kinds] of channel.recent) {
-    if (Math.max(...[...kinds.values()].map((s) => s.seq)) >= horizon) break
-    channel.recent.delete(msgId)
   }
 }

@@ -79,6 +79,13 @@ const schedule = (raw: string) => {
   }
 }
 
+/** `host:port` with a port in 1..65535. */
+const hostPort = (raw: string): { readonly host: string; readonly port: number } | string => {
+  const m = /^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(raw)
+  const port = Number(m?.[2])
+  return m && port >= 1 && port <= 65_535 ? { host: m[1]!, port } : "expected host:port"
+}
+
 const isPostgresUrl = (v: string) => {
   const url = URL.canParse(v) ? new URL(v) : undefined
   return url !== undefined && (url.protocol === "postgres:" || url.protocol === "postgresql:")
@@ -226,6 +233,24 @@ const SETTINGS = {
   },
   /** @default 25 */
   gracefulShutdownTimeoutS: integer("GRACEFUL_SHUTDOWN_TIMEOUT_S", 1, 3_600, 25),
+  /** serve on several runners (Effect Cluster); off: the same entities on one runner in this process. */
+  cluster: {
+    enabled: flag("CLUSTER_ENABLED"),
+    /** Where this runner listens and how the others reach it. Required when the cluster is on. */
+    runnerAddress: setting("CLUSTER_RUNNER_ADDRESS", {
+      schema: optional(parsedBy(hostPort).transform(Option.some), Option.none()),
+      expected:
+        "host:port other runners reach this one at, e.g. tgpulse-1:34431 (it listens there), or auto:PORT for " +
+        "this machine's own non-loopback IPv4 address",
+    }),
+    /** Shards per shard group (every runner of a cluster must agree). @default 300 */
+    shardsPerGroup: integer("CLUSTER_SHARDS_PER_GROUP", 1, 10_000, 300),
+    /**
+     * Seconds a dead runner's shards stay locked before another runner takes them (the lock is refreshed every third
+     * of it). @default 9
+     */
+    shardLockExpirationS: integer("CLUSTER_SHARD_LOCK_EXPIRATION_S", 3, 600, 9),
+  },
 } as const
 
 type ShapeOf<T> = {
@@ -271,6 +296,20 @@ function crossCheck(config: AppConfigShape): ConfigError | undefined {
       variable: missing,
       message: `Missing ${missing}: ${set} is set, expected both the api_id and api_hash of your application ` +
         "from my.telegram.org",
+    })
+  }
+  if (config.cluster.enabled && Option.isNone(config.databaseUrl)) {
+    return new ConfigError({
+      variable: "DATABASE_URL",
+      message: "CLUSTER_ENABLED is true but DATABASE_URL is not set: a cluster keeps its runners and messages in " +
+        "PostgreSQL (the embedded database serves one runner only); expected postgres://user:password@host:port/db",
+    })
+  }
+  if (config.cluster.enabled && Option.isNone(config.cluster.runnerAddress)) {
+    return new ConfigError({
+      variable: "CLUSTER_RUNNER_ADDRESS",
+      message: "CLUSTER_ENABLED is true but CLUSTER_RUNNER_ADDRESS is not set: expected the host:port other runners " +
+        "reach this one at, e.g. tgpulse-1:34431",
     })
   }
   if (config.features.proxy && config.proxy.proxies.length === 0) {

@@ -36,6 +36,12 @@ Deno.test("Config: nothing set gives the documented defaults, every feature off"
   assertEquals(c.observe.healthBind, Option.none())
   assertEquals(c.observe.logLevel, "info")
   assertEquals(c.gracefulShutdownTimeoutS, 25)
+  assertEquals(c.cluster, {
+    enabled: false,
+    runnerAddress: Option.none(),
+    shardsPerGroup: 300,
+    shardLockExpirationS: 9,
+  })
 })
 
 Deno.test("Config: flags, integers, peers, accounts and secrets parse", () => {
@@ -81,6 +87,9 @@ Deno.test("Config: a bad value names the variable, the value and what is expecte
     [{ MTPROTO_GLOBAL_RPS: "0" }, "MTPROTO_GLOBAL_RPS", /"0"/],
     [{ MTPROTO_RPS_PER_ACCOUNT: "0.0000001" }, "MTPROTO_RPS_PER_ACCOUNT", /"0.0000001".*from 0.01 to 1000/],
     [{ MTPROTO_MAX_FLOOD_WAIT_S: "0" }, "MTPROTO_MAX_FLOOD_WAIT_S", /"0".*from 1 to 604800/],
+    [{ CLUSTER_RUNNER_ADDRESS: "tgpulse-1" }, "CLUSTER_RUNNER_ADDRESS", /"tgpulse-1".*host:port/],
+    [{ CLUSTER_RUNNER_ADDRESS: "tgpulse-1:70000" }, "CLUSTER_RUNNER_ADDRESS", /"tgpulse-1:70000"/],
+    [{ CLUSTER_SHARD_LOCK_EXPIRATION_S: "1" }, "CLUSTER_SHARD_LOCK_EXPIRATION_S", /"1".*from 3 to 600/],
   ]
   for (const [env, variable, pattern] of cases) {
     const e = bad(env)
@@ -100,6 +109,16 @@ Deno.test("Config: settings that only work together are checked together, naming
       "MTPROTO_PROXIES",
       /MTPROTO_PROXY_ENABLED is true but MTPROTO_PROXIES is empty/,
     ],
+    [
+      { CLUSTER_ENABLED: "true", CLUSTER_RUNNER_ADDRESS: "127.0.0.1:34431" },
+      "DATABASE_URL",
+      /CLUSTER_ENABLED is true but DATABASE_URL is not set.*embedded database serves one runner only/,
+    ],
+    [
+      { CLUSTER_ENABLED: "true", DATABASE_URL: "postgres://u:hunter2@db/x" },
+      "CLUSTER_RUNNER_ADDRESS",
+      /CLUSTER_ENABLED is true but CLUSTER_RUNNER_ADDRESS is not set: expected the host:port/,
+    ],
   ]
   for (const [env, variable, pattern] of cases) {
     const e = bad(env)
@@ -110,6 +129,12 @@ Deno.test("Config: settings that only work together are checked together, naming
   // Proxies given but not enabled are kept (and not used); the pair given together parses.
   assertEquals(ok({ MTPROTO_PROXIES: "socks5://h:1" }).proxy.proxies.length, 1)
   assertEquals(Option.getOrThrow(ok({ TG_API_ID: "12345", TG_API_HASH: hash }).telegram.apiId), 12345)
+  const runner = ok({
+    CLUSTER_ENABLED: "on",
+    DATABASE_URL: "postgres://db/x",
+    CLUSTER_RUNNER_ADDRESS: "tgpulse-2:34431",
+  })
+  assertEquals(runner.cluster.runnerAddress, Option.some({ host: "tgpulse-2", port: 34431 }))
 })
 
 Deno.test("Config: a bad secret is named but never shown", () => {

@@ -20,6 +20,11 @@ import { TelegramConnector } from "./telegram/Connector.ts"
 import { TelegramClient } from "./telegram/TelegramClient.ts"
 import { HealthServer, Readiness } from "./Readiness.ts"
 import { Supervisor, type SupervisorOptions } from "./Supervisor.ts"
+import { AccountEntityLive, AccountHost } from "./cluster/AccountEntity.ts"
+import { ChannelEntityLive } from "./cluster/ChannelEntity.ts"
+import { Ownership } from "./cluster/Ownership.ts"
+import { RemoteAccounts } from "./cluster/RemoteAccounts.ts"
+import { RunnerLive } from "./cluster/Runner.ts"
 
 /** PostgreSQL at DATABASE_URL, or the embedded database under TGPULSE_DATA_DIR; migrated when built. */
 export const SqlLive = Layer.unwrap(
@@ -58,7 +63,7 @@ export const StoreLive = LiveStore.layer.pipe(
 )
 
 /** Telegram for the collectors: the facade over the account pool, whose accounts connect through `connector`. */
-const telegramOver = <E>(connector: Layer.Layer<AccountConnector, E, AppConfig>) =>
+const telegramOver = <E, R>(connector: Layer.Layer<AccountConnector, E, R>) =>
   TelegramClient.layer.pipe(
     Layer.provideMerge(AccountPool.layer),
     Layer.provide(connector),
@@ -83,7 +88,7 @@ export const StatsLive = StatsLoader.layer.pipe(
  * Every collector on one pool of accounts and one database, the accounts connecting through `connector` (tests give
  * their own adapter here); the pool and the store stay available to the caller (readiness reads them).
  */
-export const collectorsOver = <E>(connector: Layer.Layer<AccountConnector, E, AppConfig>) =>
+export const collectorsOver = <E, R>(connector: Layer.Layer<AccountConnector, E, R>) =>
   Layer.mergeAll(
     HistorySync.layer,
     StatsLoader.layer,
@@ -98,11 +103,32 @@ export const collectorsOver = <E>(connector: Layer.Layer<AccountConnector, E, Ap
 export const CollectorsLive = collectorsOver(TelegramConnector)
 
 /**
- * A long-running task (serve, poll-updates): the supervisor running `options.collectors` over the layers above,
- * readiness, and the health server on `healthBind` when there is one.
+ * Every collector on the cluster's entities (serve): this runner hosts Account entities (each connects its account
+ * over GramJS) and Channel entities (each syncs its channel), and its collectors reach the accounts through their
+ * entities, wherever they run. The Account entities register before the pool probes them.
  */
-export const DaemonLive = (options: SupervisorOptions, healthBind: Option.Option<string>) =>
+export const ClusterCollectorsLive = ChannelEntityLive.pipe(
+  Layer.provideMerge(collectorsOver(RemoteAccounts)),
+  Layer.provideMerge(AccountEntityLive.pipe(Layer.provide([TelegramConnector, AccountHost.layer]))),
+  Layer.provideMerge(RunnerLive),
+  Layer.provideMerge(StoreLive),
+  Layer.provideMerge(Ownership.layer),
+)
+
+/**
+ * A long-running task (serve, poll-updates): the supervisor running `options.collectors` over the layers above (on
+ * the cluster's entities when `cluster`), readiness, and the health server on `healthBind` when there is one.
+ */
+export const DaemonLive = (
+  options: SupervisorOptions,
+  healthBind: Option.Option<string>,
+  cluster: boolean = false,
+) =>
   Layer.mergeAll(
-    Supervisor.layer(options, { store: StoreLive, collectors: CollectorsLive }),
+    Supervisor.layer(options, {
+      store: StoreLive,
+      collectors: CollectorsLive,
+      cluster: cluster ? ClusterCollectorsLive : undefined,
+    }),
     Option.match(healthBind, { onNone: () => Layer.empty, onSome: HealthServer }),
   ).pipe(Layer.provideMerge(Readiness.layer(options.collectors)))

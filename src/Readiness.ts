@@ -9,6 +9,7 @@ import type { SqlClient } from "effect/sql"
 import denoJson from "../deno.json" with { type: "json" }
 import { AppConfig, type Collector } from "./Config.ts"
 import { failureMessage } from "./collect/Peers.ts"
+import type { Ownership } from "./cluster/Ownership.ts"
 import { AccountPool } from "./pool/AccountPool.ts"
 import { appliedMigrations } from "./store/Sql.ts"
 import { decodeSession, resolveAccounts } from "./pool/Accounts.ts"
@@ -26,6 +27,8 @@ export const collects = (collectors: Collectors): boolean => Object.values(colle
 export interface ReadyServices {
   readonly sql: Context.Context<SqlClient.SqlClient>
   readonly pool: Option.Option<AccountPool["Service"]>
+  /** What this runner owns (serve: the accounts and channels whose entities run here). */
+  readonly ownership: Option.Option<Ownership["Service"]>
 }
 
 interface State {
@@ -87,8 +90,10 @@ export class Readiness extends Context.Service<Readiness, {
         })
 
         const info = Effect.gen(function* () {
-          const pool = (yield* Ref.get(state)).services?.pool ?? Option.none()
+          const services = (yield* Ref.get(state)).services
+          const pool = services?.pool ?? Option.none()
           const accounts = Option.isSome(pool) ? yield* pool.value.status : []
+          const ownership = services?.ownership ?? Option.none()
           const byState: Record<string, number> = {}
           for (const a of accounts) byState[a.state] = (byState[a.state] ?? 0) + 1
           return {
@@ -98,6 +103,15 @@ export class Readiness extends Context.Service<Readiness, {
             features: config.features,
             collectors,
             accounts: { total: accounts.length, byState },
+            ...(Option.isSome(ownership)
+              ? {
+                cluster: {
+                  enabled: config.cluster.enabled,
+                  runner: Option.getOrUndefined(config.cluster.runnerAddress),
+                  owns: yield* ownership.value.now,
+                },
+              }
+              : {}),
           }
         })
 

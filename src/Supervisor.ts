@@ -5,13 +5,16 @@
  * once a stop signal came.
  */
 import { Cause, Context, Duration, Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
-import { SqlClient } from "effect/sql"
+import { Sharding } from "effect/cluster"
+import type { SqlClient } from "effect/sql"
 import { AppConfig } from "./Config.ts"
 import { HistorySync } from "./collect/HistorySync.ts"
 import { LiveUpdates } from "./collect/LiveUpdates.ts"
 import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
 import { failureMessage } from "./collect/Peers.ts"
 import { StatsLoader } from "./collect/StatsLoader.ts"
+import { syncThroughEntities } from "./cluster/ChannelEntity.ts"
+import { Ownership } from "./cluster/Ownership.ts"
 import type { PeerRef } from "./domain/Refs.ts"
 import { collectorRestarts } from "./observe/Metrics.ts"
 import { type Collectors, collects, Readiness } from "./Readiness.ts"
@@ -43,6 +46,9 @@ export const restarting = <A, E, R>(
     Effect.orDie,
   )
 
+/** How often a cluster makes sure every account is connected on the runner that owns it. */
+export const ACCOUNT_KEEPALIVE = Duration.seconds(2)
+
 /**
  * After SIGINT or SIGTERM, the process ends by `seconds` (GRACEFUL_SHUTDOWN_TIMEOUT_S) even if a finalizer hangs; the
  * timer never keeps a process alive by itself.
@@ -62,6 +68,12 @@ export interface SupervisorOptions {
   readonly restart: boolean
 }
 
+/**
+ * What the collectors run on in a cluster (or on its single in-process runner): each collector runs once per cluster
+ * (a singleton, moved to another runner when its runner goes), history through the channels' entities.
+ */
+export type ClusterServices = CollectorServices | Sharding.Sharding | Ownership
+
 /** What the collectors run on. */
 export type CollectorServices =
   | SqlClient.SqlClient
@@ -75,12 +87,16 @@ export class Supervisor extends Context.Service<Supervisor, {
   /** Never ends while the task runs; fails with the failure that ended it (only without restarts). */
   readonly done: Effect.Effect<never, unknown>
 }>()("tgpulse/Supervisor") {
-  /** `store` serves a task with no collector enabled (health only); `collectors` every collector. */
-  static readonly layer = <E1, E2>(
+  /**
+   * `store` serves a task with no collector enabled (health only); `collectors` every collector in this process, or,
+   * given `cluster`, on the cluster's entities and singletons.
+   */
+  static readonly layer = <E1, E2, E3>(
     options: SupervisorOptions,
     layers: {
       readonly store: Layer.Layer<SqlClient.SqlClient, E1, AppConfig>
       readonly collectors: Layer.Layer<CollectorServices, E2, AppConfig>
+      readonly cluster?: Layer.Layer<ClusterServices, E3, AppConfig> | undefined
     },
   ): Layer.Layer<Supervisor, never, AppConfig | Readiness> =>
     Layer.effect(
@@ -118,48 +134,79 @@ export class Supervisor extends Context.Service<Supervisor, {
         const run = Effect.gen(function* () {
           if (!collects(on)) {
             const services = yield* start(layers.store)
-            yield* readiness.up({ sql: services, pool: Option.none() })
+            yield* readiness.up({ sql: services, pool: Option.none(), ownership: Option.none() })
             return yield* Effect.never
           }
-          const services = yield* start(layers.collectors)
-          yield* readiness.up({ sql: services, pool: Option.some(Context.get(services, AccountPool)) })
+          const cluster = layers.cluster
+          const services: Context.Context<CollectorServices> = cluster
+            ? yield* start(cluster)
+            : yield* start(layers.collectors)
+          const owned = cluster ? Context.getOption(services as Context.Context<ClusterServices>, Ownership) : undefined
+          yield* readiness.up({
+            sql: services,
+            pool: Option.some(Context.get(services, AccountPool)),
+            ownership: owned ?? Option.none(),
+          })
           const { channels, statsPeers } = options
-          const jobs: Array<Effect.Effect<unknown, unknown, CollectorServices>> = []
+          const jobs: Array<readonly [string, Effect.Effect<unknown, unknown, CollectorServices | Sharding.Sharding>]> =
+            []
+          const historyOptions = { limitPerRun: config.history.limitPerRun, concurrency: config.history.concurrency }
           if (on.history) {
-            jobs.push(supervise(
-              "history",
-              HistorySync.use((h) =>
-                h.syncAll(channels, {
-                  limitPerRun: config.history.limitPerRun,
-                  concurrency: config.history.concurrency,
-                })
-              ),
-              config.history.intervalSec,
-            ))
+            const history: Effect.Effect<unknown, unknown, CollectorServices | Sharding.Sharding> = cluster
+              ? syncThroughEntities(channels, historyOptions)
+              : HistorySync.use((h) => h.syncAll(channels, historyOptions))
+            jobs.push(["history", supervise("history", history, config.history.intervalSec)])
           }
           if (on.updates) {
-            jobs.push(supervise(
+            jobs.push([
               "live updates",
-              LiveUpdates.use((l) =>
-                l.run(channels, {
-                  reconcileSeconds: config.updates.reconcileSec,
-                  statusSeconds: config.updates.statusSec,
-                })
+              supervise(
+                "live updates",
+                LiveUpdates.use((l) =>
+                  l.run(channels, {
+                    reconcileSeconds: config.updates.reconcileSec,
+                    statusSeconds: config.updates.statusSec,
+                  })
+                ),
               ),
-            ))
+            ])
           }
           if (on.refresh) {
-            jobs.push(supervise("metrics refresh", MetricsRefresh.use((m) => m.run(channels, config.refresh.schedule))))
+            jobs.push([
+              "metrics refresh",
+              supervise("metrics refresh", MetricsRefresh.use((m) => m.run(channels, config.refresh.schedule))),
+            ])
           }
           if (on.stats) {
-            jobs.push(supervise(
+            jobs.push([
               "statistics",
-              StatsLoader.use((s) => s.loadAll(statsPeers, config.stats)),
-              config.stats.intervalSec,
-            ))
+              supervise(
+                "statistics",
+                StatsLoader.use((s) => s.loadAll(statsPeers, config.stats)),
+                config.stats.intervalSec,
+              ),
+            ])
           }
           yield* Effect.logInfo("tgpulse is serving").pipe(Effect.annotateLogs({ collectors: JSON.stringify(on) }))
-          yield* Effect.all(jobs, { concurrency: "unbounded", discard: true }).pipe(Effect.provideContext(services))
+          if (cluster) {
+            // Each collector once per cluster: the runner that owns its singleton runs it.
+            const sharding = Context.get(services as Context.Context<ClusterServices>, Sharding.Sharding)
+            // Every account stays connected on the runner that owns it (and connects on the next one within seconds
+            // after a move), whether or not a collector calls it now.
+            const keeper = AccountPool.use((pool) =>
+              Effect.forEach(pool.clients, (c) => Effect.ignore(c.connect), { concurrency: "unbounded", discard: true })
+            ).pipe(Effect.repeat(Schedule.spaced(ACCOUNT_KEEPALIVE)))
+            return yield* Effect.scoped(Effect.gen(function* () {
+              yield* sharding.registerSingleton("tgpulse/accounts", Effect.asVoid(keeper))
+              for (const [name, job] of jobs) {
+                yield* sharding.registerSingleton(`tgpulse/${name}`, Effect.asVoid(job))
+              }
+              return yield* Effect.never
+            })).pipe(Effect.provideContext(services as Context.Context<ClusterServices>))
+          }
+          yield* Effect.all(jobs.map(([, job]) => job), { concurrency: "unbounded", discard: true }).pipe(
+            Effect.provideContext(services as Context.Context<ClusterServices>),
+          )
           return yield* Effect.never
         })
         const fiber = yield* Effect.forkScoped(run)

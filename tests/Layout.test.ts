@@ -51,6 +51,7 @@ function layerOf(file: string): number {
     ["pool"],
     ["telegram"],
     ["collect"],
+    ["cluster"],
     ["App.ts", "Supervisor.ts", "Readiness.ts", "Cli.ts", "healthcheck.ts", "commands"],
     ["main.ts"],
   ]

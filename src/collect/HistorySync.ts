@@ -69,25 +69,26 @@ export interface SyncOptions {
   readonly concurrency: number
 }
 
-/** Live counters of one channel's sync (also the end-of-run summary). */
-export interface ChannelProgress {
-  readonly channel: string
-  readonly channelId: number | undefined
-  readonly total: number | undefined
-  readonly fetched: number
-  readonly inserted: number
-  readonly updated: number
-  readonly unchanged: number
-  readonly skipped: number
-  readonly requests: number
-  readonly floodWaits: number
-  readonly floodSeconds: number
+/** Live counters of one channel's sync (also the end-of-run summary; a schema: it crosses runners in a cluster). */
+export const ChannelProgress = Schema.Struct({
+  channel: Schema.String,
+  channelId: Schema.UndefinedOr(Schema.Number),
+  total: Schema.UndefinedOr(Schema.Number),
+  fetched: Schema.Number,
+  inserted: Schema.Number,
+  updated: Schema.Number,
+  unchanged: Schema.Number,
+  skipped: Schema.Number,
+  requests: Schema.Number,
+  floodWaits: Schema.Number,
+  floodSeconds: Schema.Number,
   /** Times the walk went back to the stored checkpoint because the database had lost pages it acknowledged. */
-  readonly resumes: number
-  readonly seconds: number
-  readonly status: "pending" | "running" | "ok" | "failed"
-  readonly error: string | undefined
-}
+  resumes: Schema.Number,
+  seconds: Schema.Number,
+  status: Schema.Literals(["pending", "running", "ok", "failed"]),
+  error: Schema.UndefinedOr(Schema.String),
+})
+export interface ChannelProgress extends Schema.Schema.Type<typeof ChannelProgress> {}
 
 /** Updates some counters of a channel's progress. */
 const bumper = (progress: Ref.Ref<ChannelProgress>) => (f: (p: ChannelProgress) => Partial<ChannelProgress>) =>

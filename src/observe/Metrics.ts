@@ -57,12 +57,17 @@ export const collectorRestarts = Metric.counter("mtproto_collector_restarts_tota
   incremental: true,
 })
 
+export const clusterOwned = Metric.gauge("mtproto_cluster_owned", {
+  description: "Accounts and channels whose entities this runner owns now, by kind",
+})
+
 /** The label values known before anything happened: every series they make is exported at 0 from the first scrape. */
 export const KNOWN = {
   tasks: ["history", "updates", "refresh", "stats"],
   streams: ["history", "updates"],
   methodClasses: ["history", "updates", "views", "full", "stats", "resolve", "other"],
   collectors: ["history", "live updates", "metrics refresh", "statistics"],
+  owned: ["account", "channel"],
   /** `error_type` by component: what the telegram adapter, live updates and statistics count. */
   errors: {
     telegram: [
@@ -98,6 +103,7 @@ export const initialize: Effect.Effect<void> = Effect.gen(function* () {
   }
   for (const method_class of KNOWN.methodClasses) yield* touch(rateLimitHits, { method_class })
   for (const collector of KNOWN.collectors) yield* touch(collectorRestarts, { collector })
+  for (const kind of KNOWN.owned) yield* touch(clusterOwned, { kind })
   for (const [component, types] of Object.entries(KNOWN.errors)) {
     for (const error_type of types) yield* touch(errorsTotal, { error_type, component })
   }

@@ -60,7 +60,7 @@ export class AccountPool extends Context.Service<AccountPool, {
 }
 
 /** The proxy pool of MTPROTO_PROXIES when proxies are on (Config makes sure there is one then). */
-const proxyPool = Effect.fnUntraced(function* (config: AppConfig["Service"]) {
+export const proxyPool = Effect.fnUntraced(function* (config: AppConfig["Service"]) {
   if (config.features.proxy) {
     return new ProxyPool(config.proxy.proxies, {
       rotationMs: config.proxy.rotationSec * 1000,

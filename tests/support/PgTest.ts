@@ -43,6 +43,16 @@ export const freshDatabase = Effect.acquireRelease(
   (name) => admin((sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`).pipe(Effect.orDie),
 ).pipe(Effect.map((name) => Redacted.make(`postgres://postgres@127.0.0.1:5432/${name}`)))
 
+/** A scoped SQL client on `url` for a test to read what a process wrote: `query(text)` resolves with the rows. */
+export const reader = (url: Redacted.Redacted<string>) =>
+  Effect.map(
+    Layer.build(Sql.layerUrl(url, { migrate: true, maxConnections: 2 })),
+    (context) => <A extends object>(text: string) =>
+      Effect.runPromise(
+        SqlClient.SqlClient.use((sql) => sql.unsafe<A>(text)).pipe(Effect.provideContext(context)),
+      ) as Promise<ReadonlyArray<A>>,
+  )
+
 /** A temp directory removed (recursively) when the scope closes. */
 export const tempDir = Effect.acquireRelease(
   Effect.promise(() => Deno.makeTempDir({ prefix: "tgpulse_pglite_" })),

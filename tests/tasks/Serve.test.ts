@@ -3,13 +3,11 @@
  * /readyz follows the database, SIGTERM during a busy sync stops it mid-run (exit 0) with every acknowledged row stored, and
  * bad input (a port in use, a malformed HEALTH_BIND) says so plainly.
  */
-import { Effect, Layer, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
-import { Sql } from "../../src/store/Sql.ts"
+import { Effect, Redacted } from "effect"
 import { until } from "../support/wait.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { descriptorFile, UNLIMITED } from "../support/collect.ts"
-import { freshDatabase, pgAvailable } from "../support/PgTest.ts"
+import { freshDatabase, pgAvailable, reader } from "../support/PgTest.ts"
 import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { freePort, startTask } from "../support/tasks.ts"
@@ -31,16 +29,6 @@ function sumBy(metrics: string, name: string, label: string): Record<string, num
   }
   return out
 }
-
-/** A scoped SQL client on `url` for the test to read what the process wrote. */
-const reader = (url: Redacted.Redacted<string>) =>
-  Effect.map(
-    Layer.build(Sql.layerUrl(url, { migrate: true, maxConnections: 2 })),
-    (context) => <A extends object>(text: string) =>
-      Effect.runPromise(
-        SqlClient.SqlClient.use((sql) => sql.unsafe<A>(text)).pipe(Effect.provideContext(context)),
-      ) as Promise<ReadonlyArray<A>>,
-  )
 
 sandboxTest(
   "serve: /metrics agrees with the sandbox's request log; SIGTERM during a busy sync stops it mid-run (exit 0), every " +

@@ -1,0 +1,47 @@
+/**
+ * The account pool's connector in a cluster: an account is its Account entity, wherever it runs. Each call goes to
+ * the entity (which makes it on the one connection of that session) and comes back as a domain record or a
+ * TelegramError; a cluster failure on the way (the entity moving, a runner gone) comes back as a Transient error, so
+ * the pool backs the account off and tries again. The update stream follows the entity across moves, each time
+ * starting with Connected (so live updates catch up on what was missed meanwhile).
+ */
+import { Effect, Layer, Schedule, Stream } from "effect"
+import type { AccountClient, AccountSignal } from "../domain/Telegram.ts"
+import { TelegramError, Transient } from "../domain/TelegramError.ts"
+import { AccountConnector } from "../pool/AccountConnector.ts"
+import { Account, type CallName, CALLS } from "./AccountEntity.ts"
+
+/** A failure of the cluster between caller and entity, as a Telegram error the pool retries. */
+const lost = (method: string, account: string) => (e: { readonly _tag: string; readonly message?: string }) =>
+  e instanceof TelegramError ? e : new TelegramError({
+    method,
+    account,
+    reason: new Transient({ code: -1, errorMessage: `cluster: ${e._tag}${e.message ? ` (${e.message})` : ""}` }),
+  })
+
+export const RemoteAccounts = Layer.effect(
+  AccountConnector,
+  Effect.gen(function* () {
+    const entityOf = yield* Account.client
+    return AccountConnector.of({
+      connect: (account) => {
+        const entity = entityOf(account.label)
+        const call = (method: CallName) => (...args: ReadonlyArray<unknown>) =>
+          entity.Call({ method, args: [...args] }).pipe(Effect.mapError(lost(method, account.label)))
+        const calls = Object.fromEntries(CALLS.map((m) => [m, call(m)])) as unknown as Pick<AccountClient, CallName>
+        const client: AccountClient = {
+          ...calls,
+          account: account.label,
+          updates: Stream.suspend(() => entity.Updates() as Stream.Stream<AccountSignal, unknown>).pipe(
+            Stream.retry(Schedule.spaced("1 second")),
+            Stream.orDie,
+          ),
+          homeDc: () => undefined,
+          connect: entity.Connect().pipe(Effect.mapError(lost("connect", account.label))),
+          proxy: () => null,
+        }
+        return Effect.succeed(client)
+      },
+    })
+  }),
+)

@@ -70,6 +70,8 @@ async function smokeCompose(state: State, signal: AbortSignal): Promise<void> {
     TGPULSE_ENV_FILE: `${ROOT}/.env.example`,
     TGPULSE_IMAGE: Deno.env.get("TGPULSE_IMAGE") || "tgpulse:smoke",
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    // One runner here: its published range is the one free port.
+    TGPULSE_HOST_PORT_LAST: String(ports.TGPULSE_HOST_PORT),
   }
   state.env = { ...Deno.env.toObject(), ...variables, DOCKER_BUILDKIT: "1", COMPOSE_DOCKER_CLI_BUILD: "1" }
 

@@ -218,6 +218,17 @@ Deno.test("deploy: compose.yaml keeps images overridable, secrets in .env, healt
   const tgpulse = compose.services.tgpulse!
   const depends = tgpulse.depends_on as Record<string, { condition: string }>
   assertEquals(depends.postgres?.condition, "service_healthy", "tgpulse waits for a healthy database")
+  // `--scale tgpulse=3` works: no fixed name, each replica advertises its own address, a host port range.
+  assert(!("container_name" in tgpulse) && !("hostname" in tgpulse), "tgpulse has no fixed name")
+  assertEquals((tgpulse.environment as Record<string, string>).CLUSTER_RUNNER_ADDRESS, "auto:34431")
+  const published = (tgpulse.ports as Array<string>)[0]!
+  assert(
+    /^127\.0\.0\.1:\$\{TGPULSE_HOST_PORT:-8091\}-\$\{TGPULSE_HOST_PORT_LAST:-8095\}:8091$/.test(published),
+    published,
+  )
+  const demo = String((compose.services["tgpulse-demo"]!.ports as Array<string>)[0])
+  const demoPort = Number(/:-(\d+)\}/.exec(demo)?.[1])
+  assert(demoPort < 8091 || demoPort > 8095, `the demo's port ${demoPort} is outside the runners' range`)
 })
 
 sandboxTest(

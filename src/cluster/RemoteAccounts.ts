@@ -1,8 +1,9 @@
 /**
  * The account pool's connector in a cluster: an account is its Account entity, wherever it runs. Each call goes to
  * the entity (which makes it on the one connection of that session) and comes back as a domain record or a
- * TelegramError; a cluster failure on the way (the entity moving, a runner gone) comes back as a Transient error, so
- * the pool backs the account off and tries again. The update stream follows the entity across moves, each time
+ * TelegramError. A cluster failure on the way (the entity moving, a runner gone) is tried again for two seconds (a
+ * move between live runners takes about one), then comes back as a Transient error: the pool backs the account off
+ * and goes on with another. The update stream follows the entity across moves, each time
  * starting with Connected (so live updates catch up on what was missed meanwhile).
  */
 import { Effect, Layer, Schedule, Stream } from "effect"
@@ -10,6 +11,9 @@ import type { AccountClient, AccountSignal } from "../domain/Telegram.ts"
 import { TelegramError, Transient } from "../domain/TelegramError.ts"
 import { AccountConnector } from "../pool/AccountConnector.ts"
 import { Account, type CallName, CALLS } from "./AccountEntity.ts"
+
+/** How long a call waits for its account's entity while it moves: 8 more tries, 250 ms apart. */
+const MOVING = { schedule: Schedule.spaced("250 millis"), times: 8 } as const
 
 /** A failure of the cluster between caller and entity, as a Telegram error the pool retries. */
 const lost = (method: string, account: string) => (e: { readonly _tag: string; readonly message?: string }) =>
@@ -27,7 +31,12 @@ export const RemoteAccounts = Layer.effect(
       connect: (account) => {
         const entity = entityOf(account.label)
         const call = (method: CallName) => (...args: ReadonlyArray<unknown>) =>
-          entity.Call({ method, args: [...args] }).pipe(Effect.mapError(lost(method, account.label)))
+          entity.Call({ method, args: [...args] }).pipe(
+            // An account moving between runners answers again within about a second: wait for it here rather than
+            // back the account off; a dead runner's account (its lock still held) fails over to another account.
+            Effect.retry({ ...MOVING, while: (e: { readonly _tag: string }) => !(e instanceof TelegramError) }),
+            Effect.mapError(lost(method, account.label)),
+          )
         const calls = Object.fromEntries(CALLS.map((m) => [m, call(m)])) as unknown as Pick<AccountClient, CallName>
         const client: AccountClient = {
           ...calls,

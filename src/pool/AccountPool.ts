@@ -4,7 +4,7 @@
  * accounts' state persisted (the accounts table: quarantines remembered across runs, counters saved every 5 s and at
  * the end).
  */
-import { Clock, Context, Effect, Layer, Metric, Schedule } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option, Schedule } from "effect"
 import { AppConfig } from "../Config.ts"
 import { ConfigError, type StoreError } from "../domain/Errors.ts"
 import type { AccountClient } from "../domain/Telegram.ts"
@@ -73,6 +73,16 @@ export const proxyPool = Effect.fnUntraced(function* (config: AppConfig["Service
   return undefined
 })
 
+/**
+ * Where a runner's pool starts its turns: in a cluster, a place of its own (from its machine's name and its address:
+ * replicas sharing `auto:PORT` differ by name, runners on one machine by port); else the first account.
+ */
+const firstAccountOf = (config: AppConfig["Service"]): number =>
+  config.cluster.enabled && Option.isSome(config.cluster.runnerAddress)
+    ? [...`${Deno.hostname()}/${config.cluster.runnerAddress.value.host}:${config.cluster.runnerAddress.value.port}`]
+      .reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7)
+    : 0
+
 const make = Effect.gen(function* () {
   const config = yield* AppConfig
   const repo = yield* AccountRepo
@@ -133,6 +143,8 @@ const make = Effect.gen(function* () {
       globalRps: config.pool.globalRps,
       maxConcurrencyPerAccount: config.pool.maxConcurrencyPerAccount,
       maxWaitMs: config.pool.maxFloodWaitS * 1000,
+      // Runners of a cluster share the accounts: each starts its turns at another one.
+      firstAccount: firstAccountOf(config),
     },
   )
 

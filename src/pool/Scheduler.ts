@@ -38,6 +38,11 @@ export interface PoolSettings {
    * @default unlimited
    */
   readonly maxWaitMs?: number
+  /**
+   * The account the first tie goes to (later ties go round from the last one chosen). Pools of several runners that
+   * share accounts start at different ones, so that their calls do not all go to the same few accounts. @default 0
+   */
+  readonly firstAccount?: number
 }
 
 export interface PoolAccount<A> {
@@ -148,6 +153,8 @@ export const makeScheduler = <A>(
       health: account.quarantined === undefined ? 1 : 0,
       quarantine: account.quarantined ?? null,
     }))
+    // Where the scan starts: just after the account chosen last, so that equally good accounts take turns.
+    let next = accounts.length === 0 ? 0 : Math.abs(Math.trunc(settings.firstAccount ?? 0)) % accounts.length
     // Completed (and replaced) whenever a lease is returned or an account changes state: waiters look again.
     let changed = Deferred.makeUnsafe<void>()
     const signal = () => {
@@ -155,14 +162,20 @@ export const makeScheduler = <A>(
       changed = Deferred.makeUnsafe<void>()
     }
 
-    /** The best account for a call: earliest allowed start, then fewest calls in flight, then best health. */
+    /**
+     * The best account for a call: earliest allowed start, then fewest calls in flight, then best health, then the
+     * next in turn.
+     */
     const decide = (methodClass: MethodClass, now: number, only: ReadonlySet<string> | undefined): Decision<A> => {
       let best: Slot<A> | undefined
+      let bestIndex = 0
       let bestAt = Number.POSITIVE_INFINITY
       let eligible = 0
       let live = 0
       let busy = 0
-      for (const slot of slots) {
+      for (let k = 0; k < slots.length; k++) {
+        const index = (next + k) % slots.length
+        const slot = slots[index]!
         if (only !== undefined && !only.has(slot.account.name)) continue
         eligible++
         if (slot.quarantine !== null) continue
@@ -179,6 +192,7 @@ export const makeScheduler = <A>(
             (slot.inflight === best.inflight && slot.health > best.health)))
         ) {
           best = slot
+          bestIndex = index
           bestAt = at
         }
       }
@@ -190,6 +204,7 @@ export const makeScheduler = <A>(
       reserve(best.buckets[methodClass], bestAt)
       reserve(global, bestAt)
       best.inflight++
+      next = (bestIndex + 1) % slots.length
       return { _tag: "Go", slot: best, at: bestAt }
     }
 

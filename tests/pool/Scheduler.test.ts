@@ -292,3 +292,24 @@ virtualTest(
     assert(calls.length === 1 && calls[0]!.account !== "acc1", "another account took the call")
   }),
 )
+
+virtualTest(
+  "Scheduler: equally good accounts take turns, starting at firstAccount (runners sharing accounts start apart)",
+  Effect.gen(function* () {
+    // One call a second, each done before the next: every account is free and within its budget each time.
+    const sequential = (first: number) =>
+      Effect.gen(function* () {
+        const pool = yield* makeScheduler(names(4), settings({ firstAccount: first }))
+        const calls: Array<Call> = []
+        const record = recorder(calls)
+        for (let i = 0; i < 6; i++) {
+          yield* history(pool, record(i))
+          yield* TestClock.adjust(Duration.seconds(1))
+        }
+        return calls.map((c) => c.account)
+      })
+    assertEquals(yield* sequential(0), ["acc0", "acc1", "acc2", "acc3", "acc0", "acc1"])
+    assertEquals(yield* sequential(2), ["acc2", "acc3", "acc0", "acc1", "acc2", "acc3"])
+    assertEquals(yield* sequential(7), ["acc3", "acc0", "acc1", "acc2", "acc3", "acc0"])
+  }),
+)

@@ -16,23 +16,48 @@ export interface PoolBenchOptions {
   readonly progress: (line: string) => void
 }
 
-interface Entry {
+/** One line of the sandbox's request log, as far as the budget benchmarks read it. */
+export interface Entry {
   readonly at: number
   readonly userId: number | undefined
   readonly method: string
   readonly outcome: string
 }
 
+/** The getHistory calls of the sandbox's request log. */
+export const historyCalls = async (admin: string): Promise<ReadonlyArray<Entry>> =>
+  (await (await fetch(`${admin}/log?method=messages.GetHistory`)).json()).entries
+
+/**
+ * What `calls` achieved under a budget of `rate` calls/s for each of `accounts`: each call uses 1/rate of its
+ * account's budget, so n calls over the span need span + 1/rate seconds of budget.
+ */
+export function budgetFigures(calls: ReadonlyArray<Entry>, rate: number, accounts: number) {
+  const seconds = (calls.at(-1)!.at - calls[0]!.at) / 1000
+  const achieved = calls.length / (seconds + 1 / rate)
+  return {
+    requests: calls.length,
+    seconds: Number(seconds.toFixed(2)),
+    budgetPerSec: accounts * rate,
+    achievedPerSec: Number(achieved.toFixed(2)),
+    ratio: Number((achieved / (accounts * rate)).toFixed(3)),
+    floodWaits: calls.filter((e) => e.outcome.startsWith("FLOOD_WAIT")).length,
+  }
+}
+
+/**
+ * A sandbox enforcing `options.rate` getHistory calls/s per account, its channels holding the pages the budget of
+ * `accounts` allows in `options.seconds` (100 posts a page).
+ */
+export async function budgetSandbox(accounts: number, channels: number, options: PoolBenchOptions) {
+  const posts = Math.ceil((accounts * options.rate * options.seconds * 100) / channels)
+  const sandbox = await spawnSandbox({ channels, posts, accounts, flood: [`messages.GetHistory:${options.rate}:3`] })
+  return { sandbox, posts }
+}
+
 async function runCase(accounts: number, options: PoolBenchOptions) {
   const channels = Math.max(2, accounts)
-  // Pages the budget allows in `seconds`, spread over the channels (100 posts a page).
-  const posts = Math.ceil((accounts * options.rate * options.seconds * 100) / channels)
-  const sandbox = await spawnSandbox({
-    channels,
-    posts,
-    accounts,
-    flood: [`messages.GetHistory:${options.rate}:3`],
-  })
+  const { sandbox, posts } = await budgetSandbox(accounts, channels, options)
   let database: Awaited<ReturnType<typeof benchDatabase>> | undefined
   try {
     database = await benchDatabase(options.adminUrl, `pool_${accounts}`)
@@ -48,24 +73,14 @@ async function runCase(accounts: number, options: PoolBenchOptions) {
         MTPROTO_MAX_CONCURRENCY_PER_ACCOUNT: "2",
       },
     })
-    const log = await (await fetch(`${sandbox.descriptor.admin}/log?method=messages.GetHistory`)).json()
-    const calls = log.entries as ReadonlyArray<Entry>
-    const floods = calls.filter((e) => e.outcome.startsWith("FLOOD_WAIT")).length
-    const seconds = (calls.at(-1)!.at - calls[0]!.at) / 1000
-    // Each call uses 1/rate of its account's budget: n calls over the span need span + 1/rate seconds of budget.
-    const achieved = calls.length / (seconds + 1 / options.rate)
+    const calls = await historyCalls(sandbox.descriptor.admin)
     const perAccount = new Map<number | undefined, number>()
     for (const e of calls) perAccount.set(e.userId, (perAccount.get(e.userId) ?? 0) + 1)
     const shares = [...perAccount.values()]
     return {
       accounts,
       posts: posts * channels,
-      requests: calls.length,
-      seconds: Number(seconds.toFixed(2)),
-      budgetPerSec: accounts * options.rate,
-      achievedPerSec: Number(achieved.toFixed(2)),
-      ratio: Number((achieved / (accounts * options.rate)).toFixed(3)),
-      floodWaits: floods,
+      ...budgetFigures(calls, options.rate, accounts),
       accountsUsed: perAccount.size,
       // Least and most loaded account over the mean (1.00 and 1.00 is a perfect spread).
       spreadMin: Number((Math.min(...shares) / (calls.length / accounts)).toFixed(2)),

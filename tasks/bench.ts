@@ -2,6 +2,7 @@
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { runTask } from "../src/Cli.ts"
+import { benchCluster } from "../bench/cluster.ts"
 import { benchHistory } from "../bench/history.ts"
 import { benchPool } from "../bench/pool.ts"
 import { benchSandbox } from "../bench/sandbox.ts"
@@ -11,11 +12,12 @@ import { benchTracing } from "../bench/tracing.ts"
 import { benchUpdates } from "../bench/updates.ts"
 
 const bench = Command.make("bench", {
-  name: Argument.Literals("name", ["sandbox", "history", "pool", "stats", "updates", "shutdown", "tracing"]).pipe(
-    Argument.withDescription("Which benchmark to run"),
-  ),
+  name: Argument.Literals("name", ["sandbox", "history", "pool", "stats", "updates", "shutdown", "tracing", "cluster"])
+    .pipe(
+      Argument.withDescription("Which benchmark to run"),
+    ),
   seconds: Flag.Int("seconds").pipe(
-    Flag.withDescription("sandbox: duration of each measured phase; pool: of each case at the budget"),
+    Flag.withDescription("sandbox: duration of each measured phase; pool, cluster: of each case at the budget"),
     Flag.withDefault(10),
   ),
   posts: Flag.Int("posts").pipe(
@@ -32,7 +34,8 @@ const bench = Command.make("bench", {
   ),
   rate: Flag.Finite("rate").pipe(
     Flag.withDescription(
-      "pool: getHistory calls per second per account (default 5); updates: changes per second in all (default 2,500)",
+      "pool, cluster: getHistory calls per second per account (default 5); updates: changes per second in all " +
+        "(default 2,500)",
     ),
     Flag.optional,
   ),
@@ -58,6 +61,14 @@ const bench = Command.make("bench", {
         ? benchShutdown({ adminUrl, rounds: 3, report, progress })
         : name === "tracing"
         ? benchTracing({ rounds: 5, report })
+        : name === "cluster"
+        ? benchCluster({
+          rate: Option.getOrElse(rate, () => 5),
+          seconds: Math.max(5, seconds),
+          adminUrl,
+          report,
+          progress,
+        })
         : name === "pool"
         ? benchPool({
           rate: Option.getOrElse(rate, () => 5),

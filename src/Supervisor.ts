@@ -198,8 +198,11 @@ export class Supervisor extends Context.Service<Supervisor, {
             ).pipe(Effect.repeat(Schedule.spaced(ACCOUNT_KEEPALIVE)))
             return yield* Effect.scoped(Effect.gen(function* () {
               yield* sharding.registerSingleton("tgpulse/accounts", Effect.asVoid(keeper))
+              const ownership = Context.get(services as Context.Context<ClusterServices>, Ownership)
               for (const [name, job] of jobs) {
-                yield* sharding.registerSingleton(`tgpulse/${name}`, Effect.asVoid(job))
+                // While it runs here, /info lists the collector among what this runner owns.
+                const owned = Effect.andThen(ownership.hold("collector", name), job)
+                yield* sharding.registerSingleton(`tgpulse/${name}`, Effect.asVoid(Effect.scoped(owned)))
               }
               return yield* Effect.never
             })).pipe(Effect.provideContext(services as Context.Context<ClusterServices>))

@@ -1,22 +1,32 @@
 /**
- * What this runner owns now: the accounts and channels whose entities run here (for `/info`, the
- * `tgpulse_cluster_owned` gauge and the tests that prove one owner per session).
+ * What this runner owns now: the accounts and channels whose entities run here and the collectors (cluster
+ * singletons) it runs (for `/info`, the `mtproto_cluster_owned` gauge and the tests that prove one owner per session).
  */
 import { Context, Effect, Layer, Metric, Ref, type Scope } from "effect"
 import { clusterOwned } from "../observe/Metrics.ts"
 
-export type Owned = "account" | "channel"
+export type Owned = "account" | "channel" | "collector"
 
 export class Ownership extends Context.Service<Ownership, {
   /** This runner owns `id` for the caller's scope. */
   hold(kind: Owned, id: string): Effect.Effect<void, never, Scope.Scope>
   /** What it owns now, sorted. */
-  readonly now: Effect.Effect<{ readonly accounts: ReadonlyArray<string>; readonly channels: ReadonlyArray<string> }>
+  readonly now: Effect.Effect<
+    {
+      readonly accounts: ReadonlyArray<string>
+      readonly channels: ReadonlyArray<string>
+      readonly collectors: ReadonlyArray<string>
+    }
+  >
 }>()("tgpulse/cluster/Ownership") {
   static readonly layer = Layer.effect(
     Ownership,
     Effect.gen(function* () {
-      const owned = yield* Ref.make<Record<Owned, ReadonlySet<string>>>({ account: new Set(), channel: new Set() })
+      const owned = yield* Ref.make<Record<Owned, ReadonlySet<string>>>({
+        account: new Set(),
+        channel: new Set(),
+        collector: new Set(),
+      })
       const change = (kind: Owned, f: (s: Set<string>) => void) =>
         Ref.updateAndGet(owned, (o) => {
           const next = new Set(o[kind])
@@ -31,6 +41,7 @@ export class Ownership extends Context.Service<Ownership, {
         now: Effect.map(Ref.get(owned), (o) => ({
           accounts: [...o.account].sort(),
           channels: [...o.channel].sort(),
+          collectors: [...o.collector].sort(),
         })),
       })
     }),

@@ -58,7 +58,7 @@ export const collectorRestarts = Metric.counter("mtproto_collector_restarts_tota
 })
 
 export const clusterOwned = Metric.gauge("mtproto_cluster_owned", {
-  description: "Accounts and channels whose entities this runner owns now, by kind",
+  description: "Accounts and channels whose entities this runner owns now, and the collectors it runs, by kind",
 })
 
 /** The label values known before anything happened: every series they make is exported at 0 from the first scrape. */
@@ -67,7 +67,7 @@ export const KNOWN = {
   streams: ["history", "updates"],
   methodClasses: ["history", "updates", "views", "full", "stats", "resolve", "other"],
   collectors: ["history", "live updates", "metrics refresh", "statistics"],
-  owned: ["account", "channel"],
+  owned: ["account", "channel", "collector"],
   /** `error_type` by component: what the telegram adapter, live updates and statistics count. */
   errors: {
     telegram: [

@@ -11,34 +11,12 @@ import { descriptorFile } from "../support/collect.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { freshDatabase, pgAvailable, reader } from "../support/PgTest.ts"
 import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
-import { type BackgroundTask, freePort, startTask } from "../support/tasks.ts"
+import { type Owns, ownsOf, type Runner, startRunners } from "../support/cluster.ts"
 import { until } from "../support/wait.ts"
 
 const ACCOUNTS = 6
 const CHANNELS = 12
 const POSTS = 2_000
-
-interface Owns {
-  readonly accounts: ReadonlyArray<string>
-  readonly channels: ReadonlyArray<string>
-}
-
-interface Runner {
-  readonly name: string
-  readonly health: string
-  readonly task: BackgroundTask
-}
-
-/** What a runner's /info says it owns (undefined while it does not answer). */
-const ownsOf = async (runner: Runner): Promise<Owns | undefined> => {
-  try {
-    const res = await fetch(`${runner.health}/info`)
-    const info = await res.json()
-    return info.cluster?.owns
-  } catch {
-    return undefined
-  }
-}
 
 sandboxTest(
   "cluster: 3 runners, 6 accounts, 12 channels: spread; SIGKILL of one mid-sync loses and repeats nothing; SIGTERM of " +
@@ -68,28 +46,11 @@ sandboxTest(
         MTPROTO_RPS_PER_ACCOUNT: "3",
         MTPROTO_GLOBAL_RPS: "1000",
         MTPROTO_HISTORY_INTERVAL_SEC: "3600",
-        CLUSTER_ENABLED: "true",
         // Six shards over three runners: two each; the six accounts' labels hash onto six different shards.
         CLUSTER_SHARDS_PER_GROUP: "6",
         LOG_LEVEL: "info",
       }
-      const runners: Array<Runner> = ["a", "b", "c"].map((name) => {
-        const health = freePort()
-        return {
-          name,
-          health: `http://127.0.0.1:${health}`,
-          task: startTask("serve", [], {
-            ...env,
-            CLUSTER_RUNNER_ADDRESS: `127.0.0.1:${freePort()}`,
-            HEALTH_BIND: `127.0.0.1:${health}`,
-          }),
-        }
-      })
-      yield* Effect.addFinalizer(() =>
-        Effect.promise(() => Promise.all(runners.map((r) => r.task.stop("SIGKILL")))).pipe(Effect.ignore)
-      )
-      const output = () => runners.map((r) => `--- runner ${r.name}\n${r.task.output()}`).join("\n")
-      const owns = () => Promise.all(runners.map(ownsOf))
+      const { runners, output, owns } = yield* startRunners(["a", "b", "c"], env)
       const postsOf = async (usernames: ReadonlyArray<string>) => {
         const ids = channels.filter((c) => usernames.includes(`@${c.username}`)).map((c) => c.id)
         if (ids.length === 0) return 0

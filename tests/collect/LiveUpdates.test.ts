@@ -11,6 +11,7 @@ import { settled, until } from "../support/wait.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { type BackendName, descriptorFile, syncHarness, UNLIMITED } from "../support/collect.ts"
 import { freshDatabase, pgAvailable } from "../support/PgTest.ts"
+import { activity, activityDone, committedPts, differences, type Query } from "../support/live.ts"
 import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { runTask, spawnTask } from "../support/tasks.ts"
@@ -19,72 +20,6 @@ const backend: BackendName = pgAvailable ? "PostgreSQL" : "PGlite"
 const POOL = { MTPROTO_POOL_ENABLED: "true" }
 const chan = (i: number) => `sandbox_chan_${i}`
 const idOf = (i: number) => 1_000_000 + i
-type Query = <A extends object>(text: string) => Promise<ReadonlyArray<A>>
-
-/** The pts tgpulse committed for a channel's updates stream (0 when none). */
-async function committedPts(query: Query, channelId: number): Promise<number> {
-  const rows = await query<{ pts: string | null }>(
-    `SELECT cursor ->> 'pts' AS pts FROM checkpoints WHERE channel_id = ${channelId} AND stream = 'updates'`,
-  )
-  return Number(rows[0]?.pts ?? 0)
-}
-
-interface Row {
-  msg_id: number
-  text: string
-  views: number | null
-  forwards: number | null
-  reactions_total: number
-  deleted: boolean
-}
-
-/**
- * The stored posts against the world's: the same live ids, texts (edits), deletions, and with `metrics` the same
- * views, forwards and reaction totals. Returns the differences (empty when equal).
- */
-async function differences(query: Query, sandbox: Sandbox, channelId: number, metrics: boolean) {
-  const rows = await query<Row>(
-    `SELECT msg_id, text, views, forwards, reactions_total, deleted_at IS NOT NULL AS deleted
-     FROM posts WHERE channel_id = ${channelId}`,
-  )
-  const stored = new Map(rows.map((r) => [r.msg_id, r]))
-  const truth = sandbox.world.truth(channelId)
-  const ids = Array.from({ length: truth.maxId }, (_, i) => i + 1)
-  const world = sandbox.world.posts(channelId, ids)
-  const out: Array<string> = []
-  for (const [i, post] of world.entries()) {
-    const id = ids[i]!
-    const row = stored.get(id)
-    if (!post) {
-      if (row && !row.deleted) out.push(`${id}: deleted in the world, live in the database`)
-      continue
-    }
-    if (!row || row.deleted) {
-      out.push(`${id}: ${row ? "marked deleted" : "missing"}`)
-      continue
-    }
-    if (row.text !== post.text) out.push(`${id}: text differs`)
-    if (metrics) {
-      const reactions = post.reactions.reduce((n, r) => n + r.count, 0)
-      if (row.views !== post.views) out.push(`${id}: views ${row.views} != ${post.views}`)
-      if (row.forwards !== post.forwards) out.push(`${id}: forwards ${row.forwards} != ${post.forwards}`)
-      if (row.reactions_total !== reactions) out.push(`${id}: reactions ${row.reactions_total} != ${reactions}`)
-    }
-  }
-  return out
-}
-
-const activity = (sandbox: Sandbox, channelId: number, count: number, rate: number) =>
-  admin(sandbox, `/channels/${channelId}/activity`, { body: { count, rate } })
-
-const activityDone = async (sandbox: Sandbox, channelIds: ReadonlyArray<number>) => {
-  for (const id of channelIds) {
-    const a = await admin(sandbox, `/channels/${id}/activity`)
-    if (a.running || a.done < a.total) return false
-  }
-  return true
-}
-
 /** Every channel's activity has made at least `n` changes (it is under way). */
 const activityAt = (sandbox: Sandbox, channelIds: ReadonlyArray<number>, n: number) => async () => {
   for (const id of channelIds) {

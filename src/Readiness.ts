@@ -107,7 +107,7 @@ export class Readiness extends Context.Service<Readiness, {
               ? {
                 cluster: {
                   enabled: config.cluster.enabled,
-                  runner: Option.getOrUndefined(config.cluster.runnerAddress),
+                  runner: yield* Ref.get(ownership.value.address),
                   owns: yield* ownership.value.now,
                 },
               }

@@ -8,6 +8,8 @@ import { clusterOwned } from "../observe/Metrics.ts"
 export type Owned = "account" | "channel" | "collector"
 
 export class Ownership extends Context.Service<Ownership, {
+  /** Where this runner is reached (host:port as resolved; in-process: undefined). */
+  readonly address: Ref.Ref<string | undefined>
   /** This runner owns `id` for the caller's scope. */
   hold(kind: Owned, id: string): Effect.Effect<void, never, Scope.Scope>
   /** What it owns now, sorted. */
@@ -36,6 +38,7 @@ export class Ownership extends Context.Service<Ownership, {
           Effect.flatMap((o) => Metric.update(Metric.withAttributes(clusterOwned, { kind }), o[kind].size)),
         )
       return Ownership.of({
+        address: yield* Ref.make<string | undefined>(undefined),
         hold: (kind, id) =>
           Effect.acquireRelease(change(kind, (s) => s.add(id)), () => change(kind, (s) => s.delete(id))),
         now: Effect.map(Ref.get(owned), (o) => ({

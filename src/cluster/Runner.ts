@@ -6,7 +6,7 @@
  * (CLUSTER_SHARD_LOCK_EXPIRATION_S); a stopping runner hands its shards over as soon as its entities stopped.
  */
 import { NodeClusterSocket } from "@effect/platform-node"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option, Ref } from "effect"
 import {
   MessageStorage,
   RunnerAddress,
@@ -20,6 +20,7 @@ import {
 import { Digest } from "effect/crypto"
 import { AppConfig } from "../Config.ts"
 import { ConfigError } from "../domain/Errors.ts"
+import { Ownership } from "./Ownership.ts"
 
 export const RunnerLive = Layer.unwrap(
   Effect.gen(function* () {
@@ -43,6 +44,7 @@ export const RunnerLive = Layer.unwrap(
     }
     const { port } = cluster.runnerAddress.value
     const host = cluster.runnerAddress.value.host === "auto" ? yield* ownAddress : cluster.runnerAddress.value.host
+    yield* Ref.set((yield* Ownership).address, `${host}:${port}`)
     yield* Effect.logInfo(`cluster runner at ${host}:${port}`)
     return NodeClusterSocket.layer({
       storage: "sql",

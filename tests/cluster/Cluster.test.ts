@@ -11,7 +11,7 @@ import { descriptorFile } from "../support/collect.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { freshDatabase, pgAvailable, reader } from "../support/PgTest.ts"
 import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
-import { type Owns, ownsOf, type Runner, startRunners } from "../support/cluster.ts"
+import { clusterInfoOf, type Owns, ownsOf, type Runner, startRunners } from "../support/cluster.ts"
 import { until } from "../support/wait.ts"
 
 const ACCOUNTS = 6
@@ -73,6 +73,9 @@ sandboxTest(
           "the accounts spread over the three runners",
         )
       )
+      for (const r of runners) {
+        assertEquals((yield* Effect.promise(() => clusterInfoOf(r)))?.runner, r.address, "/info names the runner")
+      }
       const accounts = spread.flatMap((o) => o!.accounts)
       assertEquals(new Set(accounts).size, ACCOUNTS, `each account on one runner: ${JSON.stringify(spread)}`)
 

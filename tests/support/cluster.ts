@@ -10,20 +10,26 @@ export interface Owns {
 
 export interface Runner {
   readonly name: string
+  /** CLUSTER_RUNNER_ADDRESS. */
+  readonly address: string
   readonly health: string
   readonly task: BackgroundTask
 }
 
-/** What a runner's /info says it owns (undefined while it does not answer). */
-export const ownsOf = async (runner: Runner): Promise<Owns | undefined> => {
+/** What a runner's /info says about it in the cluster (undefined while it does not answer). */
+export const clusterInfoOf = async (
+  runner: Runner,
+): Promise<{ readonly runner: string; readonly owns: Owns } | undefined> => {
   try {
     const res = await fetch(`${runner.health}/info`)
-    const info = await res.json()
-    return info.cluster?.owns
+    return (await res.json()).cluster
   } catch {
     return undefined
   }
 }
+
+/** What a runner's /info says it owns (undefined while it does not answer). */
+export const ownsOf = async (runner: Runner): Promise<Owns | undefined> => (await clusterInfoOf(runner))?.owns
 
 /**
  * `serve` as one runner per name, each with its own runner and health ports, all with `env` and CLUSTER_ENABLED;
@@ -33,13 +39,15 @@ export const startRunners = (names: ReadonlyArray<string>, env: Readonly<Record<
   Effect.gen(function* () {
     const runners: ReadonlyArray<Runner> = names.map((name) => {
       const health = freePort()
+      const address = `127.0.0.1:${freePort()}`
       return {
         name,
+        address,
         health: `http://127.0.0.1:${health}`,
         task: startTask("serve", [], {
           ...env,
           CLUSTER_ENABLED: "true",
-          CLUSTER_RUNNER_ADDRESS: `127.0.0.1:${freePort()}`,
+          CLUSTER_RUNNER_ADDRESS: address,
           HEALTH_BIND: `127.0.0.1:${health}`,
         }),
       }

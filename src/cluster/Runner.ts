@@ -1,9 +1,9 @@
 /**
  * Where the entities run. CLUSTER_ENABLED: this process is one runner of a cluster (Effect Cluster over sockets),
  * listening on CLUSTER_RUNNER_ADDRESS, with the runners, shard locks and persisted messages in the PostgreSQL of
- * DATABASE_URL. Otherwise the same entities run on one runner in this process (on the embedded database, which serves
- * one process only, with its shards and messages in memory). A dead runner's shards are taken over once its lock expired
- * (CLUSTER_SHARD_LOCK_EXPIRATION_S); a stopping runner hands its shards over as soon as its entities stopped.
+ * DATABASE_URL. Otherwise the same entities run on one runner in this process, its shards and messages in memory. A
+ * dead runner's shards are taken over once its lock expired (CLUSTER_SHARD_LOCK_EXPIRATION_S); a stopping runner hands
+ * its shards over as soon as its entities stopped.
  */
 import { NodeClusterSocket } from "@effect/platform-node"
 import { Duration, Effect, Layer, Option, Ref } from "effect"
@@ -15,9 +15,7 @@ import {
   RunnerStorage,
   Sharding,
   ShardingConfig,
-  SingleRunner,
 } from "effect/cluster"
-import { Digest } from "effect/crypto"
 import { AppConfig } from "../Config.ts"
 import { ConfigError } from "../domain/Errors.ts"
 import { Ownership } from "./Ownership.ts"
@@ -37,10 +35,7 @@ export const RunnerLive = Layer.unwrap(
     }
     if (!cluster.enabled || Option.isNone(cluster.runnerAddress)) {
       yield* Effect.logInfo("cluster is disabled (CLUSTER_ENABLED is not true): every entity runs in this process")
-      if (Option.isNone(config.databaseUrl)) return inMemory(sharding)
-      return SingleRunner.layer({ shardingConfig: sharding, runnerStorage: "sql" }).pipe(
-        Layer.provide(Digest.layerWebCrypto),
-      )
+      return inMemory(sharding)
     }
     const { port } = cluster.runnerAddress.value
     const host = cluster.runnerAddress.value.host === "auto" ? yield* ownAddress : cluster.runnerAddress.value.host
@@ -69,9 +64,11 @@ const ownAddress = Effect.suspend(() => {
 })
 
 /**
- * One runner with its shards and messages in memory: the embedded database has one connection, which the cluster's
- * message polling would compete for with the collectors. Nothing is lost by it: a run cut short starts again from the
- * checkpoints, and no other runner could take its messages over anyway.
+ * One runner with its shards and messages in memory. Not in the database: two serve processes without a cluster may
+ * share one PostgreSQL (with accounts of their own), and runners of one address in the same tables would take each
+ * other's shards and messages; on the embedded database the cluster's polling would also compete with the collectors
+ * for its one connection. Nothing is lost by it: a run cut short starts again from the checkpoints, and no other
+ * runner could take its messages over anyway.
  */
 const inMemory = (sharding: Partial<ShardingConfig.ShardingConfig["Service"]>) =>
   Sharding.layer.pipe(

@@ -12,6 +12,7 @@ import { runEffect } from "../support/effectTest.ts"
 import { freshDatabase, pgAvailable, reader } from "../support/PgTest.ts"
 import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { clusterInfoOf, type Owns, ownsOf, type Runner, startRunners } from "../support/cluster.ts"
+import { freePort, startTask } from "../support/tasks.ts"
 import { until } from "../support/wait.ts"
 
 const ACCOUNTS = 6
@@ -169,6 +170,46 @@ sandboxTest(
           `SIGTERM exit in ${(stopped.ms / 1000).toFixed(1)} s, ${leavingAccounts.length} accounts handed over in ` +
           `${(handoverMs / 1000).toFixed(1)} s; pages fetched again: ${again}`,
       )
+    })),
+  { ignore: !pgAvailable },
+)
+
+sandboxTest(
+  "without a cluster, two serve processes on one PostgreSQL (accounts and channels of their own) each do their work",
+  () =>
+    runEffect(Effect.gen(function* () {
+      const sandbox = yield* scopedSandbox({ channels: 2, posts: 600, accounts: 2, refuseDuplicateKeys: true })
+      const channels = sandbox.descriptor.channels.filter((c) => c.username.startsWith("sandbox_chan_"))
+      const url = yield* freshDatabase
+      const query = yield* reader(url)
+      const descriptor = yield* descriptorFile(sandbox)
+      const tasks = channels.map((channel, i) =>
+        startTask("serve", [], {
+          DATABASE_URL: Redacted.value(url),
+          TG_SANDBOX_FILE: descriptor,
+          MTPROTO_ACCOUNTS: sandbox.descriptor.accounts[i]!.session,
+          MTPROTO_ENABLED: "true",
+          MTPROTO_HISTORY_ENABLED: "true",
+          MTPROTO_PEERS: channel.username,
+          MTPROTO_RPS_PER_ACCOUNT: "1000",
+          MTPROTO_GLOBAL_RPS: "1000",
+          HEALTH_BIND: `127.0.0.1:${freePort()}`,
+        })
+      )
+      yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all(tasks.map((t) => t.stop("SIGKILL")))))
+      const stored = async () => {
+        const rows = await query<{ channel_id: string; n: string }>(
+          "SELECT channel_id, count(*) AS n FROM posts GROUP BY channel_id ORDER BY channel_id",
+        )
+        return rows.map((r) => [Number(r.channel_id), Number(r.n)])
+      }
+      const truth = channels.map((c) => [c.id, sandbox.world.truth(c.id).count])
+      yield* Effect.promise(() =>
+        until(async () => JSON.stringify(await stored()) === JSON.stringify(truth), 60_000, "both channels stored")
+      ).pipe(Effect.tapDefect(() => Console.error(tasks.map((t) => t.output()).join("\n---\n"))))
+      for (const task of tasks) assertEquals((yield* Effect.promise(() => task.stop())).code, 0, task.output())
+      const stats = yield* Effect.promise(() => admin(sandbox, "/stats"))
+      assertEquals([stats.authKeyDuplicated, stats.authKeyDuplicatedRefused], [0, 0])
     })),
   { ignore: !pgAvailable },
 )

@@ -5,7 +5,7 @@
  */
 import { GAP_WAIT_MS, type LiveInput, LiveState, RETRY_DIFF_MS } from "../../src/domain/LiveState.ts"
 import type { Post } from "../../src/domain/Post.ts"
-import type { LiveEvent } from "../../src/domain/Updates.ts"
+import type { LiveEvent, MetricEvent, PtsEvent } from "../../src/domain/Updates.ts"
 import { assertEquals } from "../support/assert.ts"
 import { makePost } from "../support/posts.ts"
 
@@ -142,6 +142,17 @@ const withReactions = (msgId: number, total: number, text = `post ${msgId}`): Po
   reactions: { "👍": total },
   reactionsTotal: total,
 })
+/** A final difference reaching `pts` with these new posts and events. */
+const difference = (
+  pts: number,
+  posts: ReadonlyArray<Post>,
+  events: ReadonlyArray<PtsEvent | MetricEvent> = [],
+): LiveInput => ({
+  _tag: "Diff",
+  channelId: CH,
+  viaHistory: false,
+  diff: { _tag: "Difference", pts, final: true, timeout: undefined, posts, events },
+})
 const editPost = (p: Post, pts: number) => event({ _tag: "EditPost", channelId: CH, post: p, pts, ptsCount: 1 })
 
 Deno.test("LiveState: an edit released from behind a gap does not undo the counters received after it", () => {
@@ -165,19 +176,7 @@ Deno.test("LiveState: a difference's posts are as new as its request: older held
   assertEquals(state.step([], GAP_WAIT_MS).diffs, [{ channelId: CH, pts: 100 }])
   // Received after the request: it may be newer than the difference's snapshot of post 12.
   state.step([reactions(12, 5)], GAP_WAIT_MS + 1)
-  const filled = state.step([{
-    _tag: "Diff",
-    channelId: CH,
-    viaHistory: false,
-    diff: {
-      _tag: "Difference",
-      pts: 101,
-      final: true,
-      timeout: undefined,
-      posts: [withReactions(12, 4)],
-      events: [],
-    },
-  }], GAP_WAIT_MS + 2).writes.get(CH)!
+  const filled = state.step([difference(101, [withReactions(12, 4)])], GAP_WAIT_MS + 2).writes.get(CH)!
   assertEquals(filled.posts.get(12)?.reactionsTotal, 4)
   assertEquals(filled.metrics, [{ msgId: 12, reactions: { "👍": 5 }, reactionsTotal: 5 }])
 })
@@ -186,22 +185,12 @@ Deno.test("LiveState: counters a difference lists after an edit of the same post
   const state = following(100, 10)
   state.step([newPost(13, 102)], 0)
   assertEquals(state.step([], GAP_WAIT_MS).diffs.length, 1)
-  const filled = state.step([{
-    _tag: "Diff",
-    channelId: CH,
-    viaHistory: false,
-    diff: {
-      _tag: "Difference",
-      pts: 101,
-      final: true,
-      timeout: undefined,
-      posts: [],
-      events: [
-        { _tag: "EditPost", channelId: CH, post: withReactions(5, 1, "edited"), pts: 101, ptsCount: 1 },
-        { _tag: "Reactions", channelId: CH, msgId: 5, reactions: { "👍": 2 }, reactionsTotal: 2 },
-      ],
-    },
-  }], GAP_WAIT_MS + 1).writes.get(CH)!
+  const filled = state.step([
+    difference(101, [], [
+      { _tag: "EditPost", channelId: CH, post: withReactions(5, 1, "edited"), pts: 101, ptsCount: 1 },
+      { _tag: "Reactions", channelId: CH, msgId: 5, reactions: { "👍": 2 }, reactionsTotal: 2 },
+    ]),
+  ], GAP_WAIT_MS + 1).writes.get(CH)!
   assertEquals(filled.posts.get(5)?.text, "edited")
   assertEquals(filled.metrics, [{ msgId: 5, reactions: { "👍": 2 }, reactionsTotal: 2 }])
 })

@@ -5,8 +5,9 @@
  * cannot be had here; local stand-ins from deploy/local/ where no registry is reachable), waits for every
  * healthcheck, checks that every sandbox channel's posts in the compose PostgreSQL equal the sandbox's truth, that
  * Prometheus scrapes tgpulse (`up == 1`) and loaded the rules (`promtool check rules` too), that `docker stop` of
- * tgpulse (busy with live updates) exits 0 within GRACEFUL_SHUTDOWN_TIMEOUT_S, and tears everything down, volumes
- * included. A failed check is reported and the next one runs; the run then exits 1. The last line is `SMOKE {json}`.
+ * tgpulse (busy with live updates) exits 0 within GRACEFUL_SHUTDOWN_TIMEOUT_S, then runs the plain tgpulse as a
+ * cluster (`up --scale tgpulse=3`, see smoke/Cluster.ts: posts equal to the truth, one owner per account, docker kill
+ * and docker stop of runners), and tears everything down, volumes included. A failed check is reported and the next one runs; the run then exits 1. The last line is `SMOKE {json}`.
  *
  * The truth: the demo sandbox runs background activity (new posts, edits, deletions, counters). By default tgpulse
  * syncs while it runs, as in `docker compose --profile demo up`; then the smoke stops the activity through the
@@ -35,6 +36,7 @@ import {
 } from "./smoke/Shell.ts"
 import { ensureEngine } from "./smoke/Engine.ts"
 import { buildImage, chooseImages, IMAGES } from "./smoke/Images.ts"
+import { checkCluster } from "./smoke/Cluster.ts"
 import { composeCmd, containerOf, waitHealthy } from "./smoke/Compose.ts"
 import {
   checkGrafanaFiles,
@@ -175,6 +177,7 @@ async function smokeCompose(state: State, signal: AbortSignal): Promise<void> {
     state.summary.stopSeconds = await checkStops(state, ids)
     say(`docker stop: ${JSON.stringify(state.summary.stops)}`)
   })
+  await attempt("cluster", () => checkCluster(state, ids, signal))
   state.step = "done"
   if (state.failures.length > 0) {
     throw new StepError(`${state.failures.length} check(s) failed:\n${state.failures.join("\n")}`)

@@ -157,26 +157,19 @@ export class Supervisor extends Context.Service<Supervisor, {
               : HistorySync.use((h) => h.syncAll(channels, historyOptions))
             jobs.push(["history", supervise("history", history, config.history.intervalSec)])
           }
-          if (cluster && (on.updates || on.refresh)) {
-            // Each channel's entity follows it live and refreshes its posts; one singleton keeps all of them awake.
-            const name = on.updates ? "live updates" : "metrics refresh"
-            jobs.push([name, supervise(name, wakeEntities(channels))])
+          if (on.updates) {
+            // In a cluster each channel's entity follows it; the singleton keeps every one of them awake.
+            const live: Effect.Effect<unknown, unknown, CollectorServices | Sharding.Sharding> = cluster
+              ? wakeEntities(channels)
+              : LiveUpdates.use((l) =>
+                l.run(channels, {
+                  reconcileSeconds: config.updates.reconcileSec,
+                  statusSeconds: config.updates.statusSec,
+                })
+              )
+            jobs.push(["live updates", supervise("live updates", live)])
           }
-          if (on.updates && !cluster) {
-            jobs.push([
-              "live updates",
-              supervise(
-                "live updates",
-                LiveUpdates.use((l) =>
-                  l.run(channels, {
-                    reconcileSeconds: config.updates.reconcileSec,
-                    statusSeconds: config.updates.statusSec,
-                  })
-                ),
-              ),
-            ])
-          }
-          if (on.refresh && !cluster) {
+          if (on.refresh) {
             jobs.push([
               "metrics refresh",
               supervise("metrics refresh", MetricsRefresh.use((m) => m.run(channels, config.refresh.schedule))),

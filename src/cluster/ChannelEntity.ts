@@ -6,10 +6,8 @@
  *   late writer out).
  * - Live updates (MTPROTO_UPDATES_ENABLED): while active it follows its channel, its pts gate fed by what the Account
  *   entities push to it (each account routes its connection's updates to the channels' entities) and by differences
- *   from the stored pts; pushes lost while it moves are gaps the differences fill.
- * - Metrics refresh (MTPROTO_REFRESH_ENABLED): while active it refreshes its young posts' counters on the schedule
- *   (when each post was refreshed last is in the database, so a move loses no turn).
- * Woken every few seconds by a singleton, so that every channel is followed and refreshed somewhere.
+ *   from the stored pts; pushes lost while it moves are gaps the differences fill. Woken every few seconds by the
+ *   live-updates singleton, so that every channel is followed somewhere.
  */
 import { Duration, Effect, Option, Queue, Schedule, Schema, Stream } from "effect"
 import { ClusterSchema, Entity } from "effect/cluster"
@@ -17,7 +15,6 @@ import { Rpc } from "effect/rpc"
 import { AppConfig, collectorsOn } from "../Config.ts"
 import { ChannelProgress, HistorySync } from "../collect/HistorySync.ts"
 import { LiveUpdates } from "../collect/LiveUpdates.ts"
-import { MetricsRefresh } from "../collect/MetricsRefresh.ts"
 import { describePeer, failureMessage } from "../collect/Peers.ts"
 import { parsePeerRef, type PeerRef } from "../domain/Refs.ts"
 import type { AccountSignal } from "../domain/Telegram.ts"
@@ -72,18 +69,6 @@ export const ChannelEntityLive = Channel.toLayer(
         Effect.ignore,
       )
       yield* Effect.forkScoped(follow)
-    }
-    if (collectorsOn(config).refresh) {
-      const refresh = (yield* MetricsRefresh).run([ref.value], config.refresh.schedule).pipe(
-        Effect.tapCause((cause) =>
-          Effect.logError("metrics refresh of the channel failed: starting again after a pause").pipe(
-            Effect.annotateLogs({ channel: entityId, error: failureMessage(cause) }),
-          )
-        ),
-        Effect.retry(Schedule.spaced("10 seconds")),
-        Effect.ignore,
-      )
-      yield* Effect.forkScoped(refresh)
     }
     return Channel.of({
       SyncHistory: ({ payload }) =>

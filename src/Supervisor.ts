@@ -13,7 +13,7 @@ import { LiveUpdates } from "./collect/LiveUpdates.ts"
 import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
 import { failureMessage } from "./collect/Peers.ts"
 import { StatsLoader } from "./collect/StatsLoader.ts"
-import { syncThroughEntities, wakeEntities } from "./cluster/ChannelEntity.ts"
+import { syncThroughEntities } from "./cluster/ChannelEntity.ts"
 import { Ownership } from "./cluster/Ownership.ts"
 import type { PeerRef } from "./domain/Refs.ts"
 import { collectorRestarts } from "./observe/Metrics.ts"
@@ -158,16 +158,18 @@ export class Supervisor extends Context.Service<Supervisor, {
             jobs.push(["history", supervise("history", history, config.history.intervalSec)])
           }
           if (on.updates) {
-            // In a cluster each channel's entity follows it; the singleton keeps every one of them awake.
-            const live: Effect.Effect<unknown, unknown, CollectorServices | Sharding.Sharding> = cluster
-              ? wakeEntities(channels)
-              : LiveUpdates.use((l) =>
-                l.run(channels, {
-                  reconcileSeconds: config.updates.reconcileSec,
-                  statusSeconds: config.updates.statusSec,
-                })
-              )
-            jobs.push(["live updates", supervise("live updates", live)])
+            jobs.push([
+              "live updates",
+              supervise(
+                "live updates",
+                LiveUpdates.use((l) =>
+                  l.run(channels, {
+                    reconcileSeconds: config.updates.reconcileSec,
+                    statusSeconds: config.updates.statusSec,
+                  })
+                ),
+              ),
+            ])
           }
           if (on.refresh) {
             jobs.push([

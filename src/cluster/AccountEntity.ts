@@ -9,10 +9,7 @@
 import { Clock, Context, Effect, Layer, Option, Schema, Semaphore, Stream } from "effect"
 import { Entity } from "effect/cluster"
 import { Rpc } from "effect/rpc"
-import { AppConfig, collectorsOn } from "../Config.ts"
-import { describePeer } from "../collect/Peers.ts"
-import { ChannelRepo } from "../store/ChannelRepo.ts"
-import { Channel, channelEntityId } from "./ChannelEntity.ts"
+import { AppConfig } from "../Config.ts"
 import type { AccountClient, AccountSignal } from "../domain/Telegram.ts"
 import { FloodWait, TelegramError } from "../domain/TelegramError.ts"
 import { AccountConnector, type AccountToConnect } from "../pool/AccountConnector.ts"
@@ -47,7 +44,10 @@ const Call = Rpc.make("Call", {
 })
 /** Connects now (the pool's start probe). */
 const Connect = Rpc.make("Connect", { error: TelegramError })
-export const Account = Entity.make("Account", [Call, Connect])
+/** The account's updates while the stream runs, starting with Connected (updates may have been missed before). */
+const Updates = Rpc.make("Updates", { success: Schema.Unknown, stream: true })
+
+export const Account = Entity.make("Account", [Call, Connect, Updates])
 
 /** This runner's view of the configured accounts: who they are and how to connect them. */
 export class AccountHost extends Context.Service<AccountHost, {
@@ -76,7 +76,6 @@ export const AccountEntityLive = Account.toLayer(
   Effect.gen(function* () {
     const { entityId: label } = yield* Entity.CurrentAddress
     const host = yield* AccountHost
-    const config = yield* AppConfig
     const account = Option.fromNullishOr(host.accounts.get(label))
     if (Option.isNone(account)) {
       // A runner with an older configuration: the caller's call fails and is tried again (on another account).
@@ -111,69 +110,13 @@ export const AccountEntityLive = Account.toLayer(
       )
     })
 
-    // Live updates: what this account's connection receives goes to the entities of the channels it concerns.
-    if (collectorsOn(config).updates) yield* Effect.forkScoped(forwardUpdates(label, client))
-
     return Account.of({
       Call: ({ payload }) => call(payload.method, payload.args),
       Connect: () => client.connect,
+      Updates: () =>
+        Stream.concat(Stream.succeed<AccountSignal>({ _tag: "Connected" }), client.updates) as Stream.Stream<unknown>,
     })
   }),
   // Calls of several channels run at once (the permits above bound them); an idle account lets go of its connection.
   { concurrency: "unbounded", maxIdleTime: "10 minutes" },
 )
-
-/**
- * Forwards an account's updates to the channels' entities, in batches of what arrived together: a channel's events
- * to its entity, Connected (updates may have been missed) to every followed channel's. A channel is named the way the
- * configuration names it (its entity id): by id, or by the username the channels table holds for the id.
- */
-const forwardUpdates = (account: string, client: AccountClient) =>
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    const channels = yield* ChannelRepo
-    const entityOf = yield* Channel.client
-    const followed = config.history.peers
-    const byId = new Set(followed.flatMap((r) => (r._tag === "Id" ? [r.id] : [])))
-    const byName = new Map(
-      followed.flatMap((r) => (r._tag === "Username" ? [[r.username.toLowerCase(), channelEntityId(r)] as const] : [])),
-    )
-    const known = new Map<number, string | null>()
-    const entityIdOf = (channelId: number) =>
-      Effect.gen(function* () {
-        if (byId.has(channelId)) return String(channelId)
-        const cached = known.get(channelId)
-        if (cached !== undefined) return cached
-        const row = yield* Effect.orElseSucceed(channels.byId(channelId), () => Option.none())
-        const id = Option.isSome(row) && row.value.username
-          ? byName.get(row.value.username.toLowerCase()) ?? null
-          : null
-        // Unknown yet (not resolved by a sync): asked again next time.
-        if (Option.isSome(row)) known.set(channelId, id)
-        return id
-      })
-    const push = (entityId: string, signals: ReadonlyArray<AccountSignal>) =>
-      Effect.ignore(entityOf(entityId).Push({ account, signals: [...signals] }))
-    yield* client.updates.pipe(
-      Stream.groupedWithin(500, "20 millis"),
-      Stream.runForEach((chunk) =>
-        Effect.gen(function* () {
-          const batches = new Map<string, Array<AccountSignal>>()
-          const add = (id: string, signal: AccountSignal) => {
-            const list = batches.get(id)
-            if (list) list.push(signal)
-            else batches.set(id, [signal])
-          }
-          for (const signal of chunk) {
-            if (signal._tag === "Connected") {
-              for (const ref of followed) add(describePeer(ref), signal)
-              continue
-            }
-            const id = yield* entityIdOf(signal.channelId)
-            if (id !== null) add(id, signal)
-          }
-          yield* Effect.forEach(batches, ([id, signals]) => push(id, signals), { concurrency: 8, discard: true })
-        })
-      ),
-    )
-  })

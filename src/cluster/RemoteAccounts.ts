@@ -3,10 +3,11 @@
  * the entity (which makes it on the one connection of that session) and comes back as a domain record or a
  * TelegramError. A cluster failure on the way (the entity moving, a runner gone) is tried again for two seconds (a
  * move between live runners takes about one), then comes back as a Transient error: the pool backs the account off
- * and goes on with another.
+ * and goes on with another. The update stream follows the entity across moves, each time
+ * starting with Connected (so live updates catch up on what was missed meanwhile).
  */
 import { Effect, Layer, Schedule, Stream } from "effect"
-import type { AccountClient } from "../domain/Telegram.ts"
+import type { AccountClient, AccountSignal } from "../domain/Telegram.ts"
 import { TelegramError, Transient } from "../domain/TelegramError.ts"
 import { AccountConnector } from "../pool/AccountConnector.ts"
 import { Account, type CallName, CALLS } from "./AccountEntity.ts"
@@ -40,8 +41,10 @@ export const RemoteAccounts = Layer.effect(
         const client: AccountClient = {
           ...calls,
           account: account.label,
-          // Live updates go from each Account entity straight to the channels' entities (see AccountEntity).
-          updates: Stream.empty,
+          updates: Stream.suspend(() => entity.Updates() as Stream.Stream<AccountSignal, unknown>).pipe(
+            Stream.retry(Schedule.spaced("1 second")),
+            Stream.orDie,
+          ),
           homeDc: () => undefined,
           connect: entity.Connect().pipe(Effect.mapError(lost("connect", account.label))),
           proxy: () => null,

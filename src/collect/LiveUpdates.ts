@@ -23,7 +23,7 @@ import type { PeerRef } from "../domain/Refs.ts"
 import type { CheckpointStream } from "../domain/Checkpoint.ts"
 import { type DiffRequest, type LiveInput, LiveState, type PtsBehind, type Writes } from "../domain/LiveState.ts"
 import type { StoreError } from "../domain/Errors.ts"
-import type { AccountSignal, ChannelInfo } from "../domain/Telegram.ts"
+import type { ChannelInfo } from "../domain/Telegram.ts"
 import * as Metrics from "../observe/Metrics.ts"
 import { ChannelLocks } from "../store/ChannelLocks.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
@@ -52,8 +52,6 @@ export interface LiveOptions {
   readonly reconcileSeconds: number
   /** A status line at this interval (0: none). */
   readonly statusSeconds: number
-  /** Where the updates come from (default: every pool account's connection). */
-  readonly source?: Stream.Stream<{ readonly account: string; readonly signal: AccountSignal }>
   /**
    * Called after each commit with the pts-moving updates it covered (channel, pts, receipt time) and the commit time
    * (wall-clock ms): the benchmark's latency probe.
@@ -175,7 +173,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
           const queue = yield* Queue.bounded<LiveInput>(QUEUE_CAPACITY)
           yield* Effect.forkScoped(
             Stream.runForEach(
-              options.source ?? telegram.updates,
+              telegram.updates,
               ({ account, signal }) =>
                 signal._tag === "Connected"
                   ? Queue.offer(queue, { _tag: "Connected", account })

@@ -1,9 +1,8 @@
 /**
- * Live updates on a cluster: two `serve` runners follow four channels (each in its Channel entity, fed by what the
- * Account entities push) while the sandbox changes them; a runner that follows some of them is SIGKILLed in the
- * middle. The other one follows them from their stored pts (differences fill what was missed): every channel ends with
- * the world's pts committed and the world's posts, texts and deletions stored; the sandbox never saw one session on
- * two connections.
+ * Live updates on a cluster: two `serve` runners follow four channels while the sandbox changes them; the runner that
+ * runs the live-updates collector is SIGKILLed in the middle. The other one takes the collector over from the stored
+ * pts (differences fill what was missed): every channel ends with the world's pts committed and the world's posts,
+ * texts and deletions stored; the sandbox never saw one session on two connections.
  */
 import { Console, Effect, Redacted } from "effect"
 import { assert, assertEquals } from "../support/assert.ts"
@@ -18,7 +17,7 @@ import { until } from "../support/wait.ts"
 const CHANNELS = 4
 
 sandboxTest(
-  "cluster: a runner following channels live is SIGKILLed mid-activity: the other carries on from the stored pts, " +
+  "cluster: the runner following live updates is SIGKILLed mid-activity: the other carries on from the stored pts, " +
     "every channel ends equal to the world",
   () =>
     runEffect(Effect.gen(function* () {
@@ -39,60 +38,55 @@ sandboxTest(
         MTPROTO_HISTORY_INTERVAL_SEC: "3600",
         LOG_LEVEL: "info",
       })
-      yield* Effect.gen(function* () {
-        const allCommitted = async () => {
-          for (const id of ids) if ((await committedPts(query, id)) !== sandbox.world.pts(id)) return false
-          return true
-        }
-        const wait = (check: () => Promise<boolean>, what: string) =>
-          Effect.promise(() => until(check, 60_000, what)).pipe(Effect.tapDefect(() => Console.error(output())))
+      const allCommitted = async () => {
+        for (const id of ids) if ((await committedPts(query, id)) !== sandbox.world.pts(id)) return false
+        return true
+      }
+      const wait = (check: () => Promise<boolean>, what: string) =>
+        Effect.promise(() => until(check, 60_000, what)).pipe(Effect.tapDefect(() => Console.error(output())))
 
-        // Both runners up, the channels synced and followed.
-        yield* wait(async () => (await owns()).every((o) => o !== undefined), "both runners answering")
-        yield* wait(allCommitted, "every channel followed")
-        for (const id of ids) yield* Effect.promise(() => activity(sandbox, id, 400, 80))
-        yield* wait(async () => {
-          for (const id of ids) if ((await admin(sandbox, `/channels/${id}/activity`)).done < 100) return false
-          return true
-        }, "a quarter of the activity")
+      // Both runners up, the channels synced and followed.
+      yield* wait(async () => (await owns()).every((o) => o !== undefined), "both runners answering")
+      yield* wait(allCommitted, "every channel followed")
+      for (const id of ids) yield* Effect.promise(() => activity(sandbox, id, 400, 80))
+      yield* wait(async () => {
+        for (const id of ids) if ((await admin(sandbox, `/channels/${id}/activity`)).done < 100) return false
+        return true
+      }, "a quarter of the activity")
 
-        // SIGKILL a runner that follows some of the channels.
-        let follower: Runner | undefined
-        let moved: ReadonlyArray<string> = []
-        yield* wait(async () => {
-          const now = await owns()
-          const i = now.findIndex((o) => (o?.channels.length ?? 0) > 0)
-          follower = runners[i]
-          moved = now[i]?.channels ?? []
-          return follower !== undefined
-        }, "channels followed on a runner")
-        const survivor = runners.find((r) => r !== follower)!
-        const movedIds = channels.filter((c) => moved.includes(`@${c.username}`)).map((c) => c.id)
-        yield* Effect.promise(() => follower!.task.stop("SIGKILL"))
-        const killedAt = performance.now()
-        const ptsAtKill = yield* Effect.promise(() => Promise.all(movedIds.map((id) => committedPts(query, id))))
-        const doneAtKill = yield* Effect.promise(() =>
-          Promise.all(ids.map(async (id) => (await admin(sandbox, `/channels/${id}/activity`)).done))
-        )
-        assert(doneAtKill.some((n) => n < 400), `killed while the activity went on (${doneAtKill.join(", ")} of 400)`)
-        yield* wait(async () => {
-          const now = await Promise.all(movedIds.map((id) => committedPts(query, id)))
-          return now.some((pts, i) => pts > ptsAtKill[i]!)
-        }, "the killed runner's channels followed again")
-        const resumedMs = performance.now() - killedAt
-        yield* wait(() => activityDone(sandbox, ids), "the activity")
-        yield* wait(allCommitted, "every pts committed")
-        for (const id of ids) {
-          assertEquals(yield* Effect.promise(() => differences(query, sandbox, id, false)), [], `channel ${id}`)
-        }
-        const survivorOwns = (yield* Effect.promise(owns))[runners.indexOf(survivor)]
-        assertEquals(survivorOwns?.channels.length, CHANNELS, "the survivor follows every channel")
-        const stats = yield* Effect.promise(() => admin(sandbox, "/stats"))
-        assertEquals([stats.authKeyDuplicated, stats.authKeyDuplicatedRefused], [0, 0], "one connection per session")
-        yield* Console.log(
-          `cluster live: ${movedIds.length} channel(s) followed again ${(resumedMs / 1000).toFixed(1)} s after SIGKILL`,
-        )
-      }).pipe(Effect.tapCause(() => Console.error(output())))
+      // SIGKILL the runner that runs the live-updates collector.
+      let follower: Runner | undefined
+      yield* wait(async () => {
+        const now = await owns()
+        follower = runners.find((_, i) => now[i]?.collectors.includes("live updates"))
+        return follower !== undefined
+      }, "the live-updates collector on a runner")
+      const survivor = runners.find((r) => r !== follower)!
+      yield* Effect.promise(() => follower!.task.stop("SIGKILL"))
+      const killedAt = performance.now()
+      const ptsAtKill = yield* Effect.promise(() => Promise.all(ids.map((id) => committedPts(query, id))))
+      const doneAtKill = yield* Effect.promise(() =>
+        Promise.all(ids.map(async (id) => (await admin(sandbox, `/channels/${id}/activity`)).done))
+      )
+      assert(doneAtKill.some((n) => n < 400), `killed while the activity went on (${doneAtKill.join(", ")} of 400)`)
+      yield* wait(async () => {
+        const now = await Promise.all(ids.map((id) => committedPts(query, id)))
+        return now.some((pts, i) => pts > ptsAtKill[i]!)
+      }, "live updates committed again")
+      const resumedMs = performance.now() - killedAt
+      yield* wait(() => activityDone(sandbox, ids), "the activity")
+      yield* wait(allCommitted, "every pts committed")
+      for (const id of ids) {
+        assertEquals(yield* Effect.promise(() => differences(query, sandbox, id, false)), [], `channel ${id}`)
+      }
+      const survivorOwns = yield* Effect.promise(owns)
+      assert(
+        survivorOwns[runners.indexOf(survivor)]?.collectors.includes("live updates") === true,
+        "the survivor runs the live-updates collector",
+      )
+      const stats = yield* Effect.promise(() => admin(sandbox, "/stats"))
+      assertEquals([stats.authKeyDuplicated, stats.authKeyDuplicatedRefused], [0, 0], "one connection per session")
+      yield* Console.log(`cluster live: committed again ${(resumedMs / 1000).toFixed(1)} s after SIGKILL`)
     })),
   { ignore: !pgAvailable },
 )

@@ -293,7 +293,12 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
 
           const loop = Effect.forever(
             Effect.gen(function* () {
-              const inputs = yield* Effect.timeoutOption(Queue.takeBetween(queue, 1, BATCH), Duration.millis(100))
+              // With a gap open, a round every 100 ms even without input (the gap wait runs on the clock); else the
+              // writer sleeps until something comes.
+              const take = Queue.takeBetween(queue, 1, BATCH)
+              const inputs = state.gapOpen
+                ? yield* Effect.timeoutOption(take, Duration.millis(100))
+                : Option.some(yield* take)
               yield* Effect.uninterruptible(round(Option.getOrElse(inputs, () => [])))
             }),
           )

@@ -165,6 +165,15 @@ export class LiveState {
     return [...this.channels.keys()]
   }
 
+  /**
+   * Whether a gap is open somewhere: time alone may then make a step ask for a difference (after GAP_WAIT_MS), so the
+   * shell steps on a timer; otherwise only an input can change anything.
+   */
+  get gapOpen(): boolean {
+    for (const channel of this.channels.values()) if (channel.gapSince !== undefined) return true
+    return false
+  }
+
   /** A channel's pts as applied so far. */
   pts(channelId: number): number | undefined {
     return this.channels.get(channelId)?.gate.pts

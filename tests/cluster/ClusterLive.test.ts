@@ -2,7 +2,8 @@
  * Live updates on a cluster: two `serve` runners follow four channels while the sandbox changes them; the runner that
  * runs the live-updates collector is SIGKILLed in the middle. The other one takes the collector over from the stored
  * pts (differences fill what was missed): every channel ends with the world's pts committed and the world's posts,
- * texts and deletions stored; the sandbox never saw one session on two connections.
+ * texts and deletions stored, and every channel's counters are refreshed after the kill; the sandbox never saw one
+ * session on two connections.
  */
 import { Console, Effect, Redacted } from "effect"
 import { assert, assertEquals } from "../support/assert.ts"
@@ -33,6 +34,9 @@ sandboxTest(
         MTPROTO_ENABLED: "true",
         MTPROTO_HISTORY_ENABLED: "true",
         MTPROTO_UPDATES_ENABLED: "true",
+        // Every post's counters read again every 2 s: the refresh goes on after the kill too.
+        MTPROTO_REFRESH_ENABLED: "true",
+        MTPROTO_REFRESH_SCHEDULE: "3650d:2s",
         MTPROTO_POOL_ENABLED: "true",
         MTPROTO_PEERS: channels.map((c) => c.username).join(","),
         MTPROTO_HISTORY_INTERVAL_SEC: "3600",
@@ -64,6 +68,9 @@ sandboxTest(
       const survivor = runners.find((r) => r !== follower)!
       yield* Effect.promise(() => follower!.task.stop("SIGKILL"))
       const killedAt = performance.now()
+      const [{ t: killedDb }] = (yield* Effect.promise(() => query<{ t: string }>("SELECT now()::text AS t"))) as [
+        { t: string },
+      ]
       const ptsAtKill = yield* Effect.promise(() => Promise.all(ids.map((id) => committedPts(query, id))))
       const doneAtKill = yield* Effect.promise(() =>
         Promise.all(ids.map(async (id) => (await admin(sandbox, `/channels/${id}/activity`)).done))
@@ -79,6 +86,13 @@ sandboxTest(
       for (const id of ids) {
         assertEquals(yield* Effect.promise(() => differences(query, sandbox, id, false)), [], `channel ${id}`)
       }
+      // The metrics refresh goes on too: every channel refreshed after the kill.
+      yield* wait(async () => {
+        const rows = await query<{ n: string }>(
+          `SELECT count(DISTINCT channel_id) AS n FROM posts WHERE metrics_refreshed_at > '${killedDb}'::timestamptz`,
+        )
+        return Number(rows[0]?.n ?? 0) === CHANNELS
+      }, "every channel refreshed after the kill")
       const survivorOwns = yield* Effect.promise(owns)
       assert(
         survivorOwns[runners.indexOf(survivor)]?.collectors.includes("live updates") === true,

@@ -64,6 +64,16 @@ Deno.test("LiveState: a gap holds what follows it; after the gap wait a differen
   assertEquals(w.pts, 102)
   assertEquals([filled.differences, filled.gapsRecovered], [1, 1])
   assertEquals(state.pts(CH), 102)
+  assertEquals(state.gapOpen, false, "no gap left: only an input can change anything now")
+})
+
+Deno.test("LiveState: gapOpen says when time alone may ask for a difference", () => {
+  const state = following()
+  assertEquals(state.gapOpen, false)
+  state.step([newPost(12, 102)], 0)
+  assertEquals(state.gapOpen, true, "pts 102 waits for 101")
+  state.step([newPost(11, 101)], 1)
+  assertEquals(state.gapOpen, false, "filled by the late push")
 })
 
 Deno.test("LiveState: a failed difference is asked again only after the retry wait; a partial one at once", () => {

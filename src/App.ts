@@ -14,7 +14,7 @@ import { PostRepo } from "./store/PostRepo.ts"
 import { PostReads } from "./store/PostReads.ts"
 import { StatsRepo } from "./store/StatsRepo.ts"
 import { Sql } from "./store/Sql.ts"
-import { AccountPool } from "./pool/AccountPool.ts"
+import { AccountPool, Proxies } from "./pool/AccountPool.ts"
 import type { AccountConnector } from "./pool/AccountConnector.ts"
 import { TelegramConnector } from "./telegram/Connector.ts"
 import { TelegramClient } from "./telegram/TelegramClient.ts"
@@ -67,6 +67,7 @@ const telegramOver = <E, R>(connector: Layer.Layer<AccountConnector, E, R>) =>
   TelegramClient.layer.pipe(
     Layer.provideMerge(AccountPool.layer),
     Layer.provide(connector),
+    Layer.provide(Proxies.layer),
   )
 
 /** Telegram over GramJS: what the tasks run. */
@@ -109,7 +110,9 @@ export const CollectorsLive = collectorsOver(TelegramConnector)
  */
 export const ClusterCollectorsLive = ChannelEntityLive.pipe(
   Layer.provideMerge(collectorsOver(RemoteAccounts)),
-  Layer.provideMerge(AccountEntityLive.pipe(Layer.provide([TelegramConnector, AccountHost.layer]))),
+  Layer.provideMerge(
+    AccountEntityLive.pipe(Layer.provide([TelegramConnector, AccountHost.layer.pipe(Layer.provide(Proxies.layer))])),
+  ),
   Layer.provideMerge(RunnerLive),
   Layer.provideMerge(StoreLive),
   Layer.provideMerge(Ownership.layer),

@@ -13,7 +13,7 @@ import { AppConfig } from "../Config.ts"
 import type { AccountClient, AccountSignal } from "../domain/Telegram.ts"
 import { FloodWait, TelegramError } from "../domain/TelegramError.ts"
 import { AccountConnector, type AccountToConnect } from "../pool/AccountConnector.ts"
-import { proxyPool } from "../pool/AccountPool.ts"
+import { Proxies } from "../pool/AccountPool.ts"
 import { resolveAccounts } from "../pool/Accounts.ts"
 import { earliest, makeBucket, reserve } from "../pool/Gcra.ts"
 import type { ProxyPool } from "../pool/ProxyPool.ts"
@@ -63,7 +63,7 @@ export class AccountHost extends Context.Service<AccountHost, {
       const { accounts } = yield* resolveAccounts(config, { first: !config.features.pool })
       return AccountHost.of({
         accounts: new Map(accounts.map((a) => [a.label, a])),
-        proxies: yield* proxyPool(config),
+        proxies: (yield* Proxies).pool,
         rpsPerAccount: config.pool.rpsPerAccount,
         concurrencyPerAccount: config.pool.maxConcurrencyPerAccount,
       })

@@ -55,12 +55,27 @@ export class AccountPool extends Context.Service<AccountPool, {
   static readonly layer: Layer.Layer<
     AccountPool,
     ConfigError | TelegramError | StoreError,
-    AppConfig | AccountRepo | AccountConnector
+    AppConfig | AccountRepo | AccountConnector | Proxies
   > = Layer.effect(AccountPool, Effect.suspend(() => make))
 }
 
+/**
+ * This process's proxy pool (MTPROTO_PROXIES when proxies are on): one, shared by the account pool and, in a cluster,
+ * the Account entities that make the connections, so that its health is the one the connections see.
+ */
+export class Proxies extends Context.Service<Proxies, { readonly pool: ProxyPool | undefined }>()(
+  "tgpulse/pool/Proxies",
+) {
+  static readonly layer: Layer.Layer<Proxies, never, AppConfig> = Layer.effect(
+    Proxies,
+    Effect.gen(function* () {
+      return Proxies.of({ pool: yield* proxyPool(yield* AppConfig) })
+    }),
+  )
+}
+
 /** The proxy pool of MTPROTO_PROXIES when proxies are on (Config makes sure there is one then). */
-export const proxyPool = Effect.fnUntraced(function* (config: AppConfig["Service"]) {
+const proxyPool = Effect.fnUntraced(function* (config: AppConfig["Service"]) {
   if (config.features.proxy) {
     return new ProxyPool(config.proxy.proxies, {
       rotationMs: config.proxy.rotationSec * 1000,
@@ -98,7 +113,7 @@ const make = Effect.gen(function* () {
   for (const r of rejected) {
     yield* Effect.logError(`account left out: ${r.reason}`).pipe(Effect.annotateLogs({ account: r.label }))
   }
-  const proxies = yield* proxyPool(config)
+  const proxies = (yield* Proxies).pool
   const fingerprints = new Map(accounts.map((a) => [a.label, sessionFingerprint(a.session)]))
   // A quarantine is remembered for the session it struck; a new login (another session) lifts it.
   const quarantined = new Map(

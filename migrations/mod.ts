@@ -3,10 +3,12 @@ import history from "./0001_history.ts"
 import accounts from "./0002_accounts.ts"
 import stats from "./0003_stats.ts"
 import refresh from "./0004_refresh.ts"
+import deletions from "./0005_deletions.ts"
 
 export const migrations = {
   "0001_history": history,
   "0002_accounts": accounts,
   "0003_stats": stats,
   "0004_refresh": refresh,
+  "0005_deletions": deletions,
 } as const

@@ -78,8 +78,13 @@ export class PostRepo extends Context.Service<PostRepo, {
           options: { readonly checkpoint?: Statement.Fragment; readonly fetchedAt?: Date } = {},
         ) {
           const also = options.checkpoint
-          // A deletion recorded after the page was read stands; an older one is undone by the post being there.
-          const deletedAt = sql`CASE WHEN p.deleted_at > ${options.fetchedAt ?? takenAt} THEN p.deleted_at END`
+          const readAt = options.fetchedAt ?? takenAt
+          // A deletion recorded after the page was read stands (the post's or, not stored yet, in post_deletions); an
+          // older one is undone by the post being there.
+          const deletedAt = sql`CASE WHEN p.deleted_at > ${readAt} THEN p.deleted_at ELSE excluded.deleted_at END`
+          // The content of a page read before the stored edit (an older edit_date, or none) does not undo it.
+          const newest = (column: string) =>
+            sql.literal(`CASE WHEN ${OLDER_EDIT} THEN p.${column} ELSE excluded.${column} END`)
           if (posts.length === 0) {
             const rows = also ? yield* sql<{ checkpoint?: unknown }>`${also}` : []
             return { inserted: 0, updated: 0, unchanged: 0, contentChanged: 0, snapshots: 0, ...checkpointOf(rows[0]) }
@@ -94,7 +99,7 @@ export class PostRepo extends Context.Service<PostRepo, {
             { inserted: number; updated: number; content_changed: number; snapshots: number; checkpoint?: unknown }
           >`
             WITH input AS (
-              SELECT * FROM unnest(
+              SELECT u.*, CASE WHEN d.deleted_at > ${readAt} THEN d.deleted_at END AS deleted_at FROM unnest(
                 ${col((p) => p.msgId)}::int4[], ${col((p) => p.date)}::int8[], ${col((p) => p.text)}::text[],
                 ${list((p) => p.links)}::text[], ${list((p) => p.mentions)}::text[],
                 ${list((p) => p.hashtags)}::text[], ${col((p) => p.mediaKind)}::text[],
@@ -110,34 +115,37 @@ export class PostRepo extends Context.Service<PostRepo, {
                 msg_id, date, text, links, mentions, hashtags, media_kind, grouped_id, post_author, from_id,
                 fwd_from_channel_id, fwd_from_msg_id, fwd_date, fwd_from_name, reply_to_msg_id, replies, views,
                 forwards, reactions, reactions_total, edit_date, content_hash, is_service
-              )
+              ) LEFT JOIN post_deletions d ON d.channel_id = ${channelId}::int8 AND d.msg_id = u.msg_id
             ),
             upserted AS (
               INSERT INTO posts AS p (
                 channel_id, msg_id, date, text, links, mentions, hashtags, media_kind, grouped_id, post_author,
                 from_id, fwd_from_channel_id, fwd_from_msg_id, fwd_date, fwd_from_name, reply_to_msg_id, replies,
-                views, forwards, reactions, reactions_total, edit_date, content_hash, is_service, metrics_changed_at
+                views, forwards, reactions, reactions_total, edit_date, content_hash, is_service, metrics_changed_at,
+                deleted_at
               )
               SELECT
                 ${channelId}::int8, u.msg_id, to_timestamp(u.date), u.text, string_to_array(u.links, chr(31)),
                 string_to_array(u.mentions, chr(31)), string_to_array(u.hashtags, chr(31)), u.media_kind,
                 u.grouped_id, u.post_author, u.from_id, u.fwd_from_channel_id, u.fwd_from_msg_id,
                 to_timestamp(u.fwd_date), u.fwd_from_name, u.reply_to_msg_id, u.replies, u.views, u.forwards,
-                u.reactions, u.reactions_total, to_timestamp(u.edit_date), u.content_hash, u.is_service, now()
+                u.reactions, u.reactions_total, to_timestamp(u.edit_date), u.content_hash, u.is_service, now(),
+                u.deleted_at
               FROM input u
               ON CONFLICT (channel_id, msg_id) DO UPDATE SET
-                date = excluded.date, text = excluded.text, links = excluded.links, mentions = excluded.mentions,
-                hashtags = excluded.hashtags, media_kind = excluded.media_kind, grouped_id = excluded.grouped_id,
+                date = excluded.date, text = ${newest("text")}, links = ${newest("links")},
+                mentions = ${newest("mentions")}, hashtags = ${newest("hashtags")},
+                media_kind = ${newest("media_kind")}, grouped_id = excluded.grouped_id,
                 post_author = excluded.post_author, from_id = excluded.from_id,
                 fwd_from_channel_id = excluded.fwd_from_channel_id, fwd_from_msg_id = excluded.fwd_from_msg_id,
                 fwd_date = excluded.fwd_date, fwd_from_name = excluded.fwd_from_name,
                 reply_to_msg_id = excluded.reply_to_msg_id, replies = excluded.replies, views = excluded.views,
                 forwards = excluded.forwards, reactions = excluded.reactions,
-                reactions_total = excluded.reactions_total, edit_date = excluded.edit_date,
-                content_hash = excluded.content_hash, is_service = excluded.is_service, deleted_at = ${deletedAt},
+                reactions_total = excluded.reactions_total, edit_date = ${newest("edit_date")},
+                content_hash = ${newest("content_hash")}, is_service = excluded.is_service, deleted_at = ${deletedAt},
                 updated_at = now(),
                 content_changed_at = CASE
-                  WHEN p.content_hash IS DISTINCT FROM excluded.content_hash THEN now()
+                  WHEN p.content_hash IS DISTINCT FROM ${newest("content_hash")} THEN now()
                   ELSE p.content_changed_at
                 END,
                 metrics_changed_at = CASE
@@ -153,11 +161,11 @@ export class PostRepo extends Context.Service<PostRepo, {
                 p.replies, p.views, p.forwards, p.reactions, p.reactions_total, p.edit_date, p.content_hash,
                 p.is_service, p.deleted_at
               ) IS DISTINCT FROM (
-                excluded.date, excluded.text, excluded.links, excluded.mentions, excluded.hashtags,
-                excluded.media_kind, excluded.grouped_id, excluded.post_author, excluded.from_id,
+                excluded.date, ${newest("text")}, ${newest("links")}, ${newest("mentions")}, ${newest("hashtags")},
+                ${newest("media_kind")}, excluded.grouped_id, excluded.post_author, excluded.from_id,
                 excluded.fwd_from_channel_id, excluded.fwd_from_msg_id, excluded.fwd_date, excluded.fwd_from_name,
                 excluded.reply_to_msg_id, excluded.replies, excluded.views, excluded.forwards, excluded.reactions,
-                excluded.reactions_total, excluded.edit_date, excluded.content_hash, excluded.is_service,
+                excluded.reactions_total, ${newest("edit_date")}, ${newest("content_hash")}, excluded.is_service,
                 ${deletedAt}
               )
               RETURNING
@@ -293,6 +301,11 @@ export class PostRepo extends Context.Service<PostRepo, {
         function* (channelId: number, msgIds: ReadonlyArray<number>, at: Date) {
           if (msgIds.length === 0) return 0
           const rows = yield* sql<{ msg_id: number }>`
+            WITH recorded AS (
+              INSERT INTO post_deletions (channel_id, msg_id, deleted_at)
+              SELECT ${channelId}::int8, id, ${at} FROM unnest(${arrayLiteral(msgIds)}::int4[]) AS id
+              ON CONFLICT DO NOTHING
+            )
             UPDATE posts SET deleted_at = ${at}, updated_at = now()
             WHERE channel_id = ${channelId}::int8 AND msg_id = ANY(${arrayLiteral(msgIds)}::int4[])
               AND deleted_at IS NULL
@@ -322,6 +335,9 @@ export class PostRepo extends Context.Service<PostRepo, {
     }),
   )
 }
+
+/** The stored post was edited after the incoming one was (the incoming one is an older read of it). */
+const OLDER_EDIT = "(p.edit_date IS NOT NULL AND (excluded.edit_date IS NULL OR excluded.edit_date < p.edit_date))"
 
 /** One row per message id (the last one wins): ON CONFLICT cannot touch a row twice in one statement. */
 function dedupe(posts: ReadonlyArray<Post>): ReadonlyArray<Post> {

@@ -193,6 +193,36 @@ storeSuite("PostRepo", {
     assertEquals(yield* reads.count(1004), 5)
   }),
 
+  "PostRepo.upsertPage: a page read before a live change, written after it, undoes neither a deletion nor an edit":
+    Effect.gen(function* () {
+      const posts = yield* PostRepo
+      const reads = yield* PostReads
+      yield* addChannel(1017)
+      const read = page(1017, 1, 3)
+      // Post 3 is deleted live (at 1) before the page that still has it (read at 0) is stored: it stays deleted.
+      assertEquals(yield* posts.markDeleted(1017, [3], takenAt(1)), 0, "not stored yet")
+      yield* posts.upsertPage(1017, read, takenAt(2), { fetchedAt: takenAt(0) })
+      assertEquals((yield* reads.channelPosts(1017, { limit: 10 })).map((p) => p.msgId), [2, 1])
+      // Read after the deletion, the post is there after all (a deletion that was undone): it is stored.
+      yield* posts.upsertPage(1017, [read[2]!], takenAt(3), { fetchedAt: takenAt(2) })
+      assertEquals(yield* reads.count(1017), 3)
+      // Post 2 is edited live; the older page's text does not come back, its newer counters do.
+      const edited = makePost(1017, 2, { text: "edited", editDate: T0 + 500, contentHash: "edited" })
+      yield* posts.upsertPage(1017, [edited], takenAt(4))
+      const stale = { ...read[1]!, views: 9_999 }
+      const late = yield* posts.upsertPage(1017, [stale], takenAt(5), { fetchedAt: takenAt(0) })
+      assertEquals([late.updated, late.contentChanged], [1, 0])
+      const [row] = yield* SqlClient.SqlClient.use((sql) =>
+        sql<{ text: string; views: number; edit_date: string }>`
+          SELECT text, views, extract(epoch FROM edit_date)::text AS edit_date FROM posts
+          WHERE channel_id = 1017 AND msg_id = 2`
+      )
+      assertEquals([row?.text, row?.views, Number(row?.edit_date)], ["edited", 9_999, T0 + 500])
+      // A later edit is stored as usual.
+      const again = makePost(1017, 2, { text: "edited again", editDate: T0 + 600, contentHash: "again" })
+      assertEquals((yield* posts.upsertPage(1017, [again], takenAt(6))).contentChanged, 1)
+    }),
+
   "PostRepo.upsertPage rolls back with the checkpoint when the transaction fails": Effect.gen(function* () {
     const posts = yield* PostRepo
     const reads = yield* PostReads

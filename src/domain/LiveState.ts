@@ -46,11 +46,13 @@ export type LiveInput =
   | {
     readonly _tag: "Diff"
     readonly channelId: number
+    /** The follow it was asked in (DiffRequest.epoch): an answer to an earlier follow of the channel is ignored. */
+    readonly epoch?: number
     readonly diff: ChannelDifference
     /** Posts a history sync stored (a too-long difference) are counted, not rewritten. */
     readonly viaHistory: boolean
   }
-  | { readonly _tag: "DiffFailed"; readonly channelId: number; readonly error: string }
+  | { readonly _tag: "DiffFailed"; readonly channelId: number; readonly epoch?: number; readonly error: string }
   /** The highest post id stored for a channel, read again (a history sync beside may have stored newer posts). */
   | { readonly _tag: "StoredTop"; readonly channelId: number; readonly top: number }
 
@@ -67,6 +69,8 @@ export interface Writes {
 export interface DiffRequest {
   readonly channelId: number
   readonly pts: number
+  /** Which follow of the channel asked (a channel may be left and followed again while a difference is out). */
+  readonly epoch: number
 }
 
 /** What one batch did. */
@@ -124,6 +128,7 @@ type Timed = PtsEvent & { readonly at?: number; readonly seq: Seq }
 const standing = (e: PtsEvent & { readonly post: Post }, seq: Seq): Seq => e._tag === "NewPost" ? -Infinity : seq
 
 interface Channel {
+  readonly epoch: number
   readonly gate: PtsGate<Timed>
   /** The highest post id stored: counters of newer posts wait for their post. */
   storedTop: number
@@ -144,10 +149,12 @@ export class LiveState {
   private readonly channels = new Map<number, Channel>()
   private stopping = false
   private seq: Seq = 0
+  private epochs = 0
 
   /** Follows `channelId` from `pts`, with `storedTop` its highest stored post id. */
   follow(channelId: number, pts: number, storedTop: number): void {
     this.channels.set(channelId, {
+      epoch: ++this.epochs,
       gate: new PtsGate<Timed>(pts),
       storedTop,
       counters: new Counters(HELD_PER_CHANNEL),
@@ -158,6 +165,14 @@ export class LiveState {
       inFlight: false,
       diffSeq: 0,
     })
+  }
+
+  /**
+   * Stops following `channelId`: what it holds is dropped (it was not committed, so its next follower, starting from
+   * the stored pts, gets it again by a difference), and an answer to a difference asked before is ignored.
+   */
+  unfollow(channelId: number): void {
+    this.channels.delete(channelId)
   }
 
   /** The channels followed. */
@@ -278,7 +293,7 @@ export class LiveState {
           break
         }
         case "DiffFailed": {
-          const channel = this.channels.get(input.channelId)
+          const channel = this.current(input)
           if (!channel) break
           channel.inFlight = false
           channel.failedAt = now
@@ -286,7 +301,7 @@ export class LiveState {
           break
         }
         case "Diff": {
-          const channel = this.channels.get(input.channelId)
+          const channel = this.current(input)
           if (!channel) break
           channel.inFlight = false
           channel.failedAt = undefined
@@ -385,6 +400,12 @@ export class LiveState {
     if (!channel || this.stopping || channel.inFlight) return []
     channel.inFlight = true
     channel.diffSeq = this.seq
-    return [{ channelId, pts: channel.gate.pts }]
+    return [{ channelId, pts: channel.gate.pts, epoch: channel.epoch }]
+  }
+
+  /** The channel an answer to a difference is for, unless it was asked in an earlier follow. */
+  private current(input: { readonly channelId: number; readonly epoch?: number }): Channel | undefined {
+    const channel = this.channels.get(input.channelId)
+    return channel && (input.epoch === undefined || input.epoch === channel.epoch) ? channel : undefined
   }
 }

@@ -50,7 +50,7 @@ Deno.test("LiveState: a gap holds what follows it; after the gap wait a differen
   assertEquals(first.writes.get(CH)?.pts, undefined)
   assertEquals(first.diffs, [], "not before the gap wait")
   assertEquals(state.step([], 1_000 + GAP_WAIT_MS - 1).diffs, [])
-  assertEquals(state.step([], 1_000 + GAP_WAIT_MS).diffs, [{ channelId: CH, pts: 100 }])
+  assertEquals(state.step([], 1_000 + GAP_WAIT_MS).diffs, [{ channelId: CH, pts: 100, epoch: 1 }])
   assertEquals(state.step([], 1_000 + GAP_WAIT_MS + 50).diffs, [], "one difference at a time")
   // The difference brings post 11 (pts 101): the held pts 102 applies after it.
   const filled = state.step([{
@@ -84,7 +84,7 @@ Deno.test("LiveState: a failed difference is asked again only after the retry wa
   assertEquals(failed.failedDiffs, [{ channelId: CH, error: "timeout" }])
   assertEquals(failed.diffs, [])
   assertEquals(state.step([], 1_000 + RETRY_DIFF_MS).diffs, [], "not within the retry wait")
-  assertEquals(state.step([], 1_001 + RETRY_DIFF_MS).diffs, [{ channelId: CH, pts: 100 }])
+  assertEquals(state.step([], 1_001 + RETRY_DIFF_MS).diffs, [{ channelId: CH, pts: 100, epoch: 1 }])
   // Not final: the next page is asked for at once, from the pts it reached.
   const partial = state.step([{
     _tag: "Diff",
@@ -92,7 +92,7 @@ Deno.test("LiveState: a failed difference is asked again only after the retry wa
     viaHistory: false,
     diff: { _tag: "Difference", pts: 150, final: false, timeout: undefined, posts: [], events: [] },
   }], 4_000)
-  assertEquals(partial.diffs, [{ channelId: CH, pts: 150 }])
+  assertEquals(partial.diffs, [{ channelId: CH, pts: 150, epoch: 1 }])
 })
 
 Deno.test("LiveState: counters of a post not stored yet wait for it; counters from a second account are left out", () => {
@@ -118,8 +118,8 @@ Deno.test("LiveState: a reconnection catches every channel up; a too-long differ
   const state = following()
   state.follow(8, 50, 0)
   assertEquals(state.step([{ _tag: "Connected", account: "a" }], 0).diffs, [
-    { channelId: CH, pts: 100 },
-    { channelId: 8, pts: 50 },
+    { channelId: CH, pts: 100, epoch: 1 },
+    { channelId: 8, pts: 50, epoch: 2 },
   ])
   const tooLong = state.step([{
     _tag: "Diff",
@@ -141,7 +141,7 @@ Deno.test("LiveState: a channel that is not followed is ignored; ChannelTooLong 
   const other = state.step([event({ _tag: "Views", channelId: 99, msgId: 1, views: 1 })], 0)
   assertEquals([other.writes.size, other.received, other.applied], [0, 1, 0])
   assertEquals(state.step([event({ _tag: "ChannelTooLong", channelId: CH, pts: undefined })], 1).diffs, [
-    { channelId: CH, pts: 100 },
+    { channelId: CH, pts: 100, epoch: 1 },
   ])
 })
 
@@ -183,7 +183,7 @@ Deno.test("LiveState: a difference's posts are as new as its request: older held
   const state = following(100, 10)
   // Post 12 is not stored: its reactions wait for it. pts 102 opens a gap; after the wait the difference is asked.
   state.step([reactions(12, 1), newPost(13, 102)], 0)
-  assertEquals(state.step([], GAP_WAIT_MS).diffs, [{ channelId: CH, pts: 100 }])
+  assertEquals(state.step([], GAP_WAIT_MS).diffs, [{ channelId: CH, pts: 100, epoch: 1 }])
   // Received after the request: it may be newer than the difference's snapshot of post 12.
   state.step([reactions(12, 5)], GAP_WAIT_MS + 1)
   const filled = state.step([difference(101, [withReactions(12, 4)])], GAP_WAIT_MS + 2).writes.get(CH)!
@@ -203,4 +203,32 @@ Deno.test("LiveState: counters a difference lists after an edit of the same post
   ], GAP_WAIT_MS + 1).writes.get(CH)!
   assertEquals(filled.posts.get(5)?.text, "edited")
   assertEquals(filled.metrics, [{ msgId: 5, reactions: { "👍": 2 }, reactionsTotal: 2 }])
+})
+
+Deno.test("LiveState: a channel left and followed again ignores the answer to a difference asked before it was left", () => {
+  const state = following()
+  const [asked] = state.catchUp()
+  assertEquals(asked, { channelId: CH, pts: 100, epoch: 1 })
+  state.unfollow(CH)
+  assertEquals(state.followed, [])
+  state.follow(CH, 120, 0)
+  const [again] = state.catchUp()
+  assertEquals(again, { channelId: CH, pts: 120, epoch: 2 })
+  const stale = state.step([{
+    _tag: "Diff",
+    channelId: CH,
+    epoch: asked!.epoch,
+    viaHistory: false,
+    diff: { _tag: "Difference", pts: 110, final: true, timeout: undefined, posts: [post(101)], events: [] },
+  }], 1)
+  assertEquals([stale.writes.size, stale.differences], [0, 0])
+  assertEquals(state.pts(CH), 120)
+  const fresh = state.step([{
+    _tag: "Diff",
+    channelId: CH,
+    epoch: again!.epoch,
+    viaHistory: false,
+    diff: { _tag: "Difference", pts: 125, final: true, timeout: undefined, posts: [post(121)], events: [] },
+  }], 2)
+  assertEquals([fresh.writes.get(CH)?.pts, fresh.differences], [125, 1])
 })

@@ -3,8 +3,8 @@
  * the entity (which makes it on the one connection of that session) and comes back as a domain record or a
  * TelegramError. A cluster failure on the way (the entity moving, a runner gone) is tried again for two seconds (a
  * move between live runners takes about one), then comes back as a Transient error: the pool backs the account off
- * and goes on with another. The update stream follows the entity across moves, each time
- * starting with Connected (so live updates catch up on what was missed meanwhile).
+ * and goes on with another. The update stream follows the entity across moves (however the entity's stream ended),
+ * each time starting with Connected (so live updates catch up on what was missed meanwhile).
  */
 import { Effect, Layer, Schedule, Stream } from "effect"
 import type { AccountClient, AccountSignal } from "../domain/Telegram.ts"
@@ -41,9 +41,11 @@ export const RemoteAccounts = Layer.effect(
         const client: AccountClient = {
           ...calls,
           account: account.label,
+          // However the entity's stream ends (its entity stopped or moved: an interruption; its runner died: an
+          // error), it is asked for again a second later, wherever the entity runs then.
           updates: Stream.suspend(() => entity.Updates() as Stream.Stream<AccountSignal, unknown>).pipe(
-            Stream.retry(Schedule.spaced("1 second")),
-            Stream.orDie,
+            Stream.catchCause(() => Stream.empty),
+            Stream.repeat(Schedule.spaced("1 second")),
           ),
           homeDc: () => undefined,
           connect: entity.Connect().pipe(Effect.mapError(lost("connect", account.label))),

@@ -21,6 +21,8 @@ import {
 export const GAP_WAIT_MS = 500
 /** A channel whose difference failed is asked again after this long. */
 export const RETRY_DIFF_MS = 2_000
+/** ... and after each further failure in a row twice as long, at most this long. */
+export const RETRY_DIFF_MAX_MS = 60_000
 /** Posts per channel whose counter changes may wait for the post itself (and whose newest counters are kept). */
 export const HELD_PER_CHANNEL = 10_000
 
@@ -140,6 +142,8 @@ interface Channel {
   /** Where the oldest update held behind the open gap stands. */
   gapSeq: Seq | undefined
   failedAt: number | undefined
+  /** Differences failed in a row (the wait before the next one doubles). */
+  failures: number
   inFlight: boolean
   /** Where the difference in flight stands (asked for after this). */
   diffSeq: Seq
@@ -162,6 +166,7 @@ export class LiveState {
       gapSince: undefined,
       gapSeq: undefined,
       failedAt: undefined,
+      failures: 0,
       inFlight: false,
       diffSeq: 0,
     })
@@ -181,11 +186,11 @@ export class LiveState {
   }
 
   /**
-   * Whether a gap is open somewhere: time alone may then make a step ask for a difference (after GAP_WAIT_MS), so the
-   * shell steps on a timer; otherwise only an input can change anything.
+   * Whether a gap is open somewhere or a difference failed: time alone may then make a step ask for a difference
+   * (after GAP_WAIT_MS or RETRY_DIFF_MS), so the shell steps on a timer; otherwise only an input can change anything.
    */
   get gapOpen(): boolean {
-    for (const channel of this.channels.values()) if (channel.gapSince !== undefined) return true
+    for (const c of this.channels.values()) if (c.gapSince !== undefined || c.failedAt !== undefined) return true
     return false
   }
 
@@ -297,6 +302,7 @@ export class LiveState {
           if (!channel) break
           channel.inFlight = false
           channel.failedAt = now
+          channel.failures++
           failedDiffs.push({ channelId: input.channelId, error: input.error })
           break
         }
@@ -305,6 +311,7 @@ export class LiveState {
           if (!channel) break
           channel.inFlight = false
           channel.failedAt = undefined
+          channel.failures = 0
           const d = input.diff
           const w = of(input.channelId)
           // New posts as they are now, then edits, deletions and counters in order, each standing after the one
@@ -363,10 +370,13 @@ export class LiveState {
     for (const c of this.channels.values()) {
       c.counters.forget(Math.min(c.gapSeq ?? Infinity, c.inFlight ? c.diffSeq : Infinity))
     }
-    // Gaps open for longer than the wait are filled by a difference (not sooner than RETRY_DIFF_MS after a failure).
+    // Gaps open for longer than the wait are filled by a difference, and a failed one (a gap's or a catch-up's) is
+    // asked again, RETRY_DIFF_MS after the failure (doubling while it keeps failing, up to RETRY_DIFF_MAX_MS).
     for (const [channelId, channel] of this.channels) {
-      if (channel.gapSince === undefined || now - channel.gapSince < GAP_WAIT_MS || channel.inFlight) continue
-      if (channel.failedAt === undefined || now - channel.failedAt > RETRY_DIFF_MS) {
+      if (channel.inFlight) continue
+      const gapDue = channel.gapSince !== undefined && now - channel.gapSince >= GAP_WAIT_MS
+      const wait = Math.min(RETRY_DIFF_MS * 2 ** Math.max(0, channel.failures - 1), RETRY_DIFF_MAX_MS)
+      if (channel.failedAt !== undefined ? now - channel.failedAt > wait : gapDue) {
         diffs.push(...this.request(channelId))
       }
     }

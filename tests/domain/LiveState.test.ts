@@ -95,6 +95,23 @@ Deno.test("LiveState: a failed difference is asked again only after the retry wa
   assertEquals(partial.diffs, [{ channelId: CH, pts: 150, epoch: 1 }])
 })
 
+Deno.test("LiveState: a failed catch-up (no gap open) is asked again after the retry wait, doubling", () => {
+  const state = following()
+  assertEquals(state.catchUp(), [{ channelId: CH, pts: 100, epoch: 1 }])
+  assertEquals(state.gapOpen, false)
+  state.step([{ _tag: "DiffFailed", channelId: CH, epoch: 1, error: "account moving" }], 1_000)
+  assertEquals(state.gapOpen, true, "the shell steps on its timer")
+  assertEquals(state.step([], 1_000 + RETRY_DIFF_MS).diffs, [])
+  assertEquals(state.step([], 1_001 + RETRY_DIFF_MS).diffs, [{ channelId: CH, pts: 100, epoch: 1 }])
+  // Failing again: the wait doubles.
+  state.step([{ _tag: "DiffFailed", channelId: CH, epoch: 1, error: "account moving" }], 4_000)
+  assertEquals(state.step([], 4_000 + 2 * RETRY_DIFF_MS).diffs, [])
+  assertEquals(state.step([], 4_001 + 2 * RETRY_DIFF_MS).diffs.length, 1)
+  state.step([difference(100, [])], 9_000)
+  assertEquals(state.gapOpen, false)
+  assertEquals(state.step([], 20_000).diffs, [], "nothing more to ask once it succeeded")
+})
+
 Deno.test("LiveState: counters of a post not stored yet wait for it; counters from a second account are left out", () => {
   const state = following(100, 10)
   const early = state.step([views(12, 5), views(9, 3), views(9, 4, "b")], 0)

@@ -4,7 +4,7 @@
  * restarts, the first failure ends the task) and the periodic ones again after their interval. Also the hard deadline
  * once a stop signal came.
  */
-import { Cause, Context, Duration, Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
+import { Cause, Context, Duration, Effect, Fiber, Layer, Metric, Option, Ref, Schedule } from "effect"
 import { Sharding } from "effect/cluster"
 import type { SqlClient } from "effect/sql"
 import { AppConfig } from "./Config.ts"
@@ -13,7 +13,7 @@ import { LiveUpdates } from "./collect/LiveUpdates.ts"
 import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
 import { failureMessage } from "./collect/Peers.ts"
 import { StatsLoader } from "./collect/StatsLoader.ts"
-import { syncThroughEntities } from "./cluster/ChannelEntity.ts"
+import { channelEntityId, ownedChannels, syncThroughEntities } from "./cluster/ChannelEntity.ts"
 import { Ownership } from "./cluster/Ownership.ts"
 import type { PeerRef } from "./domain/Refs.ts"
 import { collectorRestarts } from "./observe/Metrics.ts"
@@ -45,6 +45,9 @@ export const restarting = <A, E, R>(
     Effect.retry(RESTART),
     Effect.orDie,
   )
+
+/** How often a runner looks at which channels it owns (a shard moves within about a second). */
+const OWNED_EVERY = Duration.seconds(1)
 
 /** How often a cluster makes sure every account is connected on the runner that owns it. */
 export const ACCOUNT_KEEPALIVE = Duration.seconds(2)
@@ -148,68 +151,102 @@ export class Supervisor extends Context.Service<Supervisor, {
             ownership: owned ?? Option.none(),
           })
           const { channels, statsPeers } = options
-          const jobs: Array<readonly [string, Effect.Effect<unknown, unknown, CollectorServices | Sharding.Sharding>]> =
-            []
+          /**
+           * The collectors: `perRunner` ones run on every runner of a cluster over the channels it owns (live updates
+           * and the refresh move with the channels' entities), the others once per cluster.
+           */
+          const jobs: Array<
+            {
+              readonly name: string
+              readonly perRunner: boolean
+              readonly job: (
+                refs: Effect.Effect<ReadonlyArray<PeerRef>>,
+              ) => Effect.Effect<unknown, unknown, CollectorServices | Sharding.Sharding>
+            }
+          > = []
           const historyOptions = { limitPerRun: config.history.limitPerRun, concurrency: config.history.concurrency }
           if (on.history) {
             const history: Effect.Effect<unknown, unknown, CollectorServices | Sharding.Sharding> = cluster
               ? syncThroughEntities(channels, historyOptions)
               : HistorySync.use((h) => h.syncAll(channels, historyOptions))
-            jobs.push(["history", supervise("history", history, config.history.intervalSec)])
+            jobs.push({
+              name: "history",
+              perRunner: false,
+              job: () => supervise("history", history, config.history.intervalSec),
+            })
           }
           if (on.updates) {
-            jobs.push([
-              "live updates",
-              supervise(
-                "live updates",
-                LiveUpdates.use((l) =>
-                  l.run(channels, {
-                    reconcileSeconds: config.updates.reconcileSec,
-                    statusSeconds: config.updates.statusSec,
-                  })
+            const liveOptions = {
+              reconcileSeconds: config.updates.reconcileSec,
+              statusSeconds: config.updates.statusSec,
+            }
+            jobs.push({
+              name: "live updates",
+              perRunner: true,
+              job: (owned) =>
+                supervise(
+                  "live updates",
+                  LiveUpdates.use((l) => cluster ? l.follow(owned, liveOptions) : l.run(channels, liveOptions)),
                 ),
-              ),
-            ])
+            })
           }
           if (on.refresh) {
-            jobs.push([
-              "metrics refresh",
-              supervise("metrics refresh", MetricsRefresh.use((m) => m.run(channels, config.refresh.schedule))),
-            ])
+            jobs.push({
+              name: "metrics refresh",
+              perRunner: true,
+              job: (owned) =>
+                supervise(
+                  "metrics refresh",
+                  MetricsRefresh.use((m) => m.run(cluster ? owned : channels, config.refresh.schedule)),
+                ),
+            })
           }
           if (on.stats) {
-            jobs.push([
-              "statistics",
-              supervise(
-                "statistics",
-                StatsLoader.use((s) => s.loadAll(statsPeers, config.stats)),
-                config.stats.intervalSec,
-              ),
-            ])
+            jobs.push({
+              name: "statistics",
+              perRunner: false,
+              job: () =>
+                supervise(
+                  "statistics",
+                  StatsLoader.use((s) => s.loadAll(statsPeers, config.stats)),
+                  config.stats.intervalSec,
+                ),
+            })
           }
           yield* Effect.logInfo("tgpulse is serving").pipe(Effect.annotateLogs({ collectors: JSON.stringify(on) }))
           if (cluster) {
-            // Each collector once per cluster: the runner that owns its singleton runs it.
-            const sharding = Context.get(services as Context.Context<ClusterServices>, Sharding.Sharding)
+            const clustered = services as Context.Context<ClusterServices>
+            const sharding = Context.get(clustered, Sharding.Sharding)
+            const ownership = Context.get(clustered, Ownership)
             // Every account stays connected on the runner that owns it (and connects on the next one within seconds
             // after a move), whether or not a collector calls it now.
             const keeper = AccountPool.use((pool) =>
               Effect.forEach(pool.clients, (c) => Effect.ignore(c.connect), { concurrency: "unbounded", discard: true })
             ).pipe(Effect.repeat(Schedule.spaced(ACCOUNT_KEEPALIVE)))
             return yield* Effect.scoped(Effect.gen(function* () {
+              // The channels whose entities this runner owns, looked at every second (shards move between runners).
+              const owned = yield* Ref.make<ReadonlyArray<PeerRef>>([])
+              const lookAtOwned = Effect.gen(function* () {
+                const now = yield* ownedChannels(channels)
+                yield* Ref.set(owned, now)
+                yield* ownership.ownChannels(now.map(channelEntityId))
+              })
+              yield* lookAtOwned
+              yield* Effect.forkScoped(Effect.repeat(lookAtOwned, Schedule.spaced(OWNED_EVERY)))
               yield* sharding.registerSingleton("tgpulse/accounts", Effect.asVoid(keeper))
-              const ownership = Context.get(services as Context.Context<ClusterServices>, Ownership)
-              for (const [name, job] of jobs) {
-                // While it runs here, /info lists the collector among what this runner owns.
-                const owned = Effect.andThen(ownership.hold("collector", name), job)
-                yield* sharding.registerSingleton(`tgpulse/${name}`, Effect.asVoid(Effect.scoped(owned)))
+              for (const { name, perRunner, job } of jobs) {
+                // While it runs here, /info lists the collector among what this runner runs.
+                const held = Effect.andThen(ownership.hold("collector", name), job(Ref.get(owned)))
+                if (perRunner) yield* Effect.forkScoped(held)
+                else yield* sharding.registerSingleton(`tgpulse/${name}`, Effect.asVoid(Effect.scoped(held)))
               }
               return yield* Effect.never
-            })).pipe(Effect.provideContext(services as Context.Context<ClusterServices>))
+            })).pipe(Effect.provideContext(clustered))
           }
-          yield* Effect.all(jobs.map(([, job]) => job), { concurrency: "unbounded", discard: true }).pipe(
-            Effect.provideContext(services as Context.Context<ClusterServices>),
-          )
+          yield* Effect.all(jobs.map(({ job }) => job(Effect.succeed(channels))), {
+            concurrency: "unbounded",
+            discard: true,
+          }).pipe(Effect.provideContext(services as Context.Context<ClusterServices>))
           return yield* Effect.never
         })
         const fiber = yield* Effect.forkScoped(run)

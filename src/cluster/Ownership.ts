@@ -1,17 +1,20 @@
 /**
- * What this runner owns now: the accounts and channels whose entities run here and the collectors (cluster
- * singletons) it runs (for `/info`, the `mtproto_cluster_owned` gauge and the tests that prove one owner per session).
+ * What this runner owns now: the accounts whose entities run here, the channels whose entities' shards it holds (it
+ * syncs, follows and refreshes those) and the collectors (cluster singletons) it runs (for `/info`, the `mtproto_cluster_owned` gauge and the tests that prove one owner per session).
  */
 import { Context, Effect, Layer, Metric, Ref, type Scope } from "effect"
 import { clusterOwned } from "../observe/Metrics.ts"
 
 export type Owned = "account" | "channel" | "collector"
+type Held = Exclude<Owned, "channel">
 
 export class Ownership extends Context.Service<Ownership, {
   /** Where this runner is reached (host:port as resolved; in-process: undefined). */
   readonly address: Ref.Ref<string | undefined>
   /** This runner owns `id` for the caller's scope. */
-  hold(kind: Owned, id: string): Effect.Effect<void, never, Scope.Scope>
+  hold(kind: Held, id: string): Effect.Effect<void, never, Scope.Scope>
+  /** The channels this runner owns now (replacing the ones it owned). */
+  ownChannels(ids: ReadonlyArray<string>): Effect.Effect<void>
   /** What it owns now, sorted. */
   readonly now: Effect.Effect<
     {
@@ -41,6 +44,11 @@ export class Ownership extends Context.Service<Ownership, {
         address: yield* Ref.make<string | undefined>(undefined),
         hold: (kind, id) =>
           Effect.acquireRelease(change(kind, (s) => s.add(id)), () => change(kind, (s) => s.delete(id))),
+        ownChannels: (ids) =>
+          change("channel", (s) => {
+            s.clear()
+            for (const id of ids) s.add(id)
+          }),
         now: Effect.map(Ref.get(owned), (o) => ({
           accounts: [...o.account].sort(),
           channels: [...o.channel].sort(),

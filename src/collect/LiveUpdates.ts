@@ -5,10 +5,12 @@
  * reconnection and every `reconcileSeconds`; a difference that is too long falls back to a history sync.
  */
 import {
+  Cause,
   Clock,
   Context,
   Duration,
   Effect,
+  Exit,
   Fiber,
   Layer,
   Metric,
@@ -17,6 +19,7 @@ import {
   Ref,
   Schedule,
   Schema,
+  Scope,
   Stream,
 } from "effect"
 import type { PeerRef } from "../domain/Refs.ts"
@@ -46,6 +49,22 @@ const QUEUE_CAPACITY = 10_000
 const BATCH = 2_000
 /** Changes per getChannelDifference ("ordinary users are supposed to pass 10-100"). */
 const DIFF_LIMIT = 100
+/** How often a run that follows a changing set of channels (follow) looks at the set. */
+const MEMBERSHIP_EVERY = Duration.seconds(1)
+/** A channel that could not join (its start could not be read) tries again after this long. */
+const JOIN_RETRY = Duration.seconds(5)
+
+/** A channel handed to the writer: where it starts, and the lock it holds when it joined a running `follow`. */
+interface Join {
+  readonly _tag: "Join"
+  readonly info: ChannelInfo
+  readonly pts: number
+  readonly catchUp: boolean
+  readonly storedTop: number
+  readonly lock: Scope.Closeable | undefined
+}
+/** A channel joins the writer or leaves it (in the writer's order, with the updates). */
+type Membership = Join | { readonly _tag: "Leave"; readonly channelId: number }
 
 export interface LiveOptions {
   /** Catch-up of every channel at this interval (pushes are best-effort). */
@@ -71,6 +90,13 @@ export class NothingToFollow extends Schema.TaggedError<NothingToFollow>()("Noth
   }
 }
 
+/** The accounts' update streams ended (they should not): the run stops, to be started again. */
+export class UpdatesEnded extends Schema.TaggedError<UpdatesEnded>()("UpdatesEnded", {}) {
+  override get message(): string {
+    return "the accounts' update streams ended"
+  }
+}
+
 /** A channel this run cannot use: its own problem, not the run's. */
 function isUnavailable(error: unknown): boolean {
   const e = error as { _tag?: string; reason?: { _tag?: string } }
@@ -81,7 +107,7 @@ function isUnavailable(error: unknown): boolean {
  * Why a live run stopped: its channels could not be read or stored, none could be followed, or the database fell
  * behind it (PtsBehind).
  */
-export type LiveError = PoolError | StoreError | PtsBehind | NothingToFollow | ChannelUnavailable
+export type LiveError = PoolError | StoreError | PtsBehind | NothingToFollow | ChannelUnavailable | UpdatesEnded
 
 export class LiveUpdates extends Context.Service<LiveUpdates, {
   /**
@@ -89,6 +115,12 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
    * rules allow, commits, and returns.
    */
   run(refs: ReadonlyArray<PeerRef>, options: LiveOptions): Effect.Effect<void, LiveError>
+  /**
+   * Follows the channels `owned` names, looked at every second, until interrupted: a channel named joins (once its
+   * lock is free, from its stored pts), one no longer named leaves after its last updates are committed and lets its
+   * lock go (a cluster runner follows the channels whose entities it owns). None named is no error: it waits.
+   */
+  follow(owned: Effect.Effect<ReadonlyArray<PeerRef>>, options: LiveOptions): Effect.Effect<void, LiveError>
   readonly stats: Effect.Effect<LiveStats>
 }>()("tgpulse/collect/LiveUpdates") {
   static readonly layer = Layer.effect(
@@ -149,181 +181,306 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
       const fetchDiff = (info: ChannelInfo, request: DiffRequest): Effect.Effect<LiveInput> =>
         Effect.gen(function* () {
           const diff = yield* telegram.getChannelDifference(info, request.pts, DIFF_LIMIT)
-          if (diff._tag !== "TooLong") return { _tag: "Diff" as const, channelId: info.id, diff, viaHistory: false }
+          const { epoch } = request
+          if (diff._tag !== "TooLong") {
+            return { _tag: "Diff" as const, channelId: info.id, epoch, diff, viaHistory: false }
+          }
           yield* Effect.logWarning("channel difference too long: syncing its history").pipe(
             Effect.annotateLogs({ channel: describeChannel(info), pts: request.pts }),
           )
           yield* history.syncAll([refOf(info)], { limitPerRun: 0, concurrency: 1 })
-          return { _tag: "Diff" as const, channelId: info.id, diff, viaHistory: true }
+          return { _tag: "Diff" as const, channelId: info.id, epoch, diff, viaHistory: true }
         }).pipe(
           Effect.catchCause((cause) =>
-            Effect.succeed({ _tag: "DiffFailed" as const, channelId: info.id, error: failureMessage(cause) })
+            Effect.succeed({
+              _tag: "DiffFailed" as const,
+              channelId: info.id,
+              epoch: request.epoch,
+              error: failureMessage(cause),
+            })
           ),
         )
 
-      const run = Effect.fn("mtproto.collector.updates")(
-        function* (refs: ReadonlyArray<PeerRef>, options: LiveOptions) {
-          yield* Ref.set(stats, EMPTY)
-          const followed = yield* resolveAll(refs)
-          // One follower per channel across processes: another one following these channels makes this run a
-          // standby that starts when it stops (locks taken in ascending order: two standbys never wait on each other).
-          for (const id of [...followed.keys()].sort((a, b) => a - b)) yield* locks.lock(id, UPDATES_STREAM)
+      /**
+       * The writer and what feeds it: the accounts' updates for the channels followed, the differences, the catch-up
+       * schedule and the status line, all in the caller's scope; on close, what was taken in is written as far as the
+       * pts rules allow and every channel's lock is let go. Channels come and go through `add` and `remove`.
+       */
+      const follower = Effect.fnUntraced(function* (options: LiveOptions) {
+        yield* Ref.set(stats, EMPTY)
+        const followed = new Map<number, ChannelInfo>()
+        /** The lock of each channel followed through `add`: let go when it is removed (after its last commit). */
+        const lockOf = new Map<number, Scope.Closeable>()
+        // Every account's updates into one bounded queue; a full queue makes the connections wait (nothing dropped).
+        const queue = yield* Queue.bounded<LiveInput | Membership>(QUEUE_CAPACITY)
+        const intake = yield* Effect.forkScoped(
+          Stream.runForEach(
+            telegram.updates,
+            ({ account, signal }) =>
+              signal._tag === "Connected"
+                ? Queue.offer(queue, { _tag: "Connected", account })
+                : !followed.has(signal.channelId)
+                ? Effect.void
+                : Effect.flatMap(
+                  Clock.currentTimeMillis,
+                  (at) => Queue.offer(queue, { _tag: "Event", event: signal, at, account }),
+                ),
+          ),
+        )
 
-          // Every account's updates into one bounded queue; a full queue makes the connections wait (nothing dropped).
-          const queue = yield* Queue.bounded<LiveInput>(QUEUE_CAPACITY)
-          yield* Effect.forkScoped(
-            Stream.runForEach(
-              telegram.updates,
-              ({ account, signal }) =>
-                signal._tag === "Connected"
-                  ? Queue.offer(queue, { _tag: "Connected", account })
-                  : !followed.has(signal.channelId)
-                  ? Effect.void
-                  : Effect.flatMap(
-                    Clock.currentTimeMillis,
-                    (at) => Queue.offer(queue, { _tag: "Event", event: signal, at, account }),
-                  ),
+        const state = new LiveState()
+        /** The pts this run last committed per channel: each batch continues from it (see PtsBehind). */
+        const committedPts = new Map<number, number>()
+
+        // Differences are fetched beside the writer and handed to it through the queue (it alone moves the pts).
+        const fetch = (requests: ReadonlyArray<DiffRequest>) =>
+          Effect.forEach(
+            requests,
+            (r) => {
+              const info = followed.get(r.channelId)
+              return info === undefined
+                ? Effect.void
+                : Effect.forkScoped(Effect.flatMap(fetchDiff(info, r), (i) => Queue.offer(queue, i)))
+            },
+            { discard: true },
+          )
+
+        /** Writes one batch with the pts it reaches (see LiveStore.commit), then remembers what it committed. */
+        const commit = (writes: ReadonlyMap<number, Writes>, takenAt: Date) =>
+          store.commit(writes, (channelId) => committedPts.get(channelId) ?? 0, takenAt).pipe(
+            Effect.tap(() =>
+              Effect.sync(() => {
+                for (const [channelId, w] of writes) if (w.pts !== undefined) committedPts.set(channelId, w.pts)
+                state.committed(writes)
+              })
             ),
           )
 
-          const state = new LiveState()
-          /** The pts this run last committed per channel: each batch continues from it (see PtsBehind). */
-          const committedPts = new Map<number, number>()
-          const needCatchUp: Array<number> = []
-          for (const [id, info] of followed) {
-            const start = yield* startOf(info)
-            if (start === undefined) {
-              followed.delete(id)
-              continue
+        /** A channel joins (before the batch's updates) or leaves (after its last commit; its lock let go). */
+        const join = (m: Join) =>
+          Effect.sync(() => {
+            followed.set(m.info.id, m.info)
+            state.follow(m.info.id, m.pts, m.storedTop)
+            committedPts.set(m.info.id, m.pts)
+            if (m.lock) lockOf.set(m.info.id, m.lock)
+            return m.catchUp ? [m.info.id] : []
+          })
+        const leave = (channelId: number) =>
+          Effect.suspend(() => {
+            state.unfollow(channelId)
+            followed.delete(channelId)
+            committedPts.delete(channelId)
+            const lock = lockOf.get(channelId)
+            lockOf.delete(channelId)
+            return lock ? Scope.close(lock, Exit.void) : Effect.void
+          })
+
+        /** One round: a batch (maybe empty: the gaps are looked at), applied, committed. Not interruptible inside. */
+        const round = (batch: ReadonlyArray<LiveInput | Membership>) =>
+          Effect.gen(function* () {
+            const inputs: Array<LiveInput> = []
+            const catchUp: Array<number> = []
+            const leaving: Array<number> = []
+            for (const i of batch) {
+              if (i._tag === "Join") catchUp.push(...yield* join(i))
+              else if (i._tag === "Leave") leaving.push(i.channelId)
+              else inputs.push(i)
             }
-            state.follow(id, start.pts, Option.getOrElse(yield* posts.maxMsgId(id), () => 0))
-            committedPts.set(id, start.pts)
-            if (start.catchUp) needCatchUp.push(id)
+            const now = yield* Clock.currentTimeMillis
+            const step = state.step(inputs, now)
+            for (const failed of step.failedDiffs) {
+              yield* Metric.update(
+                Metric.withAttributes(Metrics.errorsTotal, { error_type: "difference_failed", component: "updates" }),
+                1,
+              )
+              yield* Effect.logWarning("channel difference failed; trying again later").pipe(
+                Effect.annotateLogs({ channelId: failed.channelId, error: failed.error }),
+              )
+            }
+            if (step.writes.size > 0) yield* commit(step.writes, new Date(now))
+            yield* fetch([...step.diffs, ...state.catchUp(catchUp)])
+            for (const channelId of leaving) yield* leave(channelId)
+            const done = yield* Clock.currentTimeMillis
+            yield* Metric.update(
+              Metric.withAttributes(Metrics.queueDepth, { task: "updates" }),
+              Queue.sizeUnsafe(queue),
+            )
+            if (step.writes.size > 0) {
+              yield* Metric.update(
+                Metric.withAttributes(Metrics.batchDuration, { task: "updates" }),
+                (done - now) / 1000,
+              )
+              yield* Metric.update(
+                Metric.withAttributes(Metrics.checkpointLag, { stream: UPDATES_STREAM }),
+                (done - step.oldest) / 1000,
+              )
+            }
+            if (step.applied > 0) yield* Metric.update(Metrics.updatesApplied, step.applied)
+            if (step.committed.length > 0 && options.onCommit) yield* options.onCommit(step.committed, done)
+            yield* bump((s) => ({
+              received: s.received + step.received,
+              applied: s.applied + step.applied,
+              duplicates: s.duplicates + step.duplicates,
+              differences: s.differences + step.differences,
+              tooLong: s.tooLong + step.tooLong,
+              gapsRecovered: s.gapsRecovered + step.gapsRecovered,
+              batches: s.batches + (step.writes.size > 0 ? 1 : 0),
+              queueDepth: Queue.sizeUnsafe(queue),
+              lagMs: step.writes.size > 0 ? done - step.oldest : s.lagMs,
+              latencies: step.latencies.length === 0
+                ? s.latencies
+                : [...s.latencies, ...step.latencies.map((at) => done - at)].slice(-LATENCY_WINDOW),
+            }))
+          })
+
+        // Every channel caught up, and counters held for posts stored meanwhile by others (history) released.
+        const reconcileOnce = Effect.gen(function* () {
+          yield* fetch(state.catchUp())
+          for (const id of [...followed.keys()]) {
+            const top = yield* Effect.orElseSucceed(posts.maxMsgId(id), () => Option.none<number>())
+            if (Option.isSome(top)) yield* Queue.offer(queue, { _tag: "StoredTop", channelId: id, top: top.value })
           }
-          if (followed.size === 0) {
+        })
+        const reconcile = Effect.repeat(
+          reconcileOnce,
+          Schedule.spaced(Duration.seconds(Math.max(1, options.reconcileSeconds))),
+        ).pipe(Effect.delay(Duration.seconds(Math.max(1, options.reconcileSeconds))))
+        yield* Effect.forkScoped(reconcile)
+        if (options.statusSeconds > 0) yield* Effect.forkScoped(statusLine(stats, options.statusSeconds))
+
+        const loop = Effect.forever(
+          Effect.gen(function* () {
+            // With a gap open, a round every 100 ms even without input (the gap wait runs on the clock); else the
+            // writer sleeps until something comes.
+            const take = Queue.takeBetween(queue, 1, BATCH)
+            const inputs = state.gapOpen
+              ? yield* Effect.timeoutOption(take, Duration.millis(100))
+              : Option.some(yield* take)
+            yield* Effect.uninterruptible(round(Option.getOrElse(inputs, () => [])))
+          }),
+        )
+        const writer = yield* Effect.forkScoped(loop)
+        yield* Effect.addFinalizer(() =>
+          Effect.gen(function* () {
+            // Stop: no more rounds; whatever was taken in is written as far as the pts rules allow.
+            state.stop()
+            yield* Fiber.interrupt(writer)
+            const rest = yield* Queue.clear(queue).pipe(Effect.orElseSucceed(() => []))
+            yield* round(rest.filter((i) => i._tag === "Event" || i._tag === "Diff" || i._tag === "Join")).pipe(
+              Effect.catchCause((cause) => Effect.logError("final flush failed", cause)),
+            )
+            for (const channelId of [...lockOf.keys()]) yield* leave(channelId)
+            const s = yield* Ref.get(stats)
+            yield* Effect.logInfo("live updates stopped").pipe(
+              Effect.annotateLogs({ applied: s.applied, duplicates: s.duplicates, gapsRecovered: s.gapsRecovered }),
+            )
+          })
+        )
+        return {
+          /** Fails when the writer fails or the accounts' updates stop coming in (the run is then started again). */
+          done: Effect.raceFirst(
+            Fiber.join(writer),
+            Effect.andThen(Fiber.await(intake), Effect.fail(new UpdatesEnded())),
+          ),
+          add: (m: Join) => Queue.offer(queue, m),
+          remove: (channelId: number) => Queue.offer(queue, { _tag: "Leave", channelId } as const),
+        }
+      })
+
+      /** Where a channel starts, as the writer takes it in (undefined: it cannot be followed). */
+      const joining = Effect.fnUntraced(function* (info: ChannelInfo, lock?: Scope.Closeable) {
+        const start = yield* startOf(info)
+        if (start === undefined) return undefined
+        const storedTop = Option.getOrElse(yield* posts.maxMsgId(info.id), () => 0)
+        return { _tag: "Join", info, pts: start.pts, catchUp: start.catchUp, storedTop, lock } satisfies Join
+      })
+
+      const run = Effect.fn("mtproto.collector.updates")(
+        function* (refs: ReadonlyArray<PeerRef>, options: LiveOptions) {
+          const resolved = yield* resolveAll(refs)
+          // One follower per channel across processes: another one following these channels makes this run a
+          // standby that starts when it stops (locks taken in ascending order: two standbys never wait on each other).
+          for (const id of [...resolved.keys()].sort((a, b) => a - b)) yield* locks.lock(id, UPDATES_STREAM)
+          const joins: Array<Join> = []
+          for (const info of resolved.values()) {
+            const j = yield* joining(info)
+            if (j !== undefined) joins.push(j)
+          }
+          if (joins.length === 0) {
             return yield* Effect.fail(new NothingToFollow({ channels: refs.map(describePeer).join(", ") }))
           }
-
-          // Differences are fetched beside the writer and handed to it through the queue (it alone moves the pts).
-          const fetch = (requests: ReadonlyArray<DiffRequest>) =>
-            Effect.forEach(
-              requests,
-              (r) =>
-                Effect.forkScoped(
-                  Effect.flatMap(fetchDiff(followed.get(r.channelId)!, r), (i) => Queue.offer(queue, i)),
-                ),
-              { discard: true },
-            )
-          yield* fetch(state.catchUp(needCatchUp))
-
-          /** Writes one batch with the pts it reaches (see LiveStore.commit), then remembers what it committed. */
-          const commit = (writes: ReadonlyMap<number, Writes>, takenAt: Date) =>
-            store.commit(writes, (channelId) => committedPts.get(channelId) ?? 0, takenAt).pipe(
-              Effect.tap(() =>
-                Effect.sync(() => {
-                  for (const [channelId, w] of writes) if (w.pts !== undefined) committedPts.set(channelId, w.pts)
-                  state.committed(writes)
-                })
-              ),
-            )
-
-          /** One round: a batch (maybe empty: the gaps are looked at), applied, committed. Not interruptible inside. */
-          const round = (inputs: ReadonlyArray<LiveInput>) =>
-            Effect.gen(function* () {
-              const now = yield* Clock.currentTimeMillis
-              const step = state.step(inputs, now)
-              for (const failed of step.failedDiffs) {
-                yield* Metric.update(
-                  Metric.withAttributes(Metrics.errorsTotal, { error_type: "difference_failed", component: "updates" }),
-                  1,
-                )
-                yield* Effect.logWarning("channel difference failed; trying again later").pipe(
-                  Effect.annotateLogs({ channelId: failed.channelId, error: failed.error }),
-                )
-              }
-              if (step.writes.size > 0) yield* commit(step.writes, new Date(now))
-              yield* fetch(step.diffs)
-              const done = yield* Clock.currentTimeMillis
-              yield* Metric.update(
-                Metric.withAttributes(Metrics.queueDepth, { task: "updates" }),
-                Queue.sizeUnsafe(queue),
-              )
-              if (step.writes.size > 0) {
-                yield* Metric.update(
-                  Metric.withAttributes(Metrics.batchDuration, { task: "updates" }),
-                  (done - now) / 1000,
-                )
-                yield* Metric.update(
-                  Metric.withAttributes(Metrics.checkpointLag, { stream: UPDATES_STREAM }),
-                  (done - step.oldest) / 1000,
-                )
-              }
-              if (step.applied > 0) yield* Metric.update(Metrics.updatesApplied, step.applied)
-              if (step.committed.length > 0 && options.onCommit) yield* options.onCommit(step.committed, done)
-              yield* bump((s) => ({
-                received: s.received + step.received,
-                applied: s.applied + step.applied,
-                duplicates: s.duplicates + step.duplicates,
-                differences: s.differences + step.differences,
-                tooLong: s.tooLong + step.tooLong,
-                gapsRecovered: s.gapsRecovered + step.gapsRecovered,
-                batches: s.batches + (step.writes.size > 0 ? 1 : 0),
-                queueDepth: Queue.sizeUnsafe(queue),
-                lagMs: step.writes.size > 0 ? done - step.oldest : s.lagMs,
-                latencies: step.latencies.length === 0
-                  ? s.latencies
-                  : [...s.latencies, ...step.latencies.map((at) => done - at)].slice(-LATENCY_WINDOW),
-              }))
-            })
-
-          // Every channel caught up, and counters held for posts stored meanwhile by others (history) released.
-          const reconcileOnce = Effect.gen(function* () {
-            yield* fetch(state.catchUp())
-            for (const id of followed.keys()) {
-              const top = yield* Effect.orElseSucceed(posts.maxMsgId(id), () => Option.none<number>())
-              if (Option.isSome(top)) yield* Queue.offer(queue, { _tag: "StoredTop", channelId: id, top: top.value })
-            }
-          })
-          const reconcile = Effect.repeat(
-            reconcileOnce,
-            Schedule.spaced(Duration.seconds(Math.max(1, options.reconcileSeconds))),
-          ).pipe(Effect.delay(Duration.seconds(Math.max(1, options.reconcileSeconds))))
-          yield* Effect.forkScoped(reconcile)
-          if (options.statusSeconds > 0) yield* Effect.forkScoped(statusLine(stats, options.statusSeconds))
-
-          const loop = Effect.forever(
-            Effect.gen(function* () {
-              // With a gap open, a round every 100 ms even without input (the gap wait runs on the clock); else the
-              // writer sleeps until something comes.
-              const take = Queue.takeBetween(queue, 1, BATCH)
-              const inputs = state.gapOpen
-                ? yield* Effect.timeoutOption(take, Duration.millis(100))
-                : Option.some(yield* take)
-              yield* Effect.uninterruptible(round(Option.getOrElse(inputs, () => [])))
-            }),
-          )
-          const writer = yield* Effect.forkScoped(loop)
-          yield* Effect.addFinalizer(() =>
-            Effect.gen(function* () {
-              // Stop: no more rounds; whatever was taken in is written as far as the pts rules allow.
-              state.stop()
-              yield* Fiber.interrupt(writer)
-              const rest = yield* Queue.clear(queue).pipe(Effect.orElseSucceed(() => []))
-              yield* round(rest.filter((i) => i._tag === "Event" || i._tag === "Diff")).pipe(
-                Effect.catchCause((cause) => Effect.logError("final flush failed", cause)),
-              )
-              const s = yield* Ref.get(stats)
-              yield* Effect.logInfo("live updates stopped").pipe(
-                Effect.annotateLogs({ applied: s.applied, duplicates: s.duplicates, gapsRecovered: s.gapsRecovered }),
-              )
-            })
-          )
-          return yield* Fiber.join(writer)
+          const live = yield* follower(options)
+          for (const j of joins) yield* live.add(j)
+          return yield* live.done
         },
         Effect.scoped,
       )
 
-      return LiveUpdates.of({ run, stats: Ref.get(stats) })
+      const follow = Effect.fn("mtproto.collector.updates")(
+        function* (owned: Effect.Effect<ReadonlyArray<PeerRef>>, options: LiveOptions) {
+          const live = yield* follower(options)
+          const members = new Map<string, Fiber.Fiber<number | undefined, unknown>>()
+
+          /**
+           * One channel joins: resolved, its lock taken (waiting while its previous follower lets go), its start
+           * read, then handed to the writer with the lock. Interrupted while it resolves or waits, it holds nothing;
+           * a failure is logged and tried again every JOIN_RETRY.
+           */
+          const joinOnce = (ref: PeerRef) =>
+            Effect.uninterruptibleMask((restore) =>
+              Effect.gen(function* () {
+                const lock = yield* Scope.make()
+                const exit = yield* Effect.exit(Effect.gen(function* () {
+                  const info = yield* restore(resolve(ref))
+                  yield* restore(Scope.provide(locks.lock(info.id, UPDATES_STREAM), lock))
+                  return yield* joining(info, lock)
+                }))
+                if (Exit.isSuccess(exit) && exit.value !== undefined) {
+                  yield* live.add(exit.value)
+                  return exit.value.info.id
+                }
+                yield* Scope.close(lock, Exit.void)
+                if (Exit.isSuccess(exit)) return undefined
+                if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
+                const failure = Cause.squash(exit.cause)
+                if (isUnavailable(failure)) {
+                  yield* leaveOut(describePeer(ref), failure)
+                  return undefined
+                }
+                return yield* Effect.failCause(exit.cause)
+              })
+            )
+          const join = (ref: PeerRef) =>
+            joinOnce(ref).pipe(
+              Effect.tapCause((cause) =>
+                Effect.logWarning("channel could not join live updates; trying again").pipe(
+                  Effect.annotateLogs({ channel: describePeer(ref), error: failureMessage(cause) }),
+                )
+              ),
+              Effect.retry(Schedule.spaced(JOIN_RETRY)),
+            )
+
+          /** The channels named now join; those no longer named leave (their last updates committed first). */
+          const sync = Effect.gen(function* () {
+            const wanted = new Map((yield* owned).map((ref) => [describePeer(ref), ref]))
+            for (const [key, ref] of wanted) {
+              if (!members.has(key)) members.set(key, yield* Effect.forkScoped(join(ref)))
+            }
+            for (const [key, fiber] of [...members]) {
+              if (wanted.has(key)) continue
+              members.delete(key)
+              yield* Fiber.interrupt(fiber)
+              const joined = yield* Fiber.await(fiber)
+              if (Exit.isSuccess(joined) && joined.value !== undefined) yield* live.remove(joined.value)
+            }
+          })
+          yield* Effect.forkScoped(Effect.repeat(sync, Schedule.spaced(MEMBERSHIP_EVERY)))
+          return yield* live.done
+        },
+        Effect.scoped,
+      )
+
+      return LiveUpdates.of({ run, follow, stats: Ref.get(stats) })
     }),
   )
 }

@@ -34,9 +34,12 @@ export class MetricsRefresh extends Context.Service<MetricsRefresh, {
     tiers: ReadonlyArray<RefreshTier>,
     nowSec: number,
   ): Effect.Effect<RefreshRound, StoreError | PoolError | Error>
-  /** A round every `everySec` seconds of the clock until interrupted (a failed round is logged, the next one runs). */
+  /**
+   * Rounds on the schedule's grid until interrupted (a failed round is logged, the next one runs), each over `refs`:
+   * the channels, or an effect that names them at each round (those a cluster runner owns then).
+   */
   run(
-    refs: ReadonlyArray<PeerRef>,
+    refs: ReadonlyArray<PeerRef> | Effect.Effect<ReadonlyArray<PeerRef>>,
     tiers: ReadonlyArray<RefreshTier>,
   ): Effect.Effect<never, StoreError | PoolError | Error>
 }>()("tgpulse/collect/MetricsRefresh") {
@@ -106,10 +109,13 @@ export class MetricsRefresh extends Context.Service<MetricsRefresh, {
         return { ...total, failed }
       })
 
-      const run = (refs: ReadonlyArray<PeerRef>, tiers: ReadonlyArray<RefreshTier>) => {
+      const run = (
+        refs: ReadonlyArray<PeerRef> | Effect.Effect<ReadonlyArray<PeerRef>>,
+        tiers: ReadonlyArray<RefreshTier>,
+      ) => {
         const round = Effect.gen(function* () {
           const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-          const r = yield* refreshOnce(refs, tiers, now)
+          const r = yield* refreshOnce(Effect.isEffect(refs) ? yield* refs : refs, tiers, now)
           if (r.posts > 0) {
             yield* Effect.logInfo("metrics refreshed").pipe(
               Effect.annotateLogs({ posts: r.posts, requests: r.viewsRequests + r.reactionsRequests }),

@@ -1,13 +1,14 @@
 /**
- * Live updates on a cluster: two `serve` runners follow four channels while the sandbox changes them; the runner that
- * runs the live-updates collector is SIGKILLed in the middle. The other one takes the collector over from the stored
- * pts (differences fill what was missed): every channel ends with the world's pts committed and the world's posts,
- * texts and deletions stored, and every channel's counters are refreshed after the kill; the sandbox never saw one
- * session on two connections.
+ * Live updates on a cluster: a `serve` runner follows six channels; a second one joins and takes its share (each runner
+ * follows the channels whose entities it owns; the first goes on with its own, its accounts' update streams following
+ * the accounts that moved). While the sandbox changes every channel, the second runner is SIGKILLed: the first takes
+ * its channels back from the stored pts (differences fill what was missed). No periodic catch-up runs: every channel
+ * ends with the world's pts committed and the world's posts, texts and deletions stored, every channel's counters are
+ * refreshed after the kill, and the sandbox never saw one session on two connections.
  */
 import { Console, Effect, Redacted } from "effect"
 import { assert, assertEquals } from "../support/assert.ts"
-import { type Runner, startRunners } from "../support/cluster.ts"
+import { type Owns, type Runner, startRunners } from "../support/cluster.ts"
 import { descriptorFile, UNLIMITED } from "../support/collect.ts"
 import { runEffect } from "../support/effectTest.ts"
 import { activity, activityDone, committedPts, differences } from "../support/live.ts"
@@ -15,11 +16,11 @@ import { freshDatabase, pgAvailable, reader } from "../support/PgTest.ts"
 import { admin, sandboxTest, scopedSandbox } from "../support/sandbox.ts"
 import { until } from "../support/wait.ts"
 
-const CHANNELS = 4
+const CHANNELS = 6
 
 sandboxTest(
-  "cluster: the runner following live updates is SIGKILLed mid-activity: the other carries on from the stored pts, " +
-    "every channel ends equal to the world",
+  "cluster: a runner joins and takes its share of the channels live, the first keeps the rest; SIGKILLed " +
+    "mid-activity, its channels go back from the stored pts and every channel ends equal to the world",
   () =>
     runEffect(Effect.gen(function* () {
       const sandbox = yield* scopedSandbox({ channels: CHANNELS, posts: 300, accounts: 3, refuseDuplicateKeys: true })
@@ -27,7 +28,7 @@ sandboxTest(
       const ids = channels.map((c) => c.id)
       const url = yield* freshDatabase
       const query = yield* reader(url)
-      const { runners, output, owns } = yield* startRunners(["a", "b"], {
+      const env = {
         ...UNLIMITED,
         DATABASE_URL: Redacted.value(url),
         TG_SANDBOX_FILE: yield* descriptorFile(sandbox),
@@ -40,8 +41,18 @@ sandboxTest(
         MTPROTO_POOL_ENABLED: "true",
         MTPROTO_PEERS: channels.map((c) => c.username).join(","),
         MTPROTO_HISTORY_INTERVAL_SEC: "3600",
+        // Two shards of the channels' group: each runner holds one (the six channels' ids fall into both).
+        CLUSTER_SHARDS_PER_GROUP: "2",
+        // No periodic catch-up: every change must come by its push or a difference its gap or a (re)connection asks.
+        MTPROTO_UPDATES_RECONCILE_SEC: "3600",
         LOG_LEVEL: "info",
-      })
+      }
+      // The first runner follows every channel; the second joins later and takes its share of the shards.
+      const first = yield* startRunners(["a"], env)
+      const started = [first]
+      const runners = () => started.flatMap((r) => r.runners)
+      const output = () => started.map((r) => r.output()).join("\n")
+      const owns = async () => (await Promise.all(started.map((r) => r.owns()))).flat()
       const allCommitted = async () => {
         for (const id of ids) if ((await committedPts(query, id)) !== sandbox.world.pts(id)) return false
         return true
@@ -49,24 +60,31 @@ sandboxTest(
       const wait = (check: () => Promise<boolean>, what: string) =>
         Effect.promise(() => until(check, 60_000, what)).pipe(Effect.tapDefect(() => Console.error(output())))
 
-      // Both runners up, the channels synced and followed.
-      yield* wait(async () => (await owns()).every((o) => o !== undefined), "both runners answering")
+      yield* wait(async () => (await owns())[0]?.channels.length === CHANNELS, "the first runner owning every channel")
       yield* wait(allCommitted, "every channel followed")
+      started.push(yield* startRunners(["b"], env))
+      yield* wait(async () => (await owns()).every((o) => o !== undefined), "both runners answering")
       for (const id of ids) yield* Effect.promise(() => activity(sandbox, id, 400, 80))
       yield* wait(async () => {
         for (const id of ids) if ((await admin(sandbox, `/channels/${id}/activity`)).done < 100) return false
         return true
       }, "a quarter of the activity")
 
-      // SIGKILL the runner that runs the live-updates collector.
-      let follower: Runner | undefined
+      // Each runner follows the channels it owns (and only those); SIGKILL the second: the first, which let some go
+      // and kept following the others, follows them all again.
+      let spread: ReadonlyArray<Owns | undefined> = []
       yield* wait(async () => {
-        const now = await owns()
-        follower = runners.find((_, i) => now[i]?.collectors.includes("live updates"))
-        return follower !== undefined
-      }, "the live-updates collector on a runner")
-      const survivor = runners.find((r) => r !== follower)!
-      yield* Effect.promise(() => follower!.task.stop("SIGKILL"))
+        spread = await owns()
+        const owned = spread.flatMap((o) => o?.channels ?? [])
+        return owned.length === CHANNELS && spread.every((o) => (o?.channels.length ?? 0) > 0)
+      }, "the channels spread over both runners")
+      assertEquals(new Set(spread.flatMap((o) => o!.channels)).size, CHANNELS, "each channel on one runner")
+      for (const o of spread) assert(o!.collectors.includes("live updates"), "every runner follows its channels")
+      const [survivor, victim] = runners() as [Runner, Runner]
+      const orphaned = spread[1]!.channels
+      const orphanedIds = channels.filter((c) => orphaned.includes(`@${c.username}`)).map((c) => c.id)
+      assertEquals(orphanedIds.length, orphaned.length, `channels named as configured: ${orphaned.join(", ")}`)
+      yield* Effect.promise(() => victim.task.stop("SIGKILL"))
       const killedAt = performance.now()
       const [{ t: killedDb }] = (yield* Effect.promise(() => query<{ t: string }>("SELECT now()::text AS t"))) as [
         { t: string },
@@ -78,8 +96,8 @@ sandboxTest(
       assert(doneAtKill.some((n) => n < 400), `killed while the activity went on (${doneAtKill.join(", ")} of 400)`)
       yield* wait(async () => {
         const now = await Promise.all(ids.map((id) => committedPts(query, id)))
-        return now.some((pts, i) => pts > ptsAtKill[i]!)
-      }, "live updates committed again")
+        return now.some((pts, i) => orphanedIds.includes(ids[i]!) && pts > ptsAtKill[i]!)
+      }, "the killed runner's channels committed again")
       const resumedMs = performance.now() - killedAt
       yield* wait(() => activityDone(sandbox, ids), "the activity")
       yield* wait(allCommitted, "every pts committed")
@@ -93,11 +111,12 @@ sandboxTest(
         )
         return Number(rows[0]?.n ?? 0) === CHANNELS
       }, "every channel refreshed after the kill")
-      const survivorOwns = yield* Effect.promise(owns)
-      assert(
-        survivorOwns[runners.indexOf(survivor)]?.collectors.includes("live updates") === true,
-        "the survivor runs the live-updates collector",
-      )
+      const survivorOwns = (yield* Effect.promise(owns))[runners().indexOf(survivor)]
+      assertEquals(survivorOwns?.channels.length, CHANNELS, "the survivor owns every channel")
+      // The survivor's live run went on throughout: it never failed and started again (which would hide a lost
+      // update stream behind a fresh catch-up).
+      const restarted = survivor.task.output().split("\n").filter((l) => l.includes("live updates failed"))
+      assertEquals(restarted, [], "live updates never restarted on the survivor")
       const stats = yield* Effect.promise(() => admin(sandbox, "/stats"))
       assertEquals([stats.authKeyDuplicated, stats.authKeyDuplicatedRefused], [0, 0], "one connection per session")
       yield* Console.log(`cluster live: committed again ${(resumedMs / 1000).toFixed(1)} s after SIGKILL`)

@@ -73,6 +73,33 @@ sandboxTest("live: 2,500 updates of every kind across 5 channels at 500/s: the d
   assert(snapshots[0]!.n > 1_000, `post_metrics snapshots: ${snapshots[0]!.n}`)
 })
 
+sandboxTest(
+  "live: channels join and leave a running follow; one that left is no longer written and its lock is let go " +
+    "(another run takes it over); every channel ends equal to the world",
+  async () => {
+    const { h, names, ids } = await following(3, 100)
+    await using _ = h
+    let named = [names[0]!, names[1]!]
+    const moving = h.follow(() => named)
+    await until(allCommitted(h.query, h.sandbox, ids.slice(0, 2)), 10_000, "the first two followed")
+    assert((await committedPts(h.query, ids[2]!)) === 0, "the third is not followed yet")
+    for (const id of ids) await activity(h.sandbox, id, 300, 100)
+    await until(activityAt(h.sandbox, ids, 50), 10_000, "the activity under way")
+    // The first channel leaves, the third joins.
+    named = [names[1]!, names[2]!]
+    await until(() => activityDone(h.sandbox, ids), 30_000, "the activity")
+    await until(allCommitted(h.query, h.sandbox, ids.slice(1)), 15_000, "the followed ones committed")
+    const left = await committedPts(h.query, ids[0]!)
+    assert(left > 0 && left < h.sandbox.world.pts(ids[0]!), `the one that left stays behind (${left})`)
+    // Its lock was let go: another run takes it and catches it up.
+    const other = h.follow([names[0]!])
+    await until(allCommitted(h.query, h.sandbox, ids), 15_000, "every pts committed")
+    for (const id of ids) assertEquals(await differences(h.query, h.sandbox, id, false), [], `channel ${id}`)
+    await moving.stop()
+    await other.stop()
+  },
+)
+
 sandboxTest("live: withheld pushes leave pts gaps that getChannelDifference fills", async () => {
   const { h, names, ids } = await following(2, 100)
   await using _ = h

@@ -53,9 +53,12 @@ export interface SyncHarness extends AsyncDisposable {
     refs: ReadonlyArray<PeerRef | string>,
     options?: { readonly periodDays?: number; readonly concurrency?: number },
   ): Promise<ReadonlyArray<PeerStats>>
-  /** Starts following the channels live (as poll-updates does); `stop` interrupts it and waits for its flush. */
+  /**
+   * Starts following the channels live (as poll-updates does), or, given a function, the channels it names each
+   * second (as a cluster runner does); `stop` interrupts it and waits for its flush.
+   */
   follow(
-    refs: ReadonlyArray<PeerRef | string>,
+    refs: ReadonlyArray<PeerRef | string> | (() => ReadonlyArray<PeerRef | string>),
     options?: { readonly reconcileSeconds?: number },
   ): {
     readonly stop: () => Promise<void>
@@ -121,9 +124,12 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
       ),
     follow: (refs, o = {}) => {
       const fiber = runtime.runFork(
-        LiveUpdates.use((l) =>
-          l.run(refs.map(asRef), { reconcileSeconds: o.reconcileSeconds ?? 3600, statusSeconds: 0 })
-        ),
+        LiveUpdates.use((l) => {
+          const options = { reconcileSeconds: o.reconcileSeconds ?? 3600, statusSeconds: 0 }
+          return typeof refs === "function"
+            ? l.follow(Effect.sync(() => refs().map(asRef)), options)
+            : l.run(refs.map(asRef), options)
+        }),
       )
       return {
         stop: () => runtime.runPromise(Fiber.interrupt(fiber)).then(() => undefined),

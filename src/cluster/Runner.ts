@@ -4,6 +4,11 @@
  * DATABASE_URL. Otherwise the same entities run on one runner in this process, its shards and messages in memory. A
  * dead runner's shards are taken over once its lock expired (CLUSTER_SHARD_LOCK_EXPIRATION_S); a stopping runner hands
  * its shards over as soon as its entities stopped.
+ *
+ * The runner's storage has a pool of its own (3 connections): the shard locks are refreshed every third
+ * of their expiry, and behind the collectors' queries in one pool a refresh waited too long under load (2,000 channels
+ * joining live at start): the runner lost its shards, its accounts reconnected elsewhere, every runner caught every
+ * channel up again, and so on.
  */
 import { NodeClusterSocket } from "@effect/platform-node"
 import { Duration, Effect, Layer, Option, Ref } from "effect"
@@ -18,6 +23,7 @@ import {
 } from "effect/cluster"
 import { AppConfig } from "../Config.ts"
 import { ConfigError } from "../domain/Errors.ts"
+import { Sql } from "../store/Sql.ts"
 import { Ownership } from "./Ownership.ts"
 
 export const RunnerLive = Layer.unwrap(
@@ -33,7 +39,7 @@ export const RunnerLive = Layer.unwrap(
       // A stopping runner waits this long at most for its entities (an interrupted sync stops at its next call).
       entityTerminationTimeout: Duration.seconds(3),
     }
-    if (!cluster.enabled || Option.isNone(cluster.runnerAddress)) {
+    if (!cluster.enabled || Option.isNone(cluster.runnerAddress) || Option.isNone(config.databaseUrl)) {
       yield* Effect.logInfo("cluster is disabled (CLUSTER_ENABLED is not true): every entity runs in this process")
       return inMemory(sharding)
     }
@@ -44,9 +50,14 @@ export const RunnerLive = Layer.unwrap(
     return NodeClusterSocket.layer({
       storage: "sql",
       shardingConfig: { ...sharding, runnerAddress: Option.some(RunnerAddress.make(host, port)) },
-    })
+    }).pipe(
+      Layer.provide(Sql.layerUrl(config.databaseUrl.value, { maxConnections: STORAGE_CONNECTIONS, migrate: false })),
+    )
   }),
 )
+
+/** The runner storage's own connections: shard locks, runner heartbeats, persisted messages. */
+const STORAGE_CONNECTIONS = 3
 
 /**
  * `auto`: this machine's first IPv4 address that is not loopback (a container's address on its network, where every

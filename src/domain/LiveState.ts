@@ -23,6 +23,11 @@ export const GAP_WAIT_MS = 500
 export const RETRY_DIFF_MS = 2_000
 /** ... and after each further failure in a row twice as long, at most this long. */
 export const RETRY_DIFF_MAX_MS = 60_000
+/**
+ * A reconnection catches a channel up at once unless it was caught up less than this long ago; then when this long
+ * has passed (dozens of accounts reconnecting in turn would otherwise ask every channel again and again).
+ */
+export const RECONNECT_CATCH_UP_MS = 10_000
 /** Posts per channel whose counter changes may wait for the post itself (and whose newest counters are kept). */
 export const HELD_PER_CHANNEL = 10_000
 
@@ -144,6 +149,9 @@ interface Channel {
   failedAt: number | undefined
   /** Differences failed in a row (the wait before the next one doubles). */
   failures: number
+  /** When a reconnection last asked for a difference, and when the next one it deferred is due. */
+  reconnectAskedAt: number
+  reconnectDue: number | undefined
   inFlight: boolean
   /** Where the difference in flight stands (asked for after this). */
   diffSeq: Seq
@@ -167,6 +175,8 @@ export class LiveState {
       gapSeq: undefined,
       failedAt: undefined,
       failures: 0,
+      reconnectAskedAt: -Infinity,
+      reconnectDue: undefined,
       inFlight: false,
       diffSeq: 0,
     })
@@ -190,7 +200,9 @@ export class LiveState {
    * (after GAP_WAIT_MS or RETRY_DIFF_MS), so the shell steps on a timer; otherwise only an input can change anything.
    */
   get gapOpen(): boolean {
-    for (const c of this.channels.values()) if (c.gapSince !== undefined || c.failedAt !== undefined) return true
+    for (const c of this.channels.values()) {
+      if (c.gapSince !== undefined || c.failedAt !== undefined || c.reconnectDue !== undefined) return true
+    }
     return false
   }
 
@@ -249,8 +261,11 @@ export class LiveState {
     for (const input of inputs) {
       switch (input._tag) {
         case "Connected":
-          // Updates may have been missed while the connection was down.
-          diffs.push(...this.catchUp())
+          // Updates may have been missed while the connection was down: each channel is caught up after it (at
+          // once, or when RECONNECT_CATCH_UP_MS have passed since the last reconnection's catch-up).
+          for (const channel of this.channels.values()) {
+            channel.reconnectDue = Math.max(now, channel.reconnectAskedAt + RECONNECT_CATCH_UP_MS)
+          }
           break
         case "Event": {
           received++
@@ -374,6 +389,12 @@ export class LiveState {
     // asked again, RETRY_DIFF_MS after the failure (doubling while it keeps failing, up to RETRY_DIFF_MAX_MS).
     for (const [channelId, channel] of this.channels) {
       if (channel.inFlight) continue
+      if (channel.reconnectDue !== undefined && now >= channel.reconnectDue) {
+        channel.reconnectDue = undefined
+        channel.reconnectAskedAt = now
+        diffs.push(...this.request(channelId))
+        continue
+      }
       const gapDue = channel.gapSince !== undefined && now - channel.gapSince >= GAP_WAIT_MS
       const wait = Math.min(RETRY_DIFF_MS * 2 ** Math.max(0, channel.failures - 1), RETRY_DIFF_MAX_MS)
       if (channel.failedAt !== undefined ? now - channel.failedAt > wait : gapDue) {

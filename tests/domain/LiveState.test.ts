@@ -3,7 +3,13 @@
  * the gap wait, again after a failure), counters held for posts not stored yet, counters from one account only, and
  * what a batch writes. Fed inputs with explicit times: no clock, no I/O.
  */
-import { GAP_WAIT_MS, type LiveInput, LiveState, RETRY_DIFF_MS } from "../../src/domain/LiveState.ts"
+import {
+  GAP_WAIT_MS,
+  type LiveInput,
+  LiveState,
+  RECONNECT_CATCH_UP_MS,
+  RETRY_DIFF_MS,
+} from "../../src/domain/LiveState.ts"
 import type { Post } from "../../src/domain/Post.ts"
 import type { LiveEvent, MetricEvent, PtsEvent } from "../../src/domain/Updates.ts"
 import { assertEquals } from "../support/assert.ts"
@@ -93,6 +99,22 @@ Deno.test("LiveState: a failed difference is asked again only after the retry wa
     diff: { _tag: "Difference", pts: 150, final: false, timeout: undefined, posts: [], events: [] },
   }], 4_000)
   assertEquals(partial.diffs, [{ channelId: CH, pts: 150, epoch: 1 }])
+})
+
+Deno.test("LiveState: reconnections in a row catch a channel up once per RECONNECT_CATCH_UP_MS, each after it", () => {
+  const state = following()
+  const connected = { _tag: "Connected", account: "a" } as const
+  assertEquals(state.step([connected], 0).diffs, [{ channelId: CH, pts: 100, epoch: 1 }])
+  state.step([difference(100, [])], 100)
+  // Another account reconnects soon after: deferred, not dropped.
+  assertEquals(state.step([{ ...connected, account: "b" }], 1_000).diffs, [])
+  assertEquals(state.gapOpen, true, "the shell steps on its timer")
+  assertEquals(state.step([{ ...connected, account: "c" }], 5_000).diffs, [])
+  assertEquals(state.step([], RECONNECT_CATCH_UP_MS - 1).diffs, [])
+  assertEquals(state.step([], RECONNECT_CATCH_UP_MS).diffs, [{ channelId: CH, pts: 100, epoch: 1 }], "one for both")
+  state.step([difference(100, [])], RECONNECT_CATCH_UP_MS + 100)
+  assertEquals(state.gapOpen, false)
+  assertEquals(state.step([], 3 * RECONNECT_CATCH_UP_MS).diffs, [])
 })
 
 Deno.test("LiveState: a failed catch-up (no gap open) is asked again after the retry wait, doubling", () => {

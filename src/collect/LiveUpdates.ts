@@ -20,6 +20,7 @@ import {
   Schedule,
   Schema,
   Scope,
+  Semaphore,
   Stream,
 } from "effect"
 import type { PeerRef } from "../domain/Refs.ts"
@@ -51,6 +52,10 @@ const BATCH = 2_000
 const DIFF_LIMIT = 100
 /** How often a run that follows a changing set of channels (follow) looks at the set. */
 const MEMBERSHIP_EVERY = Duration.seconds(1)
+/** A changed set of channels is acted on once it stayed the same this long. */
+const MEMBERSHIP_SETTLE = Duration.seconds(3)
+/** Channels of a `follow` resolving or reading their start at once. */
+const JOINS_AT_ONCE = 16
 /** A channel that could not join (its start could not be read) tries again after this long. */
 const JOIN_RETRY = Duration.seconds(5)
 
@@ -71,6 +76,8 @@ export interface LiveOptions {
   readonly reconcileSeconds: number
   /** A status line at this interval (0: none). */
   readonly statusSeconds: number
+  /** `follow`: a changed set of channels is acted on once it stayed the same this long (default 3 s). */
+  readonly settleMs?: number
   /**
    * Called after each commit with the pts-moving updates it covered (channel, pts, receipt time) and the commit time
    * (wall-clock ms): the benchmark's latency probe.
@@ -388,7 +395,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
       })
 
       /** Where a channel starts, as the writer takes it in (undefined: it cannot be followed). */
-      const joining = Effect.fnUntraced(function* (info: ChannelInfo, lock?: Scope.Closeable) {
+      const startAt = Effect.fnUntraced(function* (info: ChannelInfo, lock?: Scope.Closeable) {
         const start = yield* startOf(info)
         if (start === undefined) return undefined
         const storedTop = Option.getOrElse(yield* posts.maxMsgId(info.id), () => 0)
@@ -403,7 +410,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
           for (const id of [...resolved.keys()].sort((a, b) => a - b)) yield* locks.lock(id, UPDATES_STREAM)
           const joins: Array<Join> = []
           for (const info of resolved.values()) {
-            const j = yield* joining(info)
+            const j = yield* startAt(info)
             if (j !== undefined) joins.push(j)
           }
           if (joins.length === 0) {
@@ -421,6 +428,8 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
           const live = yield* follower(options)
           const members = new Map<string, Fiber.Fiber<number | undefined, unknown>>()
 
+          /** Channels resolving or reading their start at once (the lock waits are not counted). */
+          const joining = yield* Semaphore.make(JOINS_AT_ONCE)
           /**
            * One channel joins: resolved, its lock taken (waiting while its previous follower lets go), its start
            * read, then handed to the writer with the lock. Interrupted while it resolves or waits, it holds nothing;
@@ -431,9 +440,9 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
               Effect.gen(function* () {
                 const lock = yield* Scope.make()
                 const exit = yield* Effect.exit(Effect.gen(function* () {
-                  const info = yield* restore(resolve(ref))
+                  const info = yield* restore(joining.withPermits(1)(resolve(ref)))
                   yield* restore(Scope.provide(locks.lock(info.id, UPDATES_STREAM), lock))
-                  return yield* joining(info, lock)
+                  return yield* joining.withPermits(1)(startAt(info, lock))
                 }))
                 if (Exit.isSuccess(exit) && exit.value !== undefined) {
                   yield* live.add(exit.value)
@@ -461,8 +470,16 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
             )
 
           /** The channels named now join; those no longer named leave (their last updates committed first). */
+          let seen = ""
+          let stableSince = 0
           const sync = Effect.gen(function* () {
             const wanted = new Map((yield* owned).map((ref) => [describePeer(ref), ref]))
+            // Only a set that stayed the same for MEMBERSHIP_SETTLE is acted on: runners starting together move
+            // shards back and forth for a few seconds, and every move costs a catch-up.
+            const now = yield* Clock.currentTimeMillis
+            const names = [...wanted.keys()].join("\n")
+            if (names !== seen) [seen, stableSince] = [names, now]
+            if (now - stableSince < (options.settleMs ?? Duration.toMillis(MEMBERSHIP_SETTLE))) return
             for (const [key, ref] of wanted) {
               if (!members.has(key)) members.set(key, yield* Effect.forkScoped(join(ref)))
             }

@@ -127,7 +127,7 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
         LiveUpdates.use((l) => {
           const options = { reconcileSeconds: o.reconcileSeconds ?? 3600, statusSeconds: 0 }
           return typeof refs === "function"
-            ? l.follow(Effect.sync(() => refs().map(asRef)), options)
+            ? l.follow(Effect.sync(() => refs().map(asRef)), { ...options, settleMs: 0 })
             : l.run(refs.map(asRef), options)
         }),
       )

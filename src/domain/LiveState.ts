@@ -28,6 +28,11 @@ export const RETRY_DIFF_MAX_MS = 60_000
  * has passed (dozens of accounts reconnecting in turn would otherwise ask every channel again and again).
  */
 export const RECONNECT_CATCH_UP_MS = 10_000
+/**
+ * Reconnections' catch-ups asked per second at most (after a burst of as many): with thousands of channels they go
+ * out spread, not all at once, and leave the accounts' budget to the rest (gaps are filled at once, as ever).
+ */
+export const RECONNECT_CATCH_UPS_PER_SECOND = 20
 /** Posts per channel whose counter changes may wait for the post itself (and whose newest counters are kept). */
 export const HELD_PER_CHANNEL = 10_000
 
@@ -162,6 +167,8 @@ export class LiveState {
   private stopping = false
   private seq: Seq = 0
   private epochs = 0
+  /** When the next reconnection catch-up may go (GCRA over RECONNECT_CATCH_UPS_PER_SECOND). */
+  private nextCatchUpAt = -Infinity
 
   /** Follows `channelId` from `pts`, with `storedTop` its highest stored post id. */
   follow(channelId: number, pts: number, storedTop: number): void {
@@ -390,6 +397,9 @@ export class LiveState {
     for (const [channelId, channel] of this.channels) {
       if (channel.inFlight) continue
       if (channel.reconnectDue !== undefined && now >= channel.reconnectDue) {
+        const interval = 1000 / RECONNECT_CATCH_UPS_PER_SECOND
+        if (this.nextCatchUpAt - RECONNECT_CATCH_UPS_PER_SECOND * interval >= now) continue
+        this.nextCatchUpAt = Math.max(this.nextCatchUpAt, now) + interval
         channel.reconnectDue = undefined
         channel.reconnectAskedAt = now
         diffs.push(...this.request(channelId))

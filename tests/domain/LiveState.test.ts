@@ -8,6 +8,7 @@ import {
   type LiveInput,
   LiveState,
   RECONNECT_CATCH_UP_MS,
+  RECONNECT_CATCH_UPS_PER_SECOND,
   RETRY_DIFF_MS,
 } from "../../src/domain/LiveState.ts"
 import type { Post } from "../../src/domain/Post.ts"
@@ -115,6 +116,20 @@ Deno.test("LiveState: reconnections in a row catch a channel up once per RECONNE
   state.step([difference(100, [])], RECONNECT_CATCH_UP_MS + 100)
   assertEquals(state.gapOpen, false)
   assertEquals(state.step([], 3 * RECONNECT_CATCH_UP_MS).diffs, [])
+})
+
+Deno.test("LiveState: a reconnection catches many channels up spread over time, every one of them", () => {
+  const state = new LiveState()
+  const channels = 4 * RECONNECT_CATCH_UPS_PER_SECOND
+  for (let id = 1; id <= channels; id++) state.follow(id, 10, 0)
+  const asked = new Set<number>()
+  const first = state.step([{ _tag: "Connected", account: "a" }], 0).diffs
+  first.forEach((d) => asked.add(d.channelId))
+  assertEquals(first.length, RECONNECT_CATCH_UPS_PER_SECOND, "a burst at once")
+  for (let t = 100; t <= 1_000; t += 100) state.step([], t).diffs.forEach((d) => asked.add(d.channelId))
+  assertEquals(asked.size, 2 * RECONNECT_CATCH_UPS_PER_SECOND, "then the rate")
+  for (let t = 1_100; t <= 3_000; t += 100) state.step([], t).diffs.forEach((d) => asked.add(d.channelId))
+  assertEquals(asked.size, channels, "every channel in the end")
 })
 
 Deno.test("LiveState: a failed catch-up (no gap open) is asked again after the retry wait, doubling", () => {

@@ -2,9 +2,10 @@
  * Benchmark: `serve` as cluster runners (processes, one PostgreSQL) against a sandbox in its own process.
  * 1. Budget: 9 accounts under a sandbox-enforced getHistory budget per account, on 1 runner and on 3: the achieved rate
  *    over the budget and FLOOD_WAITs (target: ratio >= 0.95, 0 FLOOD_WAIT, for both).
- * 2. Scale: 3 runners, 30 accounts, 2,000 small channels, one runner SIGKILLed half-way: time until every channel is
- *    caught up, requests per channel, each runner's CPU seconds and peak memory, and how long the killed runner's
- *    channels waited before another runner carried on.
+ * 2. Scale: 3 runners, 30 accounts, 2,000 small channels followed live too, one runner SIGKILLed half-way: time until
+ *    every channel is caught up, requests per channel, each runner's CPU seconds and peak memory, and how long the
+ *    killed runner's channels waited before another runner carried on; then activity on 200 channels (1,000
+ *    changes/s for 10 s): how long after it every change is committed, and the runners' CPU meanwhile.
  */
 import { budgetFigures, budgetSandbox, type Entry, historyCalls, type PoolBenchOptions } from "./pool.ts"
 import { spawnSandbox } from "./sandbox.ts"
@@ -67,19 +68,16 @@ async function stopAll(runners: ReadonlyArray<Runner>): Promise<void> {
   await Promise.all(runners.map((r) => r.child.status))
 }
 
-/** Channels whose history checkpoint says done. */
-async function channelsDone(databaseUrl: string): Promise<number> {
-  const out = await new Deno.Command("psql", {
-    args: [
-      databaseUrl,
-      "-tAc",
-      "SELECT count(*) FROM checkpoints WHERE stream = 'history' AND (cursor ->> 'done')::bool",
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output()
-  return out.code === 0 ? Number(new TextDecoder().decode(out.stdout).trim()) : 0
+/** One number a query on `databaseUrl` returns (0 when it fails). */
+async function scalar(databaseUrl: string, query: string): Promise<number> {
+  const out = await new Deno.Command("psql", { args: [databaseUrl, "-tAc", query], stdout: "piped", stderr: "null" })
+    .output()
+  return out.code === 0 ? Number(new TextDecoder().decode(out.stdout).trim() || 0) : 0
 }
+
+/** Channels whose history checkpoint says done. */
+const channelsDone = (databaseUrl: string) =>
+  scalar(databaseUrl, "SELECT count(*) FROM checkpoints WHERE stream = 'history' AND (cursor ->> 'done')::bool")
 
 /** What a runner's /info says it owns (nothing while it does not answer). */
 async function owned(
@@ -174,8 +172,8 @@ async function scaleCase(options: ClusterBenchOptions) {
   const database = await benchDatabase(options.adminUrl, "cluster_scale")
   const runners: Array<Runner> = []
   try {
-    options.progress(`3 runners, ${accounts} accounts: ${channels} channels of 50 posts`)
-    const env = runnerEnv(sandbox, database.url, rate, 64)
+    options.progress(`3 runners, ${accounts} accounts: ${channels} channels of 50 posts, followed live`)
+    const env = { ...runnerEnv(sandbox, database.url, rate, 64), MTPROTO_UPDATES_ENABLED: "true" }
     const started = performance.now()
     for (let i = 0; i < 3; i++) runners.push(startRunner(env))
     await waitFor("half the channels", channels / 2, () => channelsDone(database.url), 900)
@@ -185,15 +183,10 @@ async function scaleCase(options: ClusterBenchOptions) {
     const doneBefore = await channelsDone(database.url)
     // The killed runner's channels were being synced: another runner stores posts of them again.
     const orphanIds = sandbox.descriptor.channels.filter((c) => orphaned.includes(`@${c.username}`)).map((c) => c.id)
-    const orphanPosts = async () => {
-      if (orphanIds.length === 0) return 0
-      const out = await new Deno.Command("psql", {
-        args: [database.url, "-tAc", `SELECT count(*) FROM posts WHERE channel_id IN (${orphanIds.join(",")})`],
-        stdout: "piped",
-        stderr: "null",
-      }).output()
-      return Number(new TextDecoder().decode(out.stdout).trim() || 0)
-    }
+    const orphanPosts = () =>
+      orphanIds.length === 0
+        ? Promise.resolve(0)
+        : scalar(database.url, `SELECT count(*) FROM posts WHERE channel_id IN (${orphanIds.join(",")})`)
     victim.child.kill("SIGKILL")
     await victim.child.status
     const killedAt = performance.now()
@@ -203,6 +196,10 @@ async function scaleCase(options: ClusterBenchOptions) {
     const catchUpS = (performance.now() - started) / 1000 +
       await waitFor("every channel", channels, () => channelsDone(database.url), 900)
     const survivors = await Promise.all(runners.slice(1).map((r) => usage(r.child.pid)))
+    // Live: every channel followed (the killed runner's ones by the survivors), then activity on 200 of them.
+    const followed = () => scalar(database.url, "SELECT count(*) FROM checkpoints WHERE stream = 'updates'")
+    const followS = await waitFor("every channel followed", channels, followed, 300)
+    const live = await liveActivity(sandbox.descriptor.admin, database.url, runners.slice(1))
     const calls = await historyCalls(sandbox.descriptor.admin)
     const all = (await (await fetch(`${sandbox.descriptor.admin}/log`)).json()).entries as ReadonlyArray<Entry>
     const stats = await (await fetch(`${sandbox.descriptor.admin}/stats`)).json()
@@ -220,11 +217,54 @@ async function scaleCase(options: ClusterBenchOptions) {
       authKeyDuplicated: stats.authKeyDuplicated,
       runnerCpuSeconds: [victimUsage.cpuSeconds, ...survivors.map((u) => u.cpuSeconds)],
       runnerPeakRssMb: [victimUsage.peakRssMb, ...survivors.map((u) => u.peakRssMb)],
+      everyChannelFollowedAfterSeconds: Number(followS.toFixed(1)),
+      live,
     }
   } finally {
     await stopAll(runners)
     await sandbox.stop()
     await database.drop()
+  }
+}
+
+/** Activity on 200 channels (50 changes each at 5/s), followed by `runners`: lag and CPU. */
+async function liveActivity(admin: string, databaseUrl: string, runners: ReadonlyArray<Runner>) {
+  const world = async () =>
+    (await (await fetch(`${admin}/channels`)).json()) as ReadonlyArray<{ id: number; pts: number; isPrivate: boolean }>
+  const active = (await world()).filter((c) => !c.isPrivate).slice(0, 200).map((c) => c.id)
+  const before = await Promise.all(runners.map((r) => usage(r.child.pid)))
+  const started = performance.now()
+  for (const id of active) {
+    await fetch(`${admin}/channels/${id}/activity`, { method: "POST", body: JSON.stringify({ count: 50, rate: 5 }) })
+  }
+  const running = async () => {
+    let n = 0
+    for (const id of active) {
+      const a = await (await fetch(`${admin}/channels/${id}/activity`)).json()
+      if (!a.running && a.done >= a.total) n++
+    }
+    return n
+  }
+  await waitFor("the activity", active.length, running, 300)
+  const ended = performance.now()
+  const target = new Map((await world()).map((c) => [c.id, c.pts]))
+  const committed = () =>
+    scalar(
+      databaseUrl,
+      `SELECT count(*) FROM checkpoints WHERE stream = 'updates' AND (${
+        active.map((id) => `(channel_id = ${id} AND (cursor ->> 'pts')::int8 >= ${target.get(id)})`).join(" OR ")
+      })`,
+    )
+  const lagS = await waitFor("every change committed", active.length, committed, 300)
+  const after = await Promise.all(runners.map((r) => usage(r.child.pid)))
+  const seconds = (performance.now() - started) / 1000
+  return {
+    channels: active.length,
+    changes: active.length * 50,
+    activitySeconds: Number(((ended - started) / 1000).toFixed(1)),
+    committedAfterEndSeconds: Number(lagS.toFixed(1)),
+    runnerCpuPercent: after.map((u, i) => Math.round((u.cpuSeconds - before[i]!.cpuSeconds) / seconds * 100)),
+    runnerPeakRssMb: after.map((u) => u.peakRssMb),
   }
 }
 
@@ -248,6 +288,13 @@ export async function benchCluster(options: ClusterBenchOptions): Promise<Record
       `${scale.failoverSeconds} s  CPU s per runner ${scale.runnerCpuSeconds.join("/")}  ` +
       `peak RSS MB ${scale.runnerPeakRssMb.join("/")}  FLOOD_WAIT ${scale.floodWaits}  ` +
       `AUTH_KEY_DUPLICATED ${scale.authKeyDuplicated}`,
+  )
+  options.report(
+    `live: every channel followed ${scale.everyChannelFollowedAfterSeconds} s after history; ` +
+      `${scale.live.changes} changes on ${scale.live.channels} channels in ${scale.live.activitySeconds} s, ` +
+      `all committed ${scale.live.committedAfterEndSeconds} s after the end  ` +
+      `CPU % per surviving runner ${scale.live.runnerCpuPercent.join("/")}  ` +
+      `peak RSS MB ${scale.live.runnerPeakRssMb.join("/")}`,
   )
   return {
     rate: options.rate,

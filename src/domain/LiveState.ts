@@ -5,17 +5,18 @@
  * the writes of the batch. The Effect shell (collect/LiveUpdates.ts) takes the batches, commits the writes with their
  * pts, and fetches the differences asked for. No I/O, no clock of its own.
  */
-import { Schema } from "effect"
 import { Counters, type Seq } from "./Counters.ts"
-import type { CounterChange, Post } from "./Post.ts"
 import {
-  type ChannelDifference,
-  isPtsEvent,
-  type LiveEvent,
-  type MetricEvent,
-  type PtsEvent,
-  PtsGate,
-} from "./Updates.ts"
+  counterChange,
+  type DiffRequest,
+  type LiveInput,
+  stage,
+  stagePost,
+  type Step,
+  type Writes,
+} from "./LiveInput.ts"
+import type { Post } from "./Post.ts"
+import { isPtsEvent, type PtsEvent, PtsGate } from "./Updates.ts"
 
 /** How long a gap may stay open before the difference is asked for (Telegram: "wait up to 0.5 s"). */
 export const GAP_WAIT_MS = 500
@@ -36,100 +37,7 @@ export const RECONNECT_CATCH_UPS_PER_SECOND = 20
 /** Posts per channel whose counter changes may wait for the post itself (and whose newest counters are kept). */
 export const HELD_PER_CHANNEL = 10_000
 
-/**
- * The database no longer holds batches this run committed: a channel's stored pts is below the pts this run last
- * committed for it (a crash lost acknowledged commits, or a replica took over). The run stops before writing past
- * the hole; started again, it resumes from the stored pts and fills the hole with getChannelDifference.
- */
-export class PtsBehind extends Schema.TaggedError<PtsBehind>()("PtsBehind", {
-  channelId: Schema.Number,
-  committed: Schema.Number,
-}) {
-  override get message(): string {
-    return `the database lost updates it had stored for channel ${this.channelId} (its pts is below ${this.committed}, ` +
-      "which this run had committed): starting again from the stored pts"
-  }
-}
-
-/** What the shell feeds the state. */
-export type LiveInput =
-  | { readonly _tag: "Event"; readonly event: LiveEvent; readonly at: number; readonly account: string }
-  | { readonly _tag: "Connected"; readonly account: string }
-  | {
-    readonly _tag: "Diff"
-    readonly channelId: number
-    /** The follow it was asked in (DiffRequest.epoch): an answer to an earlier follow of the channel is ignored. */
-    readonly epoch?: number
-    readonly diff: ChannelDifference
-    /** Posts a history sync stored (a too-long difference) are counted, not rewritten. */
-    readonly viaHistory: boolean
-  }
-  | { readonly _tag: "DiffFailed"; readonly channelId: number; readonly epoch?: number; readonly error: string }
-  /** The highest post id stored for a channel, read again (a history sync beside may have stored newer posts). */
-  | { readonly _tag: "StoredTop"; readonly channelId: number; readonly top: number }
-
-/** One batch's writes for one channel. */
-export interface Writes {
-  readonly posts: Map<number, Post>
-  readonly deleted: Set<number>
-  readonly metrics: Array<CounterChange>
-  /** The pts these writes reach (undefined: only counters). */
-  pts: number | undefined
-}
-
-/** A difference to fetch: from `pts` on. */
-export interface DiffRequest {
-  readonly channelId: number
-  readonly pts: number
-  /** Which follow of the channel asked (a channel may be left and followed again while a difference is out). */
-  readonly epoch: number
-}
-
-/** What one batch did. */
-export interface Step {
-  readonly writes: ReadonlyMap<number, Writes>
-  readonly diffs: ReadonlyArray<DiffRequest>
-  readonly applied: number
-  readonly duplicates: number
-  readonly received: number
-  readonly differences: number
-  readonly tooLong: number
-  readonly gapsRecovered: number
-  readonly failedDiffs: ReadonlyArray<{ readonly channelId: number; readonly error: string }>
-  /** Receipt times of what this batch applied, and the pts-moving ones with their pts (latency probes). */
-  readonly latencies: ReadonlyArray<number>
-  readonly committed: ReadonlyArray<{ readonly channelId: number; readonly pts: number; readonly at: number }>
-  /** The oldest receipt time in the batch (`now` when none). */
-  readonly oldest: number
-}
-
-export const counterChange = (e: MetricEvent): CounterChange =>
-  e._tag === "Views"
-    ? { msgId: e.msgId, views: e.views }
-    : e._tag === "Forwards"
-    ? { msgId: e.msgId, forwards: e.forwards }
-    : { msgId: e.msgId, reactions: e.reactions, reactionsTotal: e.reactionsTotal }
-
-/** Stages a post (new, edited, or as a difference has it now), replacing a deletion staged for it. */
-function stagePost(w: Writes, post: Post): void {
-  w.deleted.delete(post.msgId)
-  w.posts.set(post.msgId, post)
-}
-
-/** Stages one pts change in a batch's writes. */
-function stage(w: Writes, e: PtsEvent): void {
-  switch (e._tag) {
-    case "NewPost":
-    case "EditPost":
-      stagePost(w, e.post)
-      break
-    case "DeletePosts":
-      for (const id of e.ids) w.deleted.add(id)
-      break
-    case "PtsOnly":
-      break
-  }
-}
+export { counterChange, type DiffRequest, type LiveInput, PtsBehind, type Step, type Writes } from "./LiveInput.ts"
 
 type Timed = PtsEvent & { readonly at?: number; readonly seq: Seq }
 

@@ -1,0 +1,145 @@
+/** The analytics read models on a known dataset; every expected figure is computed here from the dataset itself. */
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import type { Post } from "../../src/domain/Post.ts"
+import { Analytics, type EntityKind, type GrowingPost } from "../../src/store/Analytics.ts"
+import { ChannelRepo } from "../../src/store/ChannelRepo.ts"
+import { PostRepo } from "../../src/store/PostRepo.ts"
+import { assertEquals } from "../support/assert.ts"
+import { storeSuite } from "../support/PgTest.ts"
+import { makePost } from "../support/posts.ts"
+
+const CH = 3001
+const OTHER = 3002
+/** Far from the other store tests' dates (they share the database). */
+const BASE = Date.UTC(2031, 0, 6, 0, 0, 0) / 1000
+const HOUR = 3600
+
+const addChannel = (id: number) =>
+  ChannelRepo.use((r) =>
+    r.upsert({ id, accessHash: "1", username: `a${id}`, title: `A ${id}`, kind: "broadcast", participantsCount: 500 })
+  )
+
+/** Posts of one channel, each hour apart from BASE, with entities chosen by id. */
+const posts: ReadonlyArray<Post> = Array.from({ length: 30 }, (_, i) => {
+  const msgId = i + 1
+  return makePost(CH, msgId, {
+    date: BASE + i * 7 * HOUR,
+    views: 1000 + 37 * msgId,
+    hashtags: msgId % 3 === 0 ? ["#three", "#all"] : ["#all"],
+    mentions: msgId % 4 === 0 ? ["@four"] : [],
+    links: msgId % 5 === 0 ? ["https://five.example"] : [],
+    isService: msgId === 29,
+  })
+})
+const deleted = new Set([7])
+
+/** Snapshots: post `msgId` grows by `msgId * k` views an hour for 6 hours from `start`. */
+const snapshots = (channelId: number, msgId: number, start: number, k: number) =>
+  Array.from({ length: 7 }, (_, h) => ({ channelId, msgId, at: start + h * HOUR, views: 500 + msgId * k * h }))
+
+const insertSnapshots = (rows: ReadonlyArray<{ channelId: number; msgId: number; at: number; views: number }>) =>
+  SqlClient.SqlClient.use((sql) =>
+    Effect.forEach(rows, (r) =>
+      sql`INSERT INTO post_metrics (channel_id, msg_id, taken_at, views)
+          VALUES (${r.channelId}::int8, ${r.msgId}::int4, to_timestamp(${r.at}), ${r.views}::int4)
+          ON CONFLICT DO NOTHING`, { discard: true })
+  )
+
+const period = { channelId: CH, since: new Date(BASE * 1000), until: new Date((BASE + 30 * 7 * HOUR) * 1000) }
+
+storeSuite("Analytics", {
+  "Analytics.trendingByGrowth ranks by views gained per hour in the window, not by totals": Effect.gen(function* () {
+    yield* addChannel(CH)
+    yield* addChannel(OTHER)
+    const repo = yield* PostRepo
+    yield* repo.upsertPage(CH, posts, new Date(BASE * 1000))
+    yield* repo.upsertPage(OTHER, [makePost(OTHER, 1, { date: BASE })], new Date(BASE * 1000))
+    yield* repo.markDeleted(CH, [...deleted], new Date(BASE * 1000))
+    const start = BASE + 300 * HOUR
+    // Later posts grow faster (k rises with the id); post 3 grows fastest of all; OTHER's post in between.
+    const series = [
+      ...[1, 2, 3, 4, 5, 6, 7, 20, 29].flatMap((id) => snapshots(CH, id, start, id === 3 ? 50 : 2)),
+      ...snapshots(OTHER, 1, start, 9),
+    ]
+    yield* insertSnapshots(series)
+    const window = { since: new Date((start + HOUR) * 1000), until: new Date((start + 5 * HOUR) * 1000) }
+
+    // Expected, from the series alone: the window's first and last snapshot of each live, non-service post.
+    const expected = (channelIds: ReadonlyArray<number>, minAgeSeconds: number): ReadonlyArray<GrowingPost> => {
+      const byPost = new Map<string, Array<{ at: number; views: number; channelId: number; msgId: number }>>()
+      for (const s of series) {
+        if (s.at < start + HOUR || s.at > start + 5 * HOUR) continue
+        if (channelIds.length > 0 && !channelIds.includes(s.channelId)) continue
+        const key = `${s.channelId}:${s.msgId}`
+        byPost.set(key, [...(byPost.get(key) ?? []), s])
+      }
+      const out: Array<GrowingPost> = []
+      for (const list of byPost.values()) {
+        const first = list[0]!, last = list.at(-1)!
+        const post = first.channelId === CH ? posts[first.msgId - 1]! : makePost(OTHER, 1, { date: BASE })
+        if ((first.channelId === CH && deleted.has(first.msgId)) || post.isService) continue
+        if (post.date > start + 5 * HOUR - minAgeSeconds) continue
+        const gained = last.views - first.views
+        out.push({
+          channelId: first.channelId,
+          msgId: first.msgId,
+          date: post.date,
+          text: post.text,
+          views: last.views,
+          gained,
+          perHour: gained * HOUR / (last.at - first.at),
+        })
+      }
+      return out.sort((a, b) => b.perHour - a.perHour || b.date - a.date || b.msgId - a.msgId)
+    }
+    const analytics = yield* Analytics
+    const all = yield* analytics.trendingByGrowth({ ...window, minAgeSeconds: 0, channelIds: [], limit: 50 })
+    assertEquals(all, expected([], 0))
+    assertEquals(all.slice(0, 2).map((p) => [p.channelId, p.msgId]), [[CH, 3], [CH, 20]], "growth, not totals")
+    const one = yield* analytics.trendingByGrowth({ ...window, minAgeSeconds: 0, channelIds: [CH], limit: 3 })
+    assertEquals(one, expected([CH], 0).slice(0, 3))
+    // Posts younger than 200 hours at the window's end are left out.
+    const old = yield* analytics.trendingByGrowth({ ...window, minAgeSeconds: 200 * HOUR, channelIds: [], limit: 50 })
+    assertEquals(old, expected([], 200 * HOUR))
+    assertEquals(old.some((p) => p.msgId === 20 && p.channelId === CH), false)
+  }).pipe(Effect.provide(Analytics.layer)),
+
+  "Analytics.heatmap counts posts and averages views by weekday and hour (UTC)": Effect.gen(function* () {
+    const cells = yield* (yield* Analytics).heatmap(period)
+    const expected = new Map<string, { weekday: number; hour: number; posts: number; views: number }>()
+    for (const p of posts) {
+      if (deleted.has(p.msgId) || p.isService) continue
+      const d = new Date(p.date * 1000)
+      const key = `${d.getUTCDay()}:${d.getUTCHours()}`
+      const cell = expected.get(key) ?? { weekday: d.getUTCDay(), hour: d.getUTCHours(), posts: 0, views: 0 }
+      expected.set(key, { ...cell, posts: cell.posts + 1, views: cell.views + p.views! })
+    }
+    const want = [...expected.values()]
+      .sort((a, b) => a.weekday - b.weekday || a.hour - b.hour)
+      .map((c) => ({ weekday: c.weekday, hour: c.hour, posts: c.posts, avgViews: c.views / c.posts }))
+    assertEquals(cells, want)
+  }).pipe(Effect.provide(Analytics.layer)),
+
+  "Analytics.topEntities counts the posts carrying each hashtag, mention and link": Effect.gen(function* () {
+    const analytics = yield* Analytics
+    const live = posts.filter((p) => !deleted.has(p.msgId) && !p.isService)
+    for (const kind of ["hashtags", "mentions", "links"] as const satisfies ReadonlyArray<EntityKind>) {
+      const counts = new Map<string, { posts: number; views: number }>()
+      for (const p of live) {
+        for (const value of new Set(p[kind])) {
+          const c = counts.get(value) ?? { posts: 0, views: 0 }
+          counts.set(value, { posts: c.posts + 1, views: c.views + p.views! })
+        }
+      }
+      const want = [...counts.entries()]
+        .map(([value, c]) => ({ value, ...c }))
+        .sort((a, b) => b.posts - a.posts || b.views - a.views || (a.value < b.value ? -1 : 1))
+      assertEquals(yield* analytics.topEntities(period, kind, 10), want, kind)
+    }
+    assertEquals((yield* analytics.topEntities(period, "hashtags", 1)).map((e) => e.value), ["#all"])
+    // A period with no posts has no entities.
+    const empty = { ...period, since: new Date(0), until: new Date(1000) }
+    assertEquals(yield* analytics.topEntities(empty, "hashtags", 10), [])
+  }).pipe(Effect.provide(Analytics.layer)),
+})

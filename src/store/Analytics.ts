@@ -1,7 +1,9 @@
 /**
- * Read models for the analytics surface (issue 18), apart from the write path: posts trending by growth (views gained
- * per hour from the `post_metrics` snapshots, not current totals), the publication heatmap, and the top hashtags,
- * mentions and links of a channel. Every figure counts non-deleted, non-service posts only.
+ * Read models for the analytics surface (issue 18), apart from the write path: the channels with their latest figures,
+ * a channel's summary over a period, posts trending by growth (views gained per hour from the `post_metrics`
+ * snapshots, not current totals), a post's metric series, a channel's daily series (ours and the official
+ * statistics'), the publication heatmap, and the top hashtags, mentions and links. Every figure counts non-deleted,
+ * non-service posts only.
  */
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -59,7 +61,65 @@ export interface Period {
   readonly until: Date
 }
 
+/** A followed channel and its latest figures. */
+export interface ChannelRow {
+  readonly id: number
+  readonly username: string | null
+  readonly title: string
+  readonly kind: string
+  readonly subscribers: number | null
+  readonly posts: number
+  /** UNIX seconds of the newest post (null: none stored). */
+  readonly lastPostAt: number | null
+  readonly views: number
+}
+
+/** A channel over a period. */
+export interface Summary {
+  readonly posts: number
+  readonly views: number
+  readonly avgViews: number | null
+  /** Average views of a post 24 h after it was published (its first snapshot at or after then; null: none yet). */
+  readonly avgReach24h: number | null
+  /** Average views per subscriber (the channel's participant count now). */
+  readonly err: number | null
+  /** (forwards + reactions + replies) / views. */
+  readonly er: number | null
+  readonly reactions: number
+  readonly forwards: number
+  readonly subscribers: number | null
+  /** The official statistics' followers, current and previous period (null: not loaded). */
+  readonly followers: { readonly current: number; readonly previous: number | null } | null
+}
+
+/** One snapshot of a post's counters. */
+export interface MetricPoint {
+  /** UNIX seconds. */
+  readonly at: number
+  readonly views: number | null
+  readonly forwards: number | null
+  readonly replies: number | null
+  readonly reactions: number
+}
+
+/** One day of a channel: the posts published that day and their views, and every official metric of the day. */
+export interface DailyPoint {
+  /** YYYY-MM-DD (UTC). */
+  readonly day: string
+  readonly posts: number
+  readonly views: number
+  readonly official: Readonly<Record<string, number>>
+}
+
 export class Analytics extends Context.Service<Analytics, {
+  /** Every stored channel, by title. */
+  readonly channels: Effect.Effect<ReadonlyArray<ChannelRow>, StoreError>
+  /** A channel's figures over the period (posts dated in it). */
+  summary(period: Period): Effect.Effect<Summary, StoreError>
+  /** A post's snapshots, oldest first. */
+  postSeries(channelId: number, msgId: number): Effect.Effect<ReadonlyArray<MetricPoint>, StoreError>
+  /** Every day of the period with posts or official metrics, in order. */
+  dailySeries(period: Period): Effect.Effect<ReadonlyArray<DailyPoint>, StoreError>
   /**
    * Posts whose views grew fastest in the window (at least two snapshots a minute or more apart), fastest first (ties:
    * newest first).
@@ -157,7 +217,134 @@ export class Analytics extends Context.Service<Analytics, {
         StoreError.mapError("Analytics.topEntities"),
       )
 
-      return Analytics.of({ trendingByGrowth, heatmap, topEntities })
+      const channels = Effect.gen(function* () {
+        const rows = yield* sql<{
+          id: string
+          username: string | null
+          title: string
+          kind: string
+          subscribers: number | null
+          posts: number
+          last_post_at: number | null
+          views: number
+        }>`
+          SELECT c.id::text AS id, c.username, c.title, c.kind, c.participants_count AS subscribers,
+            coalesce(p.posts, 0)::int4 AS posts, p.last_post_at, coalesce(p.views, 0)::float8 AS views
+          FROM channels c LEFT JOIN LATERAL (
+            SELECT count(*) AS posts, date_part('epoch', max(date))::float8 AS last_post_at, sum(views) AS views
+            FROM posts WHERE channel_id = c.id AND deleted_at IS NULL AND NOT is_service
+          ) p ON true
+          ORDER BY c.title, c.id`
+        return rows.map((r): ChannelRow => ({
+          id: Number(r.id),
+          username: r.username,
+          title: r.title,
+          kind: r.kind,
+          subscribers: r.subscribers,
+          posts: r.posts,
+          lastPostAt: r.last_post_at,
+          views: r.views,
+        }))
+      }).pipe(StoreError.mapError("Analytics.channels"), Effect.withSpan("mtproto.db.Analytics.channels"))
+
+      const summary = Effect.fn("mtproto.db.Analytics.summary")(
+        function* (period: Period) {
+          const [row] = yield* sql<{
+            posts: number
+            views: number
+            avg_views: number | null
+            reach: number | null
+            actions: number
+            reactions: number
+            forwards: number
+            subscribers: number | null
+            followers: number | null
+            followers_previous: number | null
+          }>`
+            WITH p AS (
+              SELECT msg_id, date, views, forwards, replies, reactions_total FROM posts
+              WHERE channel_id = ${period.channelId}::int8 AND date >= ${period.since} AND date < ${period.until}
+                AND deleted_at IS NULL AND NOT is_service
+            ), reach AS (
+              SELECT (SELECT m.views FROM post_metrics m
+                      WHERE m.channel_id = ${period.channelId}::int8 AND m.msg_id = p.msg_id
+                        AND m.taken_at >= p.date + interval '24 hours' AND m.views IS NOT NULL
+                      ORDER BY m.taken_at LIMIT 1) AS views
+              FROM p
+            ), f AS (
+              SELECT current, previous FROM channel_stats_values
+              WHERE channel_id = ${period.channelId}::int8 AND name = 'followers' ORDER BY day DESC LIMIT 1
+            )
+            SELECT count(*)::int4 AS posts, coalesce(sum(p.views), 0)::float8 AS views,
+              avg(p.views)::float8 AS avg_views, (SELECT avg(views)::float8 FROM reach) AS reach,
+              (coalesce(sum(p.forwards), 0) + coalesce(sum(p.reactions_total), 0) + coalesce(sum(p.replies), 0))::float8
+                AS actions,
+              coalesce(sum(p.reactions_total), 0)::float8 AS reactions,
+              coalesce(sum(p.forwards), 0)::float8 AS forwards,
+              (SELECT participants_count FROM channels WHERE id = ${period.channelId}::int8) AS subscribers,
+              (SELECT current FROM f) AS followers, (SELECT previous FROM f) AS followers_previous
+            FROM p`
+          const views = row?.views ?? 0
+          const subscribers = row?.subscribers ?? null
+          const avgViews = row?.avg_views ?? null
+          return {
+            posts: row?.posts ?? 0,
+            views,
+            avgViews,
+            avgReach24h: row?.reach ?? null,
+            err: avgViews !== null && subscribers ? avgViews / subscribers : null,
+            er: views > 0 ? (row?.actions ?? 0) / views : null,
+            reactions: row?.reactions ?? 0,
+            forwards: row?.forwards ?? 0,
+            subscribers,
+            followers: row?.followers == null
+              ? null
+              : { current: row.followers, previous: row.followers_previous ?? null },
+          }
+        },
+        StoreError.mapError("Analytics.summary"),
+      )
+
+      const postSeries = Effect.fn("mtproto.db.Analytics.postSeries")(
+        function* (channelId: number, msgId: number) {
+          const rows = yield* sql<
+            { at: number; views: number | null; forwards: number | null; replies: number | null; reactions: number }
+          >`
+            SELECT date_part('epoch', taken_at)::float8 AS at, views, forwards, replies, reactions_total AS reactions
+            FROM post_metrics WHERE channel_id = ${channelId}::int8 AND msg_id = ${msgId}::int4
+            ORDER BY taken_at`
+          return rows.map((r): MetricPoint => ({ ...r }))
+        },
+        StoreError.mapError("Analytics.postSeries"),
+      )
+
+      const dailySeries = Effect.fn("mtproto.db.Analytics.dailySeries")(
+        function* (period: Period) {
+          const rows = yield* sql<{ day: string; posts: number; views: number; official: Record<string, number> }>`
+            WITH own AS (
+              SELECT (date AT TIME ZONE 'UTC')::date AS day, count(*)::int4 AS posts,
+                coalesce(sum(views), 0)::float8 AS views
+              FROM posts
+              WHERE channel_id = ${period.channelId}::int8 AND date >= ${period.since} AND date < ${period.until}
+                AND deleted_at IS NULL AND NOT is_service
+              GROUP BY 1
+            ), official AS (
+              SELECT day, jsonb_object_agg(metric, value) AS official FROM channel_daily
+              WHERE channel_id = ${period.channelId}::int8
+                AND day >= (${period.since}::timestamptz AT TIME ZONE 'UTC')::date
+                AND day < (${period.until}::timestamptz AT TIME ZONE 'UTC')::date
+              GROUP BY day
+            )
+            SELECT to_char(coalesce(own.day, official.day), 'YYYY-MM-DD') AS day, coalesce(own.posts, 0)::int4 AS posts,
+              coalesce(own.views, 0)::float8 AS views, coalesce(official.official, '{}'::jsonb) AS official
+            FROM own FULL JOIN official ON official.day = own.day
+            ORDER BY 1`
+          return rows.map((r): DailyPoint => ({ day: r.day, posts: r.posts, views: r.views, official: r.official }))
+        },
+        StoreError.mapError("Analytics.dailySeries"),
+      )
+
+      return Analytics.of({ channels, summary, postSeries, dailySeries, trendingByGrowth, heatmap, topEntities })
     }),
   )
 }

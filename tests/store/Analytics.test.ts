@@ -46,6 +46,13 @@ const insertSnapshots = (rows: ReadonlyArray<{ channelId: number; msgId: number;
           ON CONFLICT DO NOTHING`, { discard: true })
   )
 
+/** The snapshots of the first case (kept for the summary's reach after 24 h). */
+const START = BASE + 300 * HOUR
+const SERIES = [
+  ...[1, 2, 3, 4, 5, 6, 7, 20, 29].flatMap((id) => snapshots(CH, id, START, id === 3 ? 50 : 2)),
+  ...snapshots(OTHER, 1, START, 9),
+]
+
 const period = { channelId: CH, since: new Date(BASE * 1000), until: new Date((BASE + 30 * 7 * HOUR) * 1000) }
 
 storeSuite("Analytics", {
@@ -56,12 +63,9 @@ storeSuite("Analytics", {
     yield* repo.upsertPage(CH, posts, new Date(BASE * 1000))
     yield* repo.upsertPage(OTHER, [makePost(OTHER, 1, { date: BASE })], new Date(BASE * 1000))
     yield* repo.markDeleted(CH, [...deleted], new Date(BASE * 1000))
-    const start = BASE + 300 * HOUR
-    // Later posts grow faster (k rises with the id); post 3 grows fastest of all; OTHER's post in between.
-    const series = [
-      ...[1, 2, 3, 4, 5, 6, 7, 20, 29].flatMap((id) => snapshots(CH, id, start, id === 3 ? 50 : 2)),
-      ...snapshots(OTHER, 1, start, 9),
-    ]
+    const start = START
+    // Post 3 grows fastest of all (its total is not the largest); OTHER's post in between.
+    const series = SERIES
     yield* insertSnapshots(series)
     const window = { since: new Date((start + HOUR) * 1000), until: new Date((start + 5 * HOUR) * 1000) }
 
@@ -142,4 +146,106 @@ storeSuite("Analytics", {
     const empty = { ...period, since: new Date(0), until: new Date(1000) }
     assertEquals(yield* analytics.topEntities(empty, "hashtags", 10), [])
   }).pipe(Effect.provide(Analytics.layer)),
+
+  "Analytics.channels lists every channel with its latest figures": Effect.gen(function* () {
+    const rows = (yield* (yield* Analytics).channels).filter((c) => c.id === CH || c.id === OTHER)
+    const live = posts.filter((p) => !deleted.has(p.msgId) && !p.isService)
+    assertEquals(rows, [
+      {
+        id: CH,
+        username: `a${CH}`,
+        title: `A ${CH}`,
+        kind: "broadcast",
+        subscribers: 500,
+        posts: live.length,
+        lastPostAt: Math.max(...live.map((p) => p.date)),
+        views: live.reduce((n, p) => n + p.views!, 0),
+      },
+      {
+        id: OTHER,
+        username: `a${OTHER}`,
+        title: `A ${OTHER}`,
+        kind: "broadcast",
+        subscribers: 500,
+        posts: 1,
+        lastPostAt: BASE,
+        views: makePost(OTHER, 1).views!,
+      },
+    ])
+  }).pipe(Effect.provide(Analytics.layer)),
+
+  "Analytics.summary: posts, views, reach after 24 h, ERR, ER and the official followers": Effect.gen(function* () {
+    const analytics = yield* Analytics
+    const half = { ...period, until: new Date((BASE + 15 * 7 * HOUR) * 1000) }
+    const live = posts.filter((p) => !deleted.has(p.msgId) && !p.isService && p.date < BASE + 15 * 7 * HOUR)
+    const views = live.reduce((n, p) => n + p.views!, 0)
+    const reach = live.flatMap((p) => {
+      const first = SERIES.filter((s) => s.channelId === CH && s.msgId === p.msgId && s.at >= p.date + 24 * HOUR)
+        .sort((a, b) => a.at - b.at)[0]
+      return first ? [first.views] : []
+    })
+    const actions = live.reduce((n, p) => n + (p.forwards ?? 0) + p.reactionsTotal + (p.replies ?? 0), 0)
+    const expected = {
+      posts: live.length,
+      views,
+      avgViews: views / live.length,
+      avgReach24h: reach.reduce((a, b) => a + b, 0) / reach.length,
+      err: views / live.length / 500,
+      er: actions / views,
+      reactions: live.reduce((n, p) => n + p.reactionsTotal, 0),
+      forwards: live.reduce((n, p) => n + (p.forwards ?? 0), 0),
+      subscribers: 500,
+      followers: null,
+    }
+    assertEquals(yield* analytics.summary(half), expected)
+    yield* SqlClient.SqlClient.use((sql) =>
+      sql`INSERT INTO channel_stats_values (channel_id, day, name, period_start, current, previous)
+          VALUES (${CH}::int8, '2031-02-01', 'followers', '2031-01-25', 480, 450),
+                 (${CH}::int8, '2031-01-25', 'followers', '2031-01-18', 450, 400)`
+    )
+    assertEquals((yield* analytics.summary(half)).followers, { current: 480, previous: 450 }, "the latest period")
+    const none = yield* analytics.summary({ ...period, since: new Date(0), until: new Date(1000) })
+    assertEquals([none.posts, none.views, none.avgViews, none.avgReach24h, none.err, none.er], [
+      0,
+      0,
+      null,
+      null,
+      null,
+      null,
+    ])
+  }).pipe(Effect.provide(Analytics.layer)),
+
+  "Analytics.postSeries and dailySeries: a post's snapshots; each day's posts, views and official metrics": Effect.gen(
+    function* () {
+      const analytics = yield* Analytics
+      // The snapshot the page wrote when it stored the post, then the series.
+      const stored = posts[2]!
+      const want = [
+        { at: BASE, views: stored.views, forwards: stored.forwards, replies: stored.replies, reactions: 0 },
+        ...SERIES.filter((s) => s.channelId === CH && s.msgId === 3)
+          .map((s) => ({ at: s.at, views: s.views, forwards: null, replies: null, reactions: 0 })),
+      ]
+      assertEquals(yield* analytics.postSeries(CH, 3), want)
+      assertEquals(yield* analytics.postSeries(CH, 999), [])
+      yield* SqlClient.SqlClient.use((sql) =>
+        sql`INSERT INTO channel_daily (channel_id, day, metric, value)
+            VALUES (${CH}::int8, '2031-01-06', 'followers.joined', 12), (${CH}::int8, '2031-01-06', 'views.views', 900),
+                   (${CH}::int8, '2031-03-01', 'followers.joined', 3)`
+      )
+      const days = new Map<string, { posts: number; views: number }>()
+      for (const p of posts) {
+        if (deleted.has(p.msgId) || p.isService) continue
+        const day = new Date(p.date * 1000).toISOString().slice(0, 10)
+        const d = days.get(day) ?? { posts: 0, views: 0 }
+        days.set(day, { posts: d.posts + 1, views: d.views + p.views! })
+      }
+      const expected = [...days.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([day, d]) => ({
+        day,
+        ...d,
+        official: day === "2031-01-06" ? { "followers.joined": 12, "views.views": 900 } : {},
+      }))
+      // 2031-03-01 is after the period: left out.
+      assertEquals(yield* analytics.dailySeries(period), expected)
+    },
+  ).pipe(Effect.provide(Analytics.layer)),
 })

@@ -6,18 +6,10 @@
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { z } from "zod"
 import { ConfigError } from "./domain/Errors.ts"
-import { maskProxy, maskProxyText, parseProxyUrl, type ProxySpec } from "./domain/Proxy.ts"
-import {
-  type AccountRef,
-  listEntries,
-  maskSecret,
-  parseAccountRef,
-  parsePeerRef,
-  type PeerRef,
-  PEERS_EXPECTED,
-} from "./domain/Refs.ts"
+import { parsePeerRef, type PeerRef, PEERS_EXPECTED } from "./domain/Refs.ts"
 import { DEFAULT_SCHEDULE, parseSchedule } from "./domain/Refresh.ts"
 import {
+  accountList,
   decimal,
   flag,
   integer,
@@ -25,6 +17,7 @@ import {
   maybeText,
   optional,
   parsedBy,
+  proxyList,
   type Setting,
   setting,
   settingError,
@@ -37,38 +30,6 @@ const redacted = (inner: z.ZodType<string, string>): z.ZodType<Redacted.Redacted
 
 const peers = (variable: string): Setting<ReadonlyArray<PeerRef>> =>
   setting(variable, { schema: optional(listOf(parsePeerRef), []), expected: PEERS_EXPECTED })
-
-/** Each account once; a bad entry is named by its position and masked. */
-const accountList = (raw: string): ReadonlyArray<AccountRef> | string => {
-  const refs: Array<AccountRef> = []
-  const seen = new Set<string>()
-  for (const [i, part] of listEntries(raw).entries()) {
-    const ref = parseAccountRef(part)
-    if (ref === undefined) {
-      return `entry ${i + 1} (${maskSecret(part)}) is neither a GramJS session string nor a session name`
-    }
-    const key = ref._tag === "SessionFile" ? ref.name : Redacted.value(ref.session)
-    if (seen.has(key)) {
-      return `entry ${i + 1} (${ref._tag === "SessionFile" ? `"${ref.name}"` : maskSecret(part)}) is listed twice`
-    }
-    seen.add(key)
-    refs.push(ref)
-  }
-  return refs
-}
-
-/** Each proxy once; a bad entry is named by its position, its credentials masked. */
-const proxyList = (raw: string): ReadonlyArray<ProxySpec> | string => {
-  const specs: Array<ProxySpec> = []
-  for (const [i, part] of listEntries(raw).entries()) {
-    const spec = parseProxyUrl(part)
-    if (typeof spec === "string") return `entry ${i + 1} (${maskProxyText(part)}): ${spec}`
-    specs.push(spec)
-  }
-  const masked = specs.map(maskProxy)
-  const twice = masked.findIndex((m, i) => masked.indexOf(m) !== i)
-  return twice >= 0 ? `entry ${twice + 1} (${masked[twice]}) is listed twice` : specs
-}
 
 /** The refresh schedule, or why it is not one. */
 const schedule = (raw: string) => {
@@ -233,6 +194,23 @@ const SETTINGS = {
   },
   /** @default 25 */
   gracefulShutdownTimeoutS: integer("GRACEFUL_SHUTDOWN_TIMEOUT_S", 1, 3_600, 25),
+  /** serve: the read API (`/api/v1`, JSON and CSV, with its OpenAPI document). */
+  api: {
+    enabled: flag("API_ENABLED"),
+    /** @default 127.0.0.1:8080 */
+    bind: setting("API_BIND", {
+      schema: optional(parsedBy(hostPort), { host: "127.0.0.1", port: 8080 }),
+      expected: "host:port the read API listens on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080",
+    }),
+    /** Requests must carry `Authorization: Bearer <token>` when set. */
+    token: setting("API_TOKEN", {
+      schema: optional(redacted(z.string().min(16).regex(/^[\x21-\x7e]+$/)), undefined).transform(
+        Option.fromNullishOr,
+      ),
+      expected: "a bearer token of at least 16 printable characters without spaces",
+      secret: true,
+    }),
+  },
   /** serve on several runners (Effect Cluster); off: the same entities on one runner in this process. */
   cluster: {
     enabled: flag("CLUSTER_ENABLED"),

@@ -1,12 +1,14 @@
 /**
  * One environment variable as a setting: its zod schema (unset or blank gives the default) and the words for what it
  * expects, and the ConfigError for a bad value (naming the variable, its value unless secret, and what it expects).
- * Config.ts declares every setting with these; nothing else imports zod.
+ * Config.ts declares every setting with these (the parsers of the account and proxy lists are here too); nothing else
+ * imports zod.
  */
-import { Option } from "effect"
+import { Option, Redacted } from "effect"
 import { z } from "zod"
 import { ConfigError } from "./domain/Errors.ts"
-import { listEntries } from "./domain/Refs.ts"
+import { maskProxy, maskProxyText, parseProxyUrl, type ProxySpec } from "./domain/Proxy.ts"
+import { type AccountRef, listEntries, maskSecret, parseAccountRef } from "./domain/Refs.ts"
 
 export interface Setting<A> {
   readonly variable: string
@@ -118,4 +120,36 @@ export function settingError(spec: Setting<unknown>, raw: string, issue: string 
   // A list names its bad entry (never for a secret list).
   const entry = !spec.secret && issue && issue !== raw.trim() && raw.includes(issue) ? ` (bad entry "${issue}")` : ""
   return new ConfigError({ variable: name, message: `Invalid ${name} ${shown}${entry}: expected ${spec.expected}` })
+}
+
+/** Each account once; a bad entry is named by its position and masked. */
+export const accountList = (raw: string): ReadonlyArray<AccountRef> | string => {
+  const refs: Array<AccountRef> = []
+  const seen = new Set<string>()
+  for (const [i, part] of listEntries(raw).entries()) {
+    const ref = parseAccountRef(part)
+    if (ref === undefined) {
+      return `entry ${i + 1} (${maskSecret(part)}) is neither a GramJS session string nor a session name`
+    }
+    const key = ref._tag === "SessionFile" ? ref.name : Redacted.value(ref.session)
+    if (seen.has(key)) {
+      return `entry ${i + 1} (${ref._tag === "SessionFile" ? `"${ref.name}"` : maskSecret(part)}) is listed twice`
+    }
+    seen.add(key)
+    refs.push(ref)
+  }
+  return refs
+}
+
+/** Each proxy once; a bad entry is named by its position, its credentials masked. */
+export const proxyList = (raw: string): ReadonlyArray<ProxySpec> | string => {
+  const specs: Array<ProxySpec> = []
+  for (const [i, part] of listEntries(raw).entries()) {
+    const spec = parseProxyUrl(part)
+    if (typeof spec === "string") return `entry ${i + 1} (${maskProxyText(part)}): ${spec}`
+    specs.push(spec)
+  }
+  const masked = specs.map(maskProxy)
+  const twice = masked.findIndex((m, i) => masked.indexOf(m) !== i)
+  return twice >= 0 ? `entry ${twice + 1} (${masked[twice]}) is listed twice` : specs
 }

@@ -90,6 +90,8 @@ Deno.test("Config: a bad value names the variable, the value and what is expecte
     [{ CLUSTER_RUNNER_ADDRESS: "tgpulse-1" }, "CLUSTER_RUNNER_ADDRESS", /"tgpulse-1".*host:port/],
     [{ CLUSTER_RUNNER_ADDRESS: "tgpulse-1:70000" }, "CLUSTER_RUNNER_ADDRESS", /"tgpulse-1:70000"/],
     [{ CLUSTER_SHARD_LOCK_EXPIRATION_S: "1" }, "CLUSTER_SHARD_LOCK_EXPIRATION_S", /"1".*from 3 to 600/],
+    [{ API_BIND: "8080" }, "API_BIND", /"8080".*host:port/],
+    [{ API_ENABLED: "sure" }, "API_ENABLED", /"sure"/],
   ]
   for (const [env, variable, pattern] of cases) {
     const e = bad(env)
@@ -135,6 +137,14 @@ Deno.test("Config: settings that only work together are checked together, naming
     CLUSTER_RUNNER_ADDRESS: "tgpulse-2:34431",
   })
   assertEquals(runner.cluster.runnerAddress, Option.some({ host: "tgpulse-2", port: 34431 }))
+  const api = ok({ API_ENABLED: "true", API_BIND: "0.0.0.0:9090", API_TOKEN: "a-token-of-twenty-chars" })
+  assertEquals([api.api.enabled, api.api.bind], [true, { host: "0.0.0.0", port: 9090 }])
+  assertEquals(Redacted.value(Option.getOrThrow(api.api.token)), "a-token-of-twenty-chars")
+  assertEquals([ok({}).api.enabled, ok({}).api.bind, Option.isNone(ok({}).api.token)], [
+    false,
+    { host: "127.0.0.1", port: 8080 },
+    true,
+  ])
 })
 
 Deno.test("Config: a bad secret is named but never shown", () => {
@@ -144,6 +154,8 @@ Deno.test("Config: a bad secret is named but never shown", () => {
     ["MTPROTO_ACCOUNTS", "ok,hunter2/../x"],
     ["MTPROTO_ACCOUNTS", `${SESSION},${SESSION}`.replaceAll("A", "h")],
     ["MTPROTO_PROXIES", "ftp://user:hunter2@proxy:1"],
+    ["API_TOKEN", "hunter2"],
+    ["API_TOKEN", "hunter2 with spaces in it"],
   ]
   for (const [variable, value] of cases) {
     const e = bad({ [variable]: value })

@@ -7,6 +7,8 @@
 import { Cause, Context, Duration, Effect, Fiber, Layer, Metric, Option, Ref, Schedule } from "effect"
 import { Sharding } from "effect/cluster"
 import type { SqlClient } from "effect/sql"
+import denoJson from "../deno.json" with { type: "json" }
+import { serveApi } from "./api/Api.ts"
 import { AppConfig } from "./Config.ts"
 import { HistorySync } from "./collect/HistorySync.ts"
 import { LiveUpdates } from "./collect/LiveUpdates.ts"
@@ -17,6 +19,7 @@ import { channelEntityId, ownedChannels, syncThroughEntities } from "./cluster/C
 import { Ownership } from "./cluster/Ownership.ts"
 import type { PeerRef } from "./domain/Refs.ts"
 import { collectorRestarts } from "./observe/Metrics.ts"
+import { Analytics } from "./store/Analytics.ts"
 import { type Collectors, collects, Readiness } from "./Readiness.ts"
 import { AccountPool } from "./pool/AccountPool.ts"
 
@@ -69,6 +72,8 @@ export interface SupervisorOptions {
   readonly statsPeers: ReadonlyArray<PeerRef>
   /** Start again and restart a failed collector with backoff; false: the first failure ends the task. */
   readonly restart: boolean
+  /** Serve the read API when API_ENABLED (serve does; poll-updates does not). */
+  readonly api?: boolean
 }
 
 /**
@@ -134,10 +139,24 @@ export class Supervisor extends Context.Service<Supervisor, {
           return every === undefined ? once : Effect.repeat(once, Schedule.spaced(Duration.seconds(every)))
         }
 
+        /** The read API on the store's connection, once the store is up (an address in use ends the task). */
+        const api = (sql: Context.Context<SqlClient.SqlClient>) =>
+          !options.api
+            ? Effect.void
+            : !config.api.enabled
+            ? Effect.logInfo("read API is disabled (API_ENABLED is not true)")
+            : Effect.asVoid(
+              serveApi(config.api.bind, { token: config.api.token, version: denoJson.version }).pipe(
+                Effect.provide(Analytics.layer),
+                Effect.provideContext(sql),
+              ),
+            )
+
         const run = Effect.gen(function* () {
           if (!collects(on)) {
             const services = yield* start(layers.store)
             yield* readiness.up({ sql: services, pool: Option.none(), ownership: Option.none() })
+            yield* api(services)
             return yield* Effect.never
           }
           const cluster = layers.cluster
@@ -150,6 +169,7 @@ export class Supervisor extends Context.Service<Supervisor, {
             pool: Option.some(Context.get(services, AccountPool)),
             ownership: owned ?? Option.none(),
           })
+          yield* api(services)
           const { channels, statsPeers } = options
           /**
            * The collectors: `perRunner` ones run on every runner of a cluster over the channels it owns (live updates

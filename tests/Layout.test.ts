@@ -52,6 +52,7 @@ function layerOf(file: string): number {
     ["telegram"],
     ["collect"],
     ["cluster"],
+    ["api"],
     ["App.ts", "Supervisor.ts", "Readiness.ts", "Cli.ts", "healthcheck.ts", "commands"],
     ["main.ts"],
   ]

@@ -28,7 +28,11 @@ export const serve = Command.make("serve", {}, () =>
     armShutdownDeadline(config.gracefulShutdownTimeoutS)
     return yield* Supervisor.use((s) => s.done).pipe(
       Effect.provide(
-        DaemonLive({ collectors: on, channels, statsPeers, restart: true }, Option.some(serveBind(config)), true),
+        DaemonLive(
+          { collectors: on, channels, statsPeers, restart: true, api: true },
+          Option.some(serveBind(config)),
+          true,
+        ),
       ),
     )
   })).pipe(

@@ -65,7 +65,12 @@ export function healthApp(options: HealthOptions, run: <A>(effect: Effect.Effect
 }
 
 /** Listens on `hostname:port` for the scope's lifetime; the address in use is a HealthServerError naming `what`. */
-const listen = (what: string, hostname: string, port: number, fetch: (req: Request) => Response | Promise<Response>) =>
+export const listen = (
+  what: string,
+  hostname: string,
+  port: number,
+  fetch: (req: Request) => Response | Promise<Response>,
+) =>
   Effect.acquireRelease(
     Effect.try({
       try: () => Deno.serve({ hostname, port, onListen: () => {} }, fetch),

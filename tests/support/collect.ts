@@ -68,6 +68,8 @@ export interface SyncHarness extends AsyncDisposable {
   }
   /** One metrics refresh round at `nowSec` (UNIX seconds), on `schedule` (default: tgpulse's). */
   refresh(refs: ReadonlyArray<PeerRef | string>, nowSec: number, schedule?: string): Promise<RefreshRound>
+  /** An effect on the harness's database (its SqlClient). */
+  run<A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>): Promise<A>
   /** A query on the harness's database. */
   query<A extends object>(text: string): Promise<ReadonlyArray<A>>
   /** messages.GetHistory requests the sandbox answered (or refused) since the start. */
@@ -145,6 +147,7 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
       runtime.runPromise(
         MetricsRefresh.use((m) => m.refreshOnce(refs.map(asRef), parseSchedule(schedule), nowSec)),
       ),
+    run: (effect) => runtime.runPromise(effect),
     query: <A extends object>(text: string) =>
       runtime.runPromise(SqlClient.SqlClient.use((sql) => sql.unsafe<A>(text))),
     historyRequests: () =>

@@ -29,6 +29,8 @@ sandboxTest(
       url.password = dbPassword // trust auth: accepted and ignored by the server, still a secret to keep
       const apiHash = "f00dfacecafebabe0123456789abcdef"
       const proxyPassword = "proxy-5ecret-pw-42"
+      const apiToken = "api-t0ken-5ecret-of-the-test"
+      const apiPort = freePort()
       const sessions = sandbox.descriptor.accounts.map((a) => a.session)
       const port = freePort()
       const env = {
@@ -53,6 +55,9 @@ sandboxTest(
         HEALTH_BIND: `127.0.0.1:${port}`,
         PROMETHEUS_PORT: String(port),
         LOG_LEVEL: "trace",
+        API_ENABLED: "true",
+        API_BIND: `127.0.0.1:${apiPort}`,
+        API_TOKEN: apiToken,
       }
       const outputs: Array<string> = []
       for (
@@ -91,6 +96,16 @@ sandboxTest(
       yield* Effect.promise(() => until(called, 60_000, "serve's first requests"))
       const metrics = yield* Effect.promise(() => fetch(`${base}/metrics`).then((r) => r.text()))
       const info = yield* Effect.promise(() => fetch(`${base}/info`).then((r) => r.text()))
+      // The read API, with the token and with a wrong one: its answers and logs are scanned too.
+      const api = `http://127.0.0.1:${apiPort}/api/v1/channels`
+      const answers = yield* Effect.promise(() =>
+        Promise.all([`Bearer ${apiToken}`, `Bearer ${apiToken}x`].map(async (authorization) => {
+          const res = await fetch(api, { headers: { authorization } })
+          return `${res.status} ${await res.text()}`
+        }))
+      )
+      assert(answers[0]!.startsWith("200 ") && answers[1]!.startsWith("401 "), answers.join("\n"))
+      outputs.push(...answers)
       const { code } = yield* Effect.promise(() => serve.stop())
       assertEquals(code, 0, serve.output())
       outputs.push(serve.output(), metrics, info)
@@ -100,6 +115,7 @@ sandboxTest(
       const secrets = [
         dbPassword,
         apiHash,
+        apiToken,
         proxyPassword,
         ...sessions.flatMap((s) => [s, s.slice(1, 41), s.slice(-40)]),
       ]

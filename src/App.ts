@@ -12,6 +12,7 @@ import { CheckpointRepo } from "./store/CheckpointRepo.ts"
 import { LiveStore } from "./store/LiveStore.ts"
 import { PostRepo } from "./store/PostRepo.ts"
 import { PostReads } from "./store/PostReads.ts"
+import { Analytics } from "./store/Analytics.ts"
 import { StatsRepo } from "./store/StatsRepo.ts"
 import { Sql } from "./store/Sql.ts"
 import { AccountPool, Proxies } from "./pool/AccountPool.ts"
@@ -47,6 +48,7 @@ const LocksLive = Layer.unwrap(
 
 /** The repositories on the configured database. */
 const ReposLive = Layer.mergeAll(
+  Analytics.layer,
   ChannelRepo.layer,
   PostRepo.layer,
   PostReads.layer,

@@ -8,6 +8,7 @@ import { loadStats } from "./commands/load_stats.ts"
 import { loginCommand } from "./commands/login.ts"
 import { migrate } from "./commands/migrate.ts"
 import { pollUpdates } from "./commands/poll_updates.ts"
+import { report } from "./commands/report.ts"
 import { sandbox } from "./commands/sandbox.ts"
 import { serve } from "./commands/serve.ts"
 import { syncHistory } from "./commands/sync_history.ts"
@@ -19,6 +20,7 @@ export const tgpulse = Command.make("tgpulse").pipe(
     pollUpdates,
     loadStats,
     serve,
+    report,
     loginCommand,
     migrate,
     sandbox,

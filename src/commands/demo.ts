@@ -13,38 +13,9 @@ import { reportProgress, statsLine, summaryLine, totalLine } from "../collect/Pr
 import { StatsLoader } from "../collect/StatsLoader.ts"
 import { callbackLogger } from "../observe/Logging.ts"
 import { Sandbox } from "@tgpulse/sandbox"
-import { ChannelRepo } from "../store/ChannelRepo.ts"
-import { PostReads } from "../store/PostReads.ts"
+import { channelReports, reportText } from "./report.ts"
 
 const count = (n: number) => n.toLocaleString("en-US")
-const percent = (ratio: number | null) => (ratio === null ? "n/a" : `${(ratio * 100).toFixed(1)}%`)
-const oneLine = (text: string, width: number) => {
-  const flat = text.replace(/\s+/g, " ").trim()
-  return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`
-}
-
-/** Per channel: posts, views, ERR and ER, and the three most viewed posts. */
-const report = Effect.gen(function* () {
-  const channels = yield* ChannelRepo
-  const posts = yield* PostReads
-  const lines: Array<string> = []
-  for (const channel of yield* channels.list()) {
-    const summary = yield* posts.channelSummary(channel.id)
-    if (summary.posts === 0) continue
-    const totals = yield* posts.totals(channel.id)
-    lines.push(
-      "",
-      `${channel.title} (@${channel.username}, ${channel.kind}, ${count(channel.participantsCount ?? 0)} subscribers)`,
-      `  posts ${count(summary.posts)}   views ${count(totals.views)}   ERR ${percent(summary.err)}` +
-        `   ER ${percent(summary.er)}   reactions ${count(totals.reactions)}`,
-    )
-    for (const [i, p] of (yield* posts.topByViews(channel.id, 3)).entries()) {
-      lines.push(`  ${i + 1}. #${p.msgId}  ${count(p.views ?? 0)} views  "${oneLine(p.text, 60)}"`)
-    }
-  }
-  return lines
-})
-
 const NEXT_STEPS = `
 What you just ran: tgpulse synced every channel of a local Telegram DC (the sandbox, real MTProto) into an embedded
 PostgreSQL. Run it again: only what is new is fetched.
@@ -124,7 +95,7 @@ export const demo = Command.make("demo", {
         "",
         "Official statistics (stats.getBroadcastStats / getMegagroupStats on each channel's stats DC):",
         ...loaded.map(statsLine),
-        ...(yield* report),
+        ...reportText(yield* channelReports({ since: new Date(0), until: new Date(Date.now() + 86_400_000) })),
       ]
     }).pipe(Effect.provide(CollectorsLive.pipe(Layer.provide(AppConfig.layerFrom(env)))))
     for (const line of lines) yield* Console.log(line)

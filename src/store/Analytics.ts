@@ -92,6 +92,15 @@ export interface Summary {
   readonly followers: { readonly current: number; readonly previous: number | null } | null
 }
 
+/** A post among the most viewed. */
+export interface TopPost {
+  readonly msgId: number
+  /** UNIX seconds. */
+  readonly date: number
+  readonly views: number | null
+  readonly text: string
+}
+
 /** One snapshot of a post's counters. */
 export interface MetricPoint {
   /** UNIX seconds. */
@@ -116,6 +125,8 @@ export class Analytics extends Context.Service<Analytics, {
   readonly channels: Effect.Effect<ReadonlyArray<ChannelRow>, StoreError>
   /** A channel's figures over the period (posts dated in it). */
   summary(period: Period): Effect.Effect<Summary, StoreError>
+  /** The `limit` most viewed posts dated in the period (ties: newest first). */
+  topPosts(period: Period, limit: number): Effect.Effect<ReadonlyArray<TopPost>, StoreError>
   /** A post's snapshots, oldest first. */
   postSeries(channelId: number, msgId: number): Effect.Effect<ReadonlyArray<MetricPoint>, StoreError>
   /** Every day of the period with posts or official metrics, in order. */
@@ -344,7 +355,28 @@ export class Analytics extends Context.Service<Analytics, {
         StoreError.mapError("Analytics.dailySeries"),
       )
 
-      return Analytics.of({ channels, summary, postSeries, dailySeries, trendingByGrowth, heatmap, topEntities })
+      const topPosts = Effect.fn("mtproto.db.Analytics.topPosts")(
+        function* (period: Period, limit: number) {
+          return yield* sql<TopPost>`
+            SELECT msg_id AS "msgId", date_part('epoch', date)::float8 AS date, views, text FROM posts
+            WHERE channel_id = ${period.channelId}::int8 AND date >= ${period.since} AND date < ${period.until}
+              AND deleted_at IS NULL AND NOT is_service
+            ORDER BY views DESC NULLS LAST, date DESC, msg_id DESC
+            LIMIT ${limitOf(limit)}::int4`
+        },
+        StoreError.mapError("Analytics.topPosts"),
+      )
+
+      return Analytics.of({
+        channels,
+        summary,
+        topPosts,
+        postSeries,
+        dailySeries,
+        trendingByGrowth,
+        heatmap,
+        topEntities,
+      })
     }),
   )
 }

@@ -166,6 +166,24 @@ async function smokeCompose(state: State, signal: AbortSignal): Promise<void> {
     await checkPosts(state, view, ids.get("postgres")!, signal)
     say(`posts equal to the truth: ${state.summary.posts}`)
   })
+  await attempt("api", async () => {
+    // The demo publishes the read API: its channel list counts what PostgreSQL holds, the truth.
+    const out = await must([state.docker, "port", ids.get("tgpulse-demo")!, "8080/tcp"], "docker port")
+    const base = `http://127.0.0.1:${out.trim().split("\n")[0]!.split(":").at(-1)}/api/v1`
+    const channels = await (await fetch(`${base}/channels`, { signal: AbortSignal.timeout(10_000) })).json() as Array<
+      { username: string; posts: number }
+    >
+    const wrong = view!.channels.filter((c) => !c.private).filter((c) =>
+      channels.find((r) => r.username === c.username)?.posts !== view!.truth[c.username]!.count
+    )
+    if (wrong.length > 0) {
+      throw new StepError(`API /channels differs from the truth for ${wrong.map((c) => c.username)}`)
+    }
+    const doc = await (await fetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(10_000) })).json()
+    const routes = Object.keys(doc.paths).length
+    state.summary.api = { channels: channels.length, routes }
+    say(`read API: ${channels.length} channels equal to the truth, ${routes} routes documented`)
+  })
   state.summary.prometheusUp = false
   await attempt("prometheus", async () => {
     if (!ids.has("prometheus")) return

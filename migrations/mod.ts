@@ -4,6 +4,7 @@ import accounts from "./0002_accounts.ts"
 import stats from "./0003_stats.ts"
 import refresh from "./0004_refresh.ts"
 import deletions from "./0005_deletions.ts"
+import metricsTime from "./0006_metrics_time.ts"
 
 export const migrations = {
   "0001_history": history,
@@ -11,4 +12,5 @@ export const migrations = {
   "0003_stats": stats,
   "0004_refresh": refresh,
   "0005_deletions": deletions,
+  "0006_metrics_time": metricsTime,
 } as const

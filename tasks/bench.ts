@@ -2,6 +2,7 @@
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { runTask } from "../src/Cli.ts"
+import { benchApi } from "../bench/api.ts"
 import { benchCluster } from "../bench/cluster.ts"
 import { benchHistory } from "../bench/history.ts"
 import { benchPool } from "../bench/pool.ts"
@@ -12,7 +13,17 @@ import { benchTracing } from "../bench/tracing.ts"
 import { benchUpdates } from "../bench/updates.ts"
 
 const bench = Command.make("bench", {
-  name: Argument.Literals("name", ["sandbox", "history", "pool", "stats", "updates", "shutdown", "tracing", "cluster"])
+  name: Argument.Literals("name", [
+    "sandbox",
+    "history",
+    "pool",
+    "stats",
+    "updates",
+    "shutdown",
+    "tracing",
+    "cluster",
+    "api",
+  ])
     .pipe(
       Argument.withDescription("Which benchmark to run"),
     ),
@@ -61,6 +72,8 @@ const bench = Command.make("bench", {
         ? benchShutdown({ adminUrl, rounds: 3, report, progress })
         : name === "tracing"
         ? benchTracing({ rounds: 5, report })
+        : name === "api"
+        ? benchApi({ adminUrl, rounds: 30, report, progress })
         : name === "cluster"
         ? benchCluster({
           // 2/s per account: at 5/s the 9 accounts' 4,500 posts/s saturate a 2-core machine (the sandbox, the

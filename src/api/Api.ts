@@ -66,6 +66,8 @@ export function apiApp(options: ApiOptions): Hono {
           throw new BadParam("format", route.csv ? "one of json, csv" : "json (this answer is not a table)")
         }
         const result = await options.run(route.handler(values))
+        const next = route.next?.(result, values)
+        if (next !== undefined) c.header("X-Next-Cursor", next)
         return format === "csv"
           ? c.body(toCsv(route.csv!(result)), 200, { "content-type": "text/csv; charset=utf-8" })
           : c.json(result as object)

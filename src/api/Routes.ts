@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import type { StoreError } from "../domain/Errors.ts"
-import { Analytics, type EntityKind } from "../store/Analytics.ts"
+import { Analytics, type EntityKind, type GrowingPost, type GrowthCursor } from "../store/Analytics.ts"
 
 /** One parameter: where it is, what it may be, what it is when absent. */
 export type Param =
@@ -13,10 +13,12 @@ export type Param =
     | { readonly type: "integer"; readonly min: number; readonly max: number; readonly default?: number }
     | { readonly type: "date"; readonly default?: "now" | "30 days ago" }
     | { readonly type: "enum"; readonly values: ReadonlyArray<string>; readonly default?: string }
+    /** An opaque position in a ranked list (the `X-Next-Cursor` of the page before). */
+    | { readonly type: "cursor"; readonly default?: undefined }
   )
 
 /** A parameter's value after validation. */
-export type Value = number | Date | string | undefined
+export type Value = number | Date | string | ReadonlyArray<number> | undefined
 
 /** A value that is not what the parameter expects: a 400 naming it. */
 export class BadParam extends Error {
@@ -35,6 +37,8 @@ export interface Route {
   readonly handler: (values: Readonly<Record<string, Value>>) => Effect.Effect<unknown, StoreError, Analytics>
   /** The answer as CSV rows (routes that return a table). */
   readonly csv?: (result: unknown) => ReadonlyArray<Readonly<Record<string, unknown>>>
+  /** The cursor of the next page (X-Next-Cursor), when the answer filled its page. */
+  readonly next?: (result: unknown, values: Readonly<Record<string, Value>>) => string | undefined
 }
 
 const DAY = 86_400_000
@@ -63,6 +67,26 @@ export function validate(param: Param, raw: string | undefined, now: Date): Valu
     case "enum":
       if (!param.values.includes(raw)) throw new BadParam(param.name, `one of ${param.values.join(", ")}`)
       return raw
+    case "cursor": {
+      const decoded = decodeCursor(raw)
+      if (decoded === undefined) throw new BadParam(param.name, "the X-Next-Cursor of the page before")
+      return decoded
+    }
+  }
+}
+
+/** A cursor: the ranking key of a page's last row, as base64url JSON. */
+export const encodeCursor = (key: ReadonlyArray<number>): string =>
+  btoa(JSON.stringify(key)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")
+
+function decodeCursor(raw: string): ReadonlyArray<number> | undefined {
+  try {
+    const key = JSON.parse(atob(raw.replaceAll("-", "+").replaceAll("_", "/")))
+    return Array.isArray(key) && key.length === 4 && key.every((n) => typeof n === "number" && Number.isFinite(n))
+      ? key
+      : undefined
+  } catch {
+    return undefined
   }
 }
 
@@ -211,8 +235,16 @@ export const ROUTES: ReadonlyArray<Route> = [
         description: "One channel's posts only",
       },
       limit,
+      { name: "cursor", in: "query", type: "cursor", description: "The next page: X-Next-Cursor of the one before" },
     ],
     returns: arrayOf({ channelId: num, msgId: num, date: num, text: str, views: num, gained: num, perHour: num }),
+    next: (result, v) => {
+      const page = result as ReadonlyArray<GrowingPost>
+      const last = page.at(-1)
+      return last && page.length === v.limit
+        ? encodeCursor([last.perHour, last.date, last.channelId, last.msgId])
+        : undefined
+    },
     handler: (v) =>
       Effect.gen(function* () {
         const until = v.now as Date
@@ -223,6 +255,7 @@ export const ROUTES: ReadonlyArray<Route> = [
             minAgeSeconds: (v.minAgeHours as number) * 3600,
             channelIds: v.channel === undefined ? [] : [v.channel as number],
             limit: v.limit as number,
+            after: v.cursor as GrowthCursor | undefined,
           })
         )
       }),
@@ -256,6 +289,8 @@ export function openApi(version: string, token: boolean): Record<string, unknown
       ? { type: "integer", minimum: p.min, maximum: p.max, ...(p.default === undefined ? {} : { default: p.default }) }
       : p.type === "date"
       ? { type: "string", format: "date-time" }
+      : p.type === "cursor"
+      ? { type: "string" }
       : { type: "string", enum: p.values, ...(p.default === undefined ? {} : { default: p.default }) }
   const paths = Object.fromEntries(ROUTES.map((r) => [
     `/api/v1${r.path}`,
@@ -273,6 +308,9 @@ export function openApi(version: string, token: boolean): Record<string, unknown
         responses: {
           "200": {
             description: "OK",
+            ...(r.next
+              ? { headers: { "X-Next-Cursor": { description: "The next page's cursor", schema: { type: "string" } } } }
+              : {}),
             content: {
               "application/json": { schema: r.returns },
               ...(r.csv ? { "text/csv": { schema: { type: "string" } } } : {}),

@@ -34,7 +34,12 @@ export interface GrowthOptions {
   /** All channels when empty. */
   readonly channelIds: ReadonlyArray<number>
   readonly limit: number
+  /** Only the posts ranked after this one (the last of the previous page). */
+  readonly after?: GrowthCursor | undefined
 }
+
+/** Where a post stands in the trending order: its growth per hour, date, channel and id. */
+export type GrowthCursor = readonly [perHour: number, date: number, channelId: number, msgId: number]
 
 /** Posts published in one weekday and hour (UTC): how many, and their average views. */
 export interface HeatCell {
@@ -150,6 +155,7 @@ export class Analytics extends Context.Service<Analytics, {
       const trendingByGrowth = Effect.fn("mtproto.db.Analytics.trendingByGrowth")(
         function* (options: GrowthOptions) {
           const channels = options.channelIds.length === 0 ? null : arrayLiteral(options.channelIds)
+          const after = options.after
           const rows = yield* sql<{
             channel_id: string
             msg_id: number
@@ -170,13 +176,18 @@ export class Analytics extends Context.Service<Analytics, {
               GROUP BY channel_id, msg_id
               HAVING count(*) >= 2
             )
-            SELECT p.channel_id::text AS channel_id, p.msg_id, date_part('epoch', p.date)::float8 AS date, p.text,
-              s.last_views AS views, (s.last_views - s.first_views) AS gained,
-              (s.last_views - s.first_views) * 3600.0 / s.seconds AS per_hour
-            FROM span s JOIN posts p ON p.channel_id = s.channel_id AND p.msg_id = s.msg_id
-            WHERE s.seconds >= 60 AND p.deleted_at IS NULL AND NOT p.is_service
-              AND p.date <= ${options.until}::timestamptz - make_interval(secs => ${options.minAgeSeconds})
-            ORDER BY per_hour DESC, p.date DESC, p.msg_id DESC
+            SELECT channel_id::text AS channel_id, msg_id, date, text, views, gained, per_hour FROM (
+              SELECT p.channel_id, p.msg_id, date_part('epoch', p.date)::float8 AS date, p.text,
+                s.last_views AS views, (s.last_views - s.first_views) AS gained,
+                ((s.last_views - s.first_views) * 3600.0 / s.seconds)::float8 AS per_hour
+              FROM span s JOIN posts p ON p.channel_id = s.channel_id AND p.msg_id = s.msg_id
+              WHERE s.seconds >= 60 AND p.deleted_at IS NULL AND NOT p.is_service
+                AND p.date <= ${options.until}::timestamptz - make_interval(secs => ${options.minAgeSeconds})
+            ) ranked
+            WHERE ${after === undefined}::bool
+              OR (per_hour, date, channel_id, msg_id) < (${after?.[0] ?? 0}::float8, ${after?.[1] ?? 0}::float8,
+                ${after?.[2] ?? 0}::int8, ${after?.[3] ?? 0}::int4)
+            ORDER BY per_hour DESC, date DESC, channel_id DESC, msg_id DESC
             LIMIT ${limitOf(options.limit)}::int4`
           return rows.map((r): GrowingPost => ({
             channelId: Number(r.channel_id),

@@ -4,6 +4,7 @@
  * OpenAPI document listing every route.
  */
 import { Effect, Option, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
 import { apiApp } from "../../src/api/Api.ts"
 import { ROUTES } from "../../src/api/Routes.ts"
 import { Analytics } from "../../src/store/Analytics.ts"
@@ -88,6 +89,24 @@ sandboxTest("api: every route answers from the synced database as the sandbox's 
   }
   // Trending needs snapshots in the window: none yet, so none trends (growth, not totals).
   assertEquals((await get("/api/v1/trending?hours=24&minAgeHours=0")).body, [])
+  // Snapshots of 5 posts of each channel an hour apart, growing by id: page by page (X-Next-Cursor) gives the same
+  // ranking as one request.
+  await h.run(SqlClient.SqlClient.use((sql) =>
+    sql`INSERT INTO post_metrics (channel_id, msg_id, taken_at, views)
+        SELECT c, m, now() - make_interval(hours => h), 1000 + m * (10 - h) * (c - 999990)
+        FROM unnest(${`{${ids.join(",")}}`}::int8[]) c, generate_series(1, 5) m, generate_series(2, 3) h
+        ON CONFLICT DO NOTHING`
+  ))
+  const whole = (await get("/api/v1/trending?hours=6&minAgeHours=0")).body as Array<{ msgId: number }>
+  assertEquals(whole.length, 10)
+  const paged: Array<{ msgId: number }> = []
+  let cursor: string | null = ""
+  for (let pages = 0; cursor !== null && pages < 20; pages++) {
+    const res = await app.request(`/api/v1/trending?hours=6&minAgeHours=0&limit=3${cursor ? `&cursor=${cursor}` : ""}`)
+    paged.push(...await res.json())
+    cursor = res.headers.get("x-next-cursor")
+  }
+  assertEquals(paged, whole, "pages follow each other without a gap or a repeat")
 
   // CSV where the answer is a table.
   const csv = await get(`/api/v1/channels/${ids[0]}/heatmap?${ALL_TIME}&format=csv`)
@@ -107,6 +126,7 @@ sandboxTest("api: every route answers from the synced database as the sandbox's 
       [`/api/v1/channels/${ids[0]}/top/emojis`, "kind"],
       ["/api/v1/trending?limit=0", "limit"],
       ["/api/v1/trending?hours=9999", "hours"],
+      ["/api/v1/trending?cursor=not-a-cursor", "cursor"],
       ["/api/v1/channels?format=xml", "format"],
       [`/api/v1/channels/${ids[0]}/summary?format=csv`, "format"],
     ] as const

@@ -95,12 +95,29 @@ storeSuite("Analytics", {
           perHour: gained * HOUR / (last.at - first.at),
         })
       }
-      return out.sort((a, b) => b.perHour - a.perHour || b.date - a.date || b.msgId - a.msgId)
+      return out.sort((a, b) =>
+        b.perHour - a.perHour || b.date - a.date || b.channelId - a.channelId || b.msgId - a.msgId
+      )
     }
     const analytics = yield* Analytics
     const all = yield* analytics.trendingByGrowth({ ...window, minAgeSeconds: 0, channelIds: [], limit: 50 })
     assertEquals(all, expected([], 0))
     assertEquals(all.slice(0, 2).map((p) => [p.channelId, p.msgId]), [[CH, 3], [CH, 20]], "growth, not totals")
+    // Page by page (two a page, each after the last of the one before): the same posts in the same order.
+    const paged: Array<GrowingPost> = []
+    for (;;) {
+      const last = paged.at(-1)
+      const page = yield* analytics.trendingByGrowth({
+        ...window,
+        minAgeSeconds: 0,
+        channelIds: [],
+        limit: 2,
+        after: last && [last.perHour, last.date, last.channelId, last.msgId],
+      })
+      paged.push(...page)
+      if (page.length < 2) break
+    }
+    assertEquals(paged, all)
     const one = yield* analytics.trendingByGrowth({ ...window, minAgeSeconds: 0, channelIds: [CH], limit: 3 })
     assertEquals(one, expected([CH], 0).slice(0, 3))
     // Posts younger than 200 hours at the window's end are left out.

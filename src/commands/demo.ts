@@ -13,9 +13,8 @@ import { reportProgress, statsLine, summaryLine, totalLine } from "../collect/Pr
 import { StatsLoader } from "../collect/StatsLoader.ts"
 import { callbackLogger } from "../observe/Logging.ts"
 import { Sandbox } from "@tgpulse/sandbox"
-import { channelReports, reportText } from "./report.ts"
+import { allTime, channelReports, count, reportText } from "./report.ts"
 
-const count = (n: number) => n.toLocaleString("en-US")
 const NEXT_STEPS = `
 What you just ran: tgpulse synced every channel of a local Telegram DC (the sandbox, real MTProto) into an embedded
 PostgreSQL. Run it again: only what is new is fetched.
@@ -95,7 +94,7 @@ export const demo = Command.make("demo", {
         "",
         "Official statistics (stats.getBroadcastStats / getMegagroupStats on each channel's stats DC):",
         ...loaded.map(statsLine),
-        ...reportText(yield* channelReports({ since: new Date(0), until: new Date(Date.now() + 86_400_000) })),
+        ...reportText(yield* channelReports(allTime())),
       ]
     }).pipe(Effect.provide(CollectorsLive.pipe(Layer.provide(AppConfig.layerFrom(env)))))
     for (const line of lines) yield* Console.log(line)

@@ -17,12 +17,15 @@ export interface ChannelReport {
   readonly top: ReadonlyArray<TopPost>
 }
 
-const count = (n: number) => n.toLocaleString("en-US")
+export const count = (n: number) => n.toLocaleString("en-US")
 const percent = (ratio: number | null) => (ratio === null ? "n/a" : `${(ratio * 100).toFixed(1)}%`)
 const oneLine = (text: string, width: number) => {
   const flat = text.replace(/\s+/g, " ").trim()
   return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`
 }
+
+/** Every stored post's period: from the epoch to a day ahead (clocks may differ a little). */
+export const allTime = () => ({ since: new Date(0), until: new Date(Date.now() + 86_400_000) })
 
 /** Every channel (or the one named: its id or username) with posts in [since, until), by title. */
 export const channelReports = (
@@ -96,8 +99,9 @@ export const report = Command.make("report", {
         message: `Invalid --format "${format}": expected text, json or csv`,
       })
     }
-    const since = yield* dateFlag("from", flags.from, new Date(0))
-    const until = yield* dateFlag("to", flags.to, new Date(Date.now() + 86_400_000))
+    const whole = allTime()
+    const since = yield* dateFlag("from", flags.from, whole.since)
+    const until = yield* dateFlag("to", flags.to, whole.until)
     if (since.getTime() >= until.getTime()) {
       return yield* new ConfigError({ variable: "--from", message: "Invalid --from: expected a date before --to" })
     }

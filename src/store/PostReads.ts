@@ -1,6 +1,6 @@
 /**
- * What was collected, read back: posts, totals, summaries and rankings over the stored posts (the demo, the report and
- * the read API). Reads only.
+ * What was collected, read back: a channel's stored posts, their count and totals. Reads only. (Summaries, rankings and
+ * series for the report and the read API are the Analytics read models.)
  */
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -15,40 +15,6 @@ export interface ChannelTotals {
   readonly reactions: number
 }
 
-export interface ChannelSummary {
-  /** Stored posts that are not deleted. */
-  readonly posts: number
-  /** Mean views over posts that have a view count; null when none has. */
-  readonly avgViews: number | null
-  /** Reach rate (ERR): avgViews / participants_count, as a ratio; null when either is unknown. */
-  readonly err: number | null
-  /** Engagement rate (ER): sum(forwards + reactions + replies) / sum(views), as a ratio; null without views. */
-  readonly er: number | null
-}
-
-export interface TrendingPost {
-  readonly channelId: number
-  readonly msgId: number
-  /** Unix seconds. */
-  readonly date: number
-  readonly text: string
-  readonly views: number | null
-  readonly forwards: number | null
-  readonly replies: number | null
-  readonly reactionsTotal: number
-  /** (forwards + reactions + replies) / max(views, 1). */
-  readonly engagementRate: number
-  /** The ranking key: views + 10 × forwards + 5 × reactions + 3 × replies (missing counts as 0). */
-  readonly score: number
-}
-
-export interface TrendingOptions {
-  readonly since: Date
-  readonly until: Date
-  readonly limit: number
-  readonly channelId?: number
-}
-
 export class PostReads extends Context.Service<PostReads, {
   /** Non-deleted posts, newest (highest id) first, strictly below `beforeMsgId` when given. */
   channelPosts(
@@ -59,16 +25,6 @@ export class PostReads extends Context.Service<PostReads, {
   count(channelId: number): Effect.Effect<number, StoreError>
   /** Sums over non-deleted posts (missing counts as 0). */
   totals(channelId: number): Effect.Effect<ChannelTotals, StoreError>
-  /**
-   * Non-deleted, non-service posts dated in [since, until), best `score` first (ties: newest first). The score
-   * rewards reach and weighs the rarer, costlier actions more: a forward spreads the post, a reaction or a reply
-   * is an explicit response.
-   */
-  trending(options: TrendingOptions): Effect.Effect<ReadonlyArray<TrendingPost>, StoreError>
-  /** Post count, average views, ERR and ER over non-deleted posts. */
-  channelSummary(channelId: number): Effect.Effect<ChannelSummary, StoreError>
-  /** The `n` most viewed non-deleted posts (ties: newest first). */
-  topByViews(channelId: number, n: number): Effect.Effect<ReadonlyArray<Post>, StoreError>
 }>()("tgpulse/store/PostReads") {
   static readonly layer = Layer.effect(
     PostReads,
@@ -123,82 +79,7 @@ export class PostReads extends Context.Service<PostReads, {
         StoreError.mapError("PostReads.totals"),
       )
 
-      const trending = Effect.fn("mtproto.db.PostReads.trending")(
-        function* (options: TrendingOptions) {
-          const rows = yield* sql<{
-            channel_id: bigint
-            msg_id: number
-            date: number
-            text: string
-            views: number | null
-            forwards: number | null
-            replies: number | null
-            reactions_total: number
-            engagement_rate: number
-            score: number
-          }>`
-            SELECT channel_id, msg_id, date_part('epoch', date) AS date, text, views, forwards, replies,
-              reactions_total,
-              (coalesce(forwards, 0) + reactions_total + coalesce(replies, 0))::float8
-                / greatest(coalesce(views, 0), 1) AS engagement_rate,
-              (coalesce(views, 0) + 10 * coalesce(forwards, 0) + 5 * reactions_total
-                + 3 * coalesce(replies, 0))::float8 AS score
-            FROM posts
-            WHERE date >= ${options.since} AND date < ${options.until} AND deleted_at IS NULL AND NOT is_service
-              AND (${options.channelId ?? null}::int8 IS NULL OR channel_id = ${options.channelId ?? null}::int8)
-            ORDER BY score DESC, date DESC, msg_id DESC
-            LIMIT ${Math.max(0, Math.trunc(options.limit))}::int4`
-          return rows.map((r): TrendingPost => ({
-            channelId: Number(r.channel_id),
-            msgId: r.msg_id,
-            date: r.date,
-            text: r.text,
-            views: r.views,
-            forwards: r.forwards,
-            replies: r.replies,
-            reactionsTotal: r.reactions_total,
-            engagementRate: r.engagement_rate,
-            score: r.score,
-          }))
-        },
-        StoreError.mapError("PostReads.trending"),
-      )
-
-      const channelSummary = Effect.fn("mtproto.db.PostReads.channelSummary")(
-        function* (channelId: number) {
-          const [row] = yield* sql<{ posts: number; avg_views: number | null; err: number | null; er: number | null }>`
-            WITH s AS (
-              SELECT count(*)::float8 AS posts, avg(views)::float8 AS avg_views, sum(views)::float8 AS views,
-                (coalesce(sum(forwards), 0) + sum(reactions_total) + coalesce(sum(replies), 0))::float8 AS actions
-              FROM posts WHERE channel_id = ${channelId}::int8 AND deleted_at IS NULL
-            )
-            SELECT s.posts, s.avg_views,
-              s.avg_views / nullif(c.participants_count, 0) AS err,
-              s.actions / nullif(s.views, 0) AS er
-            FROM s LEFT JOIN channels c ON c.id = ${channelId}::int8`
-          return {
-            posts: row?.posts ?? 0,
-            avgViews: row?.avg_views ?? null,
-            err: row?.err ?? null,
-            er: row?.er ?? null,
-          }
-        },
-        StoreError.mapError("PostReads.channelSummary"),
-      )
-
-      const topByViews = Effect.fn("mtproto.db.PostReads.topByViews")(
-        function* (channelId: number, n: number) {
-          const rows = yield* sql<PostRow>`
-            SELECT ${selectPost} FROM posts
-            WHERE channel_id = ${channelId}::int8 AND deleted_at IS NULL
-            ORDER BY views DESC NULLS LAST, msg_id DESC
-            LIMIT ${Math.max(0, Math.trunc(n))}::int4`
-          return rows.map(toPost)
-        },
-        StoreError.mapError("PostReads.topByViews"),
-      )
-
-      return PostReads.of({ channelPosts, count, totals, trending, channelSummary, topByViews })
+      return PostReads.of({ channelPosts, count, totals })
     }),
   )
 }

@@ -1,5 +1,5 @@
-# tgpulse image: one bundled JavaScript file (every npm module inlined), PGlite's three runtime files and the deno
-# binary on a glibc base. No node_modules, no sources, no build tools, no caches in the final stage.
+# tgpulse image: one bundled JavaScript file (every npm module inlined), PGlite's three runtime files, the built
+# dashboard page and the deno binary on a glibc base. No node_modules, no sources, no build tools, no caches in the final stage.
 #
 #   DOCKER_BUILDKIT=1 docker build --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt -t tgpulse:latest .
 #   docker run --rm tgpulse:latest sync-history --help        # any subcommand; the default is `serve`
@@ -19,6 +19,7 @@ ENV DENO_DIR=/deno-dir NO_COLOR=1
 WORKDIR /src
 COPY deno.json deno.lock ./
 COPY sandbox/deno.json ./sandbox/
+COPY dashboard/deno.json ./dashboard/
 # Exactly the locked dependencies. DENO_CERT trusts the host's CA bundle when it is given as the `ca` secret.
 RUN --mount=type=secret,id=ca \
   if [ -s /run/secrets/ca ]; then export DENO_CERT=/run/secrets/ca; fi \
@@ -26,8 +27,10 @@ RUN --mount=type=secret,id=ca \
 COPY migrations ./migrations
 COPY sandbox ./sandbox
 COPY src ./src
-# The CLI and the container healthcheck as two standalone bundles, PGlite's runtime files beside them, the deno
-# binary, and an empty /data for the volume. The bundle is run once from a directory with no config and no
+COPY dashboard ./dashboard
+COPY tasks/dashboard.ts ./tasks/
+# The CLI and the container healthcheck as two standalone bundles, PGlite's runtime files and the dashboard page
+# (deno task dashboard) beside them, the deno binary, and an empty /data for the volume. The bundle is run once from a directory with no config and no
 # node_modules, offline, so an image whose bundle cannot start is never produced. (`deno bundle` fetches its esbuild
 # from npm on first use: the CA secret again.)
 RUN --mount=type=secret,id=ca \
@@ -36,6 +39,7 @@ RUN --mount=type=secret,id=ca \
   mkdir -p /out/pglite /out/data; \
   deno bundle --quiet --platform deno -o /out/tgpulse.js src/main.ts; \
   deno bundle --quiet --platform deno -o /out/healthcheck.js src/healthcheck.ts; \
+  deno run -A tasks/dashboard.ts --out /out/dashboard; \
   set -- node_modules/.deno/@electric-sql+pglite@*/node_modules/@electric-sql/pglite/dist; \
   if [ $# -ne 1 ] || [ ! -f "$1/pglite.wasm" ]; then echo "expected one PGlite dist/ in node_modules: $*" >&2; exit 1; fi; \
   cp "$1/pglite.wasm" "$1/initdb.wasm" "$1/pglite.data" /out/pglite/; \
@@ -48,16 +52,18 @@ FROM ${BASE_IMAGE}
 COPY --from=build /out/deno /usr/local/bin/deno
 COPY --from=build /out/tgpulse.js /out/healthcheck.js /app/
 COPY --from=build /out/pglite /app/pglite
+COPY --from=build /out/dashboard /app/dashboard
 COPY --from=build --chown=65532:65532 /out/data /data
 ENV TGPULSE_DATA_DIR=/data \
   TGPULSE_PGLITE_DIR=/app/pglite \
+  TGPULSE_DASHBOARD_DIR=/app/dashboard \
   HEALTH_BIND=0.0.0.0:8091 \
   DENO_DIR=/tmp/deno \
   NO_COLOR=1
 WORKDIR /app
 USER 65532:65532
 VOLUME ["/data"]
-EXPOSE 8091
+EXPOSE 8091 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=6s --start-period=60s --retries=3 \
   CMD ["deno", "run", "--no-config", "--allow-net", "--allow-env", "/app/healthcheck.js"]

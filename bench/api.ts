@@ -85,6 +85,7 @@ export async function benchApi(options: ApiBenchOptions): Promise<Record<string,
       version: "bench",
       run: (effect) => runtime.runPromise(effect),
       now: () => new Date(),
+      dashboard: Option.none(),
     })
     const channel = 2_000_050
     const month = `from=${new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10)}`

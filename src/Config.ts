@@ -202,6 +202,11 @@ const SETTINGS = {
       schema: optional(parsedBy(hostPort), { host: "127.0.0.1", port: 8080 }),
       expected: "host:port the read API listens on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080",
     }),
+    /** Where the built dashboard page is; none: `dist/dashboard` (deno task dashboard), inside a compiled binary too. */
+    dashboardDir: maybeText(
+      "TGPULSE_DASHBOARD_DIR",
+      "a directory holding the page `deno task dashboard --out DIR` built",
+    ),
     /** Requests must carry `Authorization: Bearer <token>` when set. */
     token: setting("API_TOKEN", {
       schema: optional(redacted(z.string().min(16).regex(/^[\x21-\x7e]+$/)), undefined).transform(

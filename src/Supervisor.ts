@@ -146,7 +146,11 @@ export class Supervisor extends Context.Service<Supervisor, {
             : !config.api.enabled
             ? Effect.logInfo("read API is disabled (API_ENABLED is not true)")
             : Effect.asVoid(
-              serveApi(config.api.bind, { token: config.api.token, version: denoJson.version }).pipe(
+              serveApi(config.api.bind, {
+                token: config.api.token,
+                version: denoJson.version,
+                dashboardDir: config.api.dashboardDir,
+              }).pipe(
                 Effect.provide(Analytics.layer),
                 Effect.provideContext(sql),
               ),

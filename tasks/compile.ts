@@ -1,11 +1,13 @@
 /**
  * `deno task compile [--target TARGET ...] [--output PATH]`: the `tgpulse` CLI as one executable (`deno compile`),
  * with everything it loads at run time inside it (PGlite's wasm and data files come with the embedded node_modules
- * and are read from there by an explicit path: src/store/PgliteAssets.ts). `deno compile` needs Deno's runtime
+ * and are read from there by an explicit path: src/store/PgliteAssets.ts; the dashboard page, built first, is
+ * included as `dist/dashboard`). `deno compile` needs Deno's runtime
  * (`denort`) for each target: it downloads it, or uses `DENORT_BIN`. Where it can download neither, the task says so
  * in one line and exits 1.
  */
 import denoJson from "../deno.json" with { type: "json" }
+import { buildDashboard } from "./dashboard.ts"
 
 const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -55,6 +57,8 @@ export function missingRuntime(stderr: string, target: string | undefined): stri
 if (import.meta.main) {
   const { targets, output } = parse(Deno.args)
   await Deno.mkdir("dist", { recursive: true })
+  // The dashboard page goes inside the binary, where the server looks for it (src/api/Dashboard.ts).
+  await buildDashboard("dist/dashboard")
   for (const target of targets) {
     const out = output ?? (target === undefined ? "dist/tgpulse" : `dist/tgpulse-${target}`)
     const args = [
@@ -62,6 +66,8 @@ if (import.meta.main) {
       "--allow-all",
       "--no-check", // deno task check type-checks; the checker would share the binary's heap cap below
       "--v8-flags=--max-old-space-size=256",
+      "--include",
+      "dist/dashboard",
       "--output",
       out,
       ...(target === undefined ? [] : ["--target", target]),

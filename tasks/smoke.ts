@@ -181,8 +181,17 @@ async function smokeCompose(state: State, signal: AbortSignal): Promise<void> {
     }
     const doc = await (await fetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(10_000) })).json()
     const routes = Object.keys(doc.paths).length
-    state.summary.api = { channels: channels.length, routes }
-    say(`read API: ${channels.length} channels equal to the truth, ${routes} routes documented`)
+    // The image carries the dashboard: its page and script are served at / (no CDN).
+    const root = base.replace(/\/api\/v1$/, "")
+    const page = await fetch(`${root}/`, { signal: AbortSignal.timeout(10_000) })
+    const script = await fetch(`${root}/assets/app.js`, { signal: AbortSignal.timeout(10_000) })
+    const html = await page.text()
+    const bytes = (await script.arrayBuffer()).byteLength
+    if (page.status !== 200 || !html.includes("assets/app.js") || script.status !== 200 || bytes < 10_000) {
+      throw new StepError(`the dashboard is not served: / ${page.status}, /assets/app.js ${script.status} (${bytes} B)`)
+    }
+    state.summary.api = { channels: channels.length, routes, dashboardScriptBytes: bytes }
+    say(`read API: ${channels.length} channels equal to the truth, ${routes} routes documented; dashboard served`)
   })
   state.summary.prometheusUp = false
   await attempt("prometheus", async () => {

@@ -2,7 +2,7 @@
  * The layout's import rules (README "Layout"), read from the sources: GramJS only in src/telegram/; from the sandbox
  * package, src/ uses its descriptor reader (and the two commands that run a sandbox its entry point), never its
  * internals, and the sandbox imports nothing of tgpulse; src/'s folders import only their own layer or lower ones; no
- * import cycle; no module over 400 lines.
+ * import cycle; the dashboard page imports only its own files and uPlot; no module over 400 lines.
  */
 import { assertEquals } from "./support/assert.ts"
 
@@ -19,7 +19,8 @@ async function sources(dir: string): Promise<Array<string>> {
   return out.sort()
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^;'"]*?(?:from\s*)?["']([^"']+)["']/g
+// An import or re-export statement (which never holds `=` or parentheses, unlike `export const x = f("...")`).
+const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^;'"=()]*?(?:from\s*)?["']([^"']+)["']/g
 
 /** The specifiers `file` imports or re-exports (type-only ones too). */
 async function importsOf(file: string): Promise<Array<string>> {
@@ -97,6 +98,16 @@ Deno.test("Layout: src/ uses the sandbox package's descriptor reader and entry p
   assertEquals(intoTgpulse, [])
 })
 
+Deno.test("Layout: the dashboard page imports its own files and its chart library only", async () => {
+  const bad: Array<string> = []
+  for (const f of await sources("dashboard")) {
+    for (const s of await importsOf(f)) {
+      if (s.startsWith(".") ? !resolve(f, s).startsWith("dashboard/") : s !== "uplot") bad.push(`${f} imports ${s}`)
+    }
+  }
+  assertEquals(bad, [])
+})
+
 Deno.test("Layout: each folder of src/ imports only its own layer or lower ones", () => {
   const upward = src.flatMap((f) =>
     graph.get(f)!.filter((s) => s.startsWith("."))
@@ -147,7 +158,14 @@ Deno.test("Layout: no import cycle in src/", () => {
 })
 
 Deno.test("Layout: no module over 400 lines", async () => {
-  const files = [...src, ...sandbox, ...await sources("tests"), ...await sources("bench"), ...await sources("tasks")]
+  const files = [
+    ...src,
+    ...sandbox,
+    ...await sources("dashboard"),
+    ...await sources("tests"),
+    ...await sources("bench"),
+    ...await sources("tasks"),
+  ]
   const long: Array<string> = []
   for (const f of files) {
     const lines = (await Deno.readTextFile(`${ROOT}/${f}`)).split("\n").length - 1

@@ -57,6 +57,15 @@ export const collectorRestarts = Metric.counter("mtproto_collector_restarts_tota
   incremental: true,
 })
 
+export const apiRequests = Metric.counter("mtproto_api_requests_total", {
+  description: "Read API and dashboard requests by route (the OpenAPI path, dashboard or unknown) and status code",
+  incremental: true,
+})
+export const apiRequestDuration = Metric.histogram("mtproto_api_request_duration_seconds", {
+  description: "Read API request duration by route",
+  boundaries: SECONDS,
+})
+
 export const clusterOwned = Metric.gauge("mtproto_cluster_owned", {
   description: "Accounts and channels whose entities this runner owns now, and the collectors it runs, by kind",
 })

@@ -27,6 +27,7 @@ sandboxTest("api: every route answers from the synced database as the sandbox's 
       version: "test",
       run: (effect) => h.run(Effect.provide(effect, Analytics.layer)),
       now: () => new Date(),
+      dashboard: Option.none(),
     })
   const app = appWith()
   const get = async (path: string, init?: RequestInit) => {

@@ -1,4 +1,7 @@
-/** serve and the read API: off is one log line; on, it answers on API_BIND beside the health port; a taken port is one clear line. */
+/**
+ * serve and the read API: off is one log line; on, it answers on API_BIND beside the health port, counts its requests
+ * in /metrics, and says how to build a dashboard it cannot find; a taken port is one clear line.
+ */
 import { assert, assertEquals } from "../support/assert.ts"
 import { freePort, startTask } from "../support/tasks.ts"
 import { until } from "../support/wait.ts"
@@ -18,10 +21,22 @@ Deno.test("serve: the read API off is one line; on, it serves /api/v1 on API_BIN
       HEALTH_BIND: `127.0.0.1:${health}`,
       API_ENABLED: "true",
       API_BIND: `127.0.0.1:${api}`,
+      TGPULSE_DASHBOARD_DIR: `${dir}/no-dashboard`,
+      OBS_PROMETHEUS_ENABLED: "true",
     })
     await until(() => on.output().includes(`read API on http://127.0.0.1:${api}/api/v1`), 30_000, "the API")
+    assert(on.output().includes(`dashboard not served: ${dir}/no-dashboard/index.html is missing`), on.output())
+    const page = await fetch(`http://127.0.0.1:${api}/`)
+    assertEquals(page.status, 503)
+    assert((await page.text()).includes("deno task dashboard"), "the page says how to build it")
     const channels = await fetch(`http://127.0.0.1:${api}/api/v1/channels`)
     assertEquals([channels.status, await channels.json()], [200, []])
+    const metrics = await (await fetch(`http://127.0.0.1:${health}/metrics`)).text()
+    assert(
+      /mtproto_api_requests_total\{[^}]*route="\/channels"[^}]*status="200"[^}]*\} 1/.test(metrics) ||
+        /mtproto_api_requests_total\{[^}]*status="200"[^}]*route="\/channels"[^}]*\} 1/.test(metrics),
+      metrics.split("\n").filter((l) => l.includes("api_request")).join("\n"),
+    )
     const doc = await (await fetch(`http://127.0.0.1:${api}/api/v1/openapi.json`)).json()
     assertEquals(doc.openapi, "3.1.0")
     assertEquals((await (await fetch(`http://127.0.0.1:${health}/healthz`)).json()).status, "ok", "health apart")

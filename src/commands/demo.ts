@@ -1,10 +1,13 @@
 /**
  * `deno task demo`: nothing to configure. Starts the sandbox (a local Telegram DC) in this process and the embedded
  * database under `<data dir>/demo`, syncs every sandbox channel as `sync-history` would, loads the official statistics
- * as `load-stats` would, and prints a short report.
+ * as `load-stats` would, and prints a short report; with `--serve`, then serves the read API and the dashboard over
+ * it until Ctrl-C.
  */
 import { Clock, Console, Effect, Fiber, Layer, Ref } from "effect"
-import { Command } from "effect/cli"
+import { Command, Flag } from "effect/cli"
+import denoJson from "../../deno.json" with { type: "json" }
+import { serveApi } from "../api/Api.ts"
 import { CollectorsLive } from "../App.ts"
 import { intFlag } from "../Cli.ts"
 import { AppConfig } from "../Config.ts"
@@ -27,11 +30,19 @@ Point it at real Telegram:
   5. optionally DATABASE_URL=postgres://user:password@host:5432/db (else the embedded database in .tgpulse)
   6. deno task sync-history
   7. for channels you administer: MTPROTO_STATS_ENABLED=true deno task load-stats
-Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-3.`
+Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-3.
+To look at what was collected in a browser: deno task demo --serve (the read API and the dashboard).`
 
 export const demo = Command.make("demo", {
   channels: intFlag("channels", { description: "Sandbox channels", fallback: 4, min: 1, max: 100 }),
   posts: intFlag("posts", { description: "Posts per sandbox channel", fallback: 5_000, min: 1, max: 1_000_000 }),
+  serve: Flag.Boolean("serve").pipe(
+    Flag.withDescription(
+      "Then serve the read API and the dashboard over what was collected on API_BIND (default 127.0.0.1:8080) " +
+        "until Ctrl-C",
+    ),
+    Flag.withDefault(false),
+  ),
 }, (flags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -69,7 +80,7 @@ export const demo = Command.make("demo", {
       MTPROTO_GLOBAL_RPS: "10000",
       LOG_LEVEL: config.observe.logLevel,
     }
-    const lines = yield* Effect.gen(function* () {
+    yield* Effect.gen(function* () {
       const sync = yield* HistorySync
       const progress = yield* Ref.make<ReadonlyArray<ChannelProgress>>([])
       const reporter = yield* Effect.forkChild(reportProgress(progress))
@@ -88,7 +99,7 @@ export const demo = Command.make("demo", {
         channels.map((c) => ({ _tag: "Username", username: c.username })),
         { periodDays: 30, concurrency: 2, postsLimit: 20 },
       )
-      return [
+      const report = [
         ...results.map(summaryLine),
         totalLine(results, seconds),
         "",
@@ -96,9 +107,18 @@ export const demo = Command.make("demo", {
         ...loaded.map(statsLine),
         ...reportText(yield* channelReports(allTime())),
       ]
+      for (const line of report) yield* Console.log(line)
+      yield* Console.log(NEXT_STEPS)
+      if (!flags.serve) return
+      // What was collected, in a browser: the sandbox's posts are dated from 2026-01-01, hence all time.
+      const address = yield* serveApi(config.api.bind, {
+        token: config.api.token,
+        version: denoJson.version,
+        dashboardDir: config.api.dashboardDir,
+      })
+      yield* Console.log(`\nThe dashboard: http://${address}/#days=all (Ctrl-C to stop)`)
+      return yield* Effect.never
     }).pipe(Effect.provide(CollectorsLive.pipe(Layer.provide(AppConfig.layerFrom(env)))))
-    for (const line of lines) yield* Console.log(line)
-    yield* Console.log(NEXT_STEPS)
   }).pipe(Effect.scoped)).pipe(
     Command.withDescription(
       "Try tgpulse with nothing configured: a local Telegram DC, the embedded database, a full sync and a report",

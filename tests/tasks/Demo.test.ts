@@ -1,7 +1,11 @@
-/** `deno task demo`, the newcomer's first command: nothing configured, every channel reported, incremental re-runs. */
+/**
+ * `deno task demo`, the newcomer's first command: nothing configured, every channel reported, incremental re-runs;
+ * `--serve` then answers the read API over what it collected until Ctrl-C.
+ */
 import { assert, assertEquals } from "../support/assert.ts"
 import { sandboxTest } from "../support/sandbox.ts"
-import { runTask } from "../support/tasks.ts"
+import { freePort, runTask, startTask } from "../support/tasks.ts"
+import { until } from "../support/wait.ts"
 
 sandboxTest(
   "deno task demo works with nothing configured, reports every channel, and re-runs incrementally",
@@ -21,6 +25,17 @@ sandboxTest(
       const again = await runTask("demo", ["--channels", "2", "--posts", "400"], env)
       assertEquals(again.code, 0, again.output)
       assert(again.stdout.includes("total: fetched 0 posts from 2 of 2 channels with 2 requests"), again.output)
+
+      const port = freePort()
+      const served = startTask("demo", ["--channels", "2", "--posts", "400", "--serve"], {
+        ...env,
+        API_BIND: `127.0.0.1:${port}`,
+      })
+      await until(() => served.output().includes("The dashboard: http://"), 60_000, "the demo serving")
+      assert(served.output().includes(`http://127.0.0.1:${port}/#days=all`), served.output())
+      const channels = await (await fetch(`http://127.0.0.1:${port}/api/v1/channels`)).json()
+      assertEquals(channels.map((c: { posts: number }) => c.posts), [400, 400], "what was collected, over the API")
+      assertEquals((await served.stop("SIGINT")).code, 0, served.output())
     } finally {
       await Deno.remove(dataDir, { recursive: true })
     }

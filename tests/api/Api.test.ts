@@ -52,7 +52,19 @@ sandboxTest("api: every route answers from the synced database as the sandbox's 
     const summary = await get(`/api/v1/channels/${id}/summary?${ALL_TIME}`)
     assertEquals(summary.status, 200)
     assertEquals([summary.body.posts, summary.body.views], [truth.count, truth.views], `channel ${id} summary`)
-    assertEquals(summary.body.forwards, truth.forwards)
+    assertEquals([summary.body.forwards, summary.body.reactions], [truth.forwards, truth.reactions])
+    // The ratios, from the world's counts and its subscriber count (within float rounding).
+    const subscribers = h.sandbox.world.channel(id)!.participantsCount
+    assertEquals([row?.subscribers, summary.body.subscribers], [subscribers, subscribers])
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b))
+    assert(close(summary.body.avgViews, truth.views / truth.count), `avgViews ${summary.body.avgViews}`)
+    // Every post is older than 24 h at the sync, whose snapshot is then its reach after 24 h.
+    assert(close(summary.body.avgReach24h, truth.views / truth.count), `avgReach24h ${summary.body.avgReach24h}`)
+    assert(close(summary.body.err, truth.views / truth.count / subscribers), `ERR ${summary.body.err}`)
+    assert(
+      close(summary.body.er, (truth.forwards + truth.reactions + truth.replies) / truth.views),
+      `ER ${summary.body.er}`,
+    )
 
     // The heatmap and the daily series count every post once, where the world dates it.
     const posts = worldPosts(id)

@@ -1,55 +1,17 @@
 /**
- * The dashboard's side of the read API: the answers it reads (as `/api/v1/openapi.json` describes them) and one
- * `get` that sends the bearer token when the server wants one. The token is kept for the tab only (sessionStorage).
+ * The dashboard's side of the read API: the answers it reads (the server's read-model types, as
+ * `/api/v1/openapi.json` describes them) and one `get` that sends the bearer token when the server wants one. The
+ * token is kept for the tab only (sessionStorage).
  */
 
-export interface Channel {
-  readonly id: number
-  readonly username: string | null
-  readonly title: string
-  readonly kind: string
-  readonly subscribers: number | null
-  readonly posts: number
-  readonly lastPostAt: number | null
-  readonly views: number
-}
-
-export interface Summary {
-  readonly posts: number
-  readonly views: number
-  readonly avgViews: number | null
-  readonly avgReach24h: number | null
-  readonly err: number | null
-  readonly er: number | null
-  readonly reactions: number
-  readonly forwards: number
-  readonly subscribers: number | null
-  readonly followers: { readonly current: number; readonly previous: number | null } | null
-}
-
-export interface Day {
-  readonly day: string
-  readonly posts: number
-  readonly views: number
-  readonly official: Readonly<Record<string, number>>
-}
-
-export interface Trending {
-  readonly channelId: number
-  readonly msgId: number
-  readonly date: number
-  readonly text: string
-  readonly views: number
-  readonly gained: number
-  readonly perHour: number
-}
-
-export interface HeatCell {
-  readonly weekday: number
-  readonly hour: number
-  readonly posts: number
-  readonly avgViews: number | null
-}
+// The answers' shapes are the server's own read models (types only: nothing of the server is in the bundle).
+export type {
+  ChannelRow as Channel,
+  DailyPoint as Day,
+  GrowingPost as Trending,
+  HeatCell,
+  Summary,
+} from "../src/store/Analytics.ts"
 
 /** The server wants a token this tab does not have, or has a wrong one. */
 export class Unauthorized extends Error {}

@@ -5,7 +5,6 @@ import stats from "./0003_stats.ts"
 import refresh from "./0004_refresh.ts"
 import deletions from "./0005_deletions.ts"
 import metricsTime from "./0006_metrics_time.ts"
-import rollups from "./0007_rollups.ts"
 
 export const migrations = {
   "0001_history": history,
@@ -14,5 +13,4 @@ export const migrations = {
   "0004_refresh": refresh,
   "0005_deletions": deletions,
   "0006_metrics_time": metricsTime,
-  "0007_rollups": rollups,
 } as const

@@ -85,6 +85,11 @@ const request = (route: Route, c: HonoContext, now: Date): Effect.Effect<Respons
     }),
   )
 
+/** A route's path as Hono matches it (`:name` for `{name}`). */
+const honoPath = (route: Route): string => `/api/v1${route.path.replace(/\{(\w+)\}/g, ":$1")}`
+/** The route (its OpenAPI path) a matched Hono path belongs to, for the request metrics. */
+const ROUTE_OF: ReadonlyMap<string, string> = new Map(ROUTES.map((r) => [honoPath(r), r.path]))
+
 /** Counts a request by route and status and times it. */
 const measured = (route: string, started: number, status: number): Effect.Effect<void> =>
   Effect.all([
@@ -108,8 +113,7 @@ export function apiApp(options: ApiOptions): Hono {
       await next()
     }
     const route = c.req.path.startsWith("/api/v1/")
-      ? ROUTES.find((r) => c.req.routePath === `/api/v1${r.path.replace(/\{(\w+)\}/g, ":$1")}`)?.path ??
-        (c.req.path === "/api/v1/openapi.json" ? "/openapi.json" : "unknown")
+      ? ROUTE_OF.get(c.req.routePath) ?? (c.req.path === "/api/v1/openapi.json" ? "/openapi.json" : "unknown")
       : options.dashboard.pipe(Option.exists((files) => files.has(c.req.path)))
       ? "dashboard"
       : "unknown"
@@ -118,7 +122,7 @@ export function apiApp(options: ApiOptions): Hono {
   const document = openApi(options.version, Option.isSome(options.token))
   app.get("/api/v1/openapi.json", (c) => c.json(document))
   for (const route of ROUTES) {
-    app.get(`/api/v1${route.path.replace(/\{(\w+)\}/g, ":$1")}`, (c) => options.run(request(route, c, options.now())))
+    app.get(honoPath(route), (c) => options.run(request(route, c, options.now())))
   }
   app.get("/api/*", (c) => c.json({ error: `no route ${c.req.path}`, see: "/api/v1/openapi.json" }, 404))
   // The page asks for the token before its first request when the server wants one.

@@ -145,7 +145,6 @@ export function apiApp(options: ApiOptions): Hono {
     const headers = { ...PAGE_HEADERS, etag: file.etag, "content-type": file.type }
     return c.req.header("if-none-match") === file.etag ? c.body(null, 304, headers) : c.body(file.body, 200, headers)
   })
-  app.all("*", (c) => c.json({ error: `no route ${c.req.path}`, see: "/api/v1/openapi.json" }, 404))
   return app
 }
 

@@ -167,10 +167,11 @@ async function show(): Promise<void> {
     empty: "No official statistics for this period (deno task load-stats, as an admin of the channel).",
   })
   heatmap($<HTMLTableElement>("heatmap"), heat)
-  trending(growing, channels.find((c) => c.id === channel))
+  const picked = channels.find((c) => c.id === channel)
+  trending(growing, picked)
   exports(channel, query)
   shown = { channel, from: from.toISOString(), to: to.toISOString() }
-  const newest = channels.find((c) => c.id === channel)?.lastPostAt
+  const newest = picked?.lastPostAt
   say(
     summary.posts === 0 && newest
       ? `No posts in this period: the newest is from ${new Date(newest * 1000).toISOString().slice(0, 10)}.`

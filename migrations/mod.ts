@@ -5,6 +5,7 @@ import stats from "./0003_stats.ts"
 import refresh from "./0004_refresh.ts"
 import deletions from "./0005_deletions.ts"
 import metricsTime from "./0006_metrics_time.ts"
+import contentRead from "./0007_content_read.ts"
 
 export const migrations = {
   "0001_history": history,
@@ -13,4 +14,5 @@ export const migrations = {
   "0004_refresh": refresh,
   "0005_deletions": deletions,
   "0006_metrics_time": metricsTime,
+  "0007_content_read": contentRead,
 } as const

@@ -174,7 +174,8 @@ export class HistorySync extends Context.Service<HistorySync, {
          * Stores a page and the checkpoint it reaches in one statement (atomic, one round trip: on a busy event loop
          * every round trip waits for the page being decoded); retried while the database is away. The checkpoint
          * moves only if the stored one still covers `from`, the cursor the page continues: otherwise the database
-         * lost earlier pages and the walk fails with CheckpointBehind.
+         * lost earlier pages and the walk fails with CheckpointBehind. Once committed, posts it inserted are settled
+         * against live deletions committed at the same moment (PostRepo.settleDeletions).
          */
         const persist = (
           normalized: ReadonlyArray<Post>,
@@ -219,6 +220,12 @@ export class HistorySync extends Context.Service<HistorySync, {
                     ),
                 )
                 : Effect.succeed(counts)
+            ),
+            // Committed: a live deletion committed meanwhile may have missed the posts this page inserted.
+            Effect.tap((counts) =>
+              counts.inserted === 0
+                ? Effect.void
+                : posts.settleDeletions(channel.id, normalized.map((p) => p.msgId)).pipe(Effect.retry(PERSIST_RETRY))
             ),
           )
 

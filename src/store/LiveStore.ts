@@ -1,5 +1,6 @@
 /**
- * Live updates' writes: one batch (posts, deletions, counters per channel) and the pts it reaches, in one transaction.
+ * Live updates' writes: one batch (posts, deletions, counters per channel) and the pts it reaches, in one transaction,
+ * then the batch's deletions settled against history pages committed meanwhile (PostRepo.settleDeletions).
  * The pts only moves on from where the writer last committed it: a stored pts below that means the database lost
  * commits it had acknowledged, and the batch is rolled back with PtsBehind.
  */
@@ -43,6 +44,13 @@ export class LiveStore extends Context.Service<LiveStore, {
           ).pipe(
             Effect.catchTag("SqlError", (e) =>
               Effect.fail(new StoreError({ operation: "LiveStore.commit", message: e.message, cause: e }))),
+            // Committed: a history page stored meanwhile may have missed these deletions, or these posts a deletion.
+            Effect.andThen(Effect.forEach(
+              writes,
+              ([channelId, w]) =>
+                posts.settleDeletions(channelId, [...w.posts.keys(), ...w.deleted]),
+              { discard: true },
+            )),
             Effect.withSpan("mtproto.db.LiveStore.commit"),
           ),
       })

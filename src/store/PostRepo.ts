@@ -3,7 +3,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { StoreError } from "../domain/Errors.ts"
 import type { CounterChange, Post } from "../domain/Post.ts"
-import { arrayLiteral, type Scalar, stripNul } from "./SqlArrays.ts"
+import { arrayLiteral, joinList, type Scalar, toJson } from "./SqlArrays.ts"
 
 /** What one `upsertPage` did; `inserted + updated + unchanged` is the page size. */
 export interface UpsertCounts {
@@ -60,8 +60,18 @@ export class PostRepo extends Context.Service<PostRepo, {
     counters: ReadonlyArray<CounterChange>,
     takenAt: Date,
   ): Effect.Effect<number, StoreError>
-  /** Marks posts deleted at `at` (those not already deleted); returns how many were marked. */
+  /**
+   * Marks posts deleted at `at` (those not already deleted) and records the deletion for posts not stored yet;
+   * returns how many were marked.
+   */
   markDeleted(channelId: number, msgIds: ReadonlyArray<number>, at: Date): Effect.Effect<number, StoreError>
+  /**
+   * Marks deleted those of `msgIds` that a recorded deletion newer than their stored content should have hidden;
+   * returns how many. Call it after the write of those posts or deletions COMMITTED: a page and a deletion committed
+   * at the same time (READ COMMITTED) may each miss the other, as neither statement sees the other's uncommitted
+   * rows; whichever settles last sees both.
+   */
+  settleDeletions(channelId: number, msgIds: ReadonlyArray<number>): Effect.Effect<number, StoreError>
   /** The highest stored message id, deleted posts included. */
   maxMsgId(channelId: number): Effect.Effect<Option.Option<number>, StoreError>
 }>()("tgpulse/store/PostRepo") {
@@ -82,9 +92,13 @@ export class PostRepo extends Context.Service<PostRepo, {
           // A deletion recorded after the page was read stands (the post's or, not stored yet, in post_deletions); an
           // older one is undone by the post being there.
           const deletedAt = sql`CASE WHEN p.deleted_at > ${readAt} THEN p.deleted_at ELSE excluded.deleted_at END`
-          // The content of a page read before the stored edit (an older edit_date, or none) does not undo it.
+          // The content of a page read before the stored version does not undo it: an older edit_date (or none), or
+          // the same one (two edits within a second) and read before the stored content was.
+          const older = sql`(${sql.literal(OLDER_EDIT)} OR (
+            p.edit_date IS NOT DISTINCT FROM excluded.edit_date AND p.content_read_at > ${readAt}::timestamptz
+          ))`
           const newest = (column: string) =>
-            sql.literal(`CASE WHEN ${OLDER_EDIT} THEN p.${column} ELSE excluded.${column} END`)
+            sql`CASE WHEN ${older} THEN p.${sql(column)} ELSE excluded.${sql(column)} END`
           if (posts.length === 0) {
             const rows = also ? yield* sql<{ checkpoint?: unknown }>`${also}` : []
             return { inserted: 0, updated: 0, unchanged: 0, contentChanged: 0, snapshots: 0, ...checkpointOf(rows[0]) }
@@ -122,7 +136,7 @@ export class PostRepo extends Context.Service<PostRepo, {
                 channel_id, msg_id, date, text, links, mentions, hashtags, media_kind, grouped_id, post_author,
                 from_id, fwd_from_channel_id, fwd_from_msg_id, fwd_date, fwd_from_name, reply_to_msg_id, replies,
                 views, forwards, reactions, reactions_total, edit_date, content_hash, is_service, metrics_changed_at,
-                deleted_at
+                deleted_at, content_read_at
               )
               SELECT
                 ${channelId}::int8, u.msg_id, to_timestamp(u.date), u.text, string_to_array(u.links, chr(31)),
@@ -130,7 +144,7 @@ export class PostRepo extends Context.Service<PostRepo, {
                 u.grouped_id, u.post_author, u.from_id, u.fwd_from_channel_id, u.fwd_from_msg_id,
                 to_timestamp(u.fwd_date), u.fwd_from_name, u.reply_to_msg_id, u.replies, u.views, u.forwards,
                 u.reactions, u.reactions_total, to_timestamp(u.edit_date), u.content_hash, u.is_service, now(),
-                u.deleted_at
+                u.deleted_at, ${readAt}::timestamptz
               FROM input u
               ON CONFLICT (channel_id, msg_id) DO UPDATE SET
                 date = excluded.date, text = ${newest("text")}, links = ${newest("links")},
@@ -144,6 +158,10 @@ export class PostRepo extends Context.Service<PostRepo, {
                 reactions_total = excluded.reactions_total, edit_date = ${newest("edit_date")},
                 content_hash = ${newest("content_hash")}, is_service = excluded.is_service, deleted_at = ${deletedAt},
                 updated_at = now(),
+                content_read_at = CASE
+                  WHEN ${older} THEN p.content_read_at
+                  ELSE greatest(p.content_read_at, ${readAt}::timestamptz)
+                END,
                 content_changed_at = CASE
                   WHEN p.content_hash IS DISTINCT FROM ${newest("content_hash")} THEN now()
                   ELSE p.content_changed_at
@@ -304,7 +322,8 @@ export class PostRepo extends Context.Service<PostRepo, {
             WITH recorded AS (
               INSERT INTO post_deletions (channel_id, msg_id, deleted_at)
               SELECT ${channelId}::int8, id, ${at} FROM unnest(${arrayLiteral(msgIds)}::int4[]) AS id
-              ON CONFLICT DO NOTHING
+              ON CONFLICT (channel_id, msg_id) DO UPDATE
+                SET deleted_at = greatest(post_deletions.deleted_at, excluded.deleted_at)
             )
             UPDATE posts SET deleted_at = ${at}, updated_at = now()
             WHERE channel_id = ${channelId}::int8 AND msg_id = ANY(${arrayLiteral(msgIds)}::int4[])
@@ -313,6 +332,21 @@ export class PostRepo extends Context.Service<PostRepo, {
           return rows.length
         },
         StoreError.mapError("PostRepo.markDeleted"),
+      )
+
+      const settleDeletions = Effect.fn("mtproto.db.PostRepo.settleDeletions")(
+        function* (channelId: number, msgIds: ReadonlyArray<number>) {
+          if (msgIds.length === 0) return 0
+          const rows = yield* sql<{ msg_id: number }>`
+            UPDATE posts p SET deleted_at = d.deleted_at, updated_at = now()
+            FROM post_deletions d
+            WHERE d.channel_id = ${channelId}::int8 AND d.msg_id = ANY(${arrayLiteral(msgIds)}::int4[])
+              AND p.channel_id = d.channel_id AND p.msg_id = d.msg_id AND p.deleted_at IS NULL
+              AND (p.content_read_at IS NULL OR d.deleted_at > p.content_read_at)
+            RETURNING p.msg_id`
+          return rows.length
+        },
+        StoreError.mapError("PostRepo.settleDeletions"),
       )
 
       const maxMsgId = Effect.fn("mtproto.db.PostRepo.maxMsgId")(
@@ -330,6 +364,7 @@ export class PostRepo extends Context.Service<PostRepo, {
         refreshCandidates,
         recordRefresh,
         markDeleted,
+        settleDeletions,
         maxMsgId,
       })
     }),
@@ -344,35 +379,6 @@ function dedupe(posts: ReadonlyArray<Post>): ReadonlyArray<Post> {
   const byId = new Map<number, Post>()
   for (const post of posts) byId.set(post.msgId, post)
   return byId.size === posts.length ? posts : [...byId.values()]
-}
-
-/**
- * A list as one text, its items separated by U+001F (split again in SQL). U+001F is removed from the items and empty
- * items are dropped (an empty link or hashtag means nothing, and Normalize never makes one).
- */
-function joinList(items: ReadonlyArray<string>): string {
-  let out = ""
-  for (const item of items) {
-    const clean = item.includes("\u001f") ? item.replaceAll("\u001f", "") : item
-    if (clean === "") continue
-    out += out === "" ? clean : "\u001f" + clean
-  }
-  return out
-}
-
-/** JSON text for a jsonb value (jsonb rejects the NUL escape). */
-function toJson(value: unknown): string {
-  const text = JSON.stringify(value)
-  return text.includes("\\u0000") ? JSON.stringify(clean(value)) : text
-}
-
-function clean(value: unknown): unknown {
-  if (typeof value === "string") return stripNul(value)
-  if (Array.isArray(value)) return value.map(clean)
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [stripNul(k), clean(v)]))
-  }
-  return value
 }
 
 /** The `checkpoint` a page's `also` statement returned, when it returned one. */

@@ -1,4 +1,7 @@
-/** Arrays bound as one text parameter each (`{1,NULL,"a"}`) and cast in SQL: bulk statements over unnest(). */
+/**
+ * Arrays bound as one text parameter each (`{1,NULL,"a"}`) and cast in SQL: bulk statements over unnest(), with the
+ * text forms of their list and JSON cells.
+ */
 
 export type Scalar = string | number | boolean | null
 
@@ -26,4 +29,33 @@ export function arrayLiteral(values: ReadonlyArray<Scalar>): string {
 /** PostgreSQL text cannot hold NUL (U+0000); Telegram text never should, but one must not sink a whole page. */
 export function stripNul(s: string): string {
   return s.includes("\0") ? s.replaceAll("\0", "") : s
+}
+
+/**
+ * A list as one text, its items separated by U+001F (split again in SQL). U+001F is removed from the items and empty
+ * items are dropped (an empty link or hashtag means nothing, and Normalize never makes one).
+ */
+export function joinList(items: ReadonlyArray<string>): string {
+  let out = ""
+  for (const item of items) {
+    const clean = item.includes("\u001f") ? item.replaceAll("\u001f", "") : item
+    if (clean === "") continue
+    out += out === "" ? clean : "\u001f" + clean
+  }
+  return out
+}
+
+/** JSON text for a jsonb value (jsonb rejects the NUL escape). */
+export function toJson(value: unknown): string {
+  const text = JSON.stringify(value)
+  return text.includes("\\u0000") ? JSON.stringify(clean(value)) : text
+}
+
+function clean(value: unknown): unknown {
+  if (typeof value === "string") return stripNul(value)
+  if (Array.isArray(value)) return value.map(clean)
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [stripNul(k), clean(v)]))
+  }
+  return value
 }

@@ -223,6 +223,35 @@ storeSuite("PostRepo", {
       assertEquals((yield* posts.upsertPage(1017, [again], takenAt(6))).contentChanged, 1)
     }),
 
+  "PostRepo.upsertPage: two versions with the same edit_date are ordered by when they were read": Effect.gen(
+    function* () {
+      const posts = yield* PostRepo
+      const sql = yield* SqlClient.SqlClient
+      yield* addChannel(1031)
+      const text = () =>
+        sql<{ text: string }>`SELECT text FROM posts WHERE channel_id = 1031 AND msg_id = 1`.pipe(
+          Effect.map((rows) => rows[0]?.text),
+        )
+      // Two edits within one second: the same edit_date, other texts.
+      const version = (name: string) => makePost(1031, 1, { text: name, editDate: T0 + 900, contentHash: name })
+      yield* posts.upsertPage(1031, [version("first edit")], takenAt(1), { fetchedAt: takenAt(1) })
+      // The second edit arrives live (read at 3); a page read at 2 with the first edit is written after it.
+      assertEquals((yield* posts.upsertPage(1031, [version("second edit")], takenAt(3))).contentChanged, 1)
+      const late = yield* posts.upsertPage(1031, [{ ...version("first edit"), views: 7 }], takenAt(4), {
+        fetchedAt: takenAt(2),
+      })
+      assertEquals([late.updated, late.contentChanged], [1, 0], "its counters are stored, not its text")
+      assertEquals(yield* text(), "second edit")
+      // A version read later than the stored one wins, as does any newer edit_date.
+      yield* posts.upsertPage(1031, [version("third edit")], takenAt(6), { fetchedAt: takenAt(5) })
+      assertEquals(yield* text(), "third edit")
+      yield* posts.upsertPage(1031, [{ ...version("fourth"), editDate: T0 + 901 }], takenAt(7), {
+        fetchedAt: takenAt(0),
+      })
+      assertEquals(yield* text(), "fourth")
+    },
+  ),
+
   "PostRepo.upsertPage rolls back with the checkpoint when the transaction fails": Effect.gen(function* () {
     const posts = yield* PostRepo
     const reads = yield* PostReads

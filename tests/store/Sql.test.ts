@@ -20,6 +20,7 @@ const ALL = [
   { migration_id: 4, name: "refresh" },
   { migration_id: 5, name: "deletions" },
   { migration_id: 6, name: "metrics_time" },
+  { migration_id: 7, name: "content_read" },
 ]
 
 /** Builds `layer` in a child scope and returns its failure (the layer must fail). */

@@ -1,0 +1,145 @@
+/**
+ * A history page and a live deletion of the same post committing at the same time, on PostgreSQL (two connections,
+ * READ COMMITTED): each statement misses the other's uncommitted rows, so the post ends live although its deletion is
+ * recorded, and the write that settles after committing (PostRepo.settleDeletions) hides it. Both orders are staged
+ * with a transaction held open, so each test shows the race happening and then settled. PGlite has one connection:
+ * its writes never interleave.
+ */
+import { Deferred, Effect, Fiber, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import type { Writes } from "../../src/domain/LiveState.ts"
+import { ChannelRepo } from "../../src/store/ChannelRepo.ts"
+import { CheckpointRepo } from "../../src/store/CheckpointRepo.ts"
+import { LiveStore } from "../../src/store/LiveStore.ts"
+import { PostRepo } from "../../src/store/PostRepo.ts"
+import { assertEquals } from "../support/assert.ts"
+import { effectTest } from "../support/effectTest.ts"
+import { pgAvailable, pgLayer } from "../support/PgTest.ts"
+import { makePost, T0 } from "../support/posts.ts"
+
+const at = (minute: number) => new Date((T0 + 86_400 + minute * 60) * 1000)
+
+const layer = () =>
+  LiveStore.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(ChannelRepo.layer, PostRepo.layer, CheckpointRepo.layer)),
+    Layer.provideMerge(pgLayer()),
+  )
+
+const addChannel = (id: number) =>
+  ChannelRepo.use((r) =>
+    r.upsert({
+      id,
+      accessHash: "1",
+      username: `c${id}`,
+      title: `Channel ${id}`,
+      kind: "broadcast",
+      participantsCount: null,
+    })
+  )
+
+/** Whether post `msgId` of `channelId` is stored live (not marked deleted). */
+const live = (channelId: number, msgId: number) =>
+  SqlClient.SqlClient.use((sql) =>
+    sql<{ live: boolean }>`
+      SELECT deleted_at IS NULL AS live FROM posts WHERE channel_id = ${channelId}::int8 AND msg_id = ${msgId}`
+  ).pipe(Effect.map((rows) => rows[0]?.live))
+
+/** Live writes of one channel: the deletion of `deleted`, reaching `pts` (none: the pts stays). */
+const deletion = (deleted: number, pts: number | undefined): Writes => ({
+  posts: new Map(),
+  deleted: new Set([deleted]),
+  metrics: [],
+  pts,
+})
+
+/** Waits until a statement of this database waits for a lock (another connection's transaction holds it). */
+const someoneWaitsForALock = SqlClient.SqlClient.use((sql) =>
+  Effect.gen(function* () {
+    for (;;) {
+      const [row] = yield* sql<{ n: number }>`
+        SELECT count(*)::int4 AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`
+      if ((row?.n ?? 0) > 0) return
+      yield* Effect.sleep("20 millis")
+    }
+  })
+)
+
+/**
+ * Runs `body` in a transaction on its own connection, held open (after `body`) until `release` completes; fails as
+ * `body` does.
+ */
+const heldOpen = <A, E, R>(body: Effect.Effect<A, E, R>, release: Deferred.Deferred<void>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const ready = yield* Deferred.make<A, E>()
+    // A failing test lets the transaction go (rolled back) rather than wait for it.
+    yield* Effect.addFinalizer(() => Deferred.succeed(release, undefined))
+    const fiber = yield* Effect.forkChild(sql.withTransaction(
+      Effect.exit(body).pipe(
+        Effect.tap((exit) => Deferred.done(ready, exit)),
+        Effect.andThen(Deferred.await(release)),
+      ),
+    ))
+    yield* Deferred.await(ready)
+    return fiber
+  })
+
+effectTest(
+  "a history page committed after a live deletion that missed it: the page's settling hides the post",
+  Effect.gen(function* () {
+    const posts = yield* PostRepo
+    const store = yield* LiveStore
+    yield* addChannel(3001)
+    const release = yield* Deferred.make<void>()
+    // The page (read at 0) inserts post 5 and is not committed yet.
+    const page = yield* heldOpen(
+      posts.upsertPage(3001, [makePost(3001, 5)], at(2), { fetchedAt: at(0) }),
+      release,
+    )
+    // The deletion (at 1) commits meanwhile: its update and its settling see no post 5.
+    yield* store.commit(new Map([[3001, deletion(5, undefined)]]), () => 0, at(1))
+    yield* Deferred.succeed(release, undefined)
+    yield* Fiber.join(page)
+    assertEquals(yield* live(3001, 5), true, "the race: the page stored the post its deletion missed")
+    // What HistorySync does once a page that inserted posts committed.
+    assertEquals(yield* posts.settleDeletions(3001, [5]), 1)
+    assertEquals(yield* live(3001, 5), false)
+    assertEquals(yield* posts.settleDeletions(3001, [5]), 0, "settled once")
+  }).pipe(Effect.provide(layer())),
+  { ignore: !pgAvailable, sanitizeOps: false, sanitizeResources: false },
+)
+
+effectTest(
+  "a live deletion committed after a history page that missed it: LiveStore.commit settles it after committing",
+  Effect.gen(function* () {
+    const posts = yield* PostRepo
+    const store = yield* LiveStore
+    const checkpoints = yield* CheckpointRepo
+    const sql = yield* SqlClient.SqlClient
+    yield* addChannel(3002)
+    yield* checkpoints.advancePts(3002, "updates", 10)
+    // Another transaction holds the channel's checkpoint row: the live batch records its deletion of post 7 (at 1),
+    // then waits to move the pts, uncommitted.
+    const release = yield* Deferred.make<void>()
+    const holder = yield* heldOpen(
+      sql`SELECT 1 FROM checkpoints WHERE channel_id = 3002 AND stream = 'updates' FOR UPDATE`,
+      release,
+    )
+    const batch = yield* Effect.forkChild(store.commit(new Map([[3002, deletion(7, 11)]]), () => 10, at(1)))
+    yield* someoneWaitsForALock
+    // A page read at 0 stores post 7 and settles: the deletion is not committed, so it stays live.
+    const stored = yield* posts.upsertPage(3002, [makePost(3002, 7)], at(2), { fetchedAt: at(0) })
+    assertEquals(stored.inserted, 1)
+    assertEquals(yield* posts.settleDeletions(3002, [7]), 0)
+    yield* Deferred.succeed(release, undefined)
+    yield* Fiber.join(holder)
+    yield* Fiber.join(batch)
+    assertEquals(yield* live(3002, 7), false, "the live batch settled its deletion after committing")
+    // A page read after the deletion (Telegram still had the post) is not undone by settling.
+    yield* posts.upsertPage(3002, [makePost(3002, 7, { views: 500 })], at(4), { fetchedAt: at(3) })
+    assertEquals(yield* posts.settleDeletions(3002, [7]), 0)
+    assertEquals(yield* live(3002, 7), true)
+  }).pipe(Effect.provide(layer())),
+  { ignore: !pgAvailable, sanitizeOps: false, sanitizeResources: false },
+)

@@ -6,6 +6,7 @@ import refresh from "./0004_refresh.ts"
 import deletions from "./0005_deletions.ts"
 import metricsTime from "./0006_metrics_time.ts"
 import contentRead from "./0007_content_read.ts"
+import rollups from "./0008_rollups.ts"
 
 export const migrations = {
   "0001_history": history,
@@ -15,4 +16,5 @@ export const migrations = {
   "0005_deletions": deletions,
   "0006_metrics_time": metricsTime,
   "0007_content_read": contentRead,
+  "0008_rollups": rollups,
 } as const

@@ -1,45 +1,17 @@
 /**
- * Read models for the analytics surface (issue 18), apart from the write path: the channels with their latest figures,
- * a channel's summary over a period, posts trending by growth (views gained per hour from the `post_metrics`
- * snapshots, not current totals), a post's metric series, a channel's daily series (ours and the official
- * statistics'), the publication heatmap, and the top hashtags, mentions and links. Every figure counts non-deleted,
- * non-service posts only.
+ * Read models for the analytics surface (issue 18), apart from the write path: the channels with their latest figures
+ * (the `channel_totals` rollup, and the newest post from the posts' date index), a channel's summary over a period,
+ * posts trending by growth (views gained per hour between snapshots, not current totals: `Trending.ts`, over the
+ * `post_growth` rollup), a post's metric series, a channel's daily series (ours and the official statistics'), the
+ * publication heatmap, and the top hashtags, mentions and links. Every figure counts non-deleted, non-service posts
+ * only.
  */
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { StoreError } from "../domain/Errors.ts"
-import { arrayLiteral } from "./SqlArrays.ts"
+import { type GrowingPost, type GrowthOptions, trendingByGrowth } from "./Trending.ts"
 
-/** A post ranked by how fast its views grew in the window. */
-export interface GrowingPost {
-  readonly channelId: number
-  readonly msgId: number
-  /** UNIX seconds. */
-  readonly date: number
-  readonly text: string
-  /** Views at the window's last snapshot of the post. */
-  readonly views: number
-  /** Views gained between the window's first and last snapshots of the post. */
-  readonly gained: number
-  /** `gained` per hour between those snapshots. */
-  readonly perHour: number
-}
-
-export interface GrowthOptions {
-  /** The window: snapshots taken in [since, until]. */
-  readonly since: Date
-  readonly until: Date
-  /** Posts at least this old at `until` (a post's first hours grow fastest of all). */
-  readonly minAgeSeconds: number
-  /** All channels when empty. */
-  readonly channelIds: ReadonlyArray<number>
-  readonly limit: number
-  /** Only the posts ranked after this one (the last of the previous page). */
-  readonly after?: GrowthCursor | undefined
-}
-
-/** Where a post stands in the trending order: its growth per hour, date, channel and id. */
-export type GrowthCursor = readonly [perHour: number, date: number, channelId: number, msgId: number]
+export type { GrowingPost, GrowthCursor, GrowthOptions } from "./Trending.ts"
 
 /** Posts published in one weekday and hour (UTC): how many, and their average views. */
 export interface HeatCell {
@@ -138,7 +110,7 @@ export class Analytics extends Context.Service<Analytics, {
   dailySeries(period: Period): Effect.Effect<ReadonlyArray<DailyPoint>, StoreError>
   /**
    * Posts whose views grew fastest in the window (at least two snapshots a minute or more apart), fastest first (ties:
-   * newest first).
+   * newest first). The window starts at the top of `since`'s hour (UTC).
    */
   trendingByGrowth(options: GrowthOptions): Effect.Effect<ReadonlyArray<GrowingPost>, StoreError>
   /** Every weekday and hour with posts in the period, in order. */
@@ -151,56 +123,6 @@ export class Analytics extends Context.Service<Analytics, {
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const limitOf = (n: number) => Math.max(0, Math.trunc(n))
-
-      const trendingByGrowth = Effect.fn("mtproto.db.Analytics.trendingByGrowth")(
-        function* (options: GrowthOptions) {
-          const channels = options.channelIds.length === 0 ? null : arrayLiteral(options.channelIds)
-          const after = options.after
-          const rows = yield* sql<{
-            channel_id: string
-            msg_id: number
-            date: number
-            text: string
-            views: number
-            gained: number
-            per_hour: number
-          }>`
-            WITH span AS (
-              SELECT channel_id, msg_id,
-                (array_agg(views ORDER BY taken_at))[1] AS first_views,
-                (array_agg(views ORDER BY taken_at DESC))[1] AS last_views,
-                extract(epoch FROM max(taken_at) - min(taken_at))::float8 AS seconds
-              FROM post_metrics
-              WHERE taken_at >= ${options.since} AND taken_at <= ${options.until} AND views IS NOT NULL
-                AND (${channels}::int8[] IS NULL OR channel_id = ANY(${channels}::int8[]))
-              GROUP BY channel_id, msg_id
-              HAVING count(*) >= 2
-            )
-            SELECT channel_id::text AS channel_id, msg_id, date, text, views, gained, per_hour FROM (
-              SELECT p.channel_id, p.msg_id, date_part('epoch', p.date)::float8 AS date, p.text,
-                s.last_views AS views, (s.last_views - s.first_views) AS gained,
-                ((s.last_views - s.first_views) * 3600.0 / s.seconds)::float8 AS per_hour
-              FROM span s JOIN posts p ON p.channel_id = s.channel_id AND p.msg_id = s.msg_id
-              WHERE s.seconds >= 60 AND p.deleted_at IS NULL AND NOT p.is_service
-                AND p.date <= ${options.until}::timestamptz - make_interval(secs => ${options.minAgeSeconds})
-            ) ranked
-            WHERE ${after === undefined}::bool
-              OR (per_hour, date, channel_id, msg_id) < (${after?.[0] ?? 0}::float8, ${after?.[1] ?? 0}::float8,
-                ${after?.[2] ?? 0}::int8, ${after?.[3] ?? 0}::int4)
-            ORDER BY per_hour DESC, date DESC, channel_id DESC, msg_id DESC
-            LIMIT ${limitOf(options.limit)}::int4`
-          return rows.map((r): GrowingPost => ({
-            channelId: Number(r.channel_id),
-            msgId: r.msg_id,
-            date: r.date,
-            text: r.text,
-            views: r.views,
-            gained: r.gained,
-            perHour: r.per_hour,
-          }))
-        },
-        StoreError.mapError("Analytics.trendingByGrowth"),
-      )
 
       const heatmap = Effect.fn("mtproto.db.Analytics.heatmap")(
         function* (period: Period) {
@@ -251,11 +173,18 @@ export class Analytics extends Context.Service<Analytics, {
           views: number
         }>`
           SELECT c.id::text AS id, c.username, c.title, c.kind, c.participants_count AS subscribers,
-            coalesce(p.posts, 0)::int4 AS posts, p.last_post_at, coalesce(p.views, 0)::float8 AS views
-          FROM channels c LEFT JOIN LATERAL (
-            SELECT count(*) AS posts, date_part('epoch', max(date))::float8 AS last_post_at, sum(views) AS views
-            FROM posts WHERE channel_id = c.id AND deleted_at IS NULL AND NOT is_service
-          ) p ON true
+            coalesce(t.posts, 0)::int4 AS posts, date_part('epoch', n.date)::float8 AS last_post_at,
+            coalesce(t.views, 0)::float8 AS views
+          FROM channels c
+            LEFT JOIN (
+              SELECT channel_id, sum(posts) AS posts, sum(views) AS views FROM channel_totals GROUP BY channel_id
+            ) t ON t.channel_id = c.id
+            -- The newest live post: the first of the channel's by date that is neither deleted nor a service one.
+            LEFT JOIN LATERAL (
+              SELECT p.date FROM posts p
+              WHERE p.channel_id = c.id AND p.deleted_at IS NULL AND NOT p.is_service
+              ORDER BY p.date DESC LIMIT 1
+            ) n ON true
           ORDER BY c.title, c.id`
         return rows.map((r): ChannelRow => ({
           id: Number(r.id),
@@ -384,7 +313,7 @@ export class Analytics extends Context.Service<Analytics, {
         topPosts,
         postSeries,
         dailySeries,
-        trendingByGrowth,
+        trendingByGrowth: trendingByGrowth(sql),
         heatmap,
         topEntities,
       })

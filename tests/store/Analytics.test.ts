@@ -55,7 +55,67 @@ const SERIES = [
 
 const period = { channelId: CH, since: new Date(BASE * 1000), until: new Date((BASE + 30 * 7 * HOUR) * 1000) }
 
+/** The channel list's figures of `channelId` read from posts, as the list read them before the rollup. */
+const totalsOf = (channelId: number) =>
+  SqlClient.SqlClient.use((sql) =>
+    sql<{ posts: number; last_post_at: number | null; views: number }>`
+      SELECT count(*)::int4 AS posts, date_part('epoch', max(date))::float8 AS last_post_at,
+        coalesce(sum(views), 0)::float8 AS views
+      FROM posts WHERE channel_id = ${channelId}::int8 AND deleted_at IS NULL AND NOT is_service`
+  ).pipe(Effect.map(([r]) => ({ posts: r!.posts, lastPostAt: r!.last_post_at, views: r!.views })))
+
 storeSuite("Analytics", {
+  "Analytics.channels keeps up with inserts, upserts, counters, deletions, service posts": Effect.gen(function* () {
+    const [A, B] = [3003, 3004]
+    yield* addChannel(A)
+    yield* addChannel(B)
+    const repo = yield* PostRepo
+    const analytics = yield* Analytics
+    const at = (hours: number) => new Date((BASE + hours * HOUR) * 1000)
+    const post = (id: number, overrides: Partial<Post> = {}) =>
+      makePost(A, id, { date: BASE + id * HOUR, ...overrides })
+    const check = (step: string) =>
+      Effect.gen(function* () {
+        const listed = (yield* analytics.channels).filter((c) => c.id === A || c.id === B)
+        const want = [{ id: A, ...yield* totalsOf(A) }, { id: B, ...yield* totalsOf(B) }]
+        assertEquals(
+          listed.map((c) => ({ id: c.id, posts: c.posts, lastPostAt: c.lastPostAt, views: c.views })),
+          want,
+          step,
+        )
+      })
+    yield* check("no posts")
+    yield* repo.upsertPage(A, [1, 2, 3, 4].map((id) => post(id, { isService: id === 4 })), at(0))
+    yield* repo.upsertPage(B, [makePost(B, 1, { views: null })], at(0))
+    yield* check("inserted")
+    assertEquals((yield* totalsOf(A)).lastPostAt, BASE + 3 * HOUR, "a service post is not the newest")
+    // One page: an insert, a post whose views changed and one unchanged (INSERT ... ON CONFLICT DO UPDATE).
+    yield* repo.upsertPage(A, [post(1), post(2, { views: 5000 }), post(5)], at(1))
+    yield* check("upserted")
+    yield* repo.applyMetrics(A, [{ msgId: 1, views: 7000 }, { msgId: 5, forwards: 9 }], at(2))
+    yield* repo.recordRefresh(A, [{ msgId: 3, views: 1 }, { msgId: 99, views: 1 }], at(3))
+    yield* check("counters")
+    yield* repo.markDeleted(A, [5], at(4))
+    yield* check("the newest deleted")
+    assertEquals((yield* totalsOf(A)).lastPostAt, BASE + 3 * HOUR, "the next newest")
+    yield* repo.upsertPage(A, [post(5, { views: 10 })], at(5), { fetchedAt: at(5) })
+    yield* check("seen again after the deletion")
+    yield* repo.upsertPage(A, [post(5, { isService: true }), post(4, { isService: false })], at(6))
+    yield* check("service flags changed")
+    // Many writes: a channel's rows are folded into one now and then.
+    for (let i = 1; i <= 40; i++) yield* repo.applyMetrics(A, [{ msgId: 1 + (i % 4), views: 100 * i }], at(6))
+    yield* check("folded")
+    const rows = yield* SqlClient.SqlClient.use((sql) =>
+      sql<{ n: number }>`SELECT count(*)::int4 AS n FROM channel_totals WHERE channel_id = ${A}::int8`
+    )
+    assertEquals(rows[0]!.n < 40, true, `${rows[0]!.n} rows`)
+    yield* repo.markDeleted(A, [1, 2, 3, 4], at(7))
+    yield* check("every post deleted")
+    assertEquals((yield* totalsOf(A)).posts, 0)
+    yield* SqlClient.SqlClient.use((sql) => sql`DELETE FROM posts WHERE channel_id = ${B}::int8`)
+    yield* check("rows deleted")
+  }).pipe(Effect.provide(Analytics.layer)),
+
   "Analytics.trendingByGrowth ranks by views gained per hour in the window, not by totals": Effect.gen(function* () {
     yield* addChannel(CH)
     yield* addChannel(OTHER)

@@ -21,6 +21,7 @@ const ALL = [
   { migration_id: 5, name: "deletions" },
   { migration_id: 6, name: "metrics_time" },
   { migration_id: 7, name: "content_read" },
+  { migration_id: 8, name: "rollups" },
 ]
 
 /** Builds `layer` in a child scope and returns its failure (the layer must fail). */

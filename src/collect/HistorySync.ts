@@ -181,13 +181,15 @@ export class HistorySync extends Context.Service<HistorySync, {
           normalized: ReadonlyArray<Post>,
           next: HistoryCursor,
           from: HistoryCursor,
-          page: { readonly fetchedAt: number; readonly pts: number | undefined },
+          page: { readonly requestedAt: number; readonly fetchedAt: number; readonly pts: number | undefined },
         ) =>
           Effect.gen(function* () {
             const takenAt = DateTime.toDateUtc(yield* DateTime.now)
             const counts = yield* posts.upsertPage(channel.id, normalized, takenAt, {
               checkpoint: checkpoints.mergeHistory(channel.id, next, { from, pts: page.pts }),
-              fetchedAt: new Date(page.fetchedAt),
+              // What the page holds was read by Telegram after the request went out: versions and deletions
+              // committed since then stand against it.
+              fetchedAt: new Date(page.requestedAt),
             })
             const done = yield* Clock.currentTimeMillis
             yield* Metric.update(
@@ -242,17 +244,18 @@ export class HistorySync extends Context.Service<HistorySync, {
           const pages = Stream.paginate(
             first,
             (plan: PagePlan) =>
-              fetchPage(plan).pipe(Effect.flatMap((page) =>
-                Effect.map(Clock.currentTimeMillis, (fetchedAt) => {
-                  const outcome = afterPage(direction, ahead, page, plan.limit)
-                  ahead = outcome.cursor
-                  budget -= page.ids.length
-                  const next = outcome.more && budget > 0
-                    ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
-                    : Option.none<PagePlan>()
-                  return [[{ ...page, cursor: outcome.cursor, fetchedAt }], next] as const
-                })
-              )),
+              Effect.gen(function* () {
+                const requestedAt = yield* Clock.currentTimeMillis
+                const page = yield* fetchPage(plan)
+                const fetchedAt = yield* Clock.currentTimeMillis
+                const outcome = afterPage(direction, ahead, page, plan.limit)
+                ahead = outcome.cursor
+                budget -= page.ids.length
+                const next = outcome.more && budget > 0
+                  ? Option.some(planPage(direction, ahead, Math.min(PAGE_SIZE, budget)))
+                  : Option.none<PagePlan>()
+                return [[{ ...page, cursor: outcome.cursor, requestedAt, fetchedAt }], next] as const
+              }),
           )
           return pages.pipe(
             Stream.buffer({ capacity: PREFETCH }),

@@ -23,7 +23,22 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
     ): Effect.Effect<A, StoreError, R> =>
       Effect.mapError(
         self,
-        (cause) => cause instanceof StoreError ? cause : new StoreError({ operation, message: cause.message, cause }),
+        (cause) =>
+          cause instanceof StoreError
+            ? cause
+            : new StoreError({ operation, message: describeStoreFailure(cause), cause }),
       )
   }
+}
+
+/**
+ * The words of a failed database operation: a SQL failure's own ("PgConnection: Query failed") followed by the
+ * server's ("deadlock detected"), which say what happened. The server's message never holds a password or a URL.
+ */
+export function describeStoreFailure(error: { readonly message: string }): string {
+  const sql = error as { readonly _tag?: unknown; readonly reason?: { readonly cause?: unknown } }
+  const server = sql._tag === "SqlError" ? sql.reason?.cause : undefined
+  return server instanceof Error && server.message !== "" && !error.message.includes(server.message)
+    ? `${error.message}: ${server.message}`
+    : error.message
 }

@@ -4,9 +4,9 @@
  * The pts only moves on from where the writer last committed it: a stored pts below that means the database lost
  * commits it had acknowledged, and the batch is rolled back with PtsBehind.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
-import { StoreError } from "../domain/Errors.ts"
+import { describeStoreFailure, StoreError } from "../domain/Errors.ts"
 import { PtsBehind, type Writes } from "../domain/LiveState.ts"
 import { CheckpointRepo } from "./CheckpointRepo.ts"
 import { PostRepo } from "./PostRepo.ts"
@@ -42,13 +42,17 @@ export class LiveStore extends Context.Service<LiveStore, {
                 if (!moved) return yield* new PtsBehind({ channelId, committed })
               }), { discard: true }),
           ).pipe(
+            // Rolled back by the server to break a deadlock with a concurrent page (or a serialization failure):
+            // nothing was written, so the batch is written again.
+            Effect.retry({ while: isConflict, schedule: CONFLICT_RETRY }),
             Effect.catchTag("SqlError", (e) =>
-              Effect.fail(new StoreError({ operation: "LiveStore.commit", message: e.message, cause: e }))),
+              Effect.fail(
+                new StoreError({ operation: "LiveStore.commit", message: describeStoreFailure(e), cause: e }),
+              )),
             // Committed: a history page stored meanwhile may have missed these deletions, or these posts a deletion.
             Effect.andThen(Effect.forEach(
               writes,
-              ([channelId, w]) =>
-                posts.settleDeletions(channelId, [...w.posts.keys(), ...w.deleted]),
+              ([channelId, w]) => posts.settleDeletions(channelId, [...w.posts.keys(), ...w.deleted]),
               { discard: true },
             )),
             Effect.withSpan("mtproto.db.LiveStore.commit"),
@@ -57,3 +61,17 @@ export class LiveStore extends Context.Service<LiveStore, {
     }),
   )
 }
+
+/**
+ * A transaction the server rolled back so that another could go on (a deadlock or a serialization failure, as a
+ * SqlError or a StoreError around one); another attempt may well succeed.
+ */
+const isConflict = (error: unknown): boolean => {
+  const sql = error instanceof StoreError ? error.cause : error
+  const reason = sql as { readonly _tag?: unknown; readonly reason?: { readonly _tag?: unknown } } | undefined
+  return reason?._tag === "SqlError" &&
+    (reason.reason?._tag === "DeadlockError" || reason.reason?._tag === "SerializationError")
+}
+
+/** Up to 5 more attempts, 10 ms apart doubling, jittered so that the two writers do not meet again. */
+const CONFLICT_RETRY = Schedule.exponential("10 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 5 }))

@@ -252,6 +252,14 @@ storeSuite("PostRepo", {
     },
   ),
 
+  "PostRepo: a statement the server rejects fails with its words, not only the driver's": Effect.gen(function* () {
+    const posts = yield* PostRepo
+    // No channel 1099: the posts' foreign key rejects the page.
+    const error = yield* Effect.flip(posts.upsertPage(1099, page(1099, 1, 2), takenAt(0)))
+    assertEquals(error.operation, "PostRepo.upsertPage")
+    assert(error.message.includes("violates foreign key constraint"), error.message)
+  }),
+
   "PostRepo.upsertPage rolls back with the checkpoint when the transaction fails": Effect.gen(function* () {
     const posts = yield* PostRepo
     const reads = yield* PostReads

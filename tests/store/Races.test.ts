@@ -143,3 +143,44 @@ effectTest(
   }).pipe(Effect.provide(layer())),
   { ignore: !pgAvailable, sanitizeOps: false, sanitizeResources: false },
 )
+
+effectTest(
+  "a live batch that deadlocks with another writer is rolled back by the server and written again",
+  Effect.gen(function* () {
+    const posts = yield* PostRepo
+    const store = yield* LiveStore
+    const sql = yield* SqlClient.SqlClient
+    yield* addChannel(3003)
+    yield* posts.upsertPage(3003, [makePost(3003, 3)], at(0))
+    // Another writer locks post 3 first.
+    const locked = yield* Deferred.make<void>()
+    const go = yield* Deferred.make<void>()
+    const other = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function* () {
+      // The server looks for the deadlock only in the live batch's session (1 s), so that is the one it rolls back.
+      yield* sql`SET LOCAL deadlock_timeout = '10min'`
+      yield* posts.upsertPage(3003, [makePost(3003, 3, { views: 1_000 })], at(1))
+      yield* Deferred.succeed(locked, undefined)
+      yield* Deferred.await(go)
+      // ...then post 5, which the live batch inserted and holds: one of the two has to go.
+      yield* posts.upsertPage(3003, [makePost(3003, 5)], at(1))
+    })))
+    yield* Effect.addFinalizer(() => Deferred.succeed(go, undefined))
+    yield* Deferred.await(locked)
+    // The live batch inserts post 5, then waits for post 3's lock to move its counters.
+    const writes: Writes = {
+      posts: new Map([[5, makePost(3003, 5, { text: "live" })]]),
+      deleted: new Set(),
+      metrics: [{ msgId: 3, views: 2_000 }],
+      pts: undefined,
+    }
+    const batch = yield* Effect.forkChild(store.commit(new Map([[3003, writes]]), () => 0, at(2)))
+    yield* someoneWaitsForALock
+    yield* Deferred.succeed(go, undefined)
+    yield* Fiber.join(other)
+    yield* Fiber.join(batch)
+    const rows = yield* sql<{ msg_id: number; text: string; views: number }>`
+      SELECT msg_id, text, views FROM posts WHERE channel_id = 3003 ORDER BY msg_id`
+    assertEquals(rows.map((r) => [r.msg_id, r.text, r.views]), [[3, "post 3", 2_000], [5, "live", 105]])
+  }).pipe(Effect.provide(layer())),
+  { ignore: !pgAvailable, sanitizeOps: false, sanitizeResources: false },
+)

@@ -227,7 +227,10 @@ export class HistorySync extends Context.Service<HistorySync, {
             Effect.tap((counts) =>
               counts.inserted === 0
                 ? Effect.void
-                : posts.settleDeletions(channel.id, normalized.map((p) => p.msgId)).pipe(Effect.retry(PERSIST_RETRY))
+                : posts.settleDeletions(channel.id, normalized.map((p) => p.msgId)).pipe(
+                  Effect.retry(PERSIST_RETRY),
+                  Effect.asVoid,
+                )
             ),
           )
 

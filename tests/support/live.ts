@@ -46,7 +46,9 @@ export async function differences(query: Query, sandbox: Sandbox, channelId: num
       out.push(`${id}: ${row ? "marked deleted" : "missing"}`)
       continue
     }
-    if (row.text !== post.text) out.push(`${id}: text differs`)
+    if (row.text !== post.text) {
+      out.push(`${id}: text differs (stored ${JSON.stringify(row.text)}, world ${JSON.stringify(post.text)})`)
+    }
     if (metrics) {
       const reactions = post.reactions.reduce((n, r) => n + r.count, 0)
       if (row.views !== post.views) out.push(`${id}: views ${row.views} != ${post.views}`)

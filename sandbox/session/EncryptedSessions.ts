@@ -12,8 +12,21 @@ import { ProtocolError } from "./ProtocolError.ts"
 import { inflate, rpcResult } from "./RpcResult.ts"
 import { SERVICE as ID } from "./Service.ts"
 
-/** Service messages that are not content-related (they must carry an even seqno). */
-const NOT_CONTENT_RELATED: ReadonlySet<number> = new Set([ID.msgsAck, ID.msgContainer])
+/**
+ * Service messages whose seqno parity clients disagree on, accepted with either, as Telegram does: several libraries
+ * send acks as content-related (odd), tdlib, Pyrogram and gotd send pings and http_wait as not content-related (even).
+ * Requests must be content-related (odd: code 35 otherwise) and containers not (even: code 34 otherwise).
+ */
+const EITHER_PARITY: ReadonlySet<number> = new Set([
+  ID.msgsAck,
+  ID.ping,
+  ID.pingDelayDisconnect,
+  ID.httpWait,
+  ID.msgsStateReq,
+  ID.msgResendReq,
+  ID.getFutureSalts,
+  ID.destroySession,
+])
 
 /** One session of an auth key: the msg_ids it sent lately, its content-related messages, the connection it is on. */
 export interface SessionState {
@@ -119,7 +132,8 @@ export class EncryptedSessions {
     if (session.seen.has(msgId)) return 0
     this.remember(session, msgId)
     const ctor = body.length >= 4 ? Buffer.from(body.buffer, body.byteOffset, 4).readUInt32LE(0) : 0
-    const content = !NOT_CONTENT_RELATED.has(ctor)
+    if (EITHER_PARITY.has(ctor)) return undefined
+    const content = ctor !== ID.msgContainer
     if (content && seqNo % 2 === 0) return 35
     if (!content && seqNo % 2 === 1) return 34
     return undefined
@@ -160,8 +174,14 @@ export class EncryptedSessions {
         }
         return
       }
-      case ID.gzipPacked:
-        return this.onMessage(entry, session, msgId, inflate(r.bytes()))
+      case ID.gzipPacked: {
+        const inner = inflate(r.bytes())
+        // One level only: Telegram never nests gzip_packed, and nesting would multiply the inflated size.
+        if (inner.length >= 4 && Buffer.from(inner.buffer, inner.byteOffset, 4).readUInt32LE(0) === ID.gzipPacked) {
+          throw new ProtocolError("gzip_packed inside gzip_packed")
+        }
+        return this.onMessage(entry, session, msgId, inner)
+      }
       case ID.msgsAck:
       case ID.httpWait:
         return

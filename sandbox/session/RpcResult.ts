@@ -32,11 +32,21 @@ function gzipPacked(result: Uint8Array): Uint8Array {
   return packed
 }
 
-/** Inflates gzip_packed data; accepts gzip and zlib framing. */
+/**
+ * The most a gzip_packed message may inflate to: what the sandbox accepts as one packet (Telegram publishes no limit;
+ * the sandbox's is generous). Inflating stops there, so a small "bomb" costs neither memory nor time.
+ */
+export const MAX_UNPACKED = 8 * 1024 * 1024
+
+/** Inflates gzip_packed data; accepts gzip and zlib framing; throws ProtocolError past MAX_UNPACKED bytes. */
 export function inflate(data: Uint8Array): Uint8Array {
   try {
-    return unzipSync(data)
+    return unzipSync(data, { maxOutputLength: MAX_UNPACKED })
   } catch (error) {
+    const code = (error as { readonly code?: unknown }).code
+    if (code === "ERR_BUFFER_TOO_LARGE") {
+      throw new ProtocolError(`gzip_packed data inflates past ${MAX_UNPACKED} bytes`)
+    }
     throw new ProtocolError(`Bad gzip_packed data: ${error instanceof Error ? error.message : String(error)}`)
   }
 }

@@ -141,6 +141,34 @@ sandboxTest(
   },
 )
 
+sandboxTest(
+  "Session: a gzip_packed that inflates past 8 MB, or packs another gzip_packed, closes its connection with one line",
+  async () => {
+    await using sandbox = await startSandbox()
+    const other = await connected(sandbox, 1)
+    try {
+      // 64 MB of zeros in about 64 KB: inflating stops at 8 MB.
+      const bomb = new Writer().uint32(ID.gzipPacked).bytes(gzipSync(new Uint8Array(64 * 1024 * 1024))).finish()
+      const nested = new Writer().uint32(ID.gzipPacked).bytes(
+        gzipSync(new Writer().uint32(ID.gzipPacked).bytes(gzipSync(nearestDc())).finish()),
+      ).finish()
+      for (const [body, reason] of [[bomb, "inflates past 8388608 bytes"], [nested, "inside gzip_packed"]] as const) {
+        const before = sandbox.logs.length
+        const client = await connected(sandbox)
+        client.send(body)
+        await client.closed
+        const lines = sandbox.logs.slice(before).filter((l) => l.level === "warn")
+        assertEquals(lines.length, 1, "one log line")
+        assert(String(lines[0]!.fields?.reason).includes(reason), String(lines[0]!.fields?.reason))
+      }
+      // Everyone else is still served.
+      await other.next(answerTo(other.send(nearestDc())))
+    } finally {
+      await other.close()
+    }
+  },
+)
+
 sandboxTest("Session: get_future_salts answers future_salts as the schema lays them out", async () => {
   await using sandbox = await startSandbox()
   const client = await connected(sandbox)
@@ -213,10 +241,10 @@ sandboxTest("Session: msg_id and seqno rules answer bad_msg_notification; a repe
       ["msg_id not divisible by 4", () => client.send(ping(1n), { msgId: client.nextMsgId() + 1n }), 18],
       ["msg_id too old", () => client.send(ping(2n), { msgId: (now() - 400n) << 32n }), 16],
       ["msg_id too new", () => client.send(ping(3n), { msgId: (now() + 60n) << 32n }), 17],
-      ["content-related with an even seqno", () => client.send(ping(4n), { seqNo: 2 }), 35],
+      ["a request with an even seqno", () => client.send(nearestDc(), { seqNo: 2 }), 35],
       [
-        "msgs_ack with an odd seqno",
-        () => client.send(new Writer().uint32(ID.msgsAck).vectorLong([1n]).finish(), { seqNo: 7 }),
+        "a container with an odd seqno",
+        () => client.send(new Writer().uint32(ID.msgContainer).int32(0).finish(), { seqNo: 7 }),
         34,
       ],
     ]
@@ -234,6 +262,39 @@ sandboxTest("Session: msg_id and seqno rules answer bad_msg_notification; a repe
     await client.close()
   }
 })
+
+sandboxTest(
+  "Session: service messages clients disagree on are taken with either seqno parity, as Telegram takes them",
+  async () => {
+    await using sandbox = await startSandbox()
+    const client = await connected(sandbox)
+    const ack = new Writer().uint32(ID.msgsAck).vectorLong([1n]).finish()
+    const httpWait = new Writer().uint32(ID.httpWait).int32(0).int32(0).int32(0).finish()
+    const salts = new Writer().uint32(ID.getFutureSalts).int32(1).finish()
+    try {
+      const sent: Array<bigint> = []
+      for (const contentRelated of [true, false]) {
+        const answered = [
+          [client.send(ping(10n), { contentRelated }), ID.pong],
+          [client.send(pingDelayDisconnect(11n, 60), { contentRelated }), ID.pong],
+          [client.send(salts, { contentRelated }), ID.futureSalts],
+        ] as const
+        for (const [msgId, ctor] of answered) {
+          const m = await client.next((m) => m.ctor === ctor && refersTo(m) === msgId)
+          assertEquals(m.ctor, ctor)
+          sent.push(msgId)
+        }
+        sent.push(client.send(ack, { contentRelated }), client.send(httpWait, { contentRelated }))
+      }
+      // A request after them all is answered; none of them got a bad_msg_notification.
+      await client.next(answerTo(client.send(nearestDc())))
+      const notices = client.pending().filter((m) => m.ctor === ID.badMsgNotification && sent.includes(refersTo(m)))
+      assertEquals(notices.length, 0, "no bad_msg_notification")
+    } finally {
+      await client.close()
+    }
+  },
+)
 
 sandboxTest(
   "Session: server msg_ids grow and are 1 mod 4; content-related answers have odd, growing seqnos",

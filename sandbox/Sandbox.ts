@@ -4,7 +4,7 @@ import type { Activity } from "./world/Activity.ts"
 import { makeAdminApp } from "./admin/Admin.ts"
 import type { FloodBudget, SandboxControl } from "./control/Control.ts"
 import { makeRsaKey, type RsaKey, sha256 } from "./transport/Crypto.ts"
-import { Dc, type DcEnvironment, type LogFn } from "./session/Dc.ts"
+import { CONNECTION_LIMITS, type ConnectionLimits, Dc, type DcEnvironment, type LogFn } from "./session/Dc.ts"
 import type { Descriptor } from "./descriptor.ts"
 import { makeDispatcher } from "./session/Dispatch.ts"
 import { KeyWatch } from "./control/KeyWatch.ts"
@@ -46,6 +46,11 @@ export interface SandboxOptions {
   readonly strictSalt?: boolean
   /** Results at least this large go gzip_packed when smaller. 0 disables. @default 16384 */
   readonly gzipThreshold?: number
+  /**
+   * When a connection is closed for saying nothing (`idleMs`) or for not finishing a packet it began
+   * (`unfinishedPacketMs`). @default CONNECTION_LIMITS (10 minutes, 60 s)
+   */
+  readonly connectionLimits?: Partial<ConnectionLimits>
   /** Wall clock in milliseconds. @default Date.now */
   readonly clock?: () => number
   /** How long statistics graph tokens (async and zoom) stay valid, in wall-clock ms. @default 300_000 (5 minutes) */
@@ -162,6 +167,7 @@ export class Sandbox {
         log,
         gzipThreshold: options.gzipThreshold ?? 16384,
         strictSalt: options.strictSalt ?? true,
+        limits: { ...CONNECTION_LIMITS, ...options.connectionLimits },
         spoilKeyExchange: () => faults.takeKeyExchangeFault(),
         keys,
         invoke: (bytes, caller) => pending.get(id)!(bytes, caller),

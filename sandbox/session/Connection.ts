@@ -16,6 +16,10 @@ export class Connection {
   private readonly framer = new Framer()
   private handshake: Handshake | undefined
   private writeChain: Promise<void> = Promise.resolve()
+  /** Closes the connection when it says nothing, or does not finish a packet, for too long (`DcEnvironment.limits`). */
+  private deadline: ReturnType<typeof setTimeout> | undefined
+  /** When the packet being received was begun (undefined: none is). */
+  private unfinishedSince: number | undefined
   /** The auth key and session this connection last spoke for (for drop filters and logs). */
   entry: AuthKeyEntry | undefined
   /** Its encrypted messages: sessions, service messages, requests and what goes back. */
@@ -28,10 +32,12 @@ export class Connection {
   async run(): Promise<void> {
     const reader = this.conn.readable.getReader()
     try {
+      this.armDeadline()
       for (;;) {
         const { value, done } = await reader.read()
         if (done || this.closed) break
         for (const packet of this.framer.push(value)) await this.onPacket(packet)
+        this.armDeadline()
       }
     } catch (error) {
       if (!this.closed) this.fail(error)
@@ -44,6 +50,7 @@ export class Connection {
   close(_reason: string): void {
     if (this.closed) return
     this.closed = true
+    if (this.deadline !== undefined) clearTimeout(this.deadline)
     this.encrypted.stop()
     try {
       this.conn.close()
@@ -66,6 +73,32 @@ export class Connection {
       reason: error instanceof Error ? error.message : String(error),
     })
     this.close("error")
+  }
+
+  /**
+   * After every read: the connection is closed `idleMs` after its last bytes, or `unfinishedPacketMs` after it began a
+   * packet it has not finished (however slowly the rest trickles in), with one log line.
+   */
+  private armDeadline(): void {
+    if (this.deadline !== undefined) clearTimeout(this.deadline)
+    if (this.closed) return
+    const limits = this.dc.env.limits
+    const now = performance.now()
+    if (this.framer.buffered === 0) this.unfinishedSince = undefined
+    else this.unfinishedSince ??= now
+    const unfinished = this.unfinishedSince !== undefined
+    const ms = unfinished ? this.unfinishedSince! + limits.unfinishedPacketMs - now : limits.idleMs
+    this.deadline = setTimeout(() => {
+      this.dc.env.log("info", "connection closed", {
+        dc: this.dc.id,
+        connection: this.id,
+        reason: unfinished
+          ? `a packet unfinished after ${limits.unfinishedPacketMs} ms (${this.framer.buffered} bytes received)`
+          : `idle for ${limits.idleMs} ms`,
+      })
+      this.close(unfinished ? "unfinished packet" : "idle")
+    }, Math.max(0, ms))
+    Deno.unrefTimer(this.deadline)
   }
 
   write(bytes: Uint8Array): void {

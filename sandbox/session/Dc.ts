@@ -43,7 +43,18 @@ export interface DcEnvironment {
   readonly gzipThreshold: number
   /** Require the current server salt (answer bad_server_salt otherwise). */
   readonly strictSalt: boolean
+  readonly limits: ConnectionLimits
 }
+
+/** When a connection is closed whatever it says (Telegram publishes no figures; these are generous). */
+export interface ConnectionLimits {
+  /** Nothing received for this long (GramJS pings every 9 s on its main connection, others reconnect when closed). */
+  readonly idleMs: number
+  /** A packet begun and not finished for this long: its buffer is freed with the connection. */
+  readonly unfinishedPacketMs: number
+}
+
+export const CONNECTION_LIMITS: ConnectionLimits = { idleMs: 10 * 60_000, unfinishedPacketMs: 60_000 }
 
 export interface DcOptions {
   readonly id: number

@@ -36,6 +36,11 @@ export function crc32(data: Uint8Array): number {
 /** Splits a byte stream into packets and frames outgoing packets, for one connection. */
 export class Framer {
   private buffer: Uint8Array = new Uint8Array(0)
+  /** Chunks received since the buffer was last joined, and their bytes. */
+  private parts: Array<Uint8Array> = []
+  private partsLength = 0
+  /** Bytes the buffer must hold before the packet begun can be taken (0: try with what there is). */
+  private needed = 0
   private kindValue: TransportKind | undefined
   private obfuscatedValue = false
   private decryptor: AesCtr | undefined
@@ -56,10 +61,26 @@ export class Framer {
     return `${this.obfuscatedValue ? "obfuscated/" : ""}${this.kindValue ?? "unknown"}`
   }
 
-  /** Feeds received bytes; returns the complete packets they finish. Throws TransportError on garbage. */
+  /** Bytes received and not yet part of a packet taken (a packet begun, or the first bytes of one). */
+  get buffered(): number {
+    return this.buffer.length + this.partsLength
+  }
+
+  /**
+   * Feeds received bytes; returns the complete packets they finish. Throws TransportError on garbage. A packet that
+   * comes in many chunks is joined once, when its last byte is there (not once per chunk).
+   */
   push(chunk: Uint8Array): Array<Uint8Array> {
     if (this.decryptor) chunk = this.decryptor.apply(Uint8Array.from(chunk))
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
+    this.parts.push(chunk)
+    this.partsLength += chunk.length
+    if (this.buffered < this.needed) return []
+    this.buffer = this.buffer.length === 0 && this.parts.length === 1
+      ? chunk
+      : Buffer.concat([this.buffer, ...this.parts])
+    this.parts = []
+    this.partsLength = 0
+    this.needed = 0
     if (this.kindValue === undefined && !this.detect()) return []
     const packets: Array<Uint8Array> = []
     for (;;) {
@@ -174,7 +195,10 @@ export class Framer {
         const view = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
         const len = view.readUInt32LE(0)
         if (len < 12 || len > MAX_PACKET) throw new TransportError(`Bad full-transport length ${len}`)
-        if (b.length < len) return undefined
+        if (b.length < len) {
+          this.needed = len
+          return undefined
+        }
         const seq = view.readInt32LE(4)
         const crc = view.readUInt32LE(len - 4)
         if (crc !== crc32(b.subarray(0, len - 4))) throw new TransportError("Bad full-transport checksum")
@@ -193,7 +217,10 @@ export class Framer {
 
   private take(head: number, len: number): Uint8Array | undefined {
     if (len > MAX_PACKET) throw new TransportError(`Packet too large: ${len} bytes`)
-    if (this.buffer.length < head + len) return undefined
+    if (this.buffer.length < head + len) {
+      this.needed = head + len
+      return undefined
+    }
     const packet = this.buffer.subarray(head, head + len)
     this.buffer = this.buffer.subarray(head + len)
     return packet

@@ -15,14 +15,24 @@ import {
   required,
 } from "./Fields.ts"
 import { badRequest, type Body, json, onlyFields, readBody } from "./Http.ts"
+import { methodName } from "../control/MethodNames.ts"
 
 /** Largest latency fault, in milliseconds. */
 const MAX_LATENCY_MS = 600_000
 
+/** The matching name of a body's "method" (TL or GramJS casing, or "*"); 400 when it is no API method. */
+function apiMethod(value: string): string {
+  try {
+    return methodName(value)
+  } catch (error) {
+    throw badRequest(`Field "method": ${(error as Error).message}`)
+  }
+}
+
 /** Validates a flood budget body. */
 export function parseFloodBudget(body: Body): FloodBudget {
   onlyFields(body, ["method", "userId", "rate", "burst"])
-  const method = required(body, "method", name)
+  const method = apiMethod(required(body, "method", name))
   const userId = optional(body, "userId", positiveInt)
   const rate = required(body, "rate", positiveNumber)
   const burst = required(body, "burst", positiveInt)
@@ -38,12 +48,13 @@ export function parseFault(body: Body): Fault {
     case "Latency": {
       onlyFields(body, ["_tag", "ms", "method"])
       const ms = atMost("ms", required(body, "ms", nonNegativeNumber), MAX_LATENCY_MS)
-      const method = optional(body, "method", name)
+      const given = optional(body, "method", name)
+      const method = given === undefined ? undefined : apiMethod(given)
       return { _tag: "Latency", ms, ...(method !== undefined ? { method } : {}) }
     }
     case "RpcError": {
       onlyFields(body, ["_tag", "method", "code", "message", "times", "userId"])
-      const method = required(body, "method", name)
+      const method = apiMethod(required(body, "method", name))
       const code = required(body, "code", integer)
       const message = required(body, "message", name)
       const times = required(body, "times", positiveInt)

@@ -1,5 +1,6 @@
 /** Fault injection: added latency, scripted rpc errors and revoked or duplicated authorization keys. */
 import type { Fault, FaultControl } from "./Control.ts"
+import { methodName } from "./MethodNames.ts"
 
 /** Faults that wear out: they keep a count of the calls (or key exchanges) they still spoil. */
 type CountedFault = Extract<Fault, { readonly times: number }>
@@ -14,7 +15,11 @@ type Stored = { fault: Exclude<Fault, CountedFault> } | { fault: CountedFault; r
 export class Faults implements FaultControl {
   private faults: Array<Stored> = []
 
+  /** Adds `fault`; a method is matched as the TL schema or GramJS names it (a RangeError when it is no API method). */
   add(fault: Fault): void {
+    if ((fault._tag === "Latency" || fault._tag === "RpcError") && fault.method !== undefined) {
+      fault = { ...fault, method: methodName(fault.method) }
+    }
     if (fault._tag === "RpcError" || fault._tag === "BadKeyExchange") {
       if (!(fault.times > 0)) return
       this.faults.push({ fault: { ...fault }, remaining: fault.times })

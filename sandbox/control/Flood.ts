@@ -1,4 +1,5 @@
 /** Flood budgets: token buckets per (account, method) that answer FLOOD_WAIT seconds when a budget is spent. */
+import { methodName } from "./MethodNames.ts"
 import type { FloodBudget, FloodControl } from "./Control.ts"
 
 interface Bucket {
@@ -29,9 +30,10 @@ export class Flood implements FloodControl {
     if (typeof budget.method !== "string" || budget.method === "") throw new RangeError("method must not be empty")
     if (!(Number.isFinite(budget.rate) && budget.rate > 0)) throw new RangeError("rate must be a positive number")
     if (!(Number.isFinite(budget.burst) && budget.burst >= 1)) throw new RangeError("burst must be at least 1")
-    const key = budgetKey(budget.method, budget.userId)
+    const method = methodName(budget.method)
+    const key = budgetKey(method, budget.userId)
     this.budgets.set(key, {
-      method: budget.method,
+      method,
       ...(budget.userId !== undefined ? { userId: budget.userId } : {}),
       rate: budget.rate,
       burst: budget.burst,
@@ -103,5 +105,5 @@ export function parseFloodSpec(spec: string): ReadonlyArray<FloodBudget> {
   if (userId !== undefined && !(Number.isInteger(userId) && userId > 0)) {
     throw new RangeError(`USER_ID must be a positive integer; ${expected}`)
   }
-  return [{ method: parts[0]!, rate, burst, ...(userId === undefined ? {} : { userId }) }]
+  return [{ method: methodName(parts[0]!), rate, burst, ...(userId === undefined ? {} : { userId }) }]
 }

@@ -1,6 +1,6 @@
 /** The admin API of operator controls, through `app.request` (no socket): clock, flood, faults, connections, log. */
 import { makeAdminApp } from "../admin/Admin.ts"
-import { assertEquals } from "./support/assert.ts"
+import { assert, assertEquals } from "./support/assert.ts"
 import { harness, patched } from "./support/admin.ts"
 
 Deno.test("Admin: clock", async () => {
@@ -26,13 +26,34 @@ Deno.test("Admin: flood budgets", async () => {
   for (
     const [body, error] of [
       [{ rate: 1, burst: 1 }, 'Field "method" must be a non-empty string'],
-      [{ method: "x", rate: 0, burst: 1 }, 'Field "rate" must be a positive number'],
-      [{ method: "x", rate: 1, burst: 0.5 }, 'Field "burst" must be a positive integer'],
-      [{ method: "x", rate: 1, burst: 1, userId: "3" }, 'Field "userId" must be a positive integer'],
+      [{ method: "help.getConfig", rate: 0, burst: 1 }, 'Field "rate" must be a positive number'],
+      [{ method: "help.getConfig", rate: 1, burst: 0.5 }, 'Field "burst" must be a positive integer'],
+      [{ method: "help.getConfig", rate: 1, burst: 1, userId: "3" }, 'Field "userId" must be a positive integer'],
+      [{ method: "messages.getHistry", rate: 1, burst: 1 }, NO_METHOD("messages.getHistry")],
+      [{ method: "messages.Messages", rate: 1, burst: 1 }, NO_METHOD("messages.Messages")],
     ] as const
   ) assertEquals(await h.call("PUT", "/flood", body), { status: 400, json: { error: error } })
   assertEquals((await h.call("DELETE", "/flood")).status, 200)
   assertEquals(h.control.flood.list(), [])
+})
+
+/** The 400 of a "method" that is no API method. */
+const NO_METHOD = (name: string) =>
+  `Field "method": "${name}" is no API method (expected a method as the TL schema or GramJS names it: ` +
+  `messages.getHistory or messages.GetHistory)`
+
+Deno.test("Admin: faults and flood budgets name methods as the TL schema or GramJS does; both match calls", async () => {
+  const h = harness()
+  assertEquals((await h.call("POST", "/faults", { _tag: "Latency", ms: 7, method: "messages.getHistory" })).status, 200)
+  assertEquals(h.control.faults.latency("messages.GetHistory"), 7)
+  assertEquals((await h.call("GET", "/faults")).json, [{ _tag: "Latency", ms: 7, method: "messages.GetHistory" }])
+  const tl = { _tag: "RpcError", method: "help.getConfig", code: 420, message: "FLOOD_WAIT_3", times: 1 }
+  assertEquals((await h.call("POST", "/faults", tl)).status, 200)
+  assertEquals(h.control.faults.takeError("help.GetConfig", 1), { code: 420, message: "FLOOD_WAIT_3" })
+  assertEquals((await h.call("PUT", "/flood", { method: "channels.getFullChannel", rate: 1, burst: 1 })).status, 200)
+  assertEquals(h.control.flood.list().map((b) => b.method), ["channels.GetFullChannel"])
+  assertEquals(h.control.flood.check(1, "channels.GetFullChannel"), 0)
+  assert(h.control.flood.check(1, "channels.GetFullChannel") > 0, "the second call waits: the budget matched")
 })
 
 Deno.test("Admin: faults", async () => {
@@ -59,13 +80,20 @@ Deno.test("Admin: faults", async () => {
       ],
       [{ ms: 5 }, 'Field "_tag" must be one of "Latency", "RpcError", "RevokeKey", "DuplicateKey", "BadKeyExchange"'],
       [{ _tag: "Latency", ms: -5 }, 'Field "ms" must be a non-negative number'],
-      [{ _tag: "RpcError", method: "x", code: 400, message: "X" }, 'Field "times" must be a positive integer'],
-      [{ _tag: "RpcError", method: "x", code: 4.5, message: "X", times: 1 }, 'Field "code" must be an integer'],
       [
-        { _tag: "RpcError", method: "x", code: 400, message: "", times: 1 },
+        { _tag: "RpcError", method: "help.getConfig", code: 400, message: "X" },
+        'Field "times" must be a positive integer',
+      ],
+      [
+        { _tag: "RpcError", method: "help.getConfig", code: 4.5, message: "X", times: 1 },
+        'Field "code" must be an integer',
+      ],
+      [
+        { _tag: "RpcError", method: "help.getConfig", code: 400, message: "", times: 1 },
         'Field "message" must be a non-empty string',
       ],
       [{ _tag: "RevokeKey" }, 'Field "userId" must be a positive integer'],
+      [{ _tag: "Latency", ms: 5, method: "help.getConfg" }, NO_METHOD("help.getConfg")],
       [{ _tag: "BadKeyExchange", times: 0 }, 'Field "times" must be a positive integer'],
     ] as const
   ) assertEquals(await h.call("POST", "/faults", body), { status: 400, json: { error } }, JSON.stringify(body))

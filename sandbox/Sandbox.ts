@@ -16,6 +16,7 @@ import { MemoryRequestLog } from "./control/RequestLog.ts"
 import { StatsSwitches } from "./stats/StatsSwitches.ts"
 import { STATS_TOKEN_TTL_MS, StatsTokens } from "./stats/StatsTokens.ts"
 import { World } from "./world/World.ts"
+import { methodName } from "./tl/MethodNames.ts"
 
 export interface SandboxOptions {
   /** @default 1 */
@@ -106,9 +107,9 @@ export class Sandbox {
     const rsa = await makeRsaKey(options.rsaPrivatePem)
     const apiHash = Buffer.from(sha256(new TextEncoder().encode(`tgpulse-sandbox-api-${seed}`)).subarray(0, 16))
       .toString("hex")
-    const flood = new Flood(clock)
+    const flood = new Flood(clock, methodName)
     for (const budget of options.flood ?? []) flood.set(budget)
-    const faults = new Faults()
+    const faults = new Faults(methodName)
     const requestLog = new MemoryRequestLog()
     const statsSwitches = new StatsSwitches()
     const statsTokens = new StatsTokens({

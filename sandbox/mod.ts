@@ -8,6 +8,7 @@ export type { Fault, FloodBudget, LogEntry, PushEntry, PushKind } from "./contro
 export { parseFloodSpec, TELEGRAM_LIKE_BUDGETS } from "./control/Flood.ts"
 export type { LogFn, LogLevel } from "./session/Dc.ts"
 export { authKeyOfSession, RawClient, type SendOptions, type ServerMessage } from "./session/RawClient.ts"
+export { methodName } from "./tl/MethodNames.ts"
 export { renderMessage } from "./tl/Render.ts"
 export { makeRsaKey, type RsaKey } from "./transport/Crypto.ts"
 /** The world's data shapes: channels, accounts, posts, history queries and pages, changes, events, `WorldApi`. */

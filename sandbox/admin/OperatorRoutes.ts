@@ -15,24 +15,24 @@ import {
   required,
 } from "./Fields.ts"
 import { badRequest, type Body, json, onlyFields, readBody } from "./Http.ts"
-import { methodName } from "../control/MethodNames.ts"
 
 /** Largest latency fault, in milliseconds. */
 const MAX_LATENCY_MS = 600_000
 
-/** The matching name of a body's "method" (TL or GramJS casing, or "*"); 400 when it is no API method. */
-function apiMethod(value: string): string {
+/** Runs `f`, which names a body's "method" to the faults or flood budgets: a RangeError (no API method) is a 400. */
+function naming<A>(f: () => A): A {
   try {
-    return methodName(value)
+    return f()
   } catch (error) {
-    throw badRequest(`Field "method": ${(error as Error).message}`)
+    if (error instanceof RangeError) throw badRequest(`Field "method": ${error.message}`)
+    throw error
   }
 }
 
 /** Validates a flood budget body. */
 export function parseFloodBudget(body: Body): FloodBudget {
   onlyFields(body, ["method", "userId", "rate", "burst"])
-  const method = apiMethod(required(body, "method", name))
+  const method = required(body, "method", name)
   const userId = optional(body, "userId", positiveInt)
   const rate = required(body, "rate", positiveNumber)
   const burst = required(body, "burst", positiveInt)
@@ -48,13 +48,12 @@ export function parseFault(body: Body): Fault {
     case "Latency": {
       onlyFields(body, ["_tag", "ms", "method"])
       const ms = atMost("ms", required(body, "ms", nonNegativeNumber), MAX_LATENCY_MS)
-      const given = optional(body, "method", name)
-      const method = given === undefined ? undefined : apiMethod(given)
+      const method = optional(body, "method", name)
       return { _tag: "Latency", ms, ...(method !== undefined ? { method } : {}) }
     }
     case "RpcError": {
       onlyFields(body, ["_tag", "method", "code", "message", "times", "userId"])
-      const method = apiMethod(required(body, "method", name))
+      const method = required(body, "method", name)
       const code = required(body, "code", integer)
       const message = required(body, "message", name)
       const times = required(body, "times", positiveInt)
@@ -87,7 +86,8 @@ export function operatorRoutes(app: Hono, ctx: AdminContext): void {
 
   app.get("/flood", () => json(control.flood.list()))
   app.put("/flood", async (c) => {
-    control.flood.set(parseFloodBudget(await readBody(c.req.raw, false)))
+    const budget = parseFloodBudget(await readBody(c.req.raw, false))
+    naming(() => control.flood.set(budget))
     return json({ ok: true, budgets: control.flood.list() })
   })
   app.delete("/flood", () => {
@@ -97,7 +97,8 @@ export function operatorRoutes(app: Hono, ctx: AdminContext): void {
 
   app.get("/faults", () => json(control.faults.list()))
   app.post("/faults", async (c) => {
-    control.faults.add(parseFault(await readBody(c.req.raw, false)))
+    const fault = parseFault(await readBody(c.req.raw, false))
+    naming(() => control.faults.add(fault))
     return json({ ok: true, faults: control.faults.list() })
   })
   app.delete("/faults", () => {

@@ -1,6 +1,5 @@
 /** Fault injection: added latency, scripted rpc errors and revoked or duplicated authorization keys. */
 import type { Fault, FaultControl } from "./Control.ts"
-import { methodName } from "./MethodNames.ts"
 
 /** Faults that wear out: they keep a count of the calls (or key exchanges) they still spoil. */
 type CountedFault = Extract<Fault, { readonly times: number }>
@@ -15,10 +14,17 @@ type Stored = { fault: Exclude<Fault, CountedFault> } | { fault: CountedFault; r
 export class Faults implements FaultControl {
   private faults: Array<Stored> = []
 
+  /**
+   * `methodName` gives the name a method is matched by (from the TL schema's or GramJS's casing) and throws a
+   * RangeError for one that is no API method (the sandbox passes tl/MethodNames.ts; names are taken as they are by
+   * default).
+   */
+  constructor(private readonly methodName: (name: string) => string = (name) => name) {}
+
   /** Adds `fault`; a method is matched as the TL schema or GramJS names it (a RangeError when it is no API method). */
   add(fault: Fault): void {
     if ((fault._tag === "Latency" || fault._tag === "RpcError") && fault.method !== undefined) {
-      fault = { ...fault, method: methodName(fault.method) }
+      fault = { ...fault, method: this.methodName(fault.method) }
     }
     if (fault._tag === "RpcError" || fault._tag === "BadKeyExchange") {
       if (!(fault.times > 0)) return

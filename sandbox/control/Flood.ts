@@ -1,5 +1,4 @@
 /** Flood budgets: token buckets per (account, method) that answer FLOOD_WAIT seconds when a budget is spent. */
-import { methodName } from "./MethodNames.ts"
 import type { FloodBudget, FloodControl } from "./Control.ts"
 
 interface Bucket {
@@ -23,14 +22,18 @@ export class Flood implements FloodControl {
   /** budget key → (userId, method) key → bucket. */
   private readonly buckets = new Map<string, Map<string, Bucket>>()
 
-  constructor(private readonly nowMs: () => number) {}
+  /** `methodName`: as for Faults (the matching name of a method; a RangeError when it is none). */
+  constructor(
+    private readonly nowMs: () => number,
+    private readonly methodName: (name: string) => string = (name) => name,
+  ) {}
 
   /** Adds a budget, replacing (and refilling) the one with the same (method, userId). */
   set(budget: FloodBudget): void {
     if (typeof budget.method !== "string" || budget.method === "") throw new RangeError("method must not be empty")
     if (!(Number.isFinite(budget.rate) && budget.rate > 0)) throw new RangeError("rate must be a positive number")
     if (!(Number.isFinite(budget.burst) && budget.burst >= 1)) throw new RangeError("burst must be at least 1")
-    const method = methodName(budget.method)
+    const method = this.methodName(budget.method)
     const key = budgetKey(method, budget.userId)
     this.budgets.set(key, {
       method,
@@ -105,5 +108,5 @@ export function parseFloodSpec(spec: string): ReadonlyArray<FloodBudget> {
   if (userId !== undefined && !(Number.isInteger(userId) && userId > 0)) {
     throw new RangeError(`USER_ID must be a positive integer; ${expected}`)
   }
-  return [{ method: methodName(parts[0]!), rate, burst, ...(userId === undefined ? {} : { userId }) }]
+  return [{ method: parts[0]!, rate, burst, ...(userId === undefined ? {} : { userId }) }]
 }

@@ -5,7 +5,7 @@ import { dirname } from "node:path"
 import { intFlag } from "../Cli.ts"
 import { callbackLogger } from "../observe/Logging.ts"
 import { ConfigError } from "../domain/Errors.ts"
-import { makeRsaKey, parseFloodSpec, Sandbox } from "@tgpulse/sandbox"
+import { makeRsaKey, methodName, parseFloodSpec, Sandbox } from "@tgpulse/sandbox"
 
 const messageOf = (e: unknown): string => e instanceof Error ? e.message : String(e)
 
@@ -73,7 +73,10 @@ export const sandbox = Command.make("sandbox", {
         "default: none",
     ),
     Flag.atLeast(0),
-    Flag.mapTryCatch((specs) => specs.flatMap(parseFloodSpec), (e) => (e as Error).message),
+    Flag.mapTryCatch(
+      (specs) => specs.flatMap(parseFloodSpec).map((budget) => ({ ...budget, method: methodName(budget.method) })),
+      (e) => (e as Error).message,
+    ),
   ),
   rsaKey: Flag.String("rsa-key").pipe(
     Flag.withDescription("PKCS#8 PEM file of a fixed RSA key (default: a fresh key per run)"),

@@ -1,5 +1,6 @@
 /** Test support for the admin API: an admin app over a small world, called through `app.request` (no socket). */
 import { type AdminApp, makeAdminApp } from "../../admin/Admin.ts"
+import { methodName } from "../../tl/MethodNames.ts"
 import type { SandboxControl } from "../../control/Control.ts"
 import { Faults } from "../../control/Faults.ts"
 import { Flood } from "../../control/Flood.ts"
@@ -23,8 +24,8 @@ export function harness(): Harness {
   const world: WorldApi = World.create({ seed: 7, channels: 2, posts: 40 })
   const drops: Array<{ readonly userId?: number; readonly dcId?: number }> = []
   const control = {
-    flood: new Flood(() => 0),
-    faults: new Faults(),
+    flood: new Flood(() => 0, methodName),
+    faults: new Faults(methodName),
     log: new MemoryRequestLog(100),
     dropConnections: (filter: { readonly userId?: number; readonly dcId?: number }) => {
       drops.push(filter)

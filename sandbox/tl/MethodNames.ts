@@ -2,7 +2,7 @@
  * API method names as the sandbox matches them (GramJS's class casing, `messages.GetHistory`), from that casing or the
  * TL schema's (`messages.getHistory`), so that a fault or a flood budget never names a method that no call matches.
  */
-import { Api } from "telegram"
+import { Api } from "./Tl.ts"
 
 /**
  * The matching name of `name` ("*": every method). Throws a RangeError naming it when it is no API method, such as a

@@ -36,7 +36,7 @@ export class Connection {
       for (;;) {
         const { value, done } = await reader.read()
         if (done || this.closed) break
-        for (const packet of this.framer.push(value)) await this.onPacket(packet)
+        for (const packet of this.framer.push(value)) await this.onPacket(packet.bytes, packet.quickAck)
         this.armDeadline()
       }
     } catch (error) {
@@ -102,8 +102,16 @@ export class Connection {
   }
 
   write(bytes: Uint8Array): void {
+    this.writeRaw(this.framer.encode(bytes))
+  }
+
+  /** Sends a quick ack token (the client set the top bit of a packet's length). */
+  writeQuickAck(token: number): void {
+    this.writeRaw(this.framer.encodeQuickAck(token))
+  }
+
+  private writeRaw(framed: Uint8Array): void {
     if (this.closed) return
-    const framed = this.framer.encode(bytes)
     this.writeChain = this.writeChain.then(async () => {
       if (this.closed) return
       try {
@@ -115,7 +123,7 @@ export class Connection {
     })
   }
 
-  private async onPacket(packet: Uint8Array): Promise<void> {
+  private async onPacket(packet: Uint8Array, quickAck: boolean): Promise<void> {
     if (packet.length === 4) throw new ProtocolError("Client sent a transport error packet")
     if (packet.length < 8) throw new ProtocolError(`Packet too short: ${packet.length} bytes`)
     const keyId = Buffer.from(packet.buffer, packet.byteOffset, 8).readBigUInt64LE(0)
@@ -129,7 +137,7 @@ export class Connection {
       await this.writeChain
       throw new ProtocolError(`Unknown auth key ${keyId}`)
     }
-    this.encrypted.onEncrypted(entry, packet)
+    this.encrypted.onEncrypted(entry, packet, quickAck)
   }
 
   private onPlain(packet: Uint8Array): void {

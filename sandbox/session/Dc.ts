@@ -23,6 +23,8 @@ export interface AuthKeyEntry {
 /** The caller of one request; the dispatcher records the layer announced by invokeWithLayer. */
 export interface SessionCaller extends Caller {
   layer: number
+  /** The call was not wrapped in invokeWithoutUpdates: its session gets updates from now on. */
+  wantsUpdates(): void
 }
 
 /** What a DC needs from the sandbox around it. */
@@ -112,14 +114,17 @@ export class Dc {
     return id
   }
 
-  /** Sends `body` (a boxed Updates object) to every live session authorized as `userId`; returns how many. */
+  /**
+   * Sends `body` (a boxed Updates object) to every live session authorized as `userId` that has made a call not
+   * wrapped in invokeWithoutUpdates, as Telegram does; returns how many.
+   */
   push(userId: number, body: Uint8Array): number {
     let sent = 0
     for (const entry of this.keys.values()) {
       if (entry.userId !== userId) continue
       for (const session of entry.sessions.values()) {
         const c = session.connection
-        if (c && !c.closed) {
+        if (c && !c.closed && session.updates) {
           c.encrypted.sendEncrypted(entry, session, [{ body, contentRelated: true, unsolicited: true }])
           sent++
         }

@@ -56,6 +56,7 @@ export function makeDispatcher(
     }
     // Unwrap invokeWithLayer / initConnection / invokeWithoutUpdates / invokeAfterMsg(s).
     let apiIdError = false
+    let withoutUpdates = false
     for (;;) {
       if (request instanceof Api.InvokeWithLayer) {
         caller.layer = request.layer
@@ -63,14 +64,15 @@ export function makeDispatcher(
       } else if (request instanceof Api.InitConnection) {
         if (request.apiId !== options.apiId) apiIdError = true
         request = request.query
-      } else if (
-        request instanceof Api.InvokeWithoutUpdates || request instanceof Api.InvokeAfterMsg ||
-        request instanceof Api.InvokeAfterMsgs
-      ) {
+      } else if (request instanceof Api.InvokeWithoutUpdates) {
+        withoutUpdates = true
+        request = request.query
+      } else if (request instanceof Api.InvokeAfterMsg || request instanceof Api.InvokeAfterMsgs) {
         request = request.query
       } else break
     }
     const method: string = request?.className ?? "unknown"
+    if (!withoutUpdates) caller.wantsUpdates()
     const finish = (outcome: string) =>
       log.append({
         at: started,

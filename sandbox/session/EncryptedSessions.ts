@@ -5,7 +5,7 @@
 import { Buffer } from "node:buffer"
 import { igeDecrypt, igeEncrypt } from "../transport/Aes.ts"
 import { bytesEqual, concat, Reader, VECTOR_ID, Writer } from "../transport/Bytes.ts"
-import { deriveAesKeyIv, messageKey, random } from "../transport/Crypto.ts"
+import { deriveAesKeyIv, messageKey, messageKeyLarge, random } from "../transport/Crypto.ts"
 import type { Connection } from "./Connection.ts"
 import type { AuthKeyEntry, Dc, SessionCaller } from "./Dc.ts"
 import { ProtocolError } from "./ProtocolError.ts"
@@ -35,6 +35,8 @@ export interface SessionState {
   readonly seenOrder: Array<bigint>
   outContent: number
   connection: Connection | undefined
+  /** It made a call not wrapped in invokeWithoutUpdates: updates are pushed to it. */
+  updates: boolean
   /** Counted once as sharing its key with another live session. */
   shared?: boolean
 }
@@ -57,7 +59,8 @@ export class EncryptedSessions {
     if (this.pingTimer !== undefined) clearTimeout(this.pingTimer)
   }
 
-  onEncrypted(entry: AuthKeyEntry, packet: Uint8Array): void {
+  /** One encrypted packet; `quickAck`: its sender asked for a quick ack, sent once its msg_key checks out. */
+  onEncrypted(entry: AuthKeyEntry, packet: Uint8Array, quickAck = false): void {
     // Padded intermediate may append up to 15 bytes; the encrypted part is a whole number of blocks.
     const bodyLen = packet.length - 24
     if (bodyLen < 32) throw new ProtocolError("Encrypted message too short")
@@ -65,7 +68,10 @@ export class EncryptedSessions {
     const encrypted = packet.subarray(24, 24 + bodyLen - (bodyLen % 16))
     const { key, iv } = deriveAesKeyIv(entry.key, msgKey, 0)
     const plain = igeDecrypt(encrypted, key, iv)
-    if (!bytesEqual(messageKey(entry.key, plain, 0), msgKey)) throw new ProtocolError("msg_key mismatch")
+    const large = messageKeyLarge(entry.key, plain, 0)
+    if (!bytesEqual(large.subarray(8, 24), msgKey)) throw new ProtocolError("msg_key mismatch")
+    // A quick ack: the first 32 bits of msg_key_large, the top bit set.
+    if (quickAck) this.connection.writeQuickAck((readUint32(large) | 0x80000000) >>> 0)
     const r = new Reader(plain)
     const salt = r.int64()
     const sessionId = r.int64()
@@ -113,7 +119,14 @@ export class EncryptedSessions {
   }
 
   private openSession(entry: AuthKeyEntry, id: bigint): SessionState {
-    const session: SessionState = { id, seen: new Set(), seenOrder: [], outContent: 0, connection: this.connection }
+    const session: SessionState = {
+      id,
+      seen: new Set(),
+      seenOrder: [],
+      outContent: 0,
+      connection: this.connection,
+      updates: false,
+    }
     entry.sessions.set(id, session)
     if (entry.sessions.size > 64) {
       const oldest = entry.sessions.keys().next().value
@@ -131,7 +144,7 @@ export class EncryptedSessions {
     if (msgSeconds > serverSeconds + 30) return 17
     if (session.seen.has(msgId)) return 0
     this.remember(session, msgId)
-    const ctor = body.length >= 4 ? Buffer.from(body.buffer, body.byteOffset, 4).readUInt32LE(0) : 0
+    const ctor = readUint32(body)
     if (EITHER_PARITY.has(ctor)) return undefined
     const content = ctor !== ID.msgContainer
     if (content && seqNo % 2 === 0) return 35
@@ -177,7 +190,7 @@ export class EncryptedSessions {
       case ID.gzipPacked: {
         const inner = inflate(r.bytes())
         // One level only: Telegram never nests gzip_packed, and nesting would multiply the inflated size.
-        if (inner.length >= 4 && Buffer.from(inner.buffer, inner.byteOffset, 4).readUInt32LE(0) === ID.gzipPacked) {
+        if (readUint32(inner) === ID.gzipPacked) {
           throw new ProtocolError("gzip_packed inside gzip_packed")
         }
         return this.onMessage(entry, session, msgId, inner)
@@ -256,6 +269,9 @@ export class EncryptedSessions {
       set layer(value) {
         setLayer(value)
       },
+      wantsUpdates() {
+        session.updates = true
+      },
     }
     const answer = await this.dc.env.invoke(body, caller)
     const body2 = rpcResult(msgId, answer, this.dc.env.gzipThreshold)
@@ -319,9 +335,14 @@ export class EncryptedSessions {
 
 /** Session state for an answer to a message that does not open a session (a bad_server_salt). */
 function transientSession(id: bigint): SessionState {
-  return { id, seen: new Set(), seenOrder: [], outContent: 0, connection: undefined }
+  return { id, seen: new Set(), seenOrder: [], outContent: 0, connection: undefined, updates: false }
 }
 
 function random8(): bigint {
   return Buffer.from(random(8)).readBigInt64LE(0)
+}
+
+/** The first 4 bytes of `bytes` as a little-endian unsigned number (a constructor id); 0 when shorter. */
+function readUint32(bytes: Uint8Array): number {
+  return bytes.length >= 4 ? Buffer.from(bytes.buffer, bytes.byteOffset, 4).readUInt32LE(0) : 0
 }

@@ -2,7 +2,7 @@
 import { Buffer } from "node:buffer"
 import { igeDecrypt, igeEncrypt } from "../transport/Aes.ts"
 import { concat, Reader, Writer } from "../transport/Bytes.ts"
-import { authKeyId, deriveAesKeyIv, messageKey, random } from "../transport/Crypto.ts"
+import { authKeyId, deriveAesKeyIv, messageKeyLarge, random } from "../transport/Crypto.ts"
 import { SERVICE } from "./Service.ts"
 
 /** One message the server sent, after decryption (messages inside a container come one by one). */
@@ -23,6 +23,8 @@ export interface SendOptions {
   /** Content-related messages take odd seqnos (the default); acks and containers even ones. */
   readonly contentRelated?: boolean
   readonly salt?: bigint
+  /** Set the top bit of the packet's length: the server answers with a quick ack token first. */
+  readonly quickAck?: boolean
 }
 
 /** The auth key inside a GramJS StringSession ("1" + base64(dc, ip length, ip, port, key)). */
@@ -44,6 +46,10 @@ export class RawClient {
   private readonly listeners = new Set<() => void>()
   private readonly waiters = new Map<bigint, { body: Uint8Array; resolve: (ok: boolean) => void }>()
   private closedFlag = false
+  /** Quick ack tokens received, oldest first. */
+  readonly quickAcks: Array<number> = []
+  /** The quick ack token each message sent with `quickAck` should get back, by msg_id. */
+  readonly expectedQuickAcks = new Map<bigint, number>()
   /** Resolves when the server (or `close`) ends the connection. */
   readonly closed: Promise<void>
 
@@ -83,9 +89,17 @@ export class RawClient {
       .int32(body.length).finish()
     const pad = 12 + ((16 - ((header.length + body.length + 12) % 16)) % 16)
     const plain = concat(header, body, random(pad))
-    const msgKey = messageKey(this.authKey, plain, 0)
+    const large = messageKeyLarge(this.authKey, plain, 0)
+    const msgKey = large.subarray(8, 24)
+    if (options.quickAck) {
+      this.expectedQuickAcks.set(
+        msgId,
+        (Buffer.from(large.buffer, large.byteOffset, 4).readUInt32LE(0) | 1 << 31) >>> 0,
+      )
+    }
     const { key, iv } = deriveAesKeyIv(this.authKey, msgKey, 0)
-    const packet = new Writer(plain.length + 28).int32(24 + plain.length).int64(BigInt.asIntN(64, this.keyId))
+    const length = options.quickAck ? (24 + plain.length) | 1 << 31 : 24 + plain.length
+    const packet = new Writer(plain.length + 28).int32(length).int64(BigInt.asIntN(64, this.keyId))
       .raw(msgKey).raw(igeEncrypt(plain, key, iv)).finish()
     this.conn.write(packet).catch(() => this.close())
     return msgId
@@ -119,6 +133,27 @@ export class RawClient {
       const timer = setTimeout(() => {
         done()
         reject(new Error(`no matching message within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const done = () => {
+        clearTimeout(timer)
+        this.listeners.delete(check)
+      }
+      this.listeners.add(check)
+      check()
+    })
+  }
+
+  /** Waits until the quick ack token `token` has come. */
+  quickAck(token: number, timeoutMs = 5_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!this.quickAcks.includes(token)) return
+        done()
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`no quick ack ${token} within ${timeoutMs} ms`))
       }, timeoutMs)
       const done = () => {
         clearTimeout(timer)
@@ -163,6 +198,13 @@ export class RawClient {
         this.buffer = this.buffer.length === 0 ? chunk.slice(0, n) : concat(this.buffer, chunk.subarray(0, n))
         while (this.buffer.length >= 4) {
           const len = Buffer.from(this.buffer.buffer, this.buffer.byteOffset, 4).readUInt32LE(0)
+          if (len & 0x80000000) {
+            // A quick ack token: 4 bytes on their own.
+            this.quickAcks.push(len)
+            this.buffer = this.buffer.subarray(4)
+            for (const listener of [...this.listeners]) listener()
+            continue
+          }
           if (this.buffer.length < 4 + len) break
           const packet = this.buffer.subarray(4, 4 + len)
           this.buffer = this.buffer.subarray(4 + len)

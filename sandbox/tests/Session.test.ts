@@ -169,6 +169,57 @@ sandboxTest(
   },
 )
 
+sandboxTest(
+  "Session: a request that asks for a quick ack gets its token (msg_key_large's first bits), then its answer",
+  async () => {
+    await using sandbox = await startSandbox()
+    const client = await connected(sandbox)
+    try {
+      const msgId = client.send(nearestDc(), { quickAck: true })
+      const token = client.expectedQuickAcks.get(msgId)!
+      await client.quickAck(token)
+      await client.next(answerTo(msgId))
+      assertEquals(client.quickAcks, [token], "one token, the one the client computed")
+    } finally {
+      await client.close()
+    }
+  },
+)
+
+sandboxTest(
+  "Session: updates go only to sessions that made a call not wrapped in invokeWithoutUpdates, as on Telegram",
+  async () => {
+    await using sandbox = await startSandbox()
+    const channel = sandbox.world.channels.find((c) =>
+      !c.isPrivate && c.memberUserIds.includes(sandbox.descriptor.accounts[0]!.userId)
+    )!
+    const quiet = await connected(sandbox)
+    const listening = await connected(sandbox)
+    const isUpdates = (m: ServerMessage) => m.ctor === Api.Updates.CONSTRUCTOR_ID
+    /** A round trip on `client`: whatever the server wrote to it before is in its inbox after. */
+    const roundTrip = async (client: RawClient, id: bigint) => {
+      const sent = client.send(ping(id))
+      await client.next((m) => m.ctor === ID.pong && refersTo(m) === sent)
+    }
+    try {
+      const without = new Api.InvokeWithoutUpdates({ query: new Api.help.GetNearestDc() }).getBytes()
+      await quiet.next(answerTo(quiet.send(without)))
+      await listening.next(answerTo(listening.send(nearestDc())))
+      sandbox.world.publish(channel.id, 1)
+      await listening.next(isUpdates)
+      await roundTrip(quiet, 20n)
+      assertEquals(quiet.pending().filter(isUpdates).length, 0, "no update for the session that asked for none")
+      // Its first call without the wrapper: from now on it gets them too.
+      await quiet.next(answerTo(quiet.send(nearestDc())))
+      sandbox.world.publish(channel.id, 1)
+      await Promise.all([quiet.next(isUpdates), listening.next(isUpdates)])
+    } finally {
+      await quiet.close()
+      await listening.close()
+    }
+  },
+)
+
 sandboxTest("Session: get_future_salts answers future_salts as the schema lays them out", async () => {
   await using sandbox = await startSandbox()
   const client = await connected(sandbox)

@@ -108,9 +108,14 @@ export function deriveAesKeyIv(authKey: Uint8Array, msgKey: Uint8Array, x: 0 | 8
   }
 }
 
-/** msg_key = middle 128 bits of SHA256(auth_key[88+x : 120+x] ‖ plaintext). */
+/** msg_key_large = SHA256(auth_key[88+x : 120+x] ‖ plaintext): msg_key is its middle, a quick ack its first 32 bits. */
+export function messageKeyLarge(authKey: Uint8Array, plaintext: Uint8Array, x: 0 | 8): Uint8Array {
+  return sha256(authKey.subarray(88 + x, 120 + x), plaintext)
+}
+
+/** msg_key = middle 128 bits of msg_key_large. */
 export function messageKey(authKey: Uint8Array, plaintext: Uint8Array, x: 0 | 8): Uint8Array {
-  return sha256(authKey.subarray(88 + x, 120 + x), plaintext).subarray(8, 24)
+  return messageKeyLarge(authKey, plaintext, x).subarray(8, 24)
 }
 
 /** auth_key_id: the lower 64 bits of SHA1(auth_key), read little-endian as an unsigned number. */

@@ -33,6 +33,12 @@ export function crc32(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0
 }
 
+/** One packet received, and whether its sender asked for a quick ack (the top bit of its length). */
+export interface Packet {
+  readonly bytes: Uint8Array
+  readonly quickAck: boolean
+}
+
 /** Splits a byte stream into packets and frames outgoing packets, for one connection. */
 export class Framer {
   private buffer: Uint8Array = new Uint8Array(0)
@@ -70,7 +76,7 @@ export class Framer {
    * Feeds received bytes; returns the complete packets they finish. Throws TransportError on garbage. A packet that
    * comes in many chunks is joined once, when its last byte is there (not once per chunk).
    */
-  push(chunk: Uint8Array): Array<Uint8Array> {
+  push(chunk: Uint8Array): Array<Packet> {
     if (this.decryptor) chunk = this.decryptor.apply(Uint8Array.from(chunk))
     this.parts.push(chunk)
     this.partsLength += chunk.length
@@ -82,13 +88,24 @@ export class Framer {
     this.partsLength = 0
     this.needed = 0
     if (this.kindValue === undefined && !this.detect()) return []
-    const packets: Array<Uint8Array> = []
+    const packets: Array<Packet> = []
     for (;;) {
       const packet = this.next()
       if (packet === undefined) break
       packets.push(packet)
     }
     return packets
+  }
+
+  /**
+   * A quick ack token (the top bit set) as its own 4 bytes, not framed, where a length would be: little-endian, or
+   * byte-swapped on the abridged transport (core.telegram.org/mtproto/mtproto-transports, "Quick ack").
+   */
+  encodeQuickAck(token: number): Uint8Array {
+    const out = Buffer.alloc(4)
+    if (this.kindValue === "abridged") out.writeUInt32BE(token >>> 0, 0)
+    else out.writeUInt32LE(token >>> 0, 0)
+    return this.encryptor ? this.encryptor.apply(out) : out
   }
 
   /** Frames one outgoing packet (and encrypts it on obfuscated connections). */
@@ -170,11 +187,12 @@ export class Framer {
     return true
   }
 
-  private next(): Uint8Array | undefined {
+  private next(): Packet | undefined {
     const b = this.buffer
     switch (this.kindValue) {
       case "abridged": {
         if (b.length < 1) return undefined
+        const quickAck = (b[0]! & 0x80) !== 0
         let words = b[0]! & 0x7f
         let head = 1
         if (words === 0x7f) {
@@ -182,18 +200,20 @@ export class Framer {
           words = b[1]! | (b[2]! << 8) | (b[3]! << 16)
           head = 4
         }
-        return this.take(head, words * 4)
+        return this.take(head, words * 4, quickAck)
       }
       case "intermediate":
       case "padded": {
         if (b.length < 4) return undefined
-        const len = Buffer.from(b.buffer, b.byteOffset, b.byteLength).readUInt32LE(0)
-        return this.take(4, len)
+        const word = Buffer.from(b.buffer, b.byteOffset, b.byteLength).readUInt32LE(0)
+        return this.take(4, word & 0x7fffffff, (word & 0x80000000) !== 0)
       }
       case "full": {
         if (b.length < 4) return undefined
         const view = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
-        const len = view.readUInt32LE(0)
+        const word = view.readUInt32LE(0)
+        const quickAck = (word & 0x80000000) !== 0
+        const len = word & 0x7fffffff
         if (len < 12 || len > MAX_PACKET) throw new TransportError(`Bad full-transport length ${len}`)
         if (b.length < len) {
           this.needed = len
@@ -208,14 +228,14 @@ export class Framer {
         this.recvSeq++
         const packet = b.subarray(8, len - 4)
         this.buffer = b.subarray(len)
-        return packet
+        return { bytes: packet, quickAck }
       }
       default:
         return undefined
     }
   }
 
-  private take(head: number, len: number): Uint8Array | undefined {
+  private take(head: number, len: number, quickAck: boolean): Packet | undefined {
     if (len > MAX_PACKET) throw new TransportError(`Packet too large: ${len} bytes`)
     if (this.buffer.length < head + len) {
       this.needed = head + len
@@ -223,6 +243,6 @@ export class Framer {
     }
     const packet = this.buffer.subarray(head, head + len)
     this.buffer = this.buffer.subarray(head + len)
-    return packet
+    return { bytes: packet, quickAck }
   }
 }

@@ -1,4 +1,7 @@
-/** Server side of the MTProto auth key exchange: req_pq_multi, req_DH_params (RSA_PAD), set_client_DH_params. */
+/**
+ * Server side of the MTProto auth key exchange: req_pq_multi, req_DH_params (RSA_PAD or the legacy padding),
+ * set_client_DH_params.
+ */
 import { Buffer } from "node:buffer"
 import { igeDecrypt, igeEncrypt } from "./Aes.ts"
 import { bigintFromBytes, bigintToBytes, bigintToMinimalBytes, bytesEqual, concat, Reader, Writer } from "./Bytes.ts"
@@ -91,17 +94,8 @@ export class Handshake {
     }
     if (fingerprint !== this.rsa.fingerprint) throw new HandshakeError("Unknown RSA key fingerprint")
     if (encrypted.length !== 256) throw new HandshakeError(`RSA payload must be 256 bytes, got ${encrypted.length}`)
-    // RSA_PAD: m = temp_key_xor ‖ aes_encrypted; temp_key = temp_key_xor ⊕ SHA256(aes_encrypted).
     const m = this.rsa.decryptRaw(encrypted)
-    const aesEncrypted = m.subarray(32)
-    const shaAes = sha256(aesEncrypted)
-    const tempKey = m.subarray(0, 32).map((b, i) => b ^ shaAes[i]!)
-    const dataWithHash = igeDecrypt(aesEncrypted, tempKey, new Uint8Array(32))
-    const dataWithPadding = Uint8Array.from(dataWithHash.subarray(0, 192)).reverse()
-    if (!bytesEqual(sha256(tempKey, dataWithPadding), dataWithHash.subarray(192, 224))) {
-      throw new HandshakeError("RSA_PAD hash mismatch")
-    }
-    const inner = new Reader(dataWithPadding)
+    const inner = new Reader(rsaPad(m) ?? legacyPad(m) ?? fail("Neither RSA_PAD nor the legacy padding checks out"))
     const innerId = inner.uint32()
     if (!P_Q_INNER_DATA.includes(innerId)) throw new HandshakeError(`Bad p_q_inner_data 0x${innerId.toString(16)}`)
     const innerPq = bigintFromBytes(inner.bytes())
@@ -182,5 +176,54 @@ export class Handshake {
     ) {
       throw new HandshakeError("Nonce mismatch")
     }
+  }
+}
+
+function fail(message: string): never {
+  throw new HandshakeError(message)
+}
+
+/**
+ * RSA_PAD (MTProto 2.0's padding): m = temp_key_xor ‖ aes_encrypted, temp_key = temp_key_xor ⊕ SHA256(aes_encrypted);
+ * the AES-IGE plaintext is reversed(data_with_padding) ‖ SHA256(temp_key ‖ data_with_padding). The data, or undefined
+ * when the hash does not check out.
+ */
+function rsaPad(m: Uint8Array): Uint8Array | undefined {
+  const aesEncrypted = m.subarray(32)
+  const shaAes = sha256(aesEncrypted)
+  const tempKey = m.subarray(0, 32).map((b, i) => b ^ shaAes[i]!)
+  const dataWithHash = igeDecrypt(aesEncrypted, tempKey, new Uint8Array(32))
+  const dataWithPadding = Uint8Array.from(dataWithHash.subarray(0, 192)).reverse()
+  return bytesEqual(sha256(tempKey, dataWithPadding), dataWithHash.subarray(192, 224)) ? dataWithPadding : undefined
+}
+
+/**
+ * The padding before RSA_PAD, which Telegram still accepts and several libraries still send: 255 bytes of
+ * SHA1(data) ‖ data ‖ random bytes, below the modulus (so m starts with a zero byte). The data, or undefined.
+ */
+function legacyPad(m: Uint8Array): Uint8Array | undefined {
+  if (m[0] !== 0) return undefined
+  const data = m.subarray(21)
+  const length = pqInnerDataLength(data)
+  if (length === undefined || !bytesEqual(sha1(data.subarray(0, length)), m.subarray(1, 21))) return undefined
+  return data.subarray(0, length)
+}
+
+/** The length of the p_q_inner_data at the start of `data` (each variant's fields), or undefined if it is none. */
+function pqInnerDataLength(data: Uint8Array): number | undefined {
+  try {
+    const r = new Reader(data)
+    const id = r.uint32()
+    if (!P_Q_INNER_DATA.includes(id)) return undefined
+    r.bytes()
+    r.bytes()
+    r.bytes()
+    r.raw(64) // nonce, server_nonce, new_nonce
+    if (id === 0xa9f55f95) r.int32() // dc
+    if (id === 0x56fddf88) r.raw(8) // dc, expires_in
+    if (id === 0x3c6a84d4) r.int32() // expires_in
+    return r.offset
+  } catch {
+    return undefined
   }
 }

@@ -1,7 +1,7 @@
 /** Peers and access for the method handlers: input channels checked, users rendered, the chats and users of posts. */
 import { fail } from "../session/Rpc.ts"
-import { renderChannel, renderPlaceholderUser, renderUser } from "../tl/Render.ts"
-import { Api, fromLong, type TlObject } from "../tl/Tl.ts"
+import { renderChannel, renderUserAs } from "../tl/Render.ts"
+import { fromLong, type TlObject } from "../tl/Tl.ts"
 import type { Writer } from "../transport/Bytes.ts"
 import type { ChannelInfo, Post, WorldApi } from "../world/Model.ts"
 import type { Caller } from "../session/Rpc.ts"
@@ -28,12 +28,6 @@ export function readable(world: WorldApi, input: any, caller: Caller): ChannelIn
   return info
 }
 
-/** A user as `viewer` sees it: a test account, or a placeholder for anyone else. */
-export function userOf(world: WorldApi, id: number, viewer: number | undefined): Api.User {
-  const account = world.account(id)
-  return account ? renderUser(account, id === viewer) : renderPlaceholderUser(id)
-}
-
 /** Chats and users referenced by posts: the channel, forward sources, megagroup authors. */
 function related(
   world: WorldApi,
@@ -53,7 +47,7 @@ function related(
     const c = id === info.id ? info : world.channel(id)
     if (c) chats.push(renderChannel(c, viewer))
   }
-  return { chats, users: [...userIds].map((id) => userOf(world, id, viewer)) }
+  return { chats, users: [...userIds].map((id) => renderUserAs(world, id, viewer)) }
 }
 
 /** Writes the chats and users vectors for `posts` of the channel. */

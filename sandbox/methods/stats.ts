@@ -7,11 +7,11 @@ import { ChannelStats } from "../stats/ChannelStats.ts"
 import { graphJson, malformedJson } from "../stats/GraphJson.ts"
 import { type GraphData, NOT_ENOUGH_DATA } from "../stats/GraphSpecs.ts"
 import type { AbsValue, PublicForward } from "../stats/StatsModel.ts"
-import { peerChannel, renderChannel } from "../tl/Render.ts"
+import { peerChannel, renderChannel, renderUserAs } from "../tl/Render.ts"
 import { Api, fromLong, toLong } from "../tl/Tl.ts"
 import type { ChannelInfo, ChannelKind, Post } from "../world/Model.ts"
 import type { Handlers, MethodContext } from "./MethodContext.ts"
-import { readable, userOf } from "./Peers.ts"
+import { readable } from "./Peers.ts"
 
 /** Public forwards per page: 20 when the caller asks for 0, never more than 100. */
 const FORWARDS_DEFAULT_LIMIT = 20
@@ -188,7 +188,7 @@ function getMegagroupStats(ctx: MethodContext, request: Api.stats.GetMegagroupSt
     topInviters: inviters.map((t) =>
       new Api.StatsGroupTopInviter({ userId: toLong(t.userId), invitations: t.invitations })
     ),
-    users: [...userIds].map((id) => userOf(world, id, caller.userId)),
+    users: [...userIds].map((id) => renderUserAs(world, id, caller.userId)),
   })
 }
 

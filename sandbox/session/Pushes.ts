@@ -8,7 +8,7 @@ import type { LogFn } from "./Dc.ts"
 import type { WorldApi, WorldEvent } from "../world/Model.ts"
 import { PushLog } from "../control/PushLog.ts"
 import { encodeUpdate } from "../tl/Encode.ts"
-import { renderChannel } from "../tl/Render.ts"
+import { renderChannel, renderUserAs } from "../tl/Render.ts"
 import { Api } from "../tl/Tl.ts"
 
 /** Where pushes go: a DC writes `body` to every live session authorized as `userId` and says how many. */
@@ -49,6 +49,8 @@ interface Batch {
   readonly updates: Array<Uint8Array>
   bytes: number
   readonly chats: Set<number>
+  /** Users the updates mention (megagroup authors): a client reads them from the same Updates, as on Telegram. */
+  readonly users: Set<number>
   readonly pending: Array<Pending>
 }
 
@@ -164,11 +166,16 @@ export class Pushes implements PushControl {
             !batch || batch.updates.length >= MAX_UPDATES_PER_PUSH ||
             batch.bytes + update.length > MAX_BYTES_PER_PUSH
           ) {
-            list.push(batch = { updates: [], bytes: 0, chats: new Set(), pending: [] })
+            list.push(batch = { updates: [], bytes: 0, chats: new Set(), users: new Set(), pending: [] })
           }
           batch.updates.push(update)
           batch.bytes += update.length
           batch.chats.add(info.id)
+          if (event._tag === "NewPost" || event._tag === "EditPost") {
+            if (event.post.fromUserId !== undefined) batch.users.add(event.post.fromUserId)
+            const source = event.post.forward?.channelId
+            if (source !== undefined && world.channel(source)) batch.chats.add(source)
+          }
           batch.pending.push(p)
         }
       }
@@ -207,7 +214,8 @@ export class Pushes implements PushControl {
     const w = new Writer(batch.bytes + 512 * batch.chats.size + 64)
     w.uint32(Api.Updates.CONSTRUCTOR_ID).vector(batch.updates.length)
     for (const u of batch.updates) w.raw(u)
-    w.vector(0)
+    w.vector(batch.users.size)
+    for (const id of batch.users) w.raw(renderUserAs(this.options.world, id, userId).getBytes())
     w.vector(batch.chats.size)
     for (const channelId of batch.chats) w.raw(this.chatOf(channelId, userId))
     return w.int32(date).int32(0).finish()

@@ -119,12 +119,33 @@ export class RawClient {
 
   /** Waits for the first received message (oldest first) that matches; it is removed from the inbox. */
   next(match: (m: ServerMessage) => boolean = () => true, timeoutMs = 5_000): Promise<ServerMessage> {
+    return this.waitFor(
+      () => {
+        const i = this.inbox.findIndex(match)
+        return i < 0 ? undefined : this.inbox.splice(i, 1)[0]!
+      },
+      `no matching message within ${timeoutMs} ms`,
+      timeoutMs,
+    )
+  }
+
+  /** Waits until the quick ack token `token` has come. */
+  quickAck(token: number, timeoutMs = 5_000): Promise<void> {
+    return this.waitFor(
+      () => this.quickAcks.includes(token) || undefined,
+      `no quick ack ${token} within ${timeoutMs} ms`,
+      timeoutMs,
+    ).then(() => undefined)
+  }
+
+  /** Resolves with what `take` finds, looking again after everything received; rejects when closed or after `ms`. */
+  private waitFor<A>(take: () => A | undefined, timeout: string, ms: number): Promise<A> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const i = this.inbox.findIndex(match)
-        if (i >= 0) {
+        const found = take()
+        if (found !== undefined) {
           done()
-          resolve(this.inbox.splice(i, 1)[0]!)
+          resolve(found)
         } else if (this.closedFlag) {
           done()
           reject(new Error("connection closed"))
@@ -132,29 +153,8 @@ export class RawClient {
       }
       const timer = setTimeout(() => {
         done()
-        reject(new Error(`no matching message within ${timeoutMs} ms`))
-      }, timeoutMs)
-      const done = () => {
-        clearTimeout(timer)
-        this.listeners.delete(check)
-      }
-      this.listeners.add(check)
-      check()
-    })
-  }
-
-  /** Waits until the quick ack token `token` has come. */
-  quickAck(token: number, timeoutMs = 5_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!this.quickAcks.includes(token)) return
-        done()
-        resolve()
-      }
-      const timer = setTimeout(() => {
-        done()
-        reject(new Error(`no quick ack ${token} within ${timeoutMs} ms`))
-      }, timeoutMs)
+        reject(new Error(timeout))
+      }, ms)
       const done = () => {
         clearTimeout(timer)
         this.listeners.delete(check)

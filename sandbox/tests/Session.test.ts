@@ -1,49 +1,21 @@
 /** The sandbox's MTProto 2.0 session layer, probed message by message with a raw client. */
-import { Buffer } from "node:buffer"
-import { deflateSync, gunzipSync, gzipSync } from "node:zlib"
+import { deflateSync, gzipSync } from "node:zlib"
 import { Api } from "telegram"
-import { BinaryReader } from "telegram/extensions/BinaryReader.js"
 import { Reader, Writer } from "../transport/Bytes.ts"
-import { authKeyOfSession, RawClient, type ServerMessage } from "../session/RawClient.ts"
-import type { Sandbox } from "../Sandbox.ts"
+import type { ServerMessage } from "../session/RawClient.ts"
 import { SERVICE as ID } from "../session/Service.ts"
 import { assert, assertEquals } from "./support/assert.ts"
 import { historyRequest, sandboxTest, startSandbox } from "./support/sandbox.ts"
-
-/** The msg_id a service answer refers to (bad_msg_id, first_msg_id, req_msg_id: the field after the constructor). */
-const refersTo = (m: ServerMessage): bigint => new Reader(m.body.subarray(4)).int64()
-
-/** A raw client on the main DC with an account's provisioned key, its salt learnt from bad_server_salt. */
-async function connected(sandbox: Sandbox, account = 0): Promise<RawClient> {
-  const dc = sandbox.descriptor.dcs[0]!
-  const session = sandbox.descriptor.accounts[account]!.session
-  const client = await RawClient.connect(dc.host, dc.port, authKeyOfSession(session))
-  const probe = client.send(ping(1n))
-  const bad = await client.next((m) => m.ctor === ID.badServerSalt && refersTo(m) === probe)
-  // bad_server_salt#edab447b bad_msg_id:long bad_msg_seqno:int error_code:int new_server_salt:long
-  client.salt = new Reader(bad.body.subarray(20)).int64()
-  return client
-}
-
-const ping = (id: bigint) => new Writer().uint32(ID.ping).int64(id).finish()
-const pingDelayDisconnect = (id: bigint, seconds: number) =>
-  new Writer().uint32(ID.pingDelayDisconnect).int64(id).int32(seconds).finish()
-const nearestDc = () => new Api.help.GetNearestDc().getBytes()
-
-/** The req_msg_id and result of an rpc_result (the result inflated when it came gzip_packed). */
-function rpcResult(m: ServerMessage): { reqMsgId: bigint; gzipped: boolean; result: Uint8Array } {
-  const r = new Reader(m.body)
-  assertEquals(r.uint32(), ID.rpcResult, "an rpc_result")
-  const reqMsgId = r.int64()
-  const rest = r.raw(r.remaining)
-  if (new Reader(rest).uint32() !== ID.gzipPacked) return { reqMsgId, gzipped: false, result: rest }
-  return { reqMsgId, gzipped: true, result: gunzipSync(new Reader(rest.subarray(4)).bytes()) }
-}
-
-const answerTo = (msgId: bigint) => (m: ServerMessage) => m.ctor === ID.rpcResult && refersTo(m) === msgId
-
-/** GramJS's own decoding of a TL object. */
-const decode = (bytes: Uint8Array): any => new BinaryReader(Buffer.from(bytes)).tgReadObject()
+import {
+  answerTo,
+  connected,
+  decode,
+  nearestDc,
+  ping,
+  pingDelayDisconnect,
+  refersTo,
+  rpcResult,
+} from "./support/session.ts"
 
 sandboxTest(
   "Session: a wrong salt gets bad_server_salt; the first processed message gets new_session_created",
@@ -141,85 +113,6 @@ sandboxTest(
   },
 )
 
-sandboxTest(
-  "Session: a gzip_packed that inflates past 8 MB, or packs another gzip_packed, closes its connection with one line",
-  async () => {
-    await using sandbox = await startSandbox()
-    const other = await connected(sandbox, 1)
-    try {
-      // 64 MB of zeros in about 64 KB: inflating stops at 8 MB.
-      const bomb = new Writer().uint32(ID.gzipPacked).bytes(gzipSync(new Uint8Array(64 * 1024 * 1024))).finish()
-      const nested = new Writer().uint32(ID.gzipPacked).bytes(
-        gzipSync(new Writer().uint32(ID.gzipPacked).bytes(gzipSync(nearestDc())).finish()),
-      ).finish()
-      for (const [body, reason] of [[bomb, "inflates past 8388608 bytes"], [nested, "inside gzip_packed"]] as const) {
-        const before = sandbox.logs.length
-        const client = await connected(sandbox)
-        client.send(body)
-        await client.closed
-        const lines = sandbox.logs.slice(before).filter((l) => l.level === "warn")
-        assertEquals(lines.length, 1, "one log line")
-        assert(String(lines[0]!.fields?.reason).includes(reason), String(lines[0]!.fields?.reason))
-      }
-      // Everyone else is still served.
-      await other.next(answerTo(other.send(nearestDc())))
-    } finally {
-      await other.close()
-    }
-  },
-)
-
-sandboxTest(
-  "Session: a request that asks for a quick ack gets its token (msg_key_large's first bits), then its answer",
-  async () => {
-    await using sandbox = await startSandbox()
-    const client = await connected(sandbox)
-    try {
-      const msgId = client.send(nearestDc(), { quickAck: true })
-      const token = client.expectedQuickAcks.get(msgId)!
-      await client.quickAck(token)
-      await client.next(answerTo(msgId))
-      assertEquals(client.quickAcks, [token], "one token, the one the client computed")
-    } finally {
-      await client.close()
-    }
-  },
-)
-
-sandboxTest(
-  "Session: updates go only to sessions that made a call not wrapped in invokeWithoutUpdates, as on Telegram",
-  async () => {
-    await using sandbox = await startSandbox()
-    const channel = sandbox.world.channels.find((c) =>
-      !c.isPrivate && c.memberUserIds.includes(sandbox.descriptor.accounts[0]!.userId)
-    )!
-    const quiet = await connected(sandbox)
-    const listening = await connected(sandbox)
-    const isUpdates = (m: ServerMessage) => m.ctor === Api.Updates.CONSTRUCTOR_ID
-    /** A round trip on `client`: whatever the server wrote to it before is in its inbox after. */
-    const roundTrip = async (client: RawClient, id: bigint) => {
-      const sent = client.send(ping(id))
-      await client.next((m) => m.ctor === ID.pong && refersTo(m) === sent)
-    }
-    try {
-      const without = new Api.InvokeWithoutUpdates({ query: new Api.help.GetNearestDc() }).getBytes()
-      await quiet.next(answerTo(quiet.send(without)))
-      await listening.next(answerTo(listening.send(nearestDc())))
-      sandbox.world.publish(channel.id, 1)
-      await listening.next(isUpdates)
-      await roundTrip(quiet, 20n)
-      assertEquals(quiet.pending().filter(isUpdates).length, 0, "no update for the session that asked for none")
-      // Its first call without the wrapper: from now on it gets them too.
-      await quiet.next(answerTo(quiet.send(nearestDc())))
-      sandbox.world.publish(channel.id, 1)
-      await Promise.all([quiet.next(isUpdates), listening.next(isUpdates)])
-    } finally {
-      await quiet.close()
-      await listening.close()
-    }
-  },
-)
-
 sandboxTest("Session: get_future_salts answers future_salts as the schema lays them out", async () => {
   await using sandbox = await startSandbox()
   const client = await connected(sandbox)
@@ -313,39 +206,6 @@ sandboxTest("Session: msg_id and seqno rules answer bad_msg_notification; a repe
     await client.close()
   }
 })
-
-sandboxTest(
-  "Session: service messages clients disagree on are taken with either seqno parity, as Telegram takes them",
-  async () => {
-    await using sandbox = await startSandbox()
-    const client = await connected(sandbox)
-    const ack = new Writer().uint32(ID.msgsAck).vectorLong([1n]).finish()
-    const httpWait = new Writer().uint32(ID.httpWait).int32(0).int32(0).int32(0).finish()
-    const salts = new Writer().uint32(ID.getFutureSalts).int32(1).finish()
-    try {
-      const sent: Array<bigint> = []
-      for (const contentRelated of [true, false]) {
-        const answered = [
-          [client.send(ping(10n), { contentRelated }), ID.pong],
-          [client.send(pingDelayDisconnect(11n, 60), { contentRelated }), ID.pong],
-          [client.send(salts, { contentRelated }), ID.futureSalts],
-        ] as const
-        for (const [msgId, ctor] of answered) {
-          const m = await client.next((m) => m.ctor === ctor && refersTo(m) === msgId)
-          assertEquals(m.ctor, ctor)
-          sent.push(msgId)
-        }
-        sent.push(client.send(ack, { contentRelated }), client.send(httpWait, { contentRelated }))
-      }
-      // A request after them all is answered; none of them got a bad_msg_notification.
-      await client.next(answerTo(client.send(nearestDc())))
-      const notices = client.pending().filter((m) => m.ctor === ID.badMsgNotification && sent.includes(refersTo(m)))
-      assertEquals(notices.length, 0, "no bad_msg_notification")
-    } finally {
-      await client.close()
-    }
-  },
-)
 
 sandboxTest(
   "Session: server msg_ids grow and are 1 mod 4; content-related answers have odd, growing seqnos",

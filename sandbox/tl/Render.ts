@@ -1,7 +1,7 @@
 /** Pure renderers of sandbox world data as GramJS layer-198 `Api` objects (peers, channels, users, messages). */
 import { Buffer } from "node:buffer"
 import type { Pair } from "../transport/Bytes.ts"
-import type { Account, ChannelInfo, Post, Reaction, TextEntity } from "../world/Model.ts"
+import type { Account, ChannelInfo, Post, Reaction, TextEntity, WorldApi } from "../world/Model.ts"
 import {
   discussionGroupId,
   docSpec,
@@ -120,6 +120,12 @@ export function renderPlaceholderUser(userId: number): Api.User {
     firstName: `User ${userId}`,
     status: new Api.UserStatusRecently({}),
   })
+}
+
+/** User `id` as `viewer` sees it: a test account, or a placeholder for anyone else. */
+export function renderUserAs(world: WorldApi, id: number, viewer: number | undefined): Api.User {
+  const account = world.account(id)
+  return account ? renderUser(account, id === viewer) : renderPlaceholderUser(id)
 }
 
 function renderEntity(e: TextEntity): Api.TypeMessageEntity {

@@ -1,0 +1,146 @@
+/**
+ * The session layer's rules where clients and Telegram meet: seqno parity of service messages, quick acks, limits on
+ * gzip_packed, who gets updates and what they carry.
+ */
+import { gzipSync } from "node:zlib"
+import { Api } from "telegram"
+import { Writer } from "../transport/Bytes.ts"
+import type { RawClient, ServerMessage } from "../session/RawClient.ts"
+import { SERVICE as ID } from "../session/Service.ts"
+import { assert, assertEquals } from "./support/assert.ts"
+import { sandboxTest, startSandbox } from "./support/sandbox.ts"
+import { answerTo, connected, decode, nearestDc, ping, pingDelayDisconnect, refersTo } from "./support/session.ts"
+
+sandboxTest(
+  "Session: service messages clients disagree on are taken with either seqno parity, as Telegram takes them",
+  async () => {
+    await using sandbox = await startSandbox()
+    const client = await connected(sandbox)
+    const ack = new Writer().uint32(ID.msgsAck).vectorLong([1n]).finish()
+    const httpWait = new Writer().uint32(ID.httpWait).int32(0).int32(0).int32(0).finish()
+    const salts = new Writer().uint32(ID.getFutureSalts).int32(1).finish()
+    try {
+      const sent: Array<bigint> = []
+      for (const contentRelated of [true, false]) {
+        const answered = [
+          [client.send(ping(10n), { contentRelated }), ID.pong],
+          [client.send(pingDelayDisconnect(11n, 60), { contentRelated }), ID.pong],
+          [client.send(salts, { contentRelated }), ID.futureSalts],
+        ] as const
+        for (const [msgId, ctor] of answered) {
+          const m = await client.next((m) => m.ctor === ctor && refersTo(m) === msgId)
+          assertEquals(m.ctor, ctor)
+          sent.push(msgId)
+        }
+        sent.push(client.send(ack, { contentRelated }), client.send(httpWait, { contentRelated }))
+      }
+      // A request after them all is answered; none of them got a bad_msg_notification.
+      await client.next(answerTo(client.send(nearestDc())))
+      const notices = client.pending().filter((m) => m.ctor === ID.badMsgNotification && sent.includes(refersTo(m)))
+      assertEquals(notices.length, 0, "no bad_msg_notification")
+    } finally {
+      await client.close()
+    }
+  },
+)
+
+sandboxTest(
+  "Session: a request that asks for a quick ack gets its token (msg_key_large's first bits), then its answer",
+  async () => {
+    await using sandbox = await startSandbox()
+    const client = await connected(sandbox)
+    try {
+      const msgId = client.send(nearestDc(), { quickAck: true })
+      const token = client.expectedQuickAcks.get(msgId)!
+      await client.quickAck(token)
+      await client.next(answerTo(msgId))
+      assertEquals(client.quickAcks, [token], "one token, the one the client computed")
+    } finally {
+      await client.close()
+    }
+  },
+)
+
+sandboxTest(
+  "Session: a gzip_packed that inflates past 8 MB, or packs another gzip_packed, closes its connection with one line",
+  async () => {
+    await using sandbox = await startSandbox()
+    const other = await connected(sandbox, 1)
+    try {
+      // 64 MB of zeros in about 64 KB: inflating stops at 8 MB.
+      const bomb = new Writer().uint32(ID.gzipPacked).bytes(gzipSync(new Uint8Array(64 * 1024 * 1024))).finish()
+      const nested = new Writer().uint32(ID.gzipPacked).bytes(
+        gzipSync(new Writer().uint32(ID.gzipPacked).bytes(gzipSync(nearestDc())).finish()),
+      ).finish()
+      for (const [body, reason] of [[bomb, "inflates past 8388608 bytes"], [nested, "inside gzip_packed"]] as const) {
+        const before = sandbox.logs.length
+        const client = await connected(sandbox)
+        client.send(body)
+        await client.closed
+        const lines = sandbox.logs.slice(before).filter((l) => l.level === "warn")
+        assertEquals(lines.length, 1, "one log line")
+        assert(String(lines[0]!.fields?.reason).includes(reason), String(lines[0]!.fields?.reason))
+      }
+      // Everyone else is still served.
+      await other.next(answerTo(other.send(nearestDc())))
+    } finally {
+      await other.close()
+    }
+  },
+)
+
+sandboxTest(
+  "Session: updates go only to sessions that made a call not wrapped in invokeWithoutUpdates, as on Telegram",
+  async () => {
+    await using sandbox = await startSandbox()
+    const channel = sandbox.world.channels.find((c) =>
+      !c.isPrivate && c.memberUserIds.includes(sandbox.descriptor.accounts[0]!.userId)
+    )!
+    const quiet = await connected(sandbox)
+    const listening = await connected(sandbox)
+    const isUpdates = (m: ServerMessage) => m.ctor === Api.Updates.CONSTRUCTOR_ID
+    /** A round trip on `client`: whatever the server wrote to it before is in its inbox after. */
+    const roundTrip = async (client: RawClient, id: bigint) => {
+      const sent = client.send(ping(id))
+      await client.next((m) => m.ctor === ID.pong && refersTo(m) === sent)
+    }
+    try {
+      const without = new Api.InvokeWithoutUpdates({ query: new Api.help.GetNearestDc() }).getBytes()
+      await quiet.next(answerTo(quiet.send(without)))
+      await listening.next(answerTo(listening.send(nearestDc())))
+      sandbox.world.publish(channel.id, 1)
+      await listening.next(isUpdates)
+      await roundTrip(quiet, 20n)
+      assertEquals(quiet.pending().filter(isUpdates).length, 0, "no update for the session that asked for none")
+      // Its first call without the wrapper: from now on it gets them too.
+      await quiet.next(answerTo(quiet.send(nearestDc())))
+      sandbox.world.publish(channel.id, 1)
+      await Promise.all([quiet.next(isUpdates), listening.next(isUpdates)])
+    } finally {
+      await quiet.close()
+      await listening.close()
+    }
+  },
+)
+
+sandboxTest(
+  "Session: a pushed megagroup message comes with its author in the Updates' users, as on Telegram",
+  async () => {
+    await using sandbox = await startSandbox()
+    const self = sandbox.descriptor.accounts[0]!.userId
+    const group = sandbox.world.channels.find((c) => c.kind === "megagroup" && c.memberUserIds.includes(self))!
+    const client = await connected(sandbox)
+    try {
+      await client.next(answerTo(client.send(nearestDc())))
+      const [post] = sandbox.world.publish(group.id, 1)
+      assert(post?.fromUserId !== undefined, "a megagroup post has an author")
+      const updates = decode((await client.next((m) => m.ctor === Api.Updates.CONSTRUCTOR_ID)).body)
+      const message = updates.updates[0].message
+      assertEquals(Number(message.fromId.userId), post.fromUserId)
+      assertEquals(updates.users.map((u: any) => Number(u.id)), [post.fromUserId], "the author is in users")
+      assertEquals(updates.chats.map((c: any) => Number(c.id)), [group.id])
+    } finally {
+      await client.close()
+    }
+  },
+)

@@ -3,7 +3,7 @@ import type { KeyWatch } from "../control/KeyWatch.ts"
 import { Buffer } from "node:buffer"
 import { authKeyId, type RsaKey } from "../transport/Crypto.ts"
 import { Connection } from "./Connection.ts"
-import type { SessionState } from "./EncryptedSessions.ts"
+import type { SessionState } from "./SessionState.ts"
 import type { Caller } from "./Rpc.ts"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"

@@ -9,6 +9,8 @@ import { deriveAesKeyIv, messageKey, messageKeyLarge, random } from "../transpor
 import type { Connection } from "./Connection.ts"
 import type { AuthKeyEntry, Dc, SessionCaller } from "./Dc.ts"
 import { ProtocolError } from "./ProtocolError.ts"
+import { STATE, type StoredAnswer } from "./Answers.ts"
+import { newSession, type SessionState } from "./SessionState.ts"
 import { inflate, rpcResult } from "./RpcResult.ts"
 import { SERVICE as ID } from "./Service.ts"
 
@@ -28,23 +30,13 @@ const EITHER_PARITY: ReadonlySet<number> = new Set([
   ID.destroySession,
 ])
 
-/** One session of an auth key: the msg_ids it sent lately, its content-related messages, the connection it is on. */
-export interface SessionState {
-  readonly id: bigint
-  readonly seen: Set<bigint>
-  readonly seenOrder: Array<bigint>
-  outContent: number
-  connection: Connection | undefined
-  /** It made a call not wrapped in invokeWithoutUpdates: updates are pushed to it. */
-  updates: boolean
-  /** Counted once as sharing its key with another live session. */
-  shared?: boolean
-}
-
 export interface Outgoing {
   readonly body: Uint8Array
   readonly contentRelated: boolean
   readonly unsolicited?: boolean
+  /** The msg_id and seqno it was given before (an answer sent again), instead of new ones. */
+  readonly msgId?: bigint
+  readonly seqNo?: number
 }
 
 /** The encrypted side of one connection (every session of every key that speaks on it). */
@@ -90,7 +82,7 @@ export class EncryptedSessions {
       // Nothing of this message is processed, so a new session is not created yet (new_session_created comes with
       // the first message that is).
       const w = new Writer().uint32(ID.badServerSalt).int64(msgId).int32(seqNo).int32(48).int64(entry.salt)
-      return this.sendEncrypted(entry, session ?? transientSession(sessionId), [{
+      return this.sendEncrypted(entry, session ?? newSession(sessionId, undefined), [{
         body: w.finish(),
         contentRelated: false,
       }])
@@ -102,7 +94,11 @@ export class EncryptedSessions {
         contentRelated: true,
       })
     }
+    // Back on a new connection: what it was not seen to receive comes again (Telegram re-sends unacknowledged
+    // messages; a client that had them sees the same msg_ids again).
+    const resumed = session.connection !== this.connection && out.length === 0
     session.connection = this.connection
+    if (resumed) out.push(...session.answers.unacknowledged().map(again))
     const notice = this.checkMsgId(session, msgId, seqNo, body)
     if (notice !== undefined) {
       if (notice !== 0) {
@@ -110,6 +106,8 @@ export class EncryptedSessions {
           body: new Writer().uint32(ID.badMsgNotification).int64(msgId).int32(seqNo).int32(notice).finish(),
           contentRelated: false,
         })
+      } else if (!resumed) {
+        this.answerAgain(session, msgId, out)
       }
       if (out.length) this.sendEncrypted(entry, session, out)
       return
@@ -119,14 +117,7 @@ export class EncryptedSessions {
   }
 
   private openSession(entry: AuthKeyEntry, id: bigint): SessionState {
-    const session: SessionState = {
-      id,
-      seen: new Set(),
-      seenOrder: [],
-      outContent: 0,
-      connection: this.connection,
-      updates: false,
-    }
+    const session = newSession(id, this.connection)
     entry.sessions.set(id, session)
     if (entry.sessions.size > 64) {
       const oldest = entry.sessions.keys().next().value
@@ -175,7 +166,12 @@ export class EncryptedSessions {
         }
         for (const m of inner) {
           const notice = this.checkMsgId(session, m.id, m.seq, m.body)
-          if (notice === 0) continue
+          if (notice === 0) {
+            const out: Array<Outgoing> = []
+            this.answerAgain(session, m.id, out)
+            this.sendEncrypted(entry, session, out)
+            continue
+          }
           if (notice !== undefined) {
             this.sendEncrypted(entry, session, [{
               body: new Writer().uint32(ID.badMsgNotification).int64(m.id).int32(m.seq).int32(notice).finish(),
@@ -196,6 +192,7 @@ export class EncryptedSessions {
         return this.onMessage(entry, session, msgId, inner)
       }
       case ID.msgsAck:
+        return session.answers.acknowledged(longs(r, "msgs_ack"))
       case ID.httpWait:
         return
       case ID.ping:
@@ -214,15 +211,12 @@ export class EncryptedSessions {
         return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: true }])
       }
       case ID.msgsStateReq: {
-        if (r.uint32() !== VECTOR_ID) throw new ProtocolError("msgs_state_req without a vector")
-        const n = r.int32()
-        const info = new Uint8Array(Math.max(0, Math.min(n, 8192)))
-        for (let i = 0; i < info.length; i++) info[i] = session.seen.has(r.int64()) ? 4 : 1
+        const info = Uint8Array.from(longs(r, "msgs_state_req"), (id) => this.stateOf(session, id))
         const w = new Writer().uint32(ID.msgsStateInfo).int64(msgId).bytes(info)
         return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: false }])
       }
       case ID.msgResendReq:
-        return
+        return this.sendEncrypted(entry, session, session.answers.withMsgIds(longs(r, "msg_resend_req")).map(again))
       case ID.destroySession: {
         const target = r.int64()
         const existed = target !== session.id && entry.sessions.delete(target)
@@ -273,9 +267,32 @@ export class EncryptedSessions {
         session.updates = true
       },
     }
+    session.answers.started(msgId)
     const answer = await this.dc.env.invoke(body, caller)
-    const body2 = rpcResult(msgId, answer, this.dc.env.gzipThreshold)
-    this.sendEncrypted(entry, session, [{ body: body2, contentRelated: true }])
+    const kept = {
+      reqMsgId: msgId,
+      body: rpcResult(msgId, answer, this.dc.env.gzipThreshold),
+      msgId: this.dc.nextMsgId(false),
+      seqNo: session.outContent++ * 2 + 1,
+    }
+    session.answers.finished(kept)
+    // On the connection the session is on now (the request's may have closed meanwhile); none: sent on its return.
+    const live = session.connection !== undefined && !session.connection.closed ? session.connection : undefined
+    live?.encrypted.sendEncrypted(entry, session, [again(kept)])
+  }
+
+  /** A request that came again: its kept answer goes again, if there is one (none: it is still running, or gone). */
+  private answerAgain(session: SessionState, reqMsgId: bigint, out: Array<Outgoing>): void {
+    const kept = session.answers.toRequest(reqMsgId)
+    if (kept) out.push(again(kept))
+  }
+
+  /** msgs_state_info's byte for the client's message `id`. */
+  private stateOf(session: SessionState, id: bigint): number {
+    if (session.seen.has(id)) return STATE.received | session.answers.queryState(id)
+    const oldest = session.seenOrder[0]
+    if (oldest === undefined || id < oldest) return STATE.tooLow
+    return id > session.seenOrder[session.seenOrder.length - 1]! ? STATE.tooHigh : STATE.notReceived
   }
 
   /**
@@ -308,13 +325,14 @@ export class EncryptedSessions {
     let payload: Uint8Array
     if (messages.length === 1) {
       const m = messages[0]!
-      msgId = this.dc.nextMsgId(m.unsolicited ?? false)
-      seqNo = seqFor(m)
+      msgId = m.msgId ?? this.dc.nextMsgId(m.unsolicited ?? false)
+      seqNo = m.seqNo ?? seqFor(m)
       payload = m.body
     } else {
       const w = new Writer().uint32(ID.msgContainer).int32(messages.length)
       for (const m of messages) {
-        w.int64(this.dc.nextMsgId(m.unsolicited ?? false)).int32(seqFor(m)).int32(m.body.length).raw(m.body)
+        w.int64(m.msgId ?? this.dc.nextMsgId(m.unsolicited ?? false)).int32(m.seqNo ?? seqFor(m))
+          .int32(m.body.length).raw(m.body)
       }
       msgId = this.dc.nextMsgId(false)
       seqNo = session.outContent * 2
@@ -333,11 +351,6 @@ export class EncryptedSessions {
   }
 }
 
-/** Session state for an answer to a message that does not open a session (a bad_server_salt). */
-function transientSession(id: bigint): SessionState {
-  return { id, seen: new Set(), seenOrder: [], outContent: 0, connection: undefined, updates: false }
-}
-
 function random8(): bigint {
   return Buffer.from(random(8)).readBigInt64LE(0)
 }
@@ -345,4 +358,17 @@ function random8(): bigint {
 /** The first 4 bytes of `bytes` as a little-endian unsigned number (a constructor id); 0 when shorter. */
 function readUint32(bytes: Uint8Array): number {
   return bytes.length >= 4 ? Buffer.from(bytes.buffer, bytes.byteOffset, 4).readUInt32LE(0) : 0
+}
+
+/** A kept answer as it goes again: the same msg_id and seqno. */
+function again(answer: StoredAnswer): Outgoing {
+  return { body: answer.body, contentRelated: true, msgId: answer.msgId, seqNo: answer.seqNo }
+}
+
+/** A `Vector<long>` of a service message (at most 8,192 ids are read). */
+function longs(r: Reader, what: string): Array<bigint> {
+  if (r.uint32() !== VECTOR_ID) throw new ProtocolError(`${what} without a vector`)
+  const n = r.int32()
+  if (n < 0 || n > 8192) throw new ProtocolError(`${what} with ${n} ids`)
+  return Array.from({ length: n }, () => r.int64())
 }

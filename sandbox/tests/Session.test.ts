@@ -144,11 +144,17 @@ sandboxTest("Session: msgs_state_req, destroy_session and rpc_drop_answer get th
   try {
     const known = client.send(nearestDc())
     await client.next(answerTo(known))
+    // Never sent: within the ids seen (the state request comes after it), below them all, above them all.
     const unknown = client.nextMsgId()
-    const stateReq = client.send(new Writer().uint32(ID.msgsStateReq).vectorLong([known, unknown]).finish())
+    const tooLow = 1n << 32n
+    const tooHigh = (BigInt(Math.floor(Date.now() / 1000)) + 3_600n) << 32n
+    const stateReq = client.send(
+      new Writer().uint32(ID.msgsStateReq).vectorLong([known, unknown, tooLow, tooHigh]).finish(),
+    )
     const info = new Reader((await client.next((m) => m.ctor === ID.msgsStateInfo)).body.subarray(4))
     assertEquals(info.int64(), stateReq, "req_msg_id")
-    assertEquals([...info.bytes()], [4, 1], "received, unknown")
+    // 4 received | 32 a query | 64 answered; 2 not received; 1 too low; 3 too high.
+    assertEquals([...info.bytes()], [4 | 32 | 64, 2, 1, 3])
 
     // Another session of the same key, then destroy it from this one.
     const mine = client.sessionId

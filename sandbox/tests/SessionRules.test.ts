@@ -144,3 +144,45 @@ sandboxTest(
     }
   },
 )
+
+sandboxTest(
+  "SessionRules: an answer stays until acknowledged: sent again for the same msg_id, on msg_resend_req and on the " +
+    "session's next connection, always as the same message; acknowledged, it is let go",
+  async () => {
+    await using sandbox = await startSandbox()
+    const first = await connected(sandbox)
+    const request = first.send(nearestDc())
+    const answer = await first.next(answerTo(request))
+    const handled = () => sandbox.control.log.since(0, "help.GetNearestDc").length
+    try {
+      // The request again, with its msg_id: the same answer, the handler not run again.
+      first.send(nearestDc(), { msgId: request })
+      assertEquals((await first.next(answerTo(request))).msgId, answer.msgId, "answered again, as the same message")
+      assertEquals(handled(), 1, "handled once")
+      first.send(new Writer().uint32(ID.msgResendReq).vectorLong([answer.msgId]).finish(), { contentRelated: false })
+      assertEquals((await first.next(answerTo(request))).msgId, answer.msgId, "re-sent on msg_resend_req")
+    } finally {
+      await first.close()
+    }
+    // The session on a new connection: the answer it never acknowledged comes first.
+    const second = await connected(sandbox, 0, first.sessionId)
+    try {
+      second.send(ping(30n))
+      assertEquals((await second.next(answerTo(request))).msgId, answer.msgId, "re-sent on the next connection")
+      second.send(new Writer().uint32(ID.msgsAck).vectorLong([answer.msgId]).finish(), { contentRelated: false })
+      // A round trip after it: the server has taken the ack in when the pong comes (one connection is in order).
+      const probe = second.send(ping(32n))
+      await second.next((m) => m.ctor === ID.pong && refersTo(m) === probe)
+    } finally {
+      await second.close()
+    }
+    const third = await connected(sandbox, 0, first.sessionId)
+    try {
+      const probe = third.send(ping(31n))
+      await third.next((m) => m.ctor === ID.pong && refersTo(m) === probe)
+      assertEquals(third.pending().filter(answerTo(request)).length, 0, "acknowledged: not sent again")
+    } finally {
+      await third.close()
+    }
+  },
+)

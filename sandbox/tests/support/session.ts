@@ -12,11 +12,15 @@ import { assertEquals } from "./assert.ts"
 /** The msg_id a service answer refers to (bad_msg_id, first_msg_id, req_msg_id: the field after the constructor). */
 export const refersTo = (m: ServerMessage): bigint => new Reader(m.body.subarray(4)).int64()
 
-/** A raw client on the main DC with an account's provisioned key, its salt learnt from bad_server_salt. */
-export async function connected(sandbox: Sandbox, account = 0): Promise<RawClient> {
+/**
+ * A raw client on the main DC with an account's provisioned key (in session `sessionId`, default a new one), its salt
+ * learnt from bad_server_salt.
+ */
+export async function connected(sandbox: Sandbox, account = 0, sessionId?: bigint): Promise<RawClient> {
   const dc = sandbox.descriptor.dcs[0]!
   const session = sandbox.descriptor.accounts[account]!.session
   const client = await RawClient.connect(dc.host, dc.port, authKeyOfSession(session))
+  if (sessionId !== undefined) client.sessionId = sessionId
   const probe = client.send(ping(1n))
   const bad = await client.next((m) => m.ctor === ID.badServerSalt && refersTo(m) === probe)
   // bad_server_salt#edab447b bad_msg_id:long bad_msg_seqno:int error_code:int new_server_salt:long

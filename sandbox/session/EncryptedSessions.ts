@@ -113,7 +113,7 @@ export class EncryptedSessions {
       return
     }
     if (out.length) this.sendEncrypted(entry, session, out)
-    this.onMessage(entry, session, msgId, body)
+    this.onMessage(entry, session, msgId, body, seqNo)
   }
 
   private openSession(entry: AuthKeyEntry, id: bigint): SessionState {
@@ -133,7 +133,8 @@ export class EncryptedSessions {
     const msgSeconds = Number(msgId >> 32n)
     if (msgSeconds < serverSeconds - 300) return 16
     if (msgSeconds > serverSeconds + 30) return 17
-    if (session.seen.has(msgId)) return 0
+    // A message again is ignored (its kept answer goes again); a container again is an error (19).
+    if (session.seen.has(msgId)) return readUint32(body) === ID.msgContainer ? 19 : 0
     this.remember(session, msgId)
     const ctor = readUint32(body)
     if (EITHER_PARITY.has(ctor)) return undefined
@@ -149,13 +150,19 @@ export class EncryptedSessions {
     if (session.seenOrder.length > 1000) session.seen.delete(session.seenOrder.shift()!)
   }
 
-  private onMessage(entry: AuthKeyEntry, session: SessionState, msgId: bigint, body: Uint8Array): void {
+  private onMessage(entry: AuthKeyEntry, session: SessionState, msgId: bigint, body: Uint8Array, seqNo = 0): void {
     const r = new Reader(body)
     const ctor = r.uint32()
+    const invalidContainer = (id: bigint, seq: number) =>
+      this.sendEncrypted(entry, session, [{
+        body: new Writer().uint32(ID.badMsgNotification).int64(id).int32(seq).int32(64).finish(),
+        contentRelated: false,
+      }])
     switch (ctor) {
       case ID.msgContainer: {
         const count = r.int32()
-        if (count < 0 || count > 1024) throw new ProtocolError(`Bad container size ${count}`)
+        // More messages than a container may hold: code 64 (invalid container), none of them is taken.
+        if (count < 0 || count > MAX_CONTAINER) return invalidContainer(msgId, seqNo)
         const inner: Array<{ id: bigint; seq: number; body: Uint8Array }> = []
         for (let i = 0; i < count; i++) {
           const id = r.int64()
@@ -165,6 +172,11 @@ export class EncryptedSessions {
           inner.push({ id, seq, body: r.raw(len) })
         }
         for (const m of inner) {
+          // A container inside a container: code 64 for it, the others are taken.
+          if (readUint32(m.body) === ID.msgContainer) {
+            invalidContainer(m.id, m.seq)
+            continue
+          }
           const notice = this.checkMsgId(session, m.id, m.seq, m.body)
           if (notice === 0) {
             const out: Array<Outgoing> = []
@@ -179,7 +191,7 @@ export class EncryptedSessions {
             }])
             continue
           }
-          this.onMessage(entry, session, m.id, m.body)
+          this.onMessage(entry, session, m.id, m.body, m.seq)
         }
         return
       }
@@ -359,6 +371,9 @@ function random8(): bigint {
 function readUint32(bytes: Uint8Array): number {
   return bytes.length >= 4 ? Buffer.from(bytes.buffer, bytes.byteOffset, 4).readUInt32LE(0) : 0
 }
+
+/** The most messages a container may hold (Telegram answers more with code 64; GramJS sends at most 100). */
+const MAX_CONTAINER = 1024
 
 /** A kept answer as it goes again: the same msg_id and seqno. */
 function again(answer: StoredAnswer): Outgoing {

@@ -4,7 +4,7 @@
  */
 import { gzipSync } from "node:zlib"
 import { Api } from "telegram"
-import { Writer } from "../transport/Bytes.ts"
+import { Reader, Writer } from "../transport/Bytes.ts"
 import type { RawClient, ServerMessage } from "../session/RawClient.ts"
 import { SERVICE as ID } from "../session/Service.ts"
 import { assert, assertEquals } from "./support/assert.ts"
@@ -183,6 +183,49 @@ sandboxTest(
       assertEquals(third.pending().filter(answerTo(request)).length, 0, "acknowledged: not sent again")
     } finally {
       await third.close()
+    }
+  },
+)
+
+sandboxTest(
+  "SessionRules: containers as Telegram checks them: one inside another, or of more than 1,024 messages, gets " +
+    "code 64; a container's msg_id again gets code 19; the connection stays",
+  async () => {
+    await using sandbox = await startSandbox()
+    const client = await connected(sandbox)
+    const codeFor = async (msgId: bigint) => {
+      const m = await client.next((m) => m.ctor === ID.badMsgNotification && refersTo(m) === msgId)
+      return new Reader(m.body.subarray(16)).int32()
+    }
+    /** A container body of `items` (msg_id, seqno, body). */
+    const container = (items: ReadonlyArray<readonly [bigint, number, Uint8Array]>) => {
+      const w = new Writer().uint32(ID.msgContainer).int32(items.length)
+      for (const [id, seq, body] of items) w.int64(id).int32(seq).int32(body.length).raw(body)
+      return w.finish()
+    }
+    try {
+      const innerPing = client.nextMsgId()
+      const inner = container([[innerPing, client.nextSeqNo(true), ping(41n)]])
+      const innerId = client.nextMsgId()
+      const outerPing = client.nextMsgId()
+      client.send(
+        container([[outerPing, client.nextSeqNo(true), ping(40n)], [innerId, client.nextSeqNo(false), inner]]),
+        {
+          contentRelated: false,
+        },
+      )
+      assertEquals(await codeFor(innerId), 64, "a container inside a container")
+      await client.next((m) => m.ctor === ID.pong && refersTo(m) === outerPing)
+      const tooMany = client.send(new Writer().uint32(ID.msgContainer).int32(1025).finish(), { contentRelated: false })
+      assertEquals(await codeFor(tooMany), 64, "1,025 messages")
+      const body = container([[client.nextMsgId(), client.nextSeqNo(true), ping(42n)]])
+      const twice = client.send(body, { contentRelated: false })
+      client.send(body, { msgId: twice, contentRelated: false })
+      assertEquals(await codeFor(twice), 19, "the same container msg_id")
+      await client.next(answerTo(client.send(nearestDc())))
+      assertEquals(client.pending().filter((m) => m.ctor === ID.pong && refersTo(m) === innerPing).length, 0)
+    } finally {
+      await client.close()
     }
   },
 )

@@ -3,6 +3,7 @@ import type { KeyWatch } from "../control/KeyWatch.ts"
 import { Buffer } from "node:buffer"
 import { authKeyId, type RsaKey } from "../transport/Crypto.ts"
 import { Connection } from "./Connection.ts"
+import { periodOf } from "./Salts.ts"
 import type { SessionState } from "./SessionState.ts"
 import type { Caller } from "./Rpc.ts"
 
@@ -14,7 +15,9 @@ export interface AuthKeyEntry {
   readonly id: bigint
   readonly key: Uint8Array
   userId: number | undefined
+  /** Its first salt and the period it belongs to (the later ones: Salts.ts). */
   salt: bigint
+  saltPeriod: number
   readonly sessions: Map<bigint, SessionState>
   /** Used by two live sessions at once while duplicated keys are refused: every later call answers 406. */
   duplicated?: boolean
@@ -99,7 +102,14 @@ export class Dc {
 
   /** Registers a ready-made key (the ones behind the descriptor's session strings). */
   addKey(key: Uint8Array, userId: number | undefined): AuthKeyEntry {
-    const entry: AuthKeyEntry = { id: authKeyId(key), key, userId, salt: saltFor(key), sessions: new Map() }
+    const entry: AuthKeyEntry = {
+      id: authKeyId(key),
+      key,
+      userId,
+      salt: saltFor(key),
+      saltPeriod: periodOf(this.env.nowMs() / 1000),
+      sessions: new Map(),
+    }
     this.keys.set(entry.id, entry)
     return entry
   }

@@ -10,6 +10,7 @@ import type { Connection } from "./Connection.ts"
 import type { AuthKeyEntry, Dc, SessionCaller } from "./Dc.ts"
 import { ProtocolError } from "./ProtocolError.ts"
 import { STATE, type StoredAnswer } from "./Answers.ts"
+import { currentSalt, futureSalts, saltTaken } from "./Salts.ts"
 import { newSession, type SessionState } from "./SessionState.ts"
 import { inflate, rpcResult } from "./RpcResult.ts"
 import { SERVICE as ID } from "./Service.ts"
@@ -78,10 +79,12 @@ export class EncryptedSessions {
 
     let session = entry.sessions.get(sessionId)
     const out: Array<Outgoing> = []
-    if (this.dc.env.strictSalt && salt !== entry.salt) {
+    const nowSec = this.dc.env.nowMs() / 1000
+    if (this.dc.env.strictSalt && !saltTaken(entry, salt, nowSec)) {
       // Nothing of this message is processed, so a new session is not created yet (new_session_created comes with
       // the first message that is).
-      const w = new Writer().uint32(ID.badServerSalt).int64(msgId).int32(seqNo).int32(48).int64(entry.salt)
+      const w = new Writer().uint32(ID.badServerSalt).int64(msgId).int32(seqNo).int32(48)
+        .int64(currentSalt(entry, nowSec))
       return this.sendEncrypted(entry, session ?? newSession(sessionId, undefined), [{
         body: w.finish(),
         contentRelated: false,
@@ -90,7 +93,8 @@ export class EncryptedSessions {
     if (!session) {
       session = this.openSession(entry, sessionId)
       out.push({
-        body: new Writer().uint32(ID.newSessionCreated).int64(msgId).int64(random8()).int64(entry.salt).finish(),
+        body: new Writer().uint32(ID.newSessionCreated).int64(msgId).int64(random8()).int64(currentSalt(entry, nowSec))
+          .finish(),
         contentRelated: true,
       })
     }
@@ -219,7 +223,7 @@ export class EncryptedSessions {
         const now = Math.floor(this.dc.env.nowMs() / 1000)
         // salts:vector<future_salt> is a bare vector of bare future_salt: no constructor ids inside.
         const w = new Writer().uint32(ID.futureSalts).int64(msgId).int32(now).int32(num)
-        for (let i = 0; i < num; i++) w.int32(now + i * 3600 - 3600).int32(now + (i + 1) * 3600).int64(entry.salt)
+        for (const f of futureSalts(entry, now, num)) w.int32(f.validSince).int32(f.validUntil).int64(f.salt)
         return this.sendEncrypted(entry, session, [{ body: w.finish(), contentRelated: true }])
       }
       case ID.msgsStateReq: {
@@ -350,7 +354,8 @@ export class EncryptedSessions {
       seqNo = session.outContent * 2
       payload = w.finish()
     }
-    const header = new Writer().int64(entry.salt).int64(session.id).int64(msgId).int32(seqNo).int32(payload.length)
+    const header = new Writer().int64(currentSalt(entry, this.dc.env.nowMs() / 1000)).int64(session.id).int64(msgId)
+      .int32(seqNo).int32(payload.length)
       .finish()
     const unpadded = header.length + payload.length
     const padLen = 12 + ((16 - ((unpadded + 12) % 16)) % 16)

@@ -68,9 +68,13 @@ export class RawClient {
     return this.closedFlag
   }
 
+  /** Added to the local clock for msg_ids (a client's correction to the server's time). */
+  clockOffsetMs = 0
+
   /** A fresh client msg_id (time-based, divisible by 4, increasing). */
   nextMsgId(): bigint {
-    let msgId = BigInt(Math.floor(Date.now() / 1000)) << 32n | BigInt(Date.now() % 1000) << 22n
+    const now = Date.now() + this.clockOffsetMs
+    let msgId = BigInt(Math.floor(now / 1000)) << 32n | BigInt(now % 1000) << 22n
     if (msgId <= this.lastMsgId) msgId = this.lastMsgId + 4n
     this.lastMsgId = msgId
     return msgId

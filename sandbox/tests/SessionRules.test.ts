@@ -229,3 +229,48 @@ sandboxTest(
     }
   },
 )
+
+sandboxTest(
+  "SessionRules: salts rotate every hour; get_future_salts names them ahead; the previous one is taken for half an " +
+    "hour more, then gets bad_server_salt with the current one",
+  async () => {
+    let nowMs = Date.now()
+    await using sandbox = await startSandbox({ clock: () => nowMs })
+    const client = await connected(sandbox)
+    const answered = async (salt: bigint) => {
+      const request = client.send(nearestDc(), { salt })
+      const m = await client.next((m) => refersTo(m) === request)
+      return m.ctor === ID.rpcResult
+        ? "answered"
+        : m.ctor === ID.badServerSalt
+        ? new Reader(m.body.subarray(20)).int64()
+        : m.ctor
+    }
+    /** Moves the server's clock to `seconds`, and the client's msg_ids with it. */
+    const at = (seconds: number) => {
+      nowMs = seconds * 1000
+      client.clockOffsetMs = nowMs - Date.now()
+    }
+    try {
+      client.send(new Writer().uint32(ID.getFutureSalts).int32(3).finish())
+      const r = new Reader((await client.next((m) => m.ctor === ID.futureSalts)).body.subarray(12))
+      r.int32() // now; then a bare vector of bare future_salt
+      const salts = Array.from({ length: r.int32() }, () => ({ since: r.int32(), until: r.int32(), salt: r.int64() }))
+      assertEquals(salts.length, 3)
+      assertEquals(salts[0]!.salt, client.salt, "the first is the current one")
+      assertEquals(salts[1]!.since, salts[0]!.since + 3600, "an hour apart")
+      assertEquals(salts[0]!.until, salts[1]!.since + 1800, "each taken half an hour into the next")
+      assertEquals(new Set(salts.map((s) => s.salt)).size, 3, "all different")
+      // Ten seconds into the next hour: both salts are taken.
+      at(salts[1]!.since + 10)
+      assertEquals(await answered(salts[0]!.salt), "answered")
+      assertEquals(await answered(salts[1]!.salt), "answered")
+      // Past the half hour: the old one gets bad_server_salt naming the current one.
+      at(salts[0]!.until + 10)
+      assertEquals(await answered(salts[0]!.salt), salts[1]!.salt)
+      assertEquals(await answered(salts[1]!.salt), "answered")
+    } finally {
+      await client.close()
+    }
+  },
+)

@@ -44,7 +44,7 @@ export async function spawnSandbox(
   }
   for (let i = 0; i < 300; i++) {
     const text = await Deno.readTextFile(out).catch(() => undefined)
-    if (text) return { descriptor: parseDescriptor(JSON.parse(text)), file: out, stop }
+    if (text) return { descriptor: parseDescriptor(JSON.parse(text)), file: out, stop, pid: child.pid }
     await new Promise((r) => setTimeout(r, 100))
   }
   child.kill("SIGKILL")
@@ -80,7 +80,7 @@ export async function connectFirstAccount(descriptor: Descriptor) {
 export async function benchSandbox(options: SandboxBenchOptions): Promise<Record<string, number>> {
   const world = benchWorld(options.report)
   const pacing = await benchPacing(options.report)
-  const { descriptor, stop } = await spawnSandbox({ channels: 1, posts: options.posts })
+  const { descriptor, stop, pid } = await spawnSandbox({ channels: 1, posts: options.posts })
   const channel = descriptor.channels[0]!
   const account = descriptor.accounts[0]!
   try {
@@ -149,6 +149,8 @@ export async function benchSandbox(options: SandboxBenchOptions): Promise<Record
       `sandbox served           ${Math.round(sandboxRate)} posts/s (${options.inflight} in flight, ${failed} errors)`,
     )
     options.report(`sandbox served, cold     ${Math.round(coldRate)} posts/s (every page rendered afresh)`)
+    const peakRssMb = await peakRss(pid)
+    options.report(`sandbox peak RSS         ${peakRssMb} MB (after every phase above)`)
     options.report(
       `ratio served / consumed  ${(sandboxRate / clientRate).toFixed(2)} cached, ${
         (coldRate / clientRate).toFixed(2)
@@ -162,12 +164,20 @@ export async function benchSandbox(options: SandboxBenchOptions): Promise<Record
       ratio: Number((sandboxRate / clientRate).toFixed(2)),
       coldRatio: Number((coldRate / clientRate).toFixed(2)),
       errors: failed,
+      sandboxPeakRssMb: peakRssMb,
       ...world,
       ...pacing,
     }
   } finally {
     await stop()
   }
+}
+
+/** The peak resident set of process `pid` in MB (Linux's VmHWM); -1 where /proc has no such figure. */
+async function peakRss(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "")
+  const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN)
+  return Number.isFinite(kb) ? Math.round(kb / 1024) : -1
 }
 
 /** In this process: a world of 1,000,000 posts created, and deep history pages read from it. */

@@ -46,6 +46,8 @@ export class RawClient {
   private readonly listeners = new Set<() => void>()
   private readonly waiters = new Map<bigint, { body: Uint8Array; resolve: (ok: boolean) => void }>()
   private closedFlag = false
+  /** msg_ids of answers taken by `call`, not acknowledged yet. */
+  private readonly callAnswers: Array<bigint> = []
   /** Quick ack tokens received, oldest first. */
   readonly quickAcks: Array<number> = []
   /** The quick ack token each message sent with `quickAck` should get back, by msg_id. */
@@ -178,6 +180,12 @@ export class RawClient {
    * (the salt is learnt and the request re-sent). For load generation: answers never enter the inbox.
    */
   call(body: Uint8Array): Promise<boolean> {
+    // Answers taken by calls are acknowledged, 16 at a time, as a client does (the server keeps them until then).
+    if (this.callAnswers.length >= 16) {
+      this.send(new Writer().uint32(SERVICE.msgsAck).vectorLong(this.callAnswers.splice(0)).finish(), {
+        contentRelated: false,
+      })
+    }
     return new Promise((resolve) => this.waiters.set(this.send(body), { body, resolve }))
   }
 
@@ -246,7 +254,10 @@ export class RawClient {
       }
       return
     }
-    if (this.waiters.size > 0 && this.answerCall(ctor, r)) return
+    if (this.waiters.size > 0 && this.answerCall(ctor, r)) {
+      if (ctor === SERVICE.rpcResult) this.callAnswers.push(msgId)
+      return
+    }
     this.inbox.push({ msgId, seqNo, ctor, body, contained })
     for (const listener of [...this.listeners]) listener()
   }

@@ -31,12 +31,19 @@ function naming<A>(f: () => A): A {
 
 /** Validates a flood budget body. */
 export function parseFloodBudget(body: Body): FloodBudget {
-  onlyFields(body, ["method", "userId", "rate", "burst"])
+  onlyFields(body, ["method", "userId", "rate", "burst", "maxWaitS"])
   const method = required(body, "method", name)
   const userId = optional(body, "userId", positiveInt)
   const rate = required(body, "rate", positiveNumber)
   const burst = required(body, "burst", positiveInt)
-  return { method, ...(userId !== undefined ? { userId } : {}), rate, burst }
+  const maxWaitS = optional(body, "maxWaitS", positiveInt)
+  return {
+    method,
+    ...(userId !== undefined ? { userId } : {}),
+    rate,
+    burst,
+    ...(maxWaitS !== undefined ? { escalate: { maxWaitS } } : {}),
+  }
 }
 
 const FAULT_TAGS: ReadonlyArray<Fault["_tag"]> = ["Latency", "RpcError", "RevokeKey", "DuplicateKey", "BadKeyExchange"]

@@ -11,6 +11,12 @@ export interface FloodBudget {
   readonly rate: number
   /** Bucket size (requests allowed back to back). */
   readonly burst: number
+  /**
+   * Waits grow as Telegram's do with repeated violations: each one within an hour of the last doubles the wait, up
+   * to `maxWaitS`, and a call during a wait is told what is left of it (and counts as a violation). Off: the wait is
+   * the time the bucket needs to refill one request.
+   */
+  readonly escalate?: { readonly maxWaitS: number }
 }
 
 export interface FloodControl {

@@ -5,7 +5,14 @@ interface Bucket {
   tokens: number
   /** Clock reading (ms) of the last refill. */
   at: number
+  /** Violations in a row (escalating budgets), when the last one was and until when the account must wait. */
+  strikes: number
+  struckAt: number
+  waitUntil: number
 }
+
+/** Violations further apart than this start counting again. */
+const FORGIVE_MS = 3_600_000
 
 /** Tolerance for refills that land a hair under a whole token through floating-point rounding. */
 const EPSILON = 1e-9
@@ -35,11 +42,17 @@ export class Flood implements FloodControl {
     if (!(Number.isFinite(budget.burst) && budget.burst >= 1)) throw new RangeError("burst must be at least 1")
     const method = this.methodName(budget.method)
     const key = budgetKey(method, budget.userId)
+    if (
+      budget.escalate !== undefined && !(Number.isFinite(budget.escalate.maxWaitS) && budget.escalate.maxWaitS >= 1)
+    ) {
+      throw new RangeError("escalate.maxWaitS must be at least 1")
+    }
     this.budgets.set(key, {
       method,
       ...(budget.userId !== undefined ? { userId: budget.userId } : {}),
       rate: budget.rate,
       burst: budget.burst,
+      ...(budget.escalate !== undefined ? { escalate: { maxWaitS: budget.escalate.maxWaitS } } : {}),
     })
     this.buckets.delete(key)
   }
@@ -65,12 +78,29 @@ export class Flood implements FloodControl {
       if (!perBudget) this.buckets.set(key, perBudget = new Map())
       const bucketKey = `${userId}\u0000${method}`
       let bucket = perBudget.get(bucketKey)
-      if (!bucket) perBudget.set(bucketKey, bucket = { tokens: budget.burst, at: now })
+      if (!bucket) {
+        perBudget.set(bucketKey, bucket = { tokens: budget.burst, at: now, strikes: 0, struckAt: 0, waitUntil: 0 })
+      }
       const elapsed = Math.max(0, now - bucket.at)
       bucket.tokens = Math.min(budget.burst, bucket.tokens + (elapsed / 1000) * budget.rate)
       bucket.at = Math.max(bucket.at, now)
-      if (bucket.tokens < 1 - EPSILON) wait = Math.max(wait, Math.max(1, Math.ceil((1 - bucket.tokens) / budget.rate)))
       matching.push(bucket)
+      if (budget.escalate !== undefined && now < bucket.waitUntil) {
+        // Asked again during the wait: what is left of it, and one more violation on the account's record.
+        strike(bucket, now)
+        wait = Math.max(wait, Math.ceil((bucket.waitUntil - now) / 1000))
+        continue
+      }
+      if (bucket.tokens >= 1 - EPSILON) continue
+      const refill = Math.max(1, Math.ceil((1 - bucket.tokens) / budget.rate))
+      if (budget.escalate === undefined) {
+        wait = Math.max(wait, refill)
+        continue
+      }
+      strike(bucket, now)
+      const grown = Math.min(budget.escalate.maxWaitS, refill * 2 ** Math.min(30, bucket.strikes - 1))
+      bucket.waitUntil = now + grown * 1000
+      wait = Math.max(wait, grown)
     }
     if (wait > 0) return wait
     for (const bucket of matching) bucket.tokens = Math.max(0, bucket.tokens - 1)
@@ -78,17 +108,24 @@ export class Flood implements FloodControl {
   }
 }
 
+/** One more violation on a bucket's record (the count starts again an hour after the last one and its wait). */
+function strike(bucket: Bucket, now: number): void {
+  bucket.strikes = now - Math.max(bucket.struckAt, bucket.waitUntil) > FORGIVE_MS ? 1 : bucket.strikes + 1
+  bucket.struckAt = now
+}
+
 /**
  * Budgets in the spirit of Telegram's (which are not published and differ per account): history and view reads are
  * cheap, full-channel reads dearer, username resolution very dear; every other method gets a generous budget.
  */
 export const TELEGRAM_LIKE_BUDGETS: ReadonlyArray<FloodBudget> = [
-  { method: "*", rate: 5, burst: 50 },
-  { method: "messages.GetHistory", rate: 1, burst: 30 },
-  { method: "messages.GetMessagesViews", rate: 1, burst: 20 },
-  { method: "channels.GetMessages", rate: 0.5, burst: 20 },
-  { method: "channels.GetFullChannel", rate: 0.2, burst: 10 },
-  { method: "contacts.ResolveUsername", rate: 0.05, burst: 5 },
+  { method: "*", rate: 5, burst: 50, escalate: { maxWaitS: 300 } },
+  { method: "messages.GetHistory", rate: 1, burst: 30, escalate: { maxWaitS: 900 } },
+  { method: "messages.GetMessagesViews", rate: 1, burst: 20, escalate: { maxWaitS: 900 } },
+  { method: "channels.GetMessages", rate: 0.5, burst: 20, escalate: { maxWaitS: 900 } },
+  { method: "channels.GetFullChannel", rate: 0.2, burst: 10, escalate: { maxWaitS: 3_600 } },
+  // Username resolution is what Telegram punishes hardest: bursts end in waits of hours.
+  { method: "contacts.ResolveUsername", rate: 0.05, burst: 5, escalate: { maxWaitS: 86_400 } },
 ]
 
 /**

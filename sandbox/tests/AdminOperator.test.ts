@@ -30,6 +30,7 @@ Deno.test("Admin: flood budgets", async () => {
       [{ method: "help.getConfig", rate: 1, burst: 0.5 }, 'Field "burst" must be a positive integer'],
       [{ method: "help.getConfig", rate: 1, burst: 1, userId: "3" }, 'Field "userId" must be a positive integer'],
       [{ method: "messages.getHistry", rate: 1, burst: 1 }, NO_METHOD("messages.getHistry")],
+      [{ method: "help.getConfig", rate: 1, burst: 1, maxWaitS: 0 }, 'Field "maxWaitS" must be a positive integer'],
       [{ method: "messages.Messages", rate: 1, burst: 1 }, NO_METHOD("messages.Messages")],
     ] as const
   ) assertEquals(await h.call("PUT", "/flood", body), { status: 400, json: { error: error } })
@@ -54,6 +55,14 @@ Deno.test("Admin: faults and flood budgets name methods as the TL schema or Gram
   assertEquals(h.control.flood.list().map((b) => b.method), ["channels.GetFullChannel"])
   assertEquals(h.control.flood.check(1, "channels.GetFullChannel"), 0)
   assert(h.control.flood.check(1, "channels.GetFullChannel") > 0, "the second call waits: the budget matched")
+  const escalating = { method: "contacts.resolveUsername", rate: 1, burst: 1, maxWaitS: 60 }
+  assertEquals((await h.call("PUT", "/flood", escalating)).status, 200)
+  assertEquals(h.control.flood.list().at(-1), {
+    method: "contacts.ResolveUsername",
+    rate: 1,
+    burst: 1,
+    escalate: { maxWaitS: 60 },
+  })
 })
 
 Deno.test("Admin: faults", async () => {

@@ -166,3 +166,41 @@ Deno.test("Flood: parseFloodSpec reads METHOD:RATE:BURST[:USER_ID] and the teleg
     ] as const
   ) assertThrows(() => parseFloodSpec(spec), (e) => assert((e as Error).message.startsWith(says), `${spec}: ${e}`))
 })
+
+Deno.test("Flood: an escalating budget doubles its wait with each violation within an hour, up to its cap", () => {
+  const { flood, advance } = clocked()
+  flood.set({ method: GH, rate: 1, burst: 1, escalate: { maxWaitS: 10 } })
+  assertEquals(flood.check(1, GH), 0)
+  assertEquals(flood.check(1, GH), 1, "the first violation: the refill time")
+  advance(500)
+  assertEquals(flood.check(1, GH), 1, "asked again during the wait: what is left of it (and a violation)")
+  advance(600)
+  assertEquals(flood.check(1, GH), 0, "the wait is over")
+  assertEquals(flood.check(1, GH), 4, "the third violation: 1 s doubled twice")
+  advance(4_000)
+  assertEquals(flood.check(1, GH), 0)
+  assertEquals(flood.check(1, GH), 8)
+  advance(8_000)
+  assertEquals(flood.check(1, GH), 0)
+  assertEquals(flood.check(1, GH), 10, "capped")
+  assertEquals(flood.check(2, GH), 0, "another account has a record of its own")
+  // An hour after the last wait ended, without a violation: the record starts again.
+  advance(10_000 + 3_600_001)
+  assertEquals(flood.check(1, GH), 0)
+  assertEquals(flood.check(1, GH), 1)
+})
+
+Deno.test("Flood: the telegram preset escalates, username resolution up to a day", () => {
+  const { flood, advance } = clocked()
+  for (const budget of TELEGRAM_LIKE_BUDGETS) flood.set(budget)
+  const RU = "contacts.ResolveUsername"
+  const waits: Array<number> = []
+  for (let i = 0; i < 150; i++) {
+    const wait = flood.check(1, RU)
+    waits.push(wait)
+    advance(wait * 1000)
+  }
+  assertEquals(waits.slice(0, 5), [0, 0, 0, 0, 0], "a burst of 5")
+  assert(waits.some((w) => w >= 3_600), `hours at the end of a long burst: ${waits.join(", ")}`)
+  assertEquals(Math.max(...waits), 86_400)
+})

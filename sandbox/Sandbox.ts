@@ -170,6 +170,7 @@ export class Sandbox {
         strictSalt: options.strictSalt ?? true,
         limits: { ...CONNECTION_LIMITS, ...options.connectionLimits },
         spoilKeyExchange: () => faults.takeKeyExchangeFault(),
+        admitConnection: (authKeyId) => flood.admitConnection(authKeyId),
         keys,
         invoke: (bytes, caller) => pending.get(id)!(bytes, caller),
       })

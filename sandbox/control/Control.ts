@@ -25,6 +25,11 @@ export interface FloodControl {
   list(): ReadonlyArray<FloodBudget>
   /** Takes a token for (userId, method): 0 when allowed, else the FLOOD_WAIT seconds (at least 1). */
   check(userId: number, method: string): number
+  /**
+   * Counts a new connection of an auth key: false (transport error -429) when, while any budget is in force, the key
+   * opened CONNECTIONS_PER_MINUTE connections within the last minute.
+   */
+  admitConnection(authKeyId: bigint): boolean
 }
 
 export type Fault =

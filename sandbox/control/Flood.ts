@@ -14,6 +14,9 @@ interface Bucket {
 /** Violations further apart than this start counting again. */
 const FORGIVE_MS = 3_600_000
 
+/** New connections of one auth key per minute before -429 (Telegram's transport flood; it publishes no figure). */
+export const CONNECTIONS_PER_MINUTE = 100
+
 /** Tolerance for refills that land a hair under a whole token through floating-point rounding. */
 const EPSILON = 1e-9
 
@@ -28,6 +31,8 @@ export class Flood implements FloodControl {
   private readonly budgets = new Map<string, FloodBudget>()
   /** budget key → (userId, method) key → bucket. */
   private readonly buckets = new Map<string, Map<string, Bucket>>()
+  /** auth key id → when its connections of the last minute were opened (ms). */
+  private readonly connections = new Map<bigint, Array<number>>()
 
   /** `methodName`: as for Faults (the matching name of a method; a RangeError when it is none). */
   constructor(
@@ -60,6 +65,17 @@ export class Flood implements FloodControl {
   clear(): void {
     this.budgets.clear()
     this.buckets.clear()
+    this.connections.clear()
+  }
+
+  admitConnection(authKeyId: bigint): boolean {
+    if (this.budgets.size === 0) return true
+    const now = this.nowMs()
+    const opened = (this.connections.get(authKeyId) ?? []).filter((at) => now - at < 60_000)
+    this.connections.set(authKeyId, opened)
+    if (opened.length >= CONNECTIONS_PER_MINUTE) return false
+    opened.push(now)
+    return true
   }
 
   list(): ReadonlyArray<FloodBudget> {

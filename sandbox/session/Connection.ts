@@ -129,15 +129,22 @@ export class Connection {
     const keyId = Buffer.from(packet.buffer, packet.byteOffset, 8).readBigUInt64LE(0)
     if (keyId === 0n) return this.onPlain(packet)
     const entry = this.dc.keys.get(keyId)
-    if (!entry) {
-      // Transport error -404: unknown auth key. Then close, as Telegram does.
-      const err = Buffer.alloc(4)
-      err.writeInt32LE(-404, 0)
-      this.write(err)
-      await this.writeChain
-      throw new ProtocolError(`Unknown auth key ${keyId}`)
+    // Transport error -404: unknown auth key; -429: the key opened too many connections of late. Then close, as
+    // Telegram does.
+    if (!entry) return await this.transportError(-404, `Unknown auth key ${keyId}`)
+    if (this.entry === undefined && !this.dc.env.admitConnection(entry.id)) {
+      return await this.transportError(-429, "Too many connections of one auth key (transport flood)")
     }
     this.encrypted.onEncrypted(entry, packet, quickAck)
+  }
+
+  /** Sends transport error `code`, then fails the connection with `reason`. */
+  private async transportError(code: number, reason: string): Promise<never> {
+    const err = Buffer.alloc(4)
+    err.writeInt32LE(code, 0)
+    this.write(err)
+    await this.writeChain
+    throw new ProtocolError(reason)
   }
 
   private onPlain(packet: Uint8Array): void {

@@ -42,6 +42,8 @@ export interface DcEnvironment {
   ): Promise<{ readonly ok: Uint8Array } | { readonly code: number; readonly message: string }>
   /** True when this key exchange is to be spoiled (an injected fault). */
   spoilKeyExchange(): boolean
+  /** Counts a connection's first message with an auth key: false when the key floods connections (-429). */
+  admitConnection(authKeyId: bigint): boolean
   /** Counts (and, when told to, refuses) auth keys used by two sessions at once. */
   readonly keys: KeyWatch
   /** Results at least this large are sent gzip_packed when that makes them smaller (0 = never). */

@@ -1,6 +1,7 @@
 /**
  * What the sandbox takes from a connection whatever it sends: a connection that says nothing, or begins a packet and
- * never finishes it, is closed with one log line and its buffer freed; everyone else is served.
+ * never finishes it, is closed with one log line and its buffer freed; everyone else is served. An auth key that opens
+ * connections too fast (while flood budgets are in force) gets -429.
  */
 import { Writer } from "../transport/Bytes.ts"
 import { assert, assertEquals } from "./support/assert.ts"
@@ -41,5 +42,43 @@ sandboxTest(
       idle.close()
       slow.close()
     }
+  },
+)
+
+sandboxTest(
+  "Limits: with flood budgets in force, an auth key's connection past 100 in a minute gets transport error -429",
+  async () => {
+    await using sandbox = await startSandbox({ flood: [{ method: "*", rate: 1_000, burst: 1_000 }] })
+    const dc = sandbox.descriptor.dcs[0]!
+    // A packet that names a key the DC knows (it fails the msg_key check after being counted, which is all it is for).
+    const keyId = [...sandbox.dcs.get(dc.id)!.keys.keys()][0]!
+    const packet = new Writer().uint32(0xeeeeeeee).int32(24 + 48).int64(1n).raw(new Uint8Array(16))
+      .raw(new Uint8Array(48)).finish()
+    new DataView(packet.buffer).setBigUint64(8, keyId, true)
+    /** What the DC sends back before closing a connection that sent `packet`. */
+    const answer = async () => {
+      const conn = await Deno.connect({ hostname: dc.host, port: dc.port })
+      try {
+        await conn.write(packet)
+        const received: Array<number> = []
+        const buffer = new Uint8Array(16)
+        for (;;) {
+          const n = await conn.read(buffer).catch(() => null)
+          if (n === null) return received
+          received.push(...buffer.subarray(0, n))
+        }
+      } finally {
+        conn.close()
+      }
+    }
+    for (let i = 0; i < 100; i++) assertEquals(await answer(), [], `connection ${i + 1}: closed without a word`)
+    const refused = await answer()
+    // A packet of 4 bytes (intermediate framing: its length first), as Telegram sends transport errors.
+    const view = new DataView(Uint8Array.from(refused).buffer)
+    assertEquals([view.getInt32(0, true), view.getInt32(4, true)], [4, -429], "the 101st: -429")
+    assert(
+      sandbox.logs.some((l) => String(l.fields?.reason).includes("Too many connections of one auth key")),
+      "one line says why",
+    )
   },
 )

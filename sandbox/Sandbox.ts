@@ -10,7 +10,7 @@ import { makeDispatcher } from "./session/Dispatch.ts"
 import { KeyWatch } from "./control/KeyWatch.ts"
 import { Faults } from "./control/Faults.ts"
 import { Flood } from "./control/Flood.ts"
-import { makeMethods, UNAUTHORIZED_METHODS } from "./methods/Methods.ts"
+import { allowedBeforeLogin, makeMethods } from "./methods/Methods.ts"
 import { Pushes } from "./session/Pushes.ts"
 import { MemoryRequestLog } from "./control/RequestLog.ts"
 import { StatsSwitches } from "./stats/StatsSwitches.ts"
@@ -199,7 +199,7 @@ export class Sandbox {
             thisDc: dc.id,
             stats: { tokens: statsTokens, switches: statsSwitches },
           }),
-          unauthorized: UNAUTHORIZED_METHODS,
+          allowedBeforeLogin,
           flood,
           faults,
           keys,

@@ -13,15 +13,37 @@ import { statsMethods } from "./stats.ts"
 import { updatesMethods } from "./updates.ts"
 import { usersMethods } from "./users.ts"
 
-/** Methods a caller whose auth key is not authorized may call; everything else answers 401 AUTH_KEY_UNREGISTERED. */
-export const UNAUTHORIZED_METHODS: ReadonlySet<string> = new Set([
+/**
+ * Methods a caller whose auth key is not authorized may call, as on Telegram: signing in, the help methods an app calls
+ * before its user logs in, and langpack.* (those the sandbox does not implement answer 400 INPUT_METHOD_INVALID, not
+ * 401); everything else answers 401 AUTH_KEY_UNREGISTERED.
+ */
+export function allowedBeforeLogin(method: string): boolean {
+  return BEFORE_LOGIN.has(method) || method.startsWith("langpack.")
+}
+
+const BEFORE_LOGIN: ReadonlySet<string> = new Set([
+  "auth.SendCode",
+  "auth.ResendCode",
+  "auth.CancelCode",
+  "auth.SignIn",
+  "auth.SignUp",
+  "auth.CheckPassword",
+  "auth.RequestPasswordRecovery",
+  "auth.RecoverPassword",
+  "auth.ImportAuthorization",
+  "auth.ImportBotAuthorization",
+  "auth.ExportLoginToken",
+  "auth.ImportLoginToken",
+  "auth.BindTempAuthKey",
+  "account.GetPassword",
   "help.GetConfig",
   "help.GetNearestDc",
-  "auth.SendCode",
-  "auth.SignIn",
-  "auth.CheckPassword",
-  "auth.ImportAuthorization",
-  "account.GetPassword",
+  "help.GetAppConfig",
+  "help.GetAppUpdate",
+  "help.GetCdnConfig",
+  "help.GetCountriesList",
+  "help.GetTermsOfServiceUpdate",
 ])
 
 /** Every handler, by namespace. */
@@ -40,7 +62,7 @@ export function makeMethods(options: MethodsOptions): MethodTable {
   const ctx = makeContext(options)
   const table: Record<string, MethodHandler> = {}
   for (const [name, handler] of Object.entries(HANDLERS)) {
-    table[name] = UNAUTHORIZED_METHODS.has(name)
+    table[name] = allowedBeforeLogin(name)
       ? (request: any, caller: Caller): RpcResult | Promise<RpcResult> => handler(ctx, request, caller)
       : (request: any, caller: Caller): RpcResult | Promise<RpcResult> => {
         if (caller.userId === undefined) fail(401, "AUTH_KEY_UNREGISTERED")

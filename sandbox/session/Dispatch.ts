@@ -13,8 +13,8 @@ export interface DispatchOptions {
   readonly apiId: number
   readonly world: WorldApi
   readonly methods: MethodTable
-  /** Methods an unauthorized key may call. */
-  readonly unauthorized: ReadonlySet<string>
+  /** Whether an unauthorized key may call the method. */
+  readonly allowedBeforeLogin: (method: string) => boolean
   readonly flood: FloodControl
   readonly faults: FaultControl
   /** Counts the calls refused as AUTH_KEY_DUPLICATED. */
@@ -89,7 +89,7 @@ export function makeDispatcher(
     }
     if (apiIdError) return fail(400, "API_ID_INVALID")
     const userId = caller.userId
-    if (userId === undefined && !options.unauthorized.has(method)) return fail(401, "AUTH_KEY_UNREGISTERED")
+    if (userId === undefined && !options.allowedBeforeLogin(method)) return fail(401, "AUTH_KEY_UNREGISTERED")
     if (userId !== undefined) {
       if (caller.keyDuplicated) {
         options.keys.refused()

@@ -188,6 +188,25 @@ sandboxTest("Sandbox answers an unknown or unimplemented method with an error, n
   }
 })
 
+sandboxTest("Sandbox before login: what Telegram allows is never 401 (unimplemented: 400), the rest is", async () => {
+  await using sandbox = await startSandbox()
+  const client = gramClient(sandbox)
+  const fails = async (request: Parameters<typeof client.invoke>[0], message: string) =>
+    await assertRejects(() => client.invoke(request), (e) => {
+      assert(e instanceof RPCError, String(e))
+      assertEquals(e.errorMessage, message, request.className)
+    })
+  try {
+    await client.connect()
+    await fails(new Api.langpack.GetLangPack({ langPack: "tdesktop", langCode: "en" }), "INPUT_METHOD_INVALID")
+    await fails(new Api.help.GetCountriesList({ langCode: "en", hash: 0 }), "INPUT_METHOD_INVALID")
+    await fails(new Api.updates.GetState(), "AUTH_KEY_UNREGISTERED")
+    await fails(new Api.auth.ExportAuthorization({ dcId: 4 }), "AUTH_KEY_UNREGISTERED")
+  } finally {
+    await client.destroy()
+  }
+})
+
 sandboxTest("Sandbox sign-in: test code, then 2FA password; a phone on DC 4 migrates there", async () => {
   await using sandbox = await startSandbox()
   const accounts = sandbox.world.accounts

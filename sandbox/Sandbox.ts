@@ -197,6 +197,7 @@ export class Sandbox {
             dcs: dcList,
             mainDc,
             thisDc: dc.id,
+            nowMs: clock,
             stats: { tokens: statsTokens, switches: statsSwitches },
           }),
           allowedBeforeLogin,

@@ -2,10 +2,14 @@
 import { Api } from "../tl/Tl.ts"
 import type { Handlers, MethodContext } from "./MethodContext.ts"
 
-/** help.getConfig: every DC of the sandbox, this one, and Telegram's limits. */
+/**
+ * help.getConfig: every DC of the sandbox, this one, and Telegram's limits; dated by the wall clock, as clients
+ * schedule their next reload by `expires` (the world's clock, months behind and standing still, made them reload in a
+ * loop).
+ */
 function getConfig(ctx: MethodContext): Api.Config {
-  const { world, thisDc, dcs, mainDc } = ctx
-  const date = world.now()
+  const { thisDc, dcs, mainDc } = ctx
+  const date = Math.floor(ctx.nowMs() / 1000)
   return new Api.Config({
     date,
     expires: date + 3600,

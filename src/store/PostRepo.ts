@@ -103,7 +103,7 @@ export class PostRepo extends Context.Service<PostRepo, {
             const rows = also ? yield* sql<{ checkpoint?: unknown }>`${also}` : []
             return { inserted: 0, updated: 0, unchanged: 0, contentChanged: 0, snapshots: 0, ...checkpointOf(rows[0]) }
           }
-          const page = inLockOrder(posts)
+          const page = dedupe(posts)
           const col = <A extends Scalar>(f: (p: Post) => A) => arrayLiteral(page.map(f))
           const json = (f: (p: Post) => unknown) => arrayLiteral(page.map((p) => toJson(f(p))))
           const list = (f: (p: Post) => ReadonlyArray<string>) => arrayLiteral(page.map((p) => joinList(f(p))))
@@ -146,6 +146,8 @@ export class PostRepo extends Context.Service<PostRepo, {
                 u.reactions, u.reactions_total, to_timestamp(u.edit_date), u.content_hash, u.is_service, now(),
                 u.deleted_at, ${readAt}::timestamptz
               FROM input u
+              -- Rows in ascending id order: two statements writing the same posts (a history page and a live batch)
+              -- take their row locks in the same order, so they wait for each other instead of deadlocking.
               ORDER BY u.msg_id
               ON CONFLICT (channel_id, msg_id) DO UPDATE SET
                 date = excluded.date, text = ${newest("text")}, links = ${newest("links")},
@@ -375,15 +377,11 @@ export class PostRepo extends Context.Service<PostRepo, {
 /** The stored post was edited after the incoming one was (the incoming one is an older read of it). */
 const OLDER_EDIT = "(p.edit_date IS NOT NULL AND (excluded.edit_date IS NULL OR excluded.edit_date < p.edit_date))"
 
-/**
- * One row per message id (the last one wins: ON CONFLICT cannot touch a row twice in one statement), in ascending id
- * order: two statements writing the same posts (a history page and a live batch) take their row locks in the same
- * order, so they wait for each other instead of deadlocking.
- */
-function inLockOrder(posts: ReadonlyArray<Post>): ReadonlyArray<Post> {
+/** One row per message id (the last one wins): ON CONFLICT cannot touch a row twice in one statement. */
+function dedupe(posts: ReadonlyArray<Post>): ReadonlyArray<Post> {
   const byId = new Map<number, Post>()
   for (const post of posts) byId.set(post.msgId, post)
-  return [...byId.values()].sort((a, b) => a.msgId - b.msgId)
+  return byId.size === posts.length ? posts : [...byId.values()]
 }
 
 /** The `checkpoint` a page's `also` statement returned, when it returned one. */

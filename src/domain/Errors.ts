@@ -36,9 +36,20 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
  * server's ("deadlock detected"), which say what happened. The server's message never holds a password or a URL.
  */
 export function describeStoreFailure(error: { readonly message: string }): string {
-  const sql = error as { readonly _tag?: unknown; readonly reason?: { readonly cause?: unknown } }
-  const server = sql._tag === "SqlError" ? sql.reason?.cause : undefined
+  const server = sqlReasonOf(error)?.cause
   return server instanceof Error && server.message !== "" && !error.message.includes(server.message)
     ? `${error.message}: ${server.message}`
     : error.message
+}
+
+/**
+ * The reason inside a SQL failure (effect/sql's SqlError: its `_tag`, e.g. "DeadlockError", and the server's error as
+ * its `cause`), also when a StoreError wraps it; undefined for any other failure. Read by shape: the domain does not
+ * import the SQL client.
+ */
+export function sqlReasonOf(error: unknown): { readonly _tag?: unknown; readonly cause?: unknown } | undefined {
+  const sql = (error instanceof StoreError ? error.cause : error) as
+    | { readonly _tag?: unknown; readonly reason?: { readonly _tag?: unknown; readonly cause?: unknown } }
+    | undefined
+  return sql?._tag === "SqlError" ? sql.reason : undefined
 }

@@ -6,7 +6,7 @@
  */
 import { Context, Effect, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
-import { describeStoreFailure, StoreError } from "../domain/Errors.ts"
+import { describeStoreFailure, sqlReasonOf, StoreError } from "../domain/Errors.ts"
 import { PtsBehind, type Writes } from "../domain/LiveState.ts"
 import { CheckpointRepo } from "./CheckpointRepo.ts"
 import { PostRepo } from "./PostRepo.ts"
@@ -67,10 +67,8 @@ export class LiveStore extends Context.Service<LiveStore, {
  * SqlError or a StoreError around one); another attempt may well succeed.
  */
 const isConflict = (error: unknown): boolean => {
-  const sql = error instanceof StoreError ? error.cause : error
-  const reason = sql as { readonly _tag?: unknown; readonly reason?: { readonly _tag?: unknown } } | undefined
-  return reason?._tag === "SqlError" &&
-    (reason.reason?._tag === "DeadlockError" || reason.reason?._tag === "SerializationError")
+  const reason = sqlReasonOf(error)?._tag
+  return reason === "DeadlockError" || reason === "SerializationError"
 }
 
 /** Up to 5 more attempts, 10 ms apart doubling, jittered so that the two writers do not meet again. */

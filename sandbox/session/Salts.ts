@@ -23,13 +23,25 @@ export interface SaltedKey {
 /** The period `nowSec` falls in. */
 export const periodOf = (nowSec: number): number => Math.floor(nowSec / SALT_PERIOD_S)
 
-/** The salt of `period`. */
+/** Derived salts of each key by period: every message in and out asks for the current one (and the one before). */
+const derived = new WeakMap<Uint8Array, Map<number, bigint>>()
+
+/** The salt of `period` (derived once per key and period; a key keeps the last few). */
 export function saltOf(key: SaltedKey, period: number): bigint {
   if (period === key.saltPeriod) return key.salt
-  const index = Buffer.alloc(8)
-  index.writeBigInt64LE(BigInt(period), 0)
-  const hash = sha256(key.key.subarray(0, 32), index)
-  return Buffer.from(hash.buffer, hash.byteOffset, 8).readBigInt64LE(0)
+  let salts = derived.get(key.key)
+  if (!salts) derived.set(key.key, salts = new Map())
+  let salt = salts.get(period)
+  if (salt === undefined) {
+    const index = Buffer.alloc(8)
+    index.writeBigInt64LE(BigInt(period), 0)
+    const hash = sha256(key.key.subarray(0, 32), index)
+    salt = Buffer.from(hash.buffer, hash.byteOffset, 8).readBigInt64LE(0)
+    salts.set(period, salt)
+    // get_future_salts asks for up to 64 periods ahead: keep a few more than that, the oldest go.
+    if (salts.size > 80) salts.delete(salts.keys().next().value!)
+  }
+  return salt
 }
 
 /** The salt a message sent at `nowSec` should carry. */

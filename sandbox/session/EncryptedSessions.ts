@@ -105,14 +105,8 @@ export class EncryptedSessions {
     if (resumed) out.push(...session.answers.unacknowledged().map(again))
     const notice = this.checkMsgId(session, msgId, seqNo, body)
     if (notice !== undefined) {
-      if (notice !== 0) {
-        out.push({
-          body: new Writer().uint32(ID.badMsgNotification).int64(msgId).int32(seqNo).int32(notice).finish(),
-          contentRelated: false,
-        })
-      } else if (!resumed) {
-        this.answerAgain(session, msgId, out)
-      }
+      if (notice !== 0) out.push(badMsg(msgId, seqNo, notice))
+      else if (!resumed) out.push(...answerAgain(session, msgId))
       if (out.length) this.sendEncrypted(entry, session, out)
       return
     }
@@ -157,16 +151,11 @@ export class EncryptedSessions {
   private onMessage(entry: AuthKeyEntry, session: SessionState, msgId: bigint, body: Uint8Array, seqNo = 0): void {
     const r = new Reader(body)
     const ctor = r.uint32()
-    const invalidContainer = (id: bigint, seq: number) =>
-      this.sendEncrypted(entry, session, [{
-        body: new Writer().uint32(ID.badMsgNotification).int64(id).int32(seq).int32(64).finish(),
-        contentRelated: false,
-      }])
     switch (ctor) {
       case ID.msgContainer: {
         const count = r.int32()
         // More messages than a container may hold: code 64 (invalid container), none of them is taken.
-        if (count < 0 || count > MAX_CONTAINER) return invalidContainer(msgId, seqNo)
+        if (count < 0 || count > MAX_CONTAINER) return this.sendEncrypted(entry, session, [badMsg(msgId, seqNo, 64)])
         const inner: Array<{ id: bigint; seq: number; body: Uint8Array }> = []
         for (let i = 0; i < count; i++) {
           const id = r.int64()
@@ -178,24 +167,16 @@ export class EncryptedSessions {
         for (const m of inner) {
           // A container inside a container: code 64 for it, the others are taken.
           if (readUint32(m.body) === ID.msgContainer) {
-            invalidContainer(m.id, m.seq)
+            this.sendEncrypted(entry, session, [badMsg(m.id, m.seq, 64)])
             continue
           }
           const notice = this.checkMsgId(session, m.id, m.seq, m.body)
-          if (notice === 0) {
-            const out: Array<Outgoing> = []
-            this.answerAgain(session, m.id, out)
-            this.sendEncrypted(entry, session, out)
-            continue
-          }
-          if (notice !== undefined) {
-            this.sendEncrypted(entry, session, [{
-              body: new Writer().uint32(ID.badMsgNotification).int64(m.id).int32(m.seq).int32(notice).finish(),
-              contentRelated: false,
-            }])
-            continue
-          }
-          this.onMessage(entry, session, m.id, m.body, m.seq)
+          if (notice === undefined) this.onMessage(entry, session, m.id, m.body, m.seq)
+          else {this.sendEncrypted(
+              entry,
+              session,
+              notice === 0 ? answerAgain(session, m.id) : [badMsg(m.id, m.seq, notice)],
+            )}
         }
         return
       }
@@ -297,12 +278,6 @@ export class EncryptedSessions {
     live?.encrypted.sendEncrypted(entry, session, [again(kept)])
   }
 
-  /** A request that came again: its kept answer goes again, if there is one (none: it is still running, or gone). */
-  private answerAgain(session: SessionState, reqMsgId: bigint, out: Array<Outgoing>): void {
-    const kept = session.answers.toRequest(reqMsgId)
-    if (kept) out.push(again(kept))
-  }
-
   /** msgs_state_info's byte for the client's message `id`. */
   private stateOf(session: SessionState, id: bigint): number {
     if (session.seen.has(id)) return STATE.received | session.answers.queryState(id)
@@ -379,6 +354,20 @@ function readUint32(bytes: Uint8Array): number {
 
 /** The most messages a container may hold (Telegram answers more with code 64; GramJS sends at most 100). */
 const MAX_CONTAINER = 1024
+
+/** bad_msg_notification for the client's message `id` (`seq`) with error `code`. */
+function badMsg(id: bigint, seq: number, code: number): Outgoing {
+  return {
+    body: new Writer().uint32(ID.badMsgNotification).int64(id).int32(seq).int32(code).finish(),
+    contentRelated: false,
+  }
+}
+
+/** A request that came again: its kept answer goes again, if there is one (none: it is still running, or gone). */
+function answerAgain(session: SessionState, reqMsgId: bigint): Array<Outgoing> {
+  const kept = session.answers.toRequest(reqMsgId)
+  return kept ? [again(kept)] : []
+}
 
 /** A kept answer as it goes again: the same msg_id and seqno. */
 function again(answer: StoredAnswer): Outgoing {

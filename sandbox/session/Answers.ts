@@ -60,11 +60,7 @@ export class Answers {
 
   /** The client acknowledged these server msg_ids (msgs_ack): their answers are let go. */
   acknowledged(msgIds: Iterable<bigint>): void {
-    for (const id of msgIds) {
-      const reqMsgId = this.byMsgId.get(id)
-      const answer = reqMsgId === undefined ? undefined : this.byRequest.get(reqMsgId)
-      if (answer) this.drop(answer)
-    }
+    for (const answer of this.withMsgIds(msgIds)) this.drop(answer)
   }
 
   /** The kept answer to the request `reqMsgId` (a request sent again). */

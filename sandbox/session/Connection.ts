@@ -18,7 +18,9 @@ export class Connection {
   private writeChain: Promise<void> = Promise.resolve()
   /** Closes the connection when it says nothing, or does not finish a packet, for too long (`DcEnvironment.limits`). */
   private deadline: ReturnType<typeof setTimeout> | undefined
-  /** When the packet being received was begun (undefined: none is). */
+  /** When the timer fires, when the last bytes came, and when the packet being received was begun (none: undefined). */
+  private deadlineAt = 0
+  private lastReadAt = 0
   private unfinishedSince: number | undefined
   /** The auth key and session this connection last spoke for (for drop filters and logs). */
   entry: AuthKeyEntry | undefined
@@ -77,28 +79,48 @@ export class Connection {
 
   /**
    * After every read: the connection is closed `idleMs` after its last bytes, or `unfinishedPacketMs` after it began a
-   * packet it has not finished (however slowly the rest trickles in), with one log line.
+   * packet it has not finished (however slowly the rest trickles in), with one log line. One timer serves both: it is
+   * set again only when the deadline comes earlier than the one it waits for (a packet begun), and when it fires
+   * before the deadline (bytes came meanwhile) it waits for the rest; reads themselves touch no timer.
    */
   private armDeadline(): void {
-    if (this.deadline !== undefined) clearTimeout(this.deadline)
     if (this.closed) return
-    const limits = this.dc.env.limits
     const now = performance.now()
+    this.lastReadAt = now
     if (this.framer.buffered === 0) this.unfinishedSince = undefined
     else this.unfinishedSince ??= now
-    const unfinished = this.unfinishedSince !== undefined
-    const ms = unfinished ? this.unfinishedSince! + limits.unfinishedPacketMs - now : limits.idleMs
-    this.deadline = setTimeout(() => {
-      this.dc.env.log("info", "connection closed", {
-        dc: this.dc.id,
-        connection: this.id,
-        reason: unfinished
-          ? `a packet unfinished after ${limits.unfinishedPacketMs} ms (${this.framer.buffered} bytes received)`
-          : `idle for ${limits.idleMs} ms`,
-      })
-      this.close(unfinished ? "unfinished packet" : "idle")
-    }, Math.max(0, ms))
+    if (this.deadline === undefined || this.dueAt() < this.deadlineAt) this.schedule(now)
+  }
+
+  /** When the connection is to be closed if nothing changes. */
+  private dueAt(): number {
+    const limits = this.dc.env.limits
+    return this.unfinishedSince !== undefined
+      ? this.unfinishedSince + limits.unfinishedPacketMs
+      : this.lastReadAt + limits.idleMs
+  }
+
+  private schedule(now: number): void {
+    if (this.deadline !== undefined) clearTimeout(this.deadline)
+    this.deadlineAt = this.dueAt()
+    this.deadline = setTimeout(() => this.onDeadline(), Math.max(0, this.deadlineAt - now))
     Deno.unrefTimer(this.deadline)
+  }
+
+  private onDeadline(): void {
+    this.deadline = undefined
+    if (this.closed) return
+    const now = performance.now()
+    if (now < this.dueAt()) return this.schedule(now)
+    const limits = this.dc.env.limits
+    this.dc.env.log("info", "connection closed", {
+      dc: this.dc.id,
+      connection: this.id,
+      reason: this.unfinishedSince !== undefined
+        ? `a packet unfinished after ${limits.unfinishedPacketMs} ms (${this.framer.buffered} bytes received)`
+        : `idle for ${limits.idleMs} ms`,
+    })
+    this.close(this.unfinishedSince !== undefined ? "unfinished packet" : "idle")
   }
 
   write(bytes: Uint8Array): void {

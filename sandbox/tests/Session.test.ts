@@ -8,6 +8,7 @@ import { assert, assertEquals } from "./support/assert.ts"
 import { historyRequest, sandboxTest, startSandbox } from "./support/sandbox.ts"
 import {
   answerTo,
+  badMsgCode,
   connected,
   decode,
   nearestDc,
@@ -182,11 +183,7 @@ sandboxTest("Session: msg_id and seqno rules answer bad_msg_notification; a repe
   await using sandbox = await startSandbox()
   const client = await connected(sandbox)
   const now = () => BigInt(Math.floor(Date.now() / 1000))
-  const codeFor = async (msgId: bigint) => {
-    const m = await client.next((m) => m.ctor === ID.badMsgNotification && refersTo(m) === msgId)
-    // bad_msg_notification#a7eff811 bad_msg_id:long bad_msg_seqno:int error_code:int
-    return new Reader(m.body.subarray(16)).int32()
-  }
+  const codeFor = (msgId: bigint) => badMsgCode(client, msgId)
   try {
     const cases: Array<[string, () => bigint, number]> = [
       ["msg_id not divisible by 4", () => client.send(ping(1n), { msgId: client.nextMsgId() + 1n }), 18],

@@ -9,7 +9,16 @@ import type { RawClient, ServerMessage } from "../session/RawClient.ts"
 import { SERVICE as ID } from "../session/Service.ts"
 import { assert, assertEquals } from "./support/assert.ts"
 import { sandboxTest, startSandbox } from "./support/sandbox.ts"
-import { answerTo, connected, decode, nearestDc, ping, pingDelayDisconnect, refersTo } from "./support/session.ts"
+import {
+  answerTo,
+  badMsgCode,
+  connected,
+  decode,
+  nearestDc,
+  ping,
+  pingDelayDisconnect,
+  refersTo,
+} from "./support/session.ts"
 
 sandboxTest(
   "Session: service messages clients disagree on are taken with either seqno parity, as Telegram takes them",
@@ -193,10 +202,7 @@ sandboxTest(
   async () => {
     await using sandbox = await startSandbox()
     const client = await connected(sandbox)
-    const codeFor = async (msgId: bigint) => {
-      const m = await client.next((m) => m.ctor === ID.badMsgNotification && refersTo(m) === msgId)
-      return new Reader(m.body.subarray(16)).int32()
-    }
+    const codeFor = (msgId: bigint) => badMsgCode(client, msgId)
     /** A container body of `items` (msg_id, seqno, body). */
     const container = (items: ReadonlyArray<readonly [bigint, number, Uint8Array]>) => {
       const w = new Writer().uint32(ID.msgContainer).int32(items.length)

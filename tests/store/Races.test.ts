@@ -5,7 +5,7 @@
  * with a transaction held open, so each test shows the race happening and then settled. PGlite has one connection:
  * its writes never interleave.
  */
-import { Deferred, Effect, Fiber, Layer } from "effect"
+import { Deferred, Effect, Fiber, Layer, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import type { Writes } from "../../src/domain/LiveState.ts"
 import { ChannelRepo } from "../../src/store/ChannelRepo.ts"
@@ -36,6 +36,17 @@ const addChannel = (id: number) =>
       participantsCount: null,
     })
   )
+
+/** A test on a fresh PostgreSQL database with the store's services (skipped without a server). */
+const raceTest = <A, E>(
+  name: string,
+  body: Effect.Effect<A, E, Layer.Success<ReturnType<typeof layer>> | Scope.Scope>,
+) =>
+  effectTest(name, body.pipe(Effect.provide(layer())), {
+    ignore: !pgAvailable,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  })
 
 /** Whether post `msgId` of `channelId` is stored live (not marked deleted). */
 const live = (channelId: number, msgId: number) =>
@@ -85,7 +96,7 @@ const heldOpen = <A, E, R>(body: Effect.Effect<A, E, R>, release: Deferred.Defer
     return fiber
   })
 
-effectTest(
+raceTest(
   "a history page committed after a live deletion that missed it: the page's settling hides the post",
   Effect.gen(function* () {
     const posts = yield* PostRepo
@@ -106,11 +117,10 @@ effectTest(
     assertEquals(yield* posts.settleDeletions(3001, [5]), 1)
     assertEquals(yield* live(3001, 5), false)
     assertEquals(yield* posts.settleDeletions(3001, [5]), 0, "settled once")
-  }).pipe(Effect.provide(layer())),
-  { ignore: !pgAvailable, sanitizeOps: false, sanitizeResources: false },
+  }),
 )
 
-effectTest(
+raceTest(
   "a live deletion committed after a history page that missed it: LiveStore.commit settles it after committing",
   Effect.gen(function* () {
     const posts = yield* PostRepo
@@ -140,11 +150,10 @@ effectTest(
     yield* posts.upsertPage(3002, [makePost(3002, 7, { views: 500 })], at(4), { fetchedAt: at(3) })
     assertEquals(yield* posts.settleDeletions(3002, [7]), 0)
     assertEquals(yield* live(3002, 7), true)
-  }).pipe(Effect.provide(layer())),
-  { ignore: !pgAvailable, sanitizeOps: false, sanitizeResources: false },
+  }),
 )
 
-effectTest(
+raceTest(
   "a live batch that deadlocks with another writer is rolled back by the server and written again",
   Effect.gen(function* () {
     const posts = yield* PostRepo
@@ -181,6 +190,5 @@ effectTest(
     const rows = yield* sql<{ msg_id: number; text: string; views: number }>`
       SELECT msg_id, text, views FROM posts WHERE channel_id = 3003 ORDER BY msg_id`
     assertEquals(rows.map((r) => [r.msg_id, r.text, r.views]), [[3, "post 3", 2_000], [5, "live", 105]])
-  }).pipe(Effect.provide(layer())),
-  { ignore: !pgAvailable, sanitizeOps: false, sanitizeResources: false },
+  }),
 )

@@ -47,3 +47,10 @@ export const answerTo = (msgId: bigint) => (m: ServerMessage) => m.ctor === ID.r
 
 /** GramJS's own decoding of a TL object. */
 export const decode = (bytes: Uint8Array): any => new BinaryReader(Buffer.from(bytes)).tgReadObject()
+
+/** The error code of the bad_msg_notification `client` gets for its message `msgId`. */
+export async function badMsgCode(client: RawClient, msgId: bigint): Promise<number> {
+  const m = await client.next((m) => m.ctor === ID.badMsgNotification && refersTo(m) === msgId)
+  // bad_msg_notification#a7eff811 bad_msg_id:long bad_msg_seqno:int error_code:int
+  return new Reader(m.body.subarray(16)).int32()
+}

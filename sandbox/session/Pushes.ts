@@ -158,6 +158,11 @@ export class Pushes implements PushControl {
         const info = world.channel(event.channelId)
         if (!info || info.memberUserIds.length === 0) continue
         const update = encodeUpdate(event)
+        // The chats and users the update mentions besides its channel: a forward's source, a megagroup author.
+        const post = event._tag === "NewPost" || event._tag === "EditPost" ? event.post : undefined
+        const source = post?.forward?.channelId
+        const chats = source !== undefined && world.channel(source) ? [info.id, source] : [info.id]
+        const author = post?.fromUserId
         for (const userId of info.memberUserIds) {
           let list = batches.get(userId)
           if (!list) batches.set(userId, list = [])
@@ -170,12 +175,8 @@ export class Pushes implements PushControl {
           }
           batch.updates.push(update)
           batch.bytes += update.length
-          batch.chats.add(info.id)
-          if (event._tag === "NewPost" || event._tag === "EditPost") {
-            if (event.post.fromUserId !== undefined) batch.users.add(event.post.fromUserId)
-            const source = event.post.forward?.channelId
-            if (source !== undefined && world.channel(source)) batch.chats.add(source)
-          }
+          for (const chat of chats) batch.chats.add(chat)
+          if (author !== undefined) batch.users.add(author)
           batch.pending.push(p)
         }
       }

@@ -6,6 +6,8 @@ import { Connection } from "./Connection.ts"
 import { periodOf } from "./Salts.ts"
 import type { SessionState } from "./SessionState.ts"
 import type { Caller } from "./Rpc.ts"
+import { LayerError, loadedSchema, servedLayer, updatesFromOwn } from "../tl/Layers.ts"
+import { LAYER } from "../tl/Tl.ts"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"
 export type LogFn = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
@@ -132,17 +134,34 @@ export class Dc {
    */
   push(userId: number, body: Uint8Array): number {
     let sent = 0
+    // The same Updates in each layer its sessions announced, translated once per layer.
+    const inLayer = new Map<number, Uint8Array | undefined>()
     for (const entry of this.keys.values()) {
       if (entry.userId !== userId) continue
       for (const session of entry.sessions.values()) {
         const c = session.connection
-        if (c && !c.closed && session.updates) {
-          c.encrypted.sendEncrypted(entry, session, [{ body, contentRelated: true, unsolicited: true }])
-          sent++
-        }
+        if (!c || c.closed || !session.updates) continue
+        const layer = servedLayer(c.encrypted.layer) ?? LAYER
+        let out = layer === LAYER ? body : inLayer.get(layer)
+        if (out === undefined && !inLayer.has(layer)) inLayer.set(layer, out = this.translatePush(body, layer))
+        if (out === undefined) continue
+        c.encrypted.sendEncrypted(entry, session, [{ body: out, contentRelated: true, unsolicited: true }])
+        sent++
       }
     }
     return sent
+  }
+
+  /** A pushed Updates in another layer; undefined (not sent, one log line) when that layer cannot express it. */
+  private translatePush(body: Uint8Array, layer: number): Uint8Array | undefined {
+    const schema = loadedSchema(layer)
+    try {
+      if (schema) return updatesFromOwn(body, schema)
+    } catch (error) {
+      if (!(error instanceof LayerError)) throw error
+      this.env.log("warn", "push not sent: not expressible in the session's layer", { layer, reason: error.message })
+    }
+    return undefined
   }
 
   private async accept(listener: Deno.Listener): Promise<void> {

@@ -4,7 +4,9 @@ import type { FaultControl, FloodControl, RequestLog } from "../control/Control.
 import type { SessionCaller } from "./Dc.ts"
 import type { WorldApi } from "../world/Model.ts"
 import { type MethodTable, RpcFailure, serializeResult } from "./Rpc.ts"
-import { Api, readObject } from "../tl/Tl.ts"
+import { Api, LAYER, readObject } from "../tl/Tl.ts"
+import { answerFromOwn, LayerError, loadSchema, requestToOwn, servedLayer } from "../tl/Layers.ts"
+import type { TlSchema } from "../tl/Schema.ts"
 
 export type Answer = { readonly ok: Uint8Array } | { readonly code: number; readonly message: string }
 
@@ -39,8 +41,19 @@ export function makeDispatcher(
   const { methods, faults, flood, log } = options
   return async (bytes, caller) => {
     const started = options.nowMs()
+    // A client on another layer: its request is read in that layer, and its answer written in it.
+    const announced = announcedLayer(bytes) ?? caller.layer
+    const served = servedLayer(announced)
+    if (served === undefined) return { code: 400, message: "CONNECTION_LAYER_INVALID" }
+    let theirs: { readonly schema: TlSchema; readonly method: string } | undefined
     let request: any
     try {
+      if (served !== LAYER) {
+        const schema = await loadSchema(served)
+        const translated = requestToOwn(bytes, schema)
+        theirs = { schema, method: translated.method }
+        bytes = translated.bytes
+      }
       request = readObject(bytes)
     } catch {
       log.append({
@@ -114,15 +127,26 @@ export function makeDispatcher(
     if (!handler) return fail(400, "INPUT_METHOD_INVALID")
     try {
       const result = await handler(request, caller)
-      const ok = serializeResult(result)
+      const own = serializeResult(result)
+      const ok = theirs ? answerFromOwn(own, theirs.method, theirs.schema) : own
       finish("ok")
       return { ok }
     } catch (error) {
       if (error instanceof RpcFailure) return fail(error.code, error.errorMessage)
-      options.onInternalError(method, error)
+      if (error instanceof LayerError) options.onInternalError(`${method} (layer ${served})`, error)
+      else options.onInternalError(method, error)
       return fail(500, "INTERNAL_SERVER_ERROR")
     }
   }
+}
+
+const INVOKE_WITH_LAYER = 0xda9b0d0d
+
+/** The layer of an invokeWithLayer request (its id and layer come first in every layer), or undefined. */
+function announcedLayer(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 8) return undefined
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return view.getUint32(0, true) === INVOKE_WITH_LAYER ? view.getInt32(4, true) : undefined
 }
 
 /** Arguments that never reach the request log: api hashes, passwords, codes and authorization bytes. */

@@ -43,7 +43,8 @@ export interface Outgoing {
 /** The encrypted side of one connection (every session of every key that speaks on it). */
 export class EncryptedSessions {
   private pingTimer: ReturnType<typeof setTimeout> | undefined
-  private layer = 0
+  /** The layer this connection announced with invokeWithLayer (0: none yet); pushes on it are written in it. */
+  layer = 0
 
   constructor(private readonly dc: Dc, private readonly connection: Connection) {}
 

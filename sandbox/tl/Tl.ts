@@ -4,12 +4,16 @@ import { Api } from "telegram"
 import { BinaryReader } from "telegram/extensions/BinaryReader.js"
 import bigInt from "big-integer"
 import { Buffer } from "node:buffer"
+import apiTl from "telegram/tl/apiTl.js"
 
 export { Api, bigInt }
 export type BigInteger = bigInt.BigInteger
 
 /** The TL layer the sandbox speaks (GramJS 2.26.22). */
 export const LAYER = 198
+
+/** The TL text of that layer's API schema (data, read by Schema.ts for translating to and from other layers). */
+export const API_TL: string = apiTl
 
 /** Anything GramJS can serialize with `getBytes()`. */
 export interface TlObject {

@@ -52,7 +52,10 @@ export interface SandboxOptions {
    * (`unfinishedPacketMs`). @default CONNECTION_LIMITS (10 minutes, 60 s)
    */
   readonly connectionLimits?: Partial<ConnectionLimits>
-  /** Wall clock in milliseconds. @default Date.now */
+  /**
+   * The wall clock in milliseconds. The sandbox's one clock is it plus the admin API's moves (`POST /clock`): msg_ids,
+   * salts, dates, flood budgets and statistics tokens all run on that. @default Date.now
+   */
   readonly clock?: () => number
   /** How long statistics graph tokens (async and zoom) stay valid, in wall-clock ms. @default 300_000 (5 minutes) */
   readonly statsTokenTtlMs?: number
@@ -94,7 +97,6 @@ export class Sandbox {
     const host = options.advertiseHost ?? bindHost
     const dcIds = options.dcIds ?? [2, 4]
     const mainDc = dcIds[0]!
-    const clock = options.clock ?? Date.now
     const log: LogFn = options.log ?? (() => {})
     const world = World.create({
       seed,
@@ -103,7 +105,10 @@ export class Sandbox {
       accounts: options.accounts ?? 3,
       statsDcs: dcIds,
       ...(options.ptsLogSize === undefined ? {} : { ptsLogSize: options.ptsLogSize }),
+      clock: options.clock ?? Date.now,
     })
+    // One clock for everything the sandbox says (issue 19): the world's, the wall clock plus the admin's moves.
+    const clock = () => world.nowMs()
     const rsa = await makeRsaKey(options.rsaPrivatePem)
     const apiHash = Buffer.from(sha256(new TextEncoder().encode(`tgpulse-sandbox-api-${seed}`)).subarray(0, 16))
       .toString("hex")

@@ -83,12 +83,14 @@ export function parseFault(body: Body): Fault {
 
 export function operatorRoutes(app: Hono, ctx: AdminContext): void {
   const { world, control } = ctx
-  app.get("/clock", () => json({ now: world.now() }))
+  const clock = () =>
+    json({ now: world.now(), asOf: world.asOf(), start: world.start, moved: world.asOf() - world.start })
+  app.get("/clock", clock)
   app.post("/clock", async (c) => {
     const body = await readBody(c.req.raw, false)
     onlyFields(body, ["advance"])
     world.advance(required(body, "advance", nonNegativeInt))
-    return json({ now: world.now() })
+    return clock()
   })
 
   app.get("/flood", () => json(control.flood.list()))

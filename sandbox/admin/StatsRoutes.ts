@@ -24,22 +24,22 @@ export function statsRoutes(app: Hono, ctx: AdminContext): void {
   app.get("/channels/:id/stats/daily", (c) => {
     const channel = findChannel(world, c.req.param("id"))
     const view = statsFor(channel, c.req.query("account"))
-    return json(view === undefined ? [] : view.rows("daily", world.now(), malformedOf(channel)))
+    return json(view === undefined ? [] : view.rows("daily", world.asOf(), malformedOf(channel)))
   })
 
   app.get("/channels/:id/stats/hourly", (c) => {
     const channel = findChannel(world, c.req.param("id"))
     const view = statsFor(channel, c.req.query("account"))
-    return json(view === undefined ? [] : view.rows("hourly", world.now(), malformedOf(channel)))
+    return json(view === undefined ? [] : view.rows("hourly", world.asOf(), malformedOf(channel)))
   })
 
   app.get("/channels/:id/stats/values", (c) => {
     const channel = findChannel(world, c.req.param("id"))
     const view = statsFor(channel, c.req.query("account"))
     if (view === undefined) return json([])
-    const now = world.now()
+    const asOf = world.asOf()
     return json(
-      ChannelStats.valueRows(channel.kind === "broadcast" ? view.broadcastValues(now) : view.megagroupValues(now)),
+      ChannelStats.valueRows(channel.kind === "broadcast" ? view.broadcastValues(asOf) : view.megagroupValues(asOf)),
     )
   })
 
@@ -81,7 +81,7 @@ export function statsRoutes(app: Hono, ctx: AdminContext): void {
     const post = findPost(world, channel, c.req.param("msgId"))
     if (channel.kind !== "broadcast") return json([])
     return json(
-      new ChannelStats(world, channel).publicForwards(post, world.now()).map((f) => ({
+      new ChannelStats(world, channel).publicForwards(post, world.asOf()).map((f) => ({
         channelId: f.channelId,
         msgId: f.msgId,
         date: f.date,

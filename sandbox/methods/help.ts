@@ -3,13 +3,12 @@ import { Api } from "../tl/Tl.ts"
 import type { Handlers, MethodContext } from "./MethodContext.ts"
 
 /**
- * help.getConfig: every DC of the sandbox, this one, and Telegram's limits; dated by the wall clock, as clients
- * schedule their next reload by `expires` (the world's clock, months behind and standing still, made them reload in a
- * loop).
+ * help.getConfig: every DC of the sandbox, this one, and Telegram's limits; dated by the sandbox's clock (the wall
+ * clock plus the admin's moves), as clients schedule their next reload by `expires`.
  */
 function getConfig(ctx: MethodContext): Api.Config {
   const { thisDc, dcs, mainDc } = ctx
-  const date = Math.floor(ctx.nowMs() / 1000)
+  const date = ctx.world.now()
   return new Api.Config({
     date,
     expires: date + 3600,

@@ -62,14 +62,14 @@ function channelGraph(ctx: MethodContext, stats: ChannelStats, data: GraphData, 
 /** Every graph of the channel by name, in TL field order (async tokens are issued in that order). */
 function channelGraphs(ctx: MethodContext, stats: ChannelStats, viewer: Viewer) {
   const { userId, dark } = viewer
-  const now = ctx.world.now()
+  const asOf = ctx.world.asOf()
   const out = new Map<string, Api.TypeStatsGraph>()
   for (const spec of stats.graphs) {
     if (spec.served === "error") out.set(spec.name, new Api.StatsGraphError({ error: NOT_ENOUGH_DATA }))
     else if (spec.served === "async") {
       const token = ctx.tokens.issue({ kind: "async", channelId: stats.info.id, graph: spec.name, userId, dark })
       out.set(spec.name, new Api.StatsGraphAsync({ token }))
-    } else out.set(spec.name, channelGraph(ctx, stats, stats.data(spec, now), viewer))
+    } else out.set(spec.name, channelGraph(ctx, stats, stats.data(spec, asOf), viewer))
   }
   return (name: string): Api.TypeStatsGraph => out.get(name)!
 }
@@ -79,7 +79,7 @@ function absValue(v: AbsValue): Api.StatsAbsValueAndPrev {
 }
 
 function period(ctx: MethodContext): Api.StatsDateRangeDays {
-  return new Api.StatsDateRangeDays(ChannelStats.period(ctx.world.now()))
+  return new Api.StatsDateRangeDays(ChannelStats.period(ctx.world.asOf()))
 }
 
 function postOf(ctx: MethodContext, info: ChannelInfo, msgId: unknown): Post {
@@ -119,7 +119,7 @@ function getBroadcastStats(ctx: MethodContext, request: Api.stats.GetBroadcastSt
   const { world } = ctx
   const info = statsChannel(ctx, request.channel, caller, "broadcast")
   const stats = new ChannelStats(world, info)
-  const v = stats.broadcastValues(world.now())
+  const v = stats.broadcastValues(world.asOf())
   const graph = channelGraphs(ctx, stats, { userId: caller.userId!, dark: Boolean(request.dark) })
   return new Api.stats.BroadcastStats({
     period: period(ctx),
@@ -154,7 +154,7 @@ function getMegagroupStats(ctx: MethodContext, request: Api.stats.GetMegagroupSt
   const { world } = ctx
   const info = statsChannel(ctx, request.channel, caller, "megagroup")
   const stats = new ChannelStats(world, info)
-  const v = stats.megagroupValues(world.now())
+  const v = stats.megagroupValues(world.asOf())
   const graph = channelGraphs(ctx, stats, { userId: caller.userId!, dark: Boolean(request.dark) })
   const posters = stats.topPosters()
   const admins = stats.topAdmins()
@@ -203,14 +203,14 @@ function loadAsyncGraph(ctx: MethodContext, request: Api.stats.LoadAsyncGraph, c
   if (!isAdmin(info, caller.userId)) fail(400, "CHAT_ADMIN_REQUIRED")
   const stats = new ChannelStats(world, info)
   const spec = stats.graph(claims.graph) ?? fail(400, "GRAPH_INVALID_RELOAD")
-  const now = world.now()
+  const asOf = world.asOf()
   const viewer = { userId: claims.userId, dark: claims.dark }
   if (claims.kind === "async") {
     if (spec.served !== "async") fail(400, "GRAPH_INVALID_RELOAD")
-    return channelGraph(ctx, stats, stats.data(spec, now), viewer)
+    return channelGraph(ctx, stats, stats.data(spec, asOf), viewer)
   }
   if (request.x === undefined || request.x === null) fail(400, "GRAPH_INVALID_RELOAD")
-  const zoomed = stats.zoom(spec, Number(fromLong(request.x)), now)
+  const zoomed = stats.zoom(spec, Number(fromLong(request.x)), asOf)
   return zoomed === undefined
     ? new Api.StatsGraphError({ error: NOT_ENOUGH_DATA })
     : channelGraph(ctx, stats, zoomed, viewer)
@@ -225,8 +225,8 @@ function getMessageStats(ctx: MethodContext, request: Api.stats.GetMessageStats,
   const served = (data: GraphData | undefined) =>
     data === undefined ? new Api.StatsGraphError({ error: NOT_ENOUGH_DATA }) : statsGraph(graphJson(data, dark))
   return new Api.stats.MessageStats({
-    viewsGraph: served(stats.messageViews(post, world.now())),
-    reactionsByEmotionGraph: served(stats.messageReactions(post, world.now())),
+    viewsGraph: served(stats.messageViews(post, world.asOf())),
+    reactionsByEmotionGraph: served(stats.messageReactions(post, world.asOf())),
   })
 }
 
@@ -234,7 +234,7 @@ function getMessagePublicForwards(ctx: MethodContext, request: Api.stats.GetMess
   const { world } = ctx
   const info = statsChannel(ctx, request.channel, caller, "broadcast")
   const post = postOf(ctx, info, request.msgId)
-  const all = new ChannelStats(world, info).publicForwards(post, world.now())
+  const all = new ChannelStats(world, info).publicForwards(post, world.asOf())
   const asked = Math.trunc(Number(request.limit) || 0)
   const limit = asked <= 0 ? FORWARDS_DEFAULT_LIMIT : Math.min(FORWARDS_MAX_LIMIT, asked)
   const start = forwardsAfter(all, String(request.offset ?? ""))

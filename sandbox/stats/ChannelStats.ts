@@ -5,7 +5,8 @@
  *
  * Stability: a daily point depends only on (seed, channel, graph, series, day) and an hourly one only on (seed,
  * channel, graph, series, hour), never on the clock, so a later fetch agrees with an earlier one on the days both
- * cover. Graphs hold complete UTC days (the current day appears once it is over) and complete hours.
+ * cover. Graphs hold complete UTC days (the current day appears once it is over) and complete hours, up to `asOf`: the
+ * world's reckoning instant (`WorldApi.asOf`, the start plus the clock's moves), which stands still between moves.
  */
 import { hash } from "../world/Hash.ts"
 import { historyQuery } from "../world/History.ts"
@@ -70,23 +71,23 @@ export class ChannelStats {
     return this.graphs.find((g) => g.name === name)
   }
 
-  /** The last complete UTC day (day number) at world time `now`. */
-  static lastDay(now: number): number {
-    return Math.floor(now / DAY) - 1
+  /** The last complete UTC day (day number) at `asOf`. */
+  static lastDay(asOf: number): number {
+    return Math.floor(asOf / DAY) - 1
   }
 
-  /** stats period: the 30 days ending at `now`. */
-  static period(now: number): { readonly minDate: number; readonly maxDate: number } {
-    return { minDate: now - PERIOD_DAYS * DAY, maxDate: now }
+  /** stats period: the 30 days ending at `asOf`. */
+  static period(asOf: number): { readonly minDate: number; readonly maxDate: number } {
+    return { minDate: asOf - PERIOD_DAYS * DAY, maxDate: asOf }
   }
 
-  /** The graph's points as served at world time `now` (unix seconds); error graphs have none. */
-  data(spec: GraphSpec, now: number): GraphData {
+  /** The graph's points as served at `asOf` (unix seconds); error graphs have none. */
+  data(spec: GraphSpec, asOf: number): GraphData {
     switch (spec.served === "error" ? "error" : spec.granularity) {
       case "error":
         return { spec, xs: [], values: [] }
       case "daily": {
-        const last = ChannelStats.lastDay(now)
+        const last = ChannelStats.lastDay(asOf)
         const days = Array.from({ length: PERIOD_DAYS }, (_, i) => last - PERIOD_DAYS + 1 + i)
         return {
           spec,
@@ -95,7 +96,7 @@ export class ChannelStats {
         }
       }
       case "hourly": {
-        const last = Math.floor(now / HOUR) - 1
+        const last = Math.floor(asOf / HOUR) - 1
         const hours = Array.from({ length: TOP_HOURS }, (_, i) => last - TOP_HOURS + 1 + i)
         return {
           spec,
@@ -116,12 +117,12 @@ export class ChannelStats {
 
   /**
    * The 24 hours of day `dayMs` (a UTC midnight) of a zoomable graph, summing to that day's values; undefined when
-   * the graph has no zoom or the day is not a complete day at `now`.
+   * the graph has no zoom or the day is not a complete day at `asOf`.
    */
-  zoom(spec: GraphSpec, dayMs: number, now: number): GraphData | undefined {
+  zoom(spec: GraphSpec, dayMs: number, asOf: number): GraphData | undefined {
     if (!spec.zoom || !Number.isSafeInteger(dayMs) || dayMs % DAY_MS !== 0) return undefined
     const day = dayMs / DAY_MS
-    if (day > ChannelStats.lastDay(now) || day < 0) return undefined
+    if (day > ChannelStats.lastDay(asOf) || day < 0) return undefined
     const hours = Array.from({ length: 24 }, (_, k) => k)
     return {
       spec: { ...spec, granularity: "hourly", zoom: false },
@@ -136,13 +137,13 @@ export class ChannelStats {
   }
 
   /** Every point of the served graphs of this granularity, as metric rows sorted by metric then time. */
-  rows(granularity: "daily", now: number, skip: (graph: string) => boolean): Array<DailyRow>
-  rows(granularity: "hourly", now: number, skip: (graph: string) => boolean): Array<HourlyRow>
-  rows(granularity: "daily" | "hourly", now: number, skip: (graph: string) => boolean): Array<DailyRow | HourlyRow> {
+  rows(granularity: "daily", asOf: number, skip: (graph: string) => boolean): Array<DailyRow>
+  rows(granularity: "hourly", asOf: number, skip: (graph: string) => boolean): Array<HourlyRow>
+  rows(granularity: "daily" | "hourly", asOf: number, skip: (graph: string) => boolean): Array<DailyRow | HourlyRow> {
     const out: Array<{ readonly t: number; readonly metric: string; readonly value: number }> = []
     for (const spec of this.graphs) {
       if (spec.served === "error" || spec.granularity !== granularity || skip(spec.name)) continue
-      const data = this.data(spec, now)
+      const data = this.data(spec, asOf)
       spec.series.forEach((series, s) => {
         const metric = metricName(spec.name, series)
         data.xs.forEach((x, i) => out.push({ t: x, metric, value: data.values[s]![i]! }))
@@ -156,10 +157,10 @@ export class ChannelStats {
 
   // --- scalars --------------------------------------------------------------------------------------------------
 
-  broadcastValues(now: number): BroadcastValues {
-    const last = ChannelStats.lastDay(now)
-    const current = this.postsBetween(now - PERIOD_DAYS * DAY, now + 1)
-    const previous = this.postsBetween(now - 2 * PERIOD_DAYS * DAY, now - PERIOD_DAYS * DAY)
+  broadcastValues(asOf: number): BroadcastValues {
+    const last = ChannelStats.lastDay(asOf)
+    const current = this.postsBetween(asOf - PERIOD_DAYS * DAY, asOf + 1)
+    const previous = this.postsBetween(asOf - 2 * PERIOD_DAYS * DAY, asOf - PERIOD_DAYS * DAY)
     const per = (f: (p: Post) => number): AbsValue => ({
       current: average(current.map(f)),
       previous: average(previous.map(f)),
@@ -182,8 +183,8 @@ export class ChannelStats {
     }
   }
 
-  megagroupValues(now: number): MegagroupValues {
-    const last = ChannelStats.lastDay(now)
+  megagroupValues(asOf: number): MegagroupValues {
+    const last = ChannelStats.lastDay(asOf)
     const messages = (end: number) => {
       let sum = 0
       for (let d = end - PERIOD_DAYS + 1; d <= end; d++) sum += this.series.daily("messages_graph", 0, d)
@@ -242,10 +243,10 @@ export class ChannelStats {
   // --- messages -------------------------------------------------------------------------------------------------
 
   /**
-   * A post's views graph: hourly views and shares over its first 48 hours (those begun by `now`); undefined while
+   * A post's views graph: hourly views and shares over its first 48 hours (those begun by `asOf`); undefined while
    * fewer than two hours have begun (Telegram answers "not enough data", and one point has no spacing to read).
    */
-  messageViews(post: Post, now: number): GraphData | undefined {
+  messageViews(post: Post, asOf: number): GraphData | undefined {
     const spec: GraphSpec = {
       name: "views_graph",
       served: "inline",
@@ -254,7 +255,7 @@ export class ChannelStats {
       series: ["Views", "Shares"],
       yScaled: true,
     }
-    const hours = this.postHours(post, now)
+    const hours = this.postHours(post, asOf)
     if (hours.length < 2) return undefined
     const reach = this.series.base * (0.05 + 0.6 * this.series.u("views_graph", "reach", post.id))
     const views = hours.map((k) =>
@@ -269,8 +270,8 @@ export class ChannelStats {
   }
 
   /** A post's reactions by emotion, hourly stacked bars over the same hours; undefined without reactions or hours. */
-  messageReactions(post: Post, now: number): GraphData | undefined {
-    const hours = this.postHours(post, now)
+  messageReactions(post: Post, asOf: number): GraphData | undefined {
+    const hours = this.postHours(post, asOf)
     if (post.reactions.length === 0 || hours.length < 2) return undefined
     const spec: GraphSpec = {
       name: "reactions_by_emotion_graph",
@@ -293,8 +294,8 @@ export class ChannelStats {
     }
   }
 
-  /** Public forwards of a post visible at `now`: newest first (then by channel id and message id). */
-  publicForwards(post: Post, now: number): ReadonlyArray<PublicForward> {
+  /** Public forwards of a post visible at `asOf`: newest first (then by channel id and message id). */
+  publicForwards(post: Post, asOf: number): ReadonlyArray<PublicForward> {
     const targets = this.world.channels.filter((c) => !c.isPrivate && c.kind === "broadcast" && c.id !== this.info.id)
     const roll = hash(this.series.key, S_FORWARD, post.id)
     const potential = targets.length === 0 || roll % 100 < 35 ? 0 : 1 + ((roll >>> 8) % 30)
@@ -305,7 +306,7 @@ export class ChannelStats {
       const target = targets[h % targets.length]!
       const lag = hash(roll, S_FORWARD + 1, i) / U32
       const date = post.date + 60 + Math.floor(3 * DAY * lag * lag)
-      if (date > now) continue
+      if (date > asOf) continue
       const views = 1 + Math.floor(target.participantsCount * (0.02 + 0.3 * (hash(roll, S_FORWARD + 2, i) / U32)))
       out.push({ channelId: target.id, msgId: idBase + i, date, views })
     }
@@ -319,10 +320,10 @@ export class ChannelStats {
     return page.posts.filter((p) => p.date >= from)
   }
 
-  /** Hour offsets 0.. of a post's graph: its first 48 hours, those begun by `now`. */
-  private postHours(post: Post, now: number): ReadonlyArray<number> {
+  /** Hour offsets 0.. of a post's graph: its first 48 hours, those begun by `asOf`. */
+  private postHours(post: Post, asOf: number): ReadonlyArray<number> {
     const first = Math.floor(post.date / HOUR)
-    const count = Math.max(1, Math.min(MESSAGE_HOURS, Math.floor(now / HOUR) - first + 1))
+    const count = Math.max(1, Math.min(MESSAGE_HOURS, Math.floor(asOf / HOUR) - first + 1))
     return Array.from({ length: count }, (_, k) => k)
   }
 

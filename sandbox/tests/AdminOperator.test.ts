@@ -3,16 +3,23 @@ import { makeAdminApp } from "../admin/Admin.ts"
 import { assert, assertEquals } from "./support/assert.ts"
 import { harness, patched } from "./support/admin.ts"
 
-Deno.test("Admin: clock", async () => {
-  const h = harness()
-  const now = h.world.now()
-  assertEquals(await h.call("GET", "/clock"), { status: 200, json: { now } })
-  assertEquals(await h.call("POST", "/clock", { advance: 3600 }), { status: 200, json: { now: now + 3600 } })
-  assertEquals(h.world.now(), now + 3600)
+Deno.test("Admin: clock: now is the wall clock plus the moves, asOf the start plus the moves; never backward", async () => {
+  let wallMs = 1_900_000_000_250
+  const h = harness(() => wallMs)
+  const start = 1_900_000_000
+  assertEquals(await h.call("GET", "/clock"), { status: 200, json: { now: start, asOf: start, start, moved: 0 } })
+  wallMs += 90_000
+  assertEquals((await h.call("GET", "/clock")).json, { now: start + 90, asOf: start, start, moved: 0 })
+  assertEquals(await h.call("POST", "/clock", { advance: 3600 }), {
+    status: 200,
+    json: { now: start + 90 + 3600, asOf: start + 3600, start, moved: 3600 },
+  })
+  assertEquals([h.world.now(), h.world.asOf()], [start + 90 + 3600, start + 3600])
   assertEquals(await h.call("POST", "/clock", { advance: -1 }), {
     status: 400,
     json: { error: 'Field "advance" must be a non-negative integer' },
   })
+  assertEquals((await h.call("GET", "/clock")).json.moved, 3600, "a refused move moves nothing")
 })
 
 Deno.test("Admin: flood budgets", async () => {

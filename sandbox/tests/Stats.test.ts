@@ -40,9 +40,9 @@ Deno.test("Stats: daily points depend on the day only, never on the clock", () =
   const world = World.create({ seed: 11, channels: 4, posts: 200 })
   for (const info of [world.channels[0]!, world.channels[3]!]) {
     const stats = new ChannelStats(world, info)
-    const now = world.now()
-    const before = stats.rows("daily", now, () => false)
-    const later = stats.rows("daily", now + 10 * DAY, () => false)
+    const asOf = world.asOf()
+    const before = stats.rows("daily", asOf, () => false)
+    const later = stats.rows("daily", asOf + 10 * DAY, () => false)
     const at = new Map(before.map((r) => [`${r.metric}/${r.day}`, r.value]))
     const overlap = later.filter((r) => at.has(`${r.metric}/${r.day}`))
     assert(overlap.length > 0)
@@ -88,8 +88,8 @@ sandboxTest("stats.getBroadcastStats on the stats DC answers every field with Te
   await withClients(sandbox, [0], async (client) => {
     const stats = await broadcastStats(client, MAIN, ch0)
     assert(stats instanceof Api.stats.BroadcastStats)
-    const now = sandbox.world.now()
-    assertEquals([stats.period.minDate, stats.period.maxDate], [now - 30 * DAY, now])
+    const asOf = sandbox.world.asOf()
+    assertEquals([stats.period.minDate, stats.period.maxDate], [asOf - 30 * DAY, asOf])
     for (
       const v of [
         stats.followers,
@@ -110,12 +110,12 @@ sandboxTest("stats.getBroadcastStats on the stats DC answers every field with Te
 
     const served = await readServed(stats, (token) => loadGraph(client, MAIN, token))
     assertEquals(served.kinds, BROADCAST_KINDS)
-    const lastDay = (Math.floor(now / DAY) - 1) * DAY_MS
+    const lastDay = (Math.floor(asOf / DAY) - 1) * DAY_MS
     for (const [name, g] of Object.entries(served.graphs)) {
       if (name === "top_hours_graph") {
         assertEquals(g.granularity, "hourly")
         assertEquals(g.xs.length, 48)
-        assertEquals(g.xs[47], (Math.floor(now / 3600) - 1) * HOUR_MS)
+        assertEquals(g.xs[47], (Math.floor(asOf / 3600) - 1) * HOUR_MS)
       } else {
         assertEquals(g.granularity, "daily", name)
         assertEquals([g.xs.length, g.xs[29]], [30, lastDay], name)
@@ -200,8 +200,8 @@ sandboxTest("stats.getMegagroupStats answers every field; top lists name rendere
   await withClients(sandbox, [1], async (client) => {
     const stats = await megagroupStats(client, OTHER, ch3)
     assert(stats instanceof Api.stats.MegagroupStats)
-    const now = sandbox.world.now()
-    assertEquals([stats.period.minDate, stats.period.maxDate], [now - 30 * DAY, now])
+    const asOf = sandbox.world.asOf()
+    assertEquals([stats.period.minDate, stats.period.maxDate], [asOf - 30 * DAY, asOf])
     for (const v of [stats.members, stats.messages, stats.viewers, stats.posters]) assert(v.current > 0, abs(v).join())
     const served = await readServed(stats, (token) => loadGraph(client, OTHER, token))
     assertEquals(served.kinds, MEGAGROUP_KINDS)

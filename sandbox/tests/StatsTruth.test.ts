@@ -239,7 +239,7 @@ sandboxTest("stats.getMessagePublicForwards pages through exactly the forwards t
           ch0.id,
           post.id,
         ])
-        assert(m.date > post.date && m.date <= sandbox.world.now())
+        assert(m.date > post.date && m.date <= sandbox.world.asOf())
         got.push({ channelId, msgId: m.id, date: m.date, views: m.views! })
       }
       if (page.nextOffset == null) break

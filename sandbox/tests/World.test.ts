@@ -10,21 +10,30 @@ const ids = (posts: ReadonlyArray<Post>) => posts.map((p) => p.id)
 
 const small: WorldOptions = { seed: 42, channels: 5, posts: 2_000 }
 
-Deno.test("World: the same options give the same world; another seed another", () => {
-  const a = World.create(small)
-  const b = World.create(small)
+/** A post with its dates moved by `by` seconds. */
+const shifted = (p: Post | undefined, by: number): Post | undefined =>
+  p && {
+    ...p,
+    date: p.date + by,
+    editDate: p.editDate === undefined ? undefined : p.editDate + by,
+    forward: p.forward && { ...p.forward, date: p.forward.date + by },
+  }
+
+Deno.test("World: the same options give the same world, its dates shifted by the start; another seed another", () => {
+  const start = 1_800_000_000
+  const later = 12_345
+  const a = World.create({ ...small, start })
+  const b = World.create({ ...small, start: start + later })
   const c = World.create({ ...small, seed: 43 })
-  assertEquals(a.channels, b.channels)
+  assertEquals([a.start, b.start], [start, start + later])
+  assertEquals(a.channels.map((ch) => ({ ...ch, createdAt: ch.createdAt + later })), b.channels)
   assertEquals(a.accounts, b.accounts)
-  assertEquals(a.now(), b.now())
   const sample = Array.from({ length: 300 }, (_, i) => 1 + ((i * 7919) % 2_100))
   for (const channel of a.channels) {
     assertEquals(a.truth(channel.id), b.truth(channel.id))
-    assertEquals(a.posts(channel.id, sample), b.posts(channel.id, sample))
-    assertEquals(
-      a.history(channel.id, historyQuery({ offsetId: 1_000 })),
-      b.history(channel.id, historyQuery({ offsetId: 1_000 })),
-    )
+    assertEquals(a.posts(channel.id, sample).map((p) => shifted(p, later)), b.posts(channel.id, sample))
+    const [pa, pb] = [a, b].map((w) => w.history(channel.id, historyQuery({ offsetId: 1_000 })))
+    assertEquals({ ...pa!, posts: pa!.posts.map((p) => shifted(p, later)) }, pb)
   }
   const first = a.channels[0]!.id
   assertNotEquals(a.truth(first), c.truth(first))
@@ -42,7 +51,8 @@ Deno.test("World: channels, the private channel and exactly `posts` existing pos
     assertEquals(c.kind, i % 4 === 3 ? "megagroup" : "broadcast")
     assertEquals(c.isPrivate, false)
     assertEquals(c.statsDc, [2, 4][i % 2])
-    assertEquals(c.createdAt, 1_767_225_600)
+    // Behind the start: the 2,000 posts a minute apart end a day before it, the channel was made before them.
+    assertEquals(c.createdAt, world.start - 2_000 * 60 - 86_400)
     assert(c.accessHash > 0n && c.accessHash < 1n << 63n, "positive 63-bit access hash")
     assert(c.participantsCount >= 500 && c.participantsCount <= 200_000, "participants")
     const admins = i % 4 !== 1 ? [777_000_001, 777_000_002] : [777_000_002]
@@ -109,7 +119,7 @@ Deno.test("World: generated posts are well formed: entities, albums, authors, fo
     for (const post of posts) {
       if (!post) continue
       assert(post.text.length >= 50 && post.text.length <= 400, `text length ${post.text.length}`)
-      assert(post.date > channel.createdAt && post.date < world.now(), "date in the past")
+      assert(post.date > channel.createdAt && post.date < world.start, "dated behind the start")
       for (const e of post.entities) {
         kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1)
         const slice = post.text.substring(e.offset, e.offset + e.length)
@@ -132,7 +142,7 @@ Deno.test("World: generated posts are well formed: entities, albums, authors, fo
       }
       if (post.editDate !== undefined) {
         edited++
-        assert(post.editDate > post.date && post.editDate < world.now(), "edited after posting")
+        assert(post.editDate > post.date && post.editDate < world.start, "edited after posting, before the start")
       }
       if (channel.kind === "megagroup") {
         assert(world.account(post.fromUserId!), "megagroup posts come from accounts")
@@ -175,7 +185,8 @@ Deno.test("World: generated posts are well formed: entities, albums, authors, fo
 })
 
 Deno.test("World: publish, edit, delete and bumpViews change the truth, pts, version and emit events", () => {
-  const world = World.create(small)
+  let wallMs = 1_900_000_000_500
+  const world = World.create({ ...small, clock: () => wallMs })
   const channel = world.channels[1]!.id
   const events: Array<WorldEvent> = []
   const unsubscribe = world.subscribe((e) => events.push(e))
@@ -186,7 +197,7 @@ Deno.test("World: publish, edit, delete and bumpViews change the truth, pts, ver
   // publish
   const published = world.publish(channel, 3)
   assertEquals(ids(published), [t0.maxId + 1, t0.maxId + 2, t0.maxId + 3])
-  assert(published.every((p) => p.date === world.now() && p.editDate === undefined), "published now")
+  assert(published.every((p) => p.date === 1_900_000_000 && p.editDate === undefined), "published now, by the wall")
   assertEquals(world.pts(channel), pts0 + 3)
   assertEquals(events.map((e) => e._tag === "NewPost" ? [e.post.id, e.pts] : []), [
     [t0.maxId + 1, pts0 + 1],
@@ -207,10 +218,11 @@ Deno.test("World: publish, edit, delete and bumpViews change the truth, pts, ver
   // edit
   events.length = 0
   const before = world.posts(channel, [10])[0]!
+  wallMs += 90_000
   const edited = world.edit(channel, 10)
   assertEquals(edited.text, `${before.text} (edited)`)
   assertEquals(edited.entities, before.entities)
-  assertEquals(edited.editDate, world.now())
+  assertEquals(edited.editDate, 1_900_000_090)
   assertEquals(world.posts(channel, [10])[0], edited)
   assertEquals(world.pts(channel), pts0 + 4)
   assertEquals(events, [{ _tag: "EditPost", channelId: channel, post: edited, pts: pts0 + 4 }])
@@ -306,18 +318,25 @@ Deno.test("World: the pts log replays every change after a pts, and reports when
   assertEquals(World.create(small).changesSince(world.channels[1]!.id, 0), undefined)
 })
 
-Deno.test("World: the clock moves only through advance; views and forwards never decrease", () => {
-  const world = World.create(small)
+Deno.test("World: now is the wall clock plus the moves; views and forwards age only with the moves", () => {
+  let wallMs = 1_900_000_000_999
+  const world = World.create({ ...small, clock: () => wallMs })
   const channel = world.channels[0]!.id
+  assertEquals([world.start, world.now(), world.asOf()], [1_900_000_000, 1_900_000_000, 1_900_000_000])
   const newest = world.publish(channel, 1)[0]!
   const sample = [1, 2, 500, 1_999, newest.id]
-  const now0 = world.now()
   const v0 = world.channels.map((c) => world.version(c.id))
   let last = world.posts(channel, sample)
   let lastTruth = world.truth(channel)
-  assertEquals(world.posts(channel, sample), last, "stable without advance")
+  wallMs += 7_200_000
+  assertEquals([world.now(), world.asOf()], [1_900_007_200, 1_900_000_000], "now follows the wall, asOf stands")
+  assertEquals(world.posts(channel, sample), last, "stable while only the wall clock moves")
+  assertEquals(world.truth(channel), lastTruth)
+  let moved = 0
   for (const step of [60, 3_600, 86_400, 30 * 86_400]) {
     world.advance(step)
+    moved += step
+    assertEquals([world.now(), world.asOf()], [1_900_007_200 + moved, 1_900_000_000 + moved])
     const now = world.posts(channel, sample)
     now.forEach((p, i) => {
       assert(p!.views >= last[i]!.views && p!.forwards >= last[i]!.forwards, "non-decreasing")
@@ -328,9 +347,29 @@ Deno.test("World: the clock moves only through advance; views and forwards never
     lastTruth = truth
   }
   assert(last.at(-1)!.views > newest.views, "a fresh post gains views")
-  assertEquals(world.now(), now0 + 60 + 3_600 + 86_400 + 30 * 86_400)
   world.channels.forEach((c, i) => assertEquals(world.version(c.id), v0[i]! + 4))
   assertThrows(() => world.advance(-1))
+  wallMs -= 3_600_000
+  assertEquals(world.now(), 1_900_007_200 + moved, "dates never go back with the wall clock")
+})
+
+Deno.test("World: a published post ages by the moves since it was published, whenever the wall clock said", () => {
+  const counters = (publishedAfterMs: number) => {
+    let wallMs = 1_900_000_000_000
+    const world = World.create({ ...small, clock: () => wallMs })
+    const channel = world.channels[0]!.id
+    world.advance(600)
+    wallMs += publishedAfterMs
+    const post = world.publish(channel, 1)[0]!
+    wallMs += 5_000
+    world.advance(86_400)
+    const [aged] = world.posts(channel, [post.id])
+    return { date: post.date, views: aged!.views, forwards: aged!.forwards, truth: world.truth(channel) }
+  }
+  const early = counters(1_000)
+  const late = counters(1_234_000)
+  assertEquals(late.date - early.date, 1_233, "dated by the wall clock")
+  assertEquals([late.views, late.forwards, late.truth], [early.views, early.forwards, early.truth])
 })
 
 /** Backfill walk by offset_id. */

@@ -13,6 +13,12 @@ export interface Edit {
 export class ChannelState {
   /** Published posts' dates; published id = baseMaxId + 1 + index. */
   readonly publishedDates: Array<number> = []
+  /**
+   * The world's `asOf` when posts were published, as runs (it moves only with the clock's moves, so one entry per move
+   * between publications, not one per post): published index `runStart[k]` and those after it until the next run.
+   */
+  private readonly runStart: Array<number> = []
+  private readonly runAsOf: Array<number> = []
   /** Ids deleted through `delete`, ascending (never ids of the deleted ranges). */
   deleted: Array<number> = []
   readonly deletedSet = new Set<number>()
@@ -24,7 +30,7 @@ export class ChannelState {
   maxId: number
   count: number
   pts: number
-  /** World-clock seconds of the latest change that moved pts. */
+  /** The date (sandbox clock, unix seconds) of the latest change that moved pts. */
   lastChangeDate: number | undefined = undefined
   version = 1
   /** Changes that moved pts, oldest first; beyond `ptsLogSize` the oldest fall off (difference too long). */
@@ -97,6 +103,25 @@ export class ChannelState {
   dateOf(id: number): number {
     if (id <= this.baseMaxId) return this.epoch + Math.floor((id * this.span) / this.baseMaxId)
     return this.publishedDates[id - this.baseMaxId - 1] ?? Number.POSITIVE_INFINITY
+  }
+
+  /** Appends a published post dated `date`, at the world's `asOf` (its counters age from there); returns its id. */
+  publish(date: number, asOf: number): number {
+    if (this.runAsOf[this.runAsOf.length - 1] !== asOf) {
+      this.runStart.push(this.publishedDates.length)
+      this.runAsOf.push(asOf)
+    }
+    this.publishedDates.push(date)
+    return ++this.maxId
+  }
+
+  /**
+   * The instant an id's counters age from, on the world's `asOf` scale: a generated post's date (history lies behind
+   * the start), a published post's `asOf` at publication (its date follows the wall clock, its age only the moves).
+   */
+  agedFrom(id: number): number {
+    if (id <= this.baseMaxId) return this.dateOf(id)
+    return this.runAsOf[lastAtMost(this.runStart, id - this.baseMaxId - 1)] ?? Number.POSITIVE_INFINITY
   }
 
   /** Smallest id in [1, maxId + 1] whose date is >= `date`. */

@@ -16,8 +16,11 @@ export interface WorldOptions {
   readonly statsDcs?: ReadonlyArray<number>
   /** Changes kept in each channel's pts log. @default PTS_LOG_SIZE */
   readonly ptsLogSize?: number
-  /** Unix seconds of the world's start (channels' creation). @default 1_767_225_600 (2026-01-01) */
-  readonly epoch?: number
+  /**
+   * The world's start, unix seconds: the sandbox's "now" at that instant. Its history (channels' creation, posts, their
+   * edits) is laid out behind it, at offsets that depend only on the other options. @default the clock's now
+   */
+  readonly start?: number
 }
 
 /** First public channel id; channel i is `CHANNEL_ID_BASE + i`, the private one follows the public ones. */
@@ -31,7 +34,6 @@ export const PRIVATE_POSTS = 100
 /** The 2FA password of the second account. */
 export const SANDBOX_PASSWORD = "sandbox-2fa"
 
-const DEFAULT_EPOCH = 1_767_225_600
 const DAY = 86_400
 const U32 = 4_294_967_296
 const TOPICS: ReadonlyArray<string> = ["News", "Tech", "Markets", "Travel", "Science", "Sports", "Music", "Food"]
@@ -43,17 +45,20 @@ export interface Genesis {
   readonly channels: ReadonlyArray<ChannelInfo>
   /** Each channel's state, in the order of `channels`. */
   readonly states: ReadonlyArray<ChannelState>
-  /** The world clock at the start, unix seconds. */
-  readonly now: number
+  /** The world's start, unix seconds (`WorldOptions.start`). */
+  readonly start: number
 }
 
-/** Accounts and channels derived from the options' seed; throws a RangeError naming a bad option. */
-export function genesis(options: WorldOptions): Genesis {
+/**
+ * Accounts and channels derived from the options' seed, their history behind `start` (unix seconds); throws a
+ * RangeError naming a bad option.
+ */
+export function genesis(options: WorldOptions, start: number): Genesis {
   const { seed, channels: channelCount, posts } = options
   const accountCount = options.accounts ?? 3
   const dcs = options.statsDcs ?? [2, 4]
-  const epoch = options.epoch ?? DEFAULT_EPOCH
   if (!Number.isFinite(seed)) throw new RangeError("seed must be a finite number")
+  if (!Number.isSafeInteger(start) || start < 0) throw new RangeError("start must be a non-negative integer")
   for (const [name, n] of [["channels", channelCount], ["posts", posts], ["accounts", accountCount]] as const) {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer`)
   }
@@ -78,7 +83,9 @@ export function genesis(options: WorldOptions): Genesis {
   const admin1 = accounts[1]?.userId
   const members = accounts.map((a) => a.userId)
 
+  // The base posts are spread over `span` seconds up to a day before the start; channels were created before them.
   const span = Math.max(posts * 60, DAY)
+  const epoch = start - span - DAY
   const infos: Array<ChannelInfo> = []
   const states: Array<ChannelState> = []
   for (let i = 0; i <= channelCount; i++) {
@@ -124,7 +131,7 @@ export function genesis(options: WorldOptions): Genesis {
       ),
     )
   }
-  return { accounts, channels: infos, states, now: epoch + span + DAY }
+  return { accounts, channels: infos, states, start }
 }
 
 /** 256 bytes from sha256 in counter mode over (seed, userId); never starts with a zero byte. */

@@ -153,9 +153,21 @@ export interface WorldApi {
   readonly accounts: ReadonlyArray<Account>
   /** Every channel, the private one included. */
   readonly channels: ReadonlyArray<ChannelInfo>
-  /** World clock, unix seconds. It only moves through `advance` (tests stay deterministic). */
+  /** The world's start, unix seconds: its history (channels, posts) lies behind it. */
+  readonly start: number
+  /**
+   * The sandbox's clock, unix seconds: the wall clock plus every `advance`, never going back. Everything the sandbox
+   * says is dated by it (new posts, edits, pts changes, pushed updates, update states, the config's expiry).
+   */
   now(): number
-  /** Moves the world clock forward; views and forwards of every post grow as a function of age. */
+  /** `now()` in milliseconds, not held back (msg_ids, salts, budgets and tokens run on it). */
+  nowMs(): number
+  /**
+   * The instant views, forwards and statistics are reckoned at, unix seconds: `start` plus every `advance`. It stands
+   * still between moves, so the truth is stable and deterministic for a seed whenever the sandbox runs.
+   */
+  asOf(): number
+  /** Moves the clock forward (`now` and `asOf`); views and forwards grow with the posts' age at `asOf`. */
   advance(seconds: number): void
   channel(id: number): ChannelInfo | undefined
   channelByUsername(username: string): ChannelInfo | undefined
@@ -190,7 +202,7 @@ export interface WorldApi {
   nthNewest(channelId: number, n: number): number | undefined
   /** The channel's current pts (grows by one for every new post, edit and deleted id). */
   pts(channelId: number): number
-  /** World-clock seconds of the channel's latest change that moved pts; undefined when none since the start. */
+  /** The date (`now()`) of the channel's latest change that moved pts; undefined when none since the start. */
   lastChangeDate(channelId: number): number | undefined
   /**
    * Changes with pts above `pts`, oldest first, or undefined when `pts` is older than the log (difference too long;

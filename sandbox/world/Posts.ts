@@ -1,6 +1,6 @@
 /**
  * Posts as they exist now: generated from the seed (media, albums, authors, forwards, replies, reactions), changed by
- * their channel's state (edits, bumps, reactions) and aged by the world clock (views and forwards grow).
+ * their channel's state (edits, bumps, reactions) and aged at the world's `asOf` (views and forwards grow).
  */
 import type { ChannelState } from "./ChannelState.ts"
 import {
@@ -36,8 +36,8 @@ export interface PostWorld {
   /** Ids of the public channels, ascending (forward sources). */
   readonly publicIds: ReadonlyArray<number>
   readonly accounts: ReadonlyArray<Account>
-  /** World clock, unix seconds. */
-  now(): number
+  /** The instant counters are reckoned at, unix seconds: it moves only with the clock's moves (`WorldApi.asOf`). */
+  asOf(): number
 }
 
 /** Builds posts as they are now, and counts what grows with their age. */
@@ -45,18 +45,18 @@ export class Posts {
   constructor(private readonly world: PostWorld) {}
 
   /** Views now: grows with age towards the post's base, plus bumps. */
-  views(s: ChannelState, id: number, date: number): number {
+  views(s: ChannelState, id: number): number {
     const h = hash(s.key, S_VIEWS, id)
     const base = Math.floor(s.info.participantsCount * (0.05 + (0.6 * h) / U32)) + 10
-    const age = Math.max(0, this.world.now() - date)
+    const age = Math.max(0, this.world.asOf() - s.agedFrom(id))
     const grown = Math.floor(base * (1 - Math.exp(-age / DAY))) + 1 + (h & 3)
     return Math.max(0, grown + s.views.of(id))
   }
 
   /** Forwards now: grow with age towards the post's base, plus bumps. */
-  forwards(s: ChannelState, id: number, date: number): number {
+  forwards(s: ChannelState, id: number): number {
     const base = Math.floor(s.info.participantsCount * 0.02 * (hash(s.key, S_FORWARDS, id) / U32))
-    const age = Math.max(0, this.world.now() - date)
+    const age = Math.max(0, this.world.asOf() - s.agedFrom(id))
     return Math.max(0, Math.floor(base * (1 - Math.exp(-age / (2 * DAY)))) + s.forwards.of(id))
   }
 
@@ -98,8 +98,8 @@ export class Posts {
         : undefined,
       forward,
       replies: repliesOf(s, id),
-      views: this.views(s, id, date),
-      forwards: this.forwards(s, id, date),
+      views: this.views(s, id),
+      forwards: this.forwards(s, id),
       reactions: reactionsOf(s, id),
       editDate: edited?.editDate ?? baseEdit,
       fromUserId: info.kind === "megagroup" && this.world.accounts.length > 0

@@ -18,9 +18,24 @@ import type {
 import { Posts, reactionsOf, reactionTotal, repliesOf } from "./Posts.ts"
 import { detectEntities } from "./Text.ts"
 
-/** The world: channels, accounts and posts, all derived from the seed; posts are generated per (channel, id). */
+/** What `World.create` takes: the world's options and the wall clock it tells "now" by. */
+export interface WorldCreateOptions extends WorldOptions {
+  /** The wall clock, milliseconds. @default Date.now */
+  readonly clock?: () => number
+}
+
+/**
+ * The world: channels, accounts and posts, all derived from the seed; posts are generated per (channel, id).
+ *
+ * One clock: `now()` is the wall clock plus every move of `advance`, and dates everything the world says (new posts,
+ * edits, pts changes). Its history lies behind `start`. Views and forwards age on `asOf()` (the start plus the moves),
+ * which stands still between moves, so the truth the tests compare with never depends on when they ran.
+ */
 export class World implements WorldApi {
-  private clock: number
+  /** Seconds the clock was moved forward in all (`advance`). */
+  private moved = 0
+  /** The latest `now()` told (dates never go back, even if the wall clock does). */
+  private told = 0
   private readonly listeners = new Set<(event: WorldEvent) => void>()
   private readonly states: ReadonlyMap<number, ChannelState>
   private readonly byUsername: ReadonlyMap<string, ChannelInfo>
@@ -28,7 +43,7 @@ export class World implements WorldApi {
   private readonly byPhone: ReadonlyMap<string, Account>
   /** Ids of the public channels, ascending (forward sources). */
   private readonly publicIds: ReadonlyArray<number>
-  /** Builds the posts and counts their views and forwards (at this world's clock). */
+  /** Builds the posts and counts their views and forwards (aged at `asOf`). */
   private readonly builder: Posts
 
   private constructor(
@@ -36,29 +51,41 @@ export class World implements WorldApi {
     readonly accounts: ReadonlyArray<Account>,
     readonly channels: ReadonlyArray<ChannelInfo>,
     states: ReadonlyArray<ChannelState>,
-    now: number,
+    readonly start: number,
+    private readonly wallMs: () => number,
   ) {
-    this.clock = now
+    this.told = start
     this.states = new Map(states.map((s) => [s.info.id, s]))
     this.byUsername = new Map(channels.map((c) => [c.username.toLowerCase(), c]))
     this.byUserId = new Map(accounts.map((a) => [a.userId, a]))
     this.byPhone = new Map(accounts.map((a) => [a.phone, a]))
     this.publicIds = channels.filter((c) => !c.isPrivate).map((c) => c.id)
-    this.builder = new Posts({ publicIds: this.publicIds, accounts, now: () => this.clock })
+    this.builder = new Posts({ publicIds: this.publicIds, accounts, asOf: () => this.asOf() })
   }
 
-  static create(options: WorldOptions): World {
-    const start = genesis(options)
-    return new World(options.seed, start.accounts, start.channels, start.states, start.now)
+  static create(options: WorldCreateOptions): World {
+    const clock = options.clock ?? Date.now
+    const start = genesis(options, options.start ?? Math.floor(clock() / 1000))
+    return new World(options.seed, start.accounts, start.channels, start.states, start.start, clock)
   }
 
   now(): number {
-    return this.clock
+    const now = Math.floor(this.wallMs() / 1000) + this.moved
+    if (now > this.told) this.told = now
+    return this.told
+  }
+
+  nowMs(): number {
+    return this.wallMs() + this.moved * 1000
+  }
+
+  asOf(): number {
+    return this.start + this.moved
   }
 
   advance(seconds: number): void {
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError("the clock only moves forward")
-    this.clock += Math.floor(seconds)
+    this.moved += Math.floor(seconds)
     for (const s of this.states.values()) s.version++
   }
 
@@ -119,9 +146,8 @@ export class World implements WorldApi {
       }
       if (minId === 0) minId = id
       maxId = id
-      const date = s.dateOf(id)
-      views += this.builder.views(s, id, date)
-      forwards += this.builder.forwards(s, id, date)
+      views += this.builder.views(s, id)
+      forwards += this.builder.forwards(s, id)
       replies += repliesOf(s, id)
       reactions += reactionTotal(s, id)
     }
@@ -133,12 +159,13 @@ export class World implements WorldApi {
     const s = this.state(channelId)
     if (!Number.isInteger(count) || count < 0) throw new RangeError("count must be a non-negative integer")
     const out: Array<Post> = []
+    const date = this.now()
+    const asOf = this.asOf()
     for (let i = 0; i < count; i++) {
-      s.publishedDates.push(this.clock)
-      s.maxId++
+      const id = s.publish(date, asOf)
       s.count++
-      const pts = s.recordChange("new", [s.maxId], this.clock)
-      const post = this.builder.build(s, s.maxId)
+      const pts = s.recordChange("new", [id], date)
+      const post = this.builder.build(s, id)
       out.push(post)
       this.emit({ _tag: "NewPost", channelId, post, pts })
     }
@@ -151,8 +178,9 @@ export class World implements WorldApi {
     const current = this.builder.build(s, id)
     const next = text ?? `${current.text} (edited)`
     const entities = next.startsWith(current.text) ? current.entities : detectEntities(next)
-    s.edits.set(id, { text: next, entities, editDate: this.clock })
-    const pts = s.recordChange("edit", [id], this.clock)
+    const date = this.now()
+    s.edits.set(id, { text: next, entities, editDate: date })
+    const pts = s.recordChange("edit", [id], date)
     const post = this.builder.build(s, id)
     this.emit({ _tag: "EditPost", channelId, post, pts })
     return post
@@ -176,7 +204,7 @@ export class World implements WorldApi {
       s.reactionDeltas.delete(id)
     }
     s.count -= removed.length
-    const pts = s.recordChange("delete", removed, this.clock)
+    const pts = s.recordChange("delete", removed, this.now())
     this.emit({ _tag: "DeletePosts", channelId, ids: removed, pts })
     return removed
   }
@@ -186,7 +214,7 @@ export class World implements WorldApi {
     if (ids === undefined) return this.bumpAll(s, s.views, delta)
     const changed = this.bumpSome(s, s.views, delta, ids)
     for (const id of changed) {
-      this.emit({ _tag: "Views", channelId, id, views: this.builder.views(s, id, s.dateOf(id)) })
+      this.emit({ _tag: "Views", channelId, id, views: this.builder.views(s, id) })
     }
     return changed.length
   }
@@ -196,7 +224,7 @@ export class World implements WorldApi {
     if (ids === undefined) return this.bumpAll(s, s.forwards, delta)
     const changed = this.bumpSome(s, s.forwards, delta, ids)
     for (const id of changed) {
-      this.emit({ _tag: "Forwards", channelId, id, forwards: this.builder.forwards(s, id, s.dateOf(id)) })
+      this.emit({ _tag: "Forwards", channelId, id, forwards: this.builder.forwards(s, id) })
     }
     return changed.length
   }

@@ -20,8 +20,9 @@ export interface Harness {
 
 export const DESCRIPTOR = { mainDc: 2, admin: "http://127.0.0.1:1" }
 
-export function harness(): Harness {
-  const world: WorldApi = World.create({ seed: 7, channels: 2, posts: 40 })
+/** An admin app over a small world whose wall clock is `clock` (ms). */
+export function harness(clock: () => number = Date.now): Harness {
+  const world: WorldApi = World.create({ seed: 7, channels: 2, posts: 40, clock })
   const drops: Array<{ readonly userId?: number; readonly dcId?: number }> = []
   const control = {
     flood: new Flood(() => 0, methodName),

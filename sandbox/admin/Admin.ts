@@ -57,7 +57,7 @@ const ROUTES: ReadonlyArray<string> = [
   "GET /clock",
   "POST /clock {advance}",
   "GET /flood",
-  "PUT /flood {method, userId?, rate, burst, maxWaitS?}",
+  "PUT /flood {method, userId?, rate, burst, maxWaitS?, premium?}",
   "DELETE /flood",
   "GET /faults",
   "POST /faults {_tag, ...}",

@@ -4,6 +4,7 @@ import type { Fault, FloodBudget } from "../control/Control.ts"
 import type { AdminContext } from "./AdminContext.ts"
 import {
   atMost,
+  boolean,
   integer,
   name,
   nonNegativeInt,
@@ -31,18 +32,20 @@ function naming<A>(f: () => A): A {
 
 /** Validates a flood budget body. */
 export function parseFloodBudget(body: Body): FloodBudget {
-  onlyFields(body, ["method", "userId", "rate", "burst", "maxWaitS"])
+  onlyFields(body, ["method", "userId", "rate", "burst", "maxWaitS", "premium"])
   const method = required(body, "method", name)
   const userId = optional(body, "userId", positiveInt)
   const rate = required(body, "rate", positiveNumber)
   const burst = required(body, "burst", positiveInt)
   const maxWaitS = optional(body, "maxWaitS", positiveInt)
+  const premium = optional(body, "premium", boolean)
   return {
     method,
     ...(userId !== undefined ? { userId } : {}),
     rate,
     burst,
     ...(maxWaitS !== undefined ? { escalate: { maxWaitS } } : {}),
+    ...(premium === true ? { premium } : {}),
   }
 }
 

@@ -17,6 +17,11 @@ export interface FloodBudget {
    * the time the bucket needs to refill one request.
    */
   readonly escalate?: { readonly maxWaitS: number }
+  /**
+   * A speed limit that Telegram Premium lifts (downloads): its waits answer FLOOD_PREMIUM_WAIT_X, not FLOOD_WAIT_X.
+   * No sandbox account has Premium, so every account is held to it.
+   */
+  readonly premium?: boolean
 }
 
 export interface FloodControl {
@@ -25,6 +30,8 @@ export interface FloodControl {
   list(): ReadonlyArray<FloodBudget>
   /** Takes a token for (userId, method): 0 when allowed, else the FLOOD_WAIT seconds (at least 1). */
   check(userId: number, method: string): number
+  /** True when a Premium speed limit covers `method`: its waits are FLOOD_PREMIUM_WAIT_X. */
+  premiumLimited(method: string): boolean
   /**
    * Counts a new connection of an auth key: false (transport error -429) when, while any budget is in force, the key
    * opened CONNECTIONS_PER_MINUTE connections within the last minute.

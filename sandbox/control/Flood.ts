@@ -58,6 +58,7 @@ export class Flood implements FloodControl {
       rate: budget.rate,
       burst: budget.burst,
       ...(budget.escalate !== undefined ? { escalate: { maxWaitS: budget.escalate.maxWaitS } } : {}),
+      ...(budget.premium === true ? { premium: true } : {}),
     })
     this.buckets.delete(key)
   }
@@ -80,6 +81,11 @@ export class Flood implements FloodControl {
 
   list(): ReadonlyArray<FloodBudget> {
     return [...this.budgets.values()]
+  }
+
+  premiumLimited(method: string): boolean {
+    for (const budget of this.budgets.values()) if (budget.premium === true && budget.method === method) return true
+    return false
   }
 
   check(userId: number, method: string): number {
@@ -142,6 +148,8 @@ export const TELEGRAM_LIKE_BUDGETS: ReadonlyArray<FloodBudget> = [
   { method: "channels.GetFullChannel", rate: 0.2, burst: 10, escalate: { maxWaitS: 3_600 } },
   // Username resolution is what Telegram punishes hardest: bursts end in waits of hours.
   { method: "contacts.ResolveUsername", rate: 0.05, burst: 5, escalate: { maxWaitS: 86_400 } },
+  // Downloads without Premium: parts of up to 1 MB, 20 back to back, then 2 a second (FLOOD_PREMIUM_WAIT_X).
+  { method: "upload.GetFile", rate: 2, burst: 20, premium: true },
 ]
 
 /**

@@ -11,6 +11,7 @@ import { type Handlers, makeContext, type MethodsOptions } from "./MethodContext
 import { messagesMethods } from "./messages.ts"
 import { statsMethods } from "./stats.ts"
 import { updatesMethods } from "./updates.ts"
+import { uploadMethods } from "./upload.ts"
 import { usersMethods } from "./users.ts"
 
 /**
@@ -56,6 +57,7 @@ const HANDLERS: Handlers = {
   ...messagesMethods,
   ...statsMethods,
   ...authMethods,
+  ...uploadMethods,
 }
 
 export function makeMethods(options: MethodsOptions): MethodTable {

@@ -119,7 +119,7 @@ export function makeDispatcher(
     if (injected) return fail(injected.code, injected.message)
     if (userId !== undefined) {
       const wait = flood.check(userId, method)
-      if (wait > 0) return fail(420, `FLOOD_WAIT_${wait}`)
+      if (wait > 0) return fail(420, `${flood.premiumLimited(method) ? "FLOOD_PREMIUM_WAIT" : "FLOOD_WAIT"}_${wait}`)
     }
     const delay = faults.latency(method)
     if (delay > 0) await options.sleep(delay)

@@ -35,11 +35,48 @@ export const SALT_POLL = 0x706f6c6c
 export const SALT_WEB = 0x77656270
 export const SALT_USER = 0x75736572
 
+/**
+ * A file reference: 8 bytes that only this post's file has, then the post it comes from (channel id and post id), from
+ * which upload.getFile finds the file (references are opaque to clients, as Telegram's are).
+ */
 export function fileReference(post: Post, salt: number): Buffer {
-  const b = Buffer.alloc(8)
+  const b = Buffer.alloc(16)
   b.writeUInt32LE(mix32(post.channelId, post.id, salt, 3), 0)
   b.writeUInt32LE(mix32(post.channelId, post.id, salt, 4), 4)
+  b.writeUInt32LE(post.channelId, 8)
+  b.writeUInt32LE(post.id, 12)
   return b
+}
+
+/** The post a file reference names, or undefined when it is no sandbox file reference. */
+export function referencedPost(reference: Uint8Array): { channelId: number; postId: number } | undefined {
+  if (reference.length !== 16) return undefined
+  const view = new DataView(reference.buffer, reference.byteOffset, reference.byteLength)
+  return { channelId: view.getUint32(8, true), postId: view.getUint32(12, true) }
+}
+
+/**
+ * `length` bytes of a file's content from `offset`: deterministic noise of the file's identity, so a download can be
+ * checked byte for byte. `file` is the file's id (its two 32-bit halves) and `variant` tells its sizes apart.
+ */
+export function fileContent(file: Pair, variant: number, offset: number, length: number): Uint8Array {
+  const out = new Uint8Array(length)
+  const view = new DataView(out.buffer)
+  // Whole 4-byte words of the file; the first and last may be cut.
+  const first = Math.floor(offset / 4)
+  const last = Math.ceil((offset + length) / 4)
+  const word = new DataView(new ArrayBuffer(4))
+  for (let i = first; i < last; i++) {
+    const v = mix32(file[0], file[1], variant, i)
+    const at = i * 4 - offset
+    if (at >= 0 && at + 4 <= length) {
+      view.setUint32(at, v, true)
+      continue
+    }
+    word.setUint32(0, v, true)
+    for (let b = 0; b < 4; b++) if (at + b >= 0 && at + b < length) out[at + b] = word.getUint8(b)
+  }
+  return out
 }
 
 export interface SizeSpec {

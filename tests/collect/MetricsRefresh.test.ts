@@ -21,11 +21,14 @@ const SPAN = ROUNDS * ROUND
 sandboxTest(
   "refresh: snapshots per post follow its age over simulated hours; views cost 10 requests per 1,000",
   async () => {
-    await using h = await syncHarness(backend, { channels: 2, posts: 0 })
+    // The sandbox's wall clock stands still: its clock moves only with the test's moves, round by round.
+    const wallMs = Date.now()
+    await using h = await syncHarness(backend, { channels: 2, posts: 0, clock: () => wallMs })
     const world = h.sandbox.world
     const [a, b] = [1_000_000, 1_000_001]
-    // Start on the hour, so the grid is easy to count: every 10 minutes on day one, hourly after.
-    world.advance((3_600 - (world.now() % 3_600)) % 3_600)
+    // Start on the hour, so the grid is easy to count (every 10 minutes on day one, hourly after), and an hour ahead
+    // of the wall clock at least, so that the history sync's snapshots (at tgpulse's wall clock) come before it.
+    world.advance(3_600 + (3_600 - (world.now() % 3_600)) % 3_600)
     const t0 = world.now()
     const publish = async (channel: number) => {
       const { ids } = await admin(h.sandbox, `/channels/${channel}/posts`, { body: { count: COHORT } })

@@ -27,6 +27,7 @@ const EITHER_PARITY: ReadonlySet<number> = new Set([
   ID.httpWait,
   ID.msgsStateReq,
   ID.msgResendReq,
+  ID.msgResendAnsReq,
   ID.getFutureSalts,
   ID.destroySession,
 ])
@@ -215,6 +216,17 @@ export class EncryptedSessions {
       }
       case ID.msgResendReq:
         return this.sendEncrypted(entry, session, session.answers.withMsgIds(longs(r, "msg_resend_req")).map(again))
+      case ID.msgResendAnsReq: {
+        // The answers to these requests, named by the client's own msg_ids (service_messages_about_messages).
+        const ids = longs(r, "msg_resend_ans_req")
+        return this.sendEncrypted(entry, session, ids.flatMap((id) => answerAgain(session, id)))
+      }
+      case ID.msgsAllInfo:
+      case ID.msgsStateInfo:
+      case ID.msgDetailedInfo:
+      case ID.msgNewDetailedInfo:
+        // What the client tells of its own state: informative, answered by nothing (an acknowledgment at most).
+        return
       case ID.destroySession: {
         const target = r.int64()
         const existed = target !== session.id && entry.sessions.delete(target)

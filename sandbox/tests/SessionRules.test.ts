@@ -280,3 +280,29 @@ sandboxTest(
     }
   },
 )
+
+sandboxTest(
+  "SessionRules: msg_resend_ans_req sends again the answer to a request named by its own msg_id; msgs_all_info and " +
+    "msgs_state_info from the client are answered by nothing",
+  async () => {
+    await using sandbox = await startSandbox()
+    const client = await connected(sandbox)
+    try {
+      const request = client.send(nearestDc())
+      const answer = await client.next(answerTo(request))
+      client.send(new Writer().uint32(ID.msgResendAnsReq).vectorLong([request]).finish(), { contentRelated: false })
+      assertEquals((await client.next(answerTo(request))).msgId, answer.msgId, "the same answer, as the same message")
+      // msgs_all_info#8cc0d131 msg_ids:Vector<long> info:string; msgs_state_info#04deb57d req_msg_id:long info:string
+      const notices = [
+        client.send(new Writer().uint32(ID.msgsAllInfo).vectorLong([request]).bytes(new Uint8Array([4])).finish()),
+        client.send(new Writer().uint32(ID.msgsStateInfo).int64(1n).bytes(new Uint8Array([1])).finish()),
+      ]
+      const probe = client.send(ping(40n))
+      await client.next((m) => m.ctor === ID.pong && refersTo(m) === probe)
+      const said = client.pending().filter((m) => m.ctor !== ID.msgsAck && notices.includes(refersTo(m)))
+      assertEquals(said.map((m) => m.ctor.toString(16)), [], "nothing answers the notices")
+    } finally {
+      await client.close()
+    }
+  },
+)

@@ -1,4 +1,7 @@
-/** auth.* and account.getPassword: sign-in with the test code, 2FA by SRP, and authorizations exported between DCs. */
+/**
+ * auth.* and account.getPassword: sign-in with the test code, 2FA by SRP, authorizations exported between DCs, and
+ * temporary keys bound to permanent ones.
+ */
 import { Buffer } from "node:buffer"
 import { timingSafeEqual } from "node:crypto"
 import { type Caller, fail } from "../session/Rpc.ts"
@@ -70,6 +73,22 @@ function importAuthorization(ctx: MethodContext, request: Api.auth.ImportAuthori
   return authorization(account)
 }
 
+/**
+ * auth.bindTempAuthKey (core.telegram.org/method/auth.bindTempAuthKey): binds the caller's temporary key to a
+ * permanent one; the session layer, which knows the keys, checks the binding message.
+ */
+function bindTempAuthKey(_ctx: MethodContext, request: Api.auth.BindTempAuthKey, caller: Caller): boolean {
+  if (!caller.bindTempKey) return fail(400, "TEMP_AUTH_KEY_EMPTY")
+  const refusal = caller.bindTempKey({
+    permAuthKeyId: BigInt.asUintN(64, fromLong(request.permAuthKeyId)),
+    nonce: fromLong(request.nonce),
+    expiresAt: request.expiresAt,
+    encryptedMessage: Uint8Array.from(request.encryptedMessage ?? []),
+  })
+  if (refusal !== undefined) fail(400, refusal)
+  return true
+}
+
 function logOut(): Api.auth.LoggedOut {
   return new Api.auth.LoggedOut({})
 }
@@ -82,4 +101,5 @@ export const authMethods: Handlers = {
   "auth.ExportAuthorization": exportAuthorization,
   "auth.ImportAuthorization": importAuthorization,
   "auth.LogOut": logOut,
+  "auth.BindTempAuthKey": bindTempAuthKey,
 }

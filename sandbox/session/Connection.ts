@@ -150,9 +150,9 @@ export class Connection {
     if (packet.length < 8) throw new ProtocolError(`Packet too short: ${packet.length} bytes`)
     const keyId = Buffer.from(packet.buffer, packet.byteOffset, 8).readBigUInt64LE(0)
     if (keyId === 0n) return this.onPlain(packet)
-    const entry = this.dc.keys.get(keyId)
-    // Transport error -404: unknown auth key; -429: the key opened too many connections of late. Then close, as
-    // Telegram does.
+    const entry = this.dc.liveKey(keyId)
+    // Transport error -404: unknown auth key (or a temporary one past its expiry: core.telegram.org/api/pfs); -429: the
+    // key opened too many connections of late. Then close, as Telegram does.
     if (!entry) return await this.transportError(-404, `Unknown auth key ${keyId}`)
     if (this.entry === undefined && !this.dc.env.admitConnection(entry.id)) {
       return await this.transportError(-429, "Too many connections of one auth key (transport flood)")
@@ -179,7 +179,7 @@ export class Connection {
     this.handshake ??= new Handshake(this.dc.env.rsa, () => Math.floor(this.dc.env.nowMs() / 1000))
     const { answer, key } = this.handshake.step(body)
     if (key) {
-      this.dc.addKey(key.authKey, undefined).salt = key.salt
+      this.dc.addKey(key.authKey, undefined, key.expiresIn).salt = key.salt
       // dh_gen_ok ends with new_nonce_hash1: a flipped bit there fails the client's check of step 3.
       if (this.dc.env.spoilKeyExchange()) answer[answer.length - 1]! ^= 1
     }

@@ -6,6 +6,7 @@ import { Connection } from "./Connection.ts"
 import { periodOf } from "./Salts.ts"
 import type { SessionState } from "./SessionState.ts"
 import type { Caller } from "./Rpc.ts"
+import { expired, type TempKey, temporaryKey, unbind } from "./TempKeys.ts"
 import { LayerError, loadedSchema, servedLayer, updatesFromOwn } from "../tl/Layers.ts"
 import { LAYER } from "../tl/Tl.ts"
 
@@ -16,6 +17,7 @@ export type LogFn = (level: LogLevel, message: string, fields?: Record<string, u
 export interface AuthKeyEntry {
   readonly id: bigint
   readonly key: Uint8Array
+  /** The user it acts as: its own sign-in, or (a temporary key) that of the permanent key it is bound to. */
   userId: number | undefined
   /** Its first salt and the period it belongs to (the later ones: Salts.ts). */
   salt: bigint
@@ -23,6 +25,10 @@ export interface AuthKeyEntry {
   readonly sessions: Map<bigint, SessionState>
   /** Used by two live sessions at once while duplicated keys are refused: every later call answers 406. */
   duplicated?: boolean
+  /** A temporary key: its expiry and binding (TempKeys.ts). */
+  readonly temp?: TempKey
+  /** A permanent key: the temporary key bound to it, if any (one at a time). */
+  boundTemp?: AuthKeyEntry | undefined
 }
 
 /** The caller of one request; the dispatcher records the layer announced by invokeWithLayer. */
@@ -104,18 +110,37 @@ export class Dc {
     await this.acceptLoop?.catch(() => {})
   }
 
-  /** Registers a ready-made key (the ones behind the descriptor's session strings). */
-  addKey(key: Uint8Array, userId: number | undefined): AuthKeyEntry {
-    const entry: AuthKeyEntry = {
-      id: authKeyId(key),
-      key,
-      userId,
-      salt: saltFor(key),
-      saltPeriod: periodOf(this.env.nowMs() / 1000),
-      sessions: new Map(),
+  /**
+   * Registers a key: a ready-made one (behind the descriptor's session strings) or one a key exchange made; with
+   * `expiresIn`, a temporary key that is forgotten that many seconds from now (expired ones are swept meanwhile).
+   */
+  addKey(key: Uint8Array, userId: number | undefined, expiresIn?: number): AuthKeyEntry {
+    const nowSec = this.env.nowMs() / 1000
+    const base = { id: authKeyId(key), key, salt: saltFor(key), saltPeriod: periodOf(nowSec), sessions: new Map() }
+    if (expiresIn !== undefined) {
+      for (const entry of this.keys.values()) if (expired(entry, nowSec)) this.forget(entry)
     }
+    const entry: AuthKeyEntry = expiresIn === undefined
+      ? { ...base, userId }
+      : temporaryKey(base, Math.floor(nowSec) + expiresIn)
     this.keys.set(entry.id, entry)
     return entry
+  }
+
+  /**
+   * The key with id `keyId`, or undefined when there is none: never made, or a temporary key past its expiry, which is
+   * forgotten then (the server "discards" it: core.telegram.org/mtproto/auth_key).
+   */
+  liveKey(keyId: bigint): AuthKeyEntry | undefined {
+    const entry = this.keys.get(keyId)
+    if (!entry || !expired(entry, this.env.nowMs() / 1000)) return entry
+    this.forget(entry)
+    return undefined
+  }
+
+  private forget(entry: AuthKeyEntry): void {
+    unbind(entry)
+    this.keys.delete(entry.id)
   }
 
   /** A server msg_id: time-based, strictly increasing, ≡ 1 mod 4 for answers and ≡ 3 mod 4 for pushes. */
@@ -136,8 +161,9 @@ export class Dc {
     let sent = 0
     // The same Updates in each layer its sessions announced, translated once per layer.
     const inLayer = new Map<number, Uint8Array | undefined>()
+    const nowSec = this.env.nowMs() / 1000
     for (const entry of this.keys.values()) {
-      if (entry.userId !== userId) continue
+      if (entry.userId !== userId || expired(entry, nowSec)) continue
       for (const session of entry.sessions.values()) {
         const c = session.connection
         if (!c || c.closed || !session.updates) continue

@@ -4,6 +4,7 @@ import type { FaultControl, FloodControl, RequestLog } from "../control/Control.
 import type { SessionCaller } from "./Dc.ts"
 import type { WorldApi } from "../world/Model.ts"
 import { type MethodTable, RpcFailure, serializeResult } from "./Rpc.ts"
+import { UNBOUND_TEMP_KEY_METHODS } from "./TempKeys.ts"
 import { Api, LAYER, readObject } from "../tl/Tl.ts"
 import { answerFromOwn, LayerError, loadSchema, requestToOwn, servedLayer } from "../tl/Layers.ts"
 import type { TlSchema } from "../tl/Schema.ts"
@@ -101,6 +102,7 @@ export function makeDispatcher(
       return { code, message }
     }
     if (apiIdError) return fail(400, "API_ID_INVALID")
+    if (caller.unboundTempKey && !UNBOUND_TEMP_KEY_METHODS.has(method)) return fail(401, "AUTH_KEY_PERM_EMPTY")
     const userId = caller.userId
     if (userId === undefined && !options.allowedBeforeLogin(method)) return fail(401, "AUTH_KEY_UNREGISTERED")
     if (userId !== undefined) {

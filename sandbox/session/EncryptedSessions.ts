@@ -14,6 +14,7 @@ import { currentSalt, futureSalts, saltTaken } from "./Salts.ts"
 import { newSession, type SessionState } from "./SessionState.ts"
 import { inflate, rpcResult } from "./RpcResult.ts"
 import { SERVICE as ID } from "./Service.ts"
+import { bindTempKey } from "./TempKeys.ts"
 
 /**
  * Service messages whose seqno parity clients disagree on, accepted with either, as Telegram does: several libraries
@@ -276,6 +277,8 @@ export class EncryptedSessions {
       wantsUpdates() {
         session.updates = true
       },
+      unboundTempKey: entry.temp !== undefined && entry.temp.perm === undefined,
+      bindTempKey: (binding) => bindTempKey(this.dc.keys, { temp: entry, msgId, sessionId: session.id }, binding),
     }
     session.answers.started(msgId)
     const answer = await this.dc.env.invoke(body, caller)

@@ -48,6 +48,8 @@ export class RawClient {
   private closedFlag = false
   /** msg_ids of answers taken by `call`, not acknowledged yet. */
   private readonly callAnswers: Array<bigint> = []
+  /** Transport errors received (a 4-byte packet: -404 for an unknown or expired auth key), oldest first. */
+  readonly transportErrors: Array<number> = []
   /** Quick ack tokens received, oldest first. */
   readonly quickAcks: Array<number> = []
   /** The quick ack token each message sent with `quickAck` should get back, by msg_id. */
@@ -221,6 +223,7 @@ export class RawClient {
           const packet = this.buffer.subarray(4, 4 + len)
           this.buffer = this.buffer.subarray(4 + len)
           if (packet.length > 4) this.onPacket(packet)
+          else if (packet.length === 4) this.transportErrors.push(Buffer.from(packet).readInt32LE(0))
         }
       }
     } catch {

@@ -41,6 +41,21 @@ export interface Caller {
   readonly layer: number
   /** The key is duplicated and refused: the call answers 406 AUTH_KEY_DUPLICATED. */
   readonly keyDuplicated?: boolean
+  /** A temporary key bound to no permanent key: only a few methods are open to it (401 AUTH_KEY_PERM_EMPTY). */
+  readonly unboundTempKey?: boolean
+  /**
+   * Binds the caller's temporary key (auth.bindTempAuthKey, checked by the session layer, which knows the keys, the
+   * request's msg_id and session); the refusal's error message, or undefined once bound. None: a caller without keys.
+   */
+  bindTempKey?(binding: TempKeyBinding): string | undefined
+}
+
+/** The arguments of auth.bindTempAuthKey (perm_auth_key_id as an unsigned 64-bit integer, as auth key ids are). */
+export interface TempKeyBinding {
+  readonly permAuthKeyId: bigint
+  readonly nonce: bigint
+  readonly expiresAt: number
+  readonly encryptedMessage: Uint8Array
 }
 
 export type MethodHandler = (request: any, caller: Caller) => RpcResult | Promise<RpcResult>

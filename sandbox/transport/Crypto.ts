@@ -108,6 +108,25 @@ export function deriveAesKeyIv(authKey: Uint8Array, msgKey: Uint8Array, x: 0 | 8
   }
 }
 
+/**
+ * MTProto 1.0 message key derivation (core.telegram.org/mtproto/description_v1), still used for the binding message of
+ * auth.bindTempAuthKey; x = 0 for client-to-server messages, 8 for server-to-client.
+ */
+export function deriveAesKeyIvV1(
+  authKey: Uint8Array,
+  msgKey: Uint8Array,
+  x: 0 | 8,
+): { key: Uint8Array; iv: Uint8Array } {
+  const a = sha1(msgKey, authKey.subarray(x, x + 32))
+  const b = sha1(authKey.subarray(32 + x, 48 + x), msgKey, authKey.subarray(48 + x, 64 + x))
+  const c = sha1(authKey.subarray(64 + x, 96 + x), msgKey)
+  const d = sha1(msgKey, authKey.subarray(96 + x, 128 + x))
+  return {
+    key: concat(a.subarray(0, 8), b.subarray(8, 20), c.subarray(4, 16)),
+    iv: concat(a.subarray(8, 20), b.subarray(0, 8), c.subarray(16, 20), d.subarray(0, 8)),
+  }
+}
+
 /** msg_key_large = SHA256(auth_key[88+x : 120+x] ‖ plaintext): msg_key is its middle, a quick ack its first 32 bits. */
 export function messageKeyLarge(authKey: Uint8Array, plaintext: Uint8Array, x: 0 | 8): Uint8Array {
   return sha256(authKey.subarray(88 + x, 120 + x), plaintext)

@@ -18,7 +18,12 @@ const SERVER_DH_INNER_DATA = 0xb5890dba
 const CLIENT_DH_INNER_DATA = 0x6643b654
 const DH_GEN_OK = 0x3bcbf734
 const DH_GEN_FAIL = 0xa69dae02
-const P_Q_INNER_DATA = [0x83c95aec, 0xa9f55f95, 0x3c6a84d4, 0x56fddf88] // plain, _dc, _temp_dc, _temp (old)
+const P_Q_INNER_DATA_DC = 0xa9f55f95
+/** p_q_inner_data_temp_dc: a temporary key (core.telegram.org/mtproto/auth_key), with its dc and expires_in. */
+const P_Q_INNER_DATA_TEMP_DC = 0x56fddf88
+/** The older p_q_inner_data_temp: expires_in and no dc. */
+const P_Q_INNER_DATA_TEMP = 0x3c6a84d4
+const P_Q_INNER_DATA = [0x83c95aec, P_Q_INNER_DATA_DC, P_Q_INNER_DATA_TEMP, P_Q_INNER_DATA_TEMP_DC]
 
 /** A failed key exchange step; the connection is closed. */
 export class HandshakeError extends Error {
@@ -37,6 +42,8 @@ export interface NewAuthKey {
   readonly authKey: Uint8Array
   /** The first server salt: new_nonce[0:8] xor server_nonce[0:8], as a signed 64-bit number. */
   readonly salt: bigint
+  /** A temporary key (p_q_inner_data_temp_dc or _temp): the seconds it lives at most. A permanent key: undefined. */
+  readonly expiresIn?: number
 }
 
 /** One key exchange in progress on one connection. Feed it each unencrypted request body. */
@@ -48,6 +55,7 @@ export class Handshake {
   private a: bigint | undefined
   private tmpKey: Uint8Array | undefined
   private tmpIv: Uint8Array | undefined
+  private expiresIn: number | undefined
 
   constructor(private readonly rsa: RsaKey, private readonly nowSeconds: () => number) {}
 
@@ -106,6 +114,8 @@ export class Handshake {
     }
     if (innerPq !== this.pq[0] * this.pq[1]) throw new HandshakeError("p_q_inner_data pq mismatch")
     this.newNonce = Uint8Array.from(inner.raw(32))
+    if (innerId === P_Q_INNER_DATA_DC || innerId === P_Q_INNER_DATA_TEMP_DC) inner.int32() // dc
+    this.expiresIn = innerId === P_Q_INNER_DATA_TEMP || innerId === P_Q_INNER_DATA_TEMP_DC ? inner.int32() : undefined
     const ns = concat(this.newNonce, this.serverNonce!)
     const sn = concat(this.serverNonce!, this.newNonce)
     const nn = concat(this.newNonce, this.newNonce)
@@ -160,7 +170,10 @@ export class Handshake {
     const salt = Buffer.from(this.newNonce.subarray(0, 8).map((b, i) => b ^ this.serverNonce![i]!)).readBigInt64LE(0)
     const answer = new Writer().uint32(DH_GEN_OK).raw(this.nonce!).raw(this.serverNonce!).raw(hash1).finish()
     this.a = undefined
-    return { answer, key: { authKey, salt } }
+    return {
+      answer,
+      key: this.expiresIn === undefined ? { authKey, salt } : { authKey, salt, expiresIn: this.expiresIn },
+    }
   }
 
   private genFail(): Uint8Array {
@@ -219,9 +232,9 @@ function pqInnerDataLength(data: Uint8Array): number | undefined {
     r.bytes()
     r.bytes()
     r.raw(64) // nonce, server_nonce, new_nonce
-    if (id === 0xa9f55f95) r.int32() // dc
-    if (id === 0x56fddf88) r.raw(8) // dc, expires_in
-    if (id === 0x3c6a84d4) r.int32() // expires_in
+    if (id === P_Q_INNER_DATA_DC) r.int32() // dc
+    if (id === P_Q_INNER_DATA_TEMP_DC) r.raw(8) // dc, expires_in
+    if (id === P_Q_INNER_DATA_TEMP) r.int32() // expires_in
     return r.offset
   } catch {
     return undefined

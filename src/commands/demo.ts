@@ -110,7 +110,8 @@ export const demo = Command.make("demo", {
       for (const line of report) yield* Console.log(line)
       yield* Console.log(NEXT_STEPS)
       if (!flags.serve) return
-      // What was collected, in a browser: the sandbox's posts are dated from 2026-01-01, hence all time.
+      // What was collected, in a browser, over all time: the sandbox's history lies behind its start (its statistics
+      // reach 30 days back), so no shorter period would show all of it.
       const address = yield* serveApi(config.api.bind, {
         token: config.api.token,
         version: denoJson.version,

@@ -11,13 +11,15 @@ const ids = (posts: ReadonlyArray<Post>) => posts.map((p) => p.id)
 const small: WorldOptions = { seed: 42, channels: 5, posts: 2_000 }
 
 /** A post with its dates moved by `by` seconds. */
-const shifted = (p: Post | undefined, by: number): Post | undefined =>
-  p && {
+function shifted<P extends Post | undefined>(p: P, by: number): P {
+  if (p === undefined) return p
+  return {
     ...p,
     date: p.date + by,
     editDate: p.editDate === undefined ? undefined : p.editDate + by,
     forward: p.forward && { ...p.forward, date: p.forward.date + by },
   }
+}
 
 Deno.test("World: the same options give the same world, its dates shifted by the start; another seed another", () => {
   const start = 1_800_000_000

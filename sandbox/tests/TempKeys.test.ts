@@ -8,7 +8,7 @@ import { authKeyOfSession, type RawClient } from "../session/RawClient.ts"
 import { authKeyId, deriveAesKeyIvV1, random } from "../transport/Crypto.ts"
 import { toLong } from "../tl/Tl.ts"
 import { assert, assertEquals } from "./support/assert.ts"
-import { sandboxTest, startSandbox, unlessHung } from "./support/sandbox.ts"
+import { admin, eventually, sandboxTest, startSandbox, unlessHung } from "./support/sandbox.ts"
 import { answerTo, connected } from "./support/session.ts"
 import { type Binding, bindingMessage, connectedWith, exchangeKey, outcome } from "./support/tempKeys.ts"
 
@@ -206,8 +206,8 @@ sandboxTest(
 )
 
 sandboxTest(
-  "TempKeys: a temporary key stops at its expires_in (or the earlier expires_at of its binding): transport error " +
-    "-404 as for a key the server never knew, on the connection using it and on a new one",
+  "TempKeys: a bound temporary key gets its user's pushes until its expires_in (or its binding's earlier expires_at), " +
+    "then none, and transport error -404 as for a key the server never knew, on its connection and on a new one",
   async () => {
     let nowMs = Date.now()
     await using sandbox = await startSandbox({ clock: () => nowMs })
@@ -231,10 +231,25 @@ sandboxTest(
         () => ({ expiresAt, outerExpiresAt: expiresAt }),
       )
       assertEquals(bound, true)
+      // A bound key gets its user's pushes (the first account's key gets them too if it is a member).
+      const second = sandbox.descriptor.accounts[1]!.userId
+      const channel = sandbox.world.channels.find((c) => c.memberUserIds.includes(second))!
+      const firstToo = channel.memberUserIds.includes(account.userId) ? 1 : 0
+      sandbox.world.publish(channel.id, 1)
+      await other.next((m) => m.ctor === Api.Updates.CONSTRUCTOR_ID)
       ahead(50)
       assertEquals(userIdOf(await ask(client, me())), account.userId, "before expires_in")
       assert((await ask(other, new Api.help.GetNearestDc())) instanceof Api.NearestDc, "before expires_at")
       ahead(20)
+      // Past expires_at and before the connection says anything: nothing is pushed to the key any more.
+      const [post] = sandbox.world.publish(channel.id, 1)
+      let sent: number | undefined
+      await eventually("the push in the push log", async () => {
+        const log = await admin(sandbox, `/pushes?channelId=${channel.id}`)
+        sent = log.entries.find((e: { ids: Array<number> }) => e.ids.includes(post!.id))?.sent
+        return sent !== undefined
+      })
+      assertEquals(sent, firstToo, "no push to the expired key")
       other.send(new Api.help.GetNearestDc().getBytes())
       await unlessHung("the server closing the connection", other.closed)
       assertEquals(other.transportErrors, [-404], "past the binding's expires_at")

@@ -1,5 +1,5 @@
 /** updates.*: the common box, getDifference, getChannelDifference over the pts log (core.telegram.org/api/updates). */
-import { type Caller, RawResult } from "../session/Rpc.ts"
+import { type Caller, fail, RawResult } from "../session/Rpc.ts"
 import { writeMessage, writeUpdate } from "../tl/Encode.ts"
 import { peerChannel, renderChannel } from "../tl/Render.ts"
 import { Api, toLong } from "../tl/Tl.ts"
@@ -126,13 +126,21 @@ function getDifference(ctx: MethodContext, request: Api.updates.GetDifference, c
   })
 }
 
+/**
+ * Errors as core.telegram.org/method/updates.getChannelDifference lists them: a pts left empty (0) is
+ * PERSISTENT_TIMESTAMP_EMPTY and one the channel never reached (ahead of its pts, or negative) is
+ * PERSISTENT_TIMESTAMP_INVALID; only a pts older than the log keeps is channelDifferenceTooLong ("the passed pts is too
+ * old", core.telegram.org/constructor/updates.channelDifferenceTooLong).
+ */
 function getChannelDifference(ctx: MethodContext, request: Api.updates.GetChannelDifference, caller: Caller) {
   const { world } = ctx
   const info = readable(world, request.channel, caller)
   const pts = Math.trunc(Number(request.pts) || 0)
   const limit = Math.min(DIFFERENCE_MAX_LIMIT, Math.max(1, Math.trunc(Number(request.limit) || 0)))
   const current = world.pts(info.id)
-  const changes = pts > current ? undefined : world.changesSince(info.id, pts)
+  if (pts === 0) return fail(400, "PERSISTENT_TIMESTAMP_EMPTY")
+  if (pts < 0 || pts > current) return fail(400, "PERSISTENT_TIMESTAMP_INVALID")
+  const changes = world.changesSince(info.id, pts)
   if (changes === undefined) return new RawResult(channelDifferenceTooLong(world, info, caller.userId, limit))
   if (changes.length === 0) {
     return new Api.updates.ChannelDifferenceEmpty({ final: true, pts: current, timeout: DIFFERENCE_TIMEOUT })

@@ -81,7 +81,8 @@ sandboxTest(
 )
 
 sandboxTest(
-  "getChannelDifference: empty when up to date, too long before the log or past the current pts",
+  "getChannelDifference: empty when up to date, too long before the log; an empty pts and one past the current pts " +
+    "are the documented errors",
   async () => {
     await using sandbox = await startSandbox({ channels: 1, posts: 300, ptsLogSize: 5 })
     const channel = sandbox.descriptor.channels[0]!
@@ -100,7 +101,7 @@ sandboxTest(
       world.publish(channel.id, 12)
       const current = world.pts(channel.id)
       assertEquals(world.changesSince(channel.id, p0), undefined, "the log no longer reaches back")
-      for (const [pts, limit] of [[p0, 10], [current + 1, 500]] as const) {
+      for (const [pts, limit] of [[p0, 10], [p0, 500]] as const) {
         const tooLong = await channelDifference(client, channel, pts, limit)
         assertEquals(tooLong.className, "updates.ChannelDifferenceTooLong")
         assertEquals([tooLong.final, tooLong.timeout], [true, 30])
@@ -122,17 +123,34 @@ sandboxTest(
         current,
         3,
       ])
-      // Access is checked as for every channel method.
-      const secret = sandbox.world.channels.find((c) => c.isPrivate)!
-      let error: any
-      try {
-        await channelDifference(client, { ...channel, id: secret.id, accessHash: secret.accessHash.toString() }, 1)
-      } catch (e) {
-        error = e
+      // A pts left empty, one the channel never reached, or a negative one: the errors Telegram documents
+      // (core.telegram.org/method/updates.getChannelDifference), never a difference.
+      const refused = async (c: Channel, pts: number) => {
+        try {
+          const answer = await channelDifference(client, c, pts)
+          return `answered ${answer.className}`
+        } catch (e) {
+          return `${(e as any).code} ${(e as any).errorMessage}`
+        }
       }
-      assertEquals(error?.errorMessage, "CHANNEL_PRIVATE")
+      assertEquals(await refused(channel, 0), "400 PERSISTENT_TIMESTAMP_EMPTY")
+      for (const pts of [current + 1, current + 100_000, -5]) {
+        assertEquals(await refused(channel, pts), "400 PERSISTENT_TIMESTAMP_INVALID", `pts ${pts}`)
+      }
+      assertEquals(
+        await refused(channel, current),
+        "answered updates.ChannelDifferenceEmpty",
+        "the current pts is fine",
+      )
+      // Access is checked first, as for every channel method.
+      const secret = sandbox.world.channels.find((c) => c.isPrivate)!
+      const hidden = { ...channel, id: secret.id, accessHash: secret.accessHash.toString() }
+      assertEquals(await refused(hidden, 1), "406 CHANNEL_PRIVATE")
+      assertEquals(await refused(hidden, 0), "406 CHANNEL_PRIVATE")
       const log = (await admin(sandbox, "/log?method=updates.GetChannelDifference")).entries
       assert(log.length >= 4, "the request log sees the method")
+      const outcomes = log.map((e: any) => e.outcome)
+      assertEquals(outcomes.filter((o: string) => o.startsWith("PERSISTENT_TIMESTAMP_")).length, 4)
     } finally {
       await client.destroy()
     }

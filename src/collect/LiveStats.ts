@@ -9,6 +9,8 @@ export interface LiveStats {
   readonly gapsRecovered: number
   readonly differences: number
   readonly tooLong: number
+  /** Channels whose pts Telegram refused (PERSISTENT_TIMESTAMP_INVALID/EMPTY) and that went on from their current one. */
+  readonly ptsResets: number
   readonly batches: number
   readonly queueDepth: number
   /** Milliseconds from receipt to commit of the last batch's oldest item. */
@@ -24,6 +26,7 @@ export const EMPTY: LiveStats = {
   gapsRecovered: 0,
   differences: 0,
   tooLong: 0,
+  ptsResets: 0,
   batches: 0,
   queueDepth: 0,
   lagMs: 0,

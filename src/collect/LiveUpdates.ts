@@ -2,7 +2,8 @@
  * Live updates: every account's pushed channel updates go through one bounded queue to one writer, which orders them
  * by the pts rules per channel, fills gaps with updates.getChannelDifference (after 0.5 s, as Telegram advises), and
  * commits each batch in one transaction together with the pts it reaches. Catch-up runs at start, after every
- * reconnection and every `reconcileSeconds`; a difference that is too long falls back to a history sync.
+ * reconnection and every `reconcileSeconds`; a difference that is too long falls back to a history sync, and a pts
+ * Telegram refuses (PERSISTENT_TIMESTAMP_INVALID/EMPTY) is reset to the channel's current one after a history sync.
  */
 import {
   Cause,
@@ -57,6 +58,16 @@ export class NothingToFollow extends Schema.TaggedError<NothingToFollow>()("Noth
   override get message(): string {
     return `none of the channels can be followed live (${this.channels}): each is private, unknown or not resolved`
   }
+}
+
+/** Telegram's refusals of the pts itself (core.telegram.org/method/updates.getChannelDifference, 400). */
+const PTS_REFUSED: ReadonlySet<string> = new Set(["PERSISTENT_TIMESTAMP_INVALID", "PERSISTENT_TIMESTAMP_EMPTY"])
+
+/** The refusal `error` is when Telegram refused the pts of a difference (undefined for any other failure). */
+function ptsRefusal(error: unknown): string | undefined {
+  const e = error as { _tag?: string; reason?: { _tag?: string; errorMessage?: string } }
+  const message = e?._tag === "TelegramError" && e.reason?._tag === "Unexpected" ? e.reason.errorMessage : undefined
+  return message !== undefined && PTS_REFUSED.has(message) ? message : undefined
 }
 
 /** A channel this run cannot use: its own problem, not the run's. */
@@ -138,10 +149,37 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
         return { pts, catchUp: fromHistory !== undefined }
       })
 
+      /**
+       * Telegram refused the pts (PERSISTENT_TIMESTAMP_INVALID: one the channel never reached; _EMPTY: none). As tdlib
+       * and mtcute do with a refused common pts (they read updates.getState again), the channel's own pts is read
+       * (channels.getFullChannel) and the channel goes on from it, its history synced first: what changed after the
+       * pts tgpulse really holds is unknown, as after a too-long difference. Telegram refusing the very pts it reports
+       * is no reason to reset again: the difference failed, and is asked again after the backoff.
+       */
+      const resetPts = Effect.fnUntraced(function* (info: ChannelInfo, request: DiffRequest, refusal: string) {
+        const [channelId, epoch] = [info.id, request.epoch]
+        const pts = (yield* telegram.getFullChannel(info)).pts ?? 0
+        if (pts <= 0 || pts === request.pts) {
+          const own = pts <= 0 ? "channels.getFullChannel gives no pts" : "the pts channels.getFullChannel gives"
+          return { _tag: "DiffFailed" as const, channelId, epoch, error: `${refusal} for pts ${request.pts} (${own})` }
+        }
+        yield* Effect.logWarning("channel pts refused: its history synced, it goes on from its current pts").pipe(
+          Effect.annotateLogs({ channel: describeChannel(info), error: refusal, pts: request.pts, reset: pts }),
+        )
+        yield* history.syncAll([refOf(info)], { limitPerRun: 0, concurrency: 1 })
+        return { _tag: "PtsReset" as const, channelId, epoch, pts }
+      })
+
       /** A difference, fetched beside the writer; a too-long one first syncs the channel's history. */
       const fetchDiff = (info: ChannelInfo, request: DiffRequest): Effect.Effect<LiveInput> =>
         Effect.gen(function* () {
-          const diff = yield* telegram.getChannelDifference(info, request.pts, DIFF_LIMIT)
+          const answered = yield* Effect.result(telegram.getChannelDifference(info, request.pts, DIFF_LIMIT))
+          if (answered._tag === "Failure") {
+            const refusal = ptsRefusal(answered.failure)
+            if (refusal === undefined) return yield* Effect.fail(answered.failure)
+            return yield* resetPts(info, request, refusal)
+          }
+          const diff = answered.success
           const { epoch } = request
           if (diff._tag !== "TooLong") {
             return { _tag: "Diff" as const, channelId: info.id, epoch, diff, viaHistory: false }

@@ -203,6 +203,7 @@ export const makeWriter = (deps: WriterDeps) =>
           duplicates: s.duplicates + step.duplicates,
           differences: s.differences + step.differences,
           tooLong: s.tooLong + step.tooLong,
+          ptsResets: s.ptsResets + step.ptsResets,
           gapsRecovered: s.gapsRecovered + step.gapsRecovered,
           batches: s.batches + (step.writes.size > 0 ? 1 : 0),
           queueDepth: Queue.sizeUnsafe(queue),
@@ -246,7 +247,8 @@ export const makeWriter = (deps: WriterDeps) =>
         state.stop()
         yield* Fiber.interrupt(writer)
         const rest = yield* Queue.clear(queue).pipe(Effect.orElseSucceed(() => []))
-        yield* round(rest.filter((i) => i._tag === "Event" || i._tag === "Diff" || i._tag === "Join")).pipe(
+        const flushed = new Set(["Event", "Diff", "PtsReset", "Join"])
+        yield* round(rest.filter((i) => flushed.has(i._tag))).pipe(
           Effect.catchCause((cause) => Effect.logError("final flush failed", cause)),
         )
         for (const channelId of [...lockOf.keys()]) yield* leave(channelId)

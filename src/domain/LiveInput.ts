@@ -35,6 +35,11 @@ export type LiveInput =
     readonly viaHistory: boolean
   }
   | { readonly _tag: "DiffFailed"; readonly channelId: number; readonly epoch?: number; readonly error: string }
+  /**
+   * Telegram refused the pts a difference was asked from (PERSISTENT_TIMESTAMP_INVALID or _EMPTY): the channel goes on
+   * from `pts`, its pts as channels.getFullChannel gave it (lower or higher), its history synced meanwhile.
+   */
+  | { readonly _tag: "PtsReset"; readonly channelId: number; readonly epoch?: number; readonly pts: number }
   /** The highest post id stored for a channel, read again (a history sync beside may have stored newer posts). */
   | { readonly _tag: "StoredTop"; readonly channelId: number; readonly top: number }
 
@@ -45,6 +50,8 @@ export interface Writes {
   readonly metrics: Array<CounterChange>
   /** The pts these writes reach (undefined: only counters). */
   pts: number | undefined
+  /** True when `pts` replaces the stored one even if lower (a PtsReset in the batch). */
+  reset?: boolean
 }
 
 /** A difference to fetch: from `pts` on. */
@@ -64,6 +71,8 @@ export interface Step {
   readonly received: number
   readonly differences: number
   readonly tooLong: number
+  /** Channels whose pts was reset (PtsReset). */
+  readonly ptsResets: number
   readonly gapsRecovered: number
   readonly failedDiffs: ReadonlyArray<{ readonly channelId: number; readonly error: string }>
   /** Receipt times of what this batch applied, and the pts-moving ones with their pts (latency probes). */

@@ -153,6 +153,7 @@ export class LiveState {
     let received = 0
     let differences = 0
     let tooLong = 0
+    let ptsResets = 0
     let gapsRecovered = 0
     let oldest = now
     // Where each post staged in this batch stands: counters received after it are written after it.
@@ -234,6 +235,22 @@ export class LiveState {
           channel.failedAt = now
           channel.failures++
           failedDiffs.push({ channelId: input.channelId, error: input.error })
+          break
+        }
+        case "PtsReset": {
+          const channel = this.current(input)
+          if (!channel) break
+          channel.inFlight = false
+          channel.failedAt = undefined
+          channel.failures = 0
+          const w = of(input.channelId)
+          channel.gate.reset(input.pts).forEach(apply)
+          w.pts = channel.gate.pts
+          w.reset = true
+          ptsResets++
+          if (!channel.gate.gap) channel.gapSince = channel.gapSeq = undefined
+          // Pushes between the pts read and now were dropped as applied already: the difference brings them.
+          diffs.push(...this.request(input.channelId))
           break
         }
         case "Diff": {
@@ -327,6 +344,7 @@ export class LiveState {
       received,
       differences,
       tooLong,
+      ptsResets,
       gapsRecovered,
       failedDiffs,
       latencies,

@@ -121,6 +121,15 @@ export class PtsGate<E extends { readonly pts: number; readonly ptsCount: number
     return this.drain()
   }
 
+  /**
+   * The pts is `pts` from now on, lower or higher (Telegram refused ours and told its own): pending updates at or below
+   * it are dropped, the next ones drain.
+   */
+  reset(pts: number): ReadonlyArray<E> {
+    this.current = pts
+    return this.drain()
+  }
+
   private drain(): Array<E> {
     const out: Array<E> = []
     while (this.pending.length > 0) {

@@ -2,7 +2,8 @@
  * Live updates' writes: one batch (posts, deletions, counters per channel) and the pts it reaches, in one transaction,
  * then the batch's deletions settled against history pages committed meanwhile (PostRepo.settleDeletions).
  * The pts only moves on from where the writer last committed it: a stored pts below that means the database lost
- * commits it had acknowledged, and the batch is rolled back with PtsBehind.
+ * commits it had acknowledged, and the batch is rolled back with PtsBehind. A reset (Telegram refused the pts) replaces
+ * the stored pts, lower or higher.
  */
 import { Context, Effect, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
@@ -37,6 +38,7 @@ export class LiveStore extends Context.Service<LiveStore, {
                 if (w.deleted.size > 0) yield* posts.markDeleted(channelId, [...w.deleted], takenAt)
                 if (w.metrics.length > 0) yield* posts.applyMetrics(channelId, w.metrics, takenAt)
                 if (w.pts === undefined) return
+                if (w.reset) return yield* checkpoints.put(channelId, "updates", { pts: w.pts })
                 const committed = from(channelId)
                 const moved = yield* checkpoints.advancePts(channelId, "updates", w.pts, { from: committed })
                 if (!moved) return yield* new PtsBehind({ channelId, committed })

@@ -286,3 +286,33 @@ Deno.test("LiveState: a channel left and followed again ignores the answer to a 
   }], 2)
   assertEquals([fresh.writes.get(CH)?.pts, fresh.differences], [125, 1])
 })
+
+Deno.test("LiveState: a pts reset (Telegram refused ours) moves the pts back, writes it as a reset, asks at once", () => {
+  const state = following(1_000)
+  const [asked] = state.catchUp()
+  // Pushes below a pts from the future are taken for applied already.
+  assertEquals(state.step([newPost(11, 501)], 0).duplicates, 1)
+  const stale = state.step([{ _tag: "PtsReset", channelId: CH, epoch: asked!.epoch + 1, pts: 500 }], 1)
+  assertEquals([stale.writes.size, stale.ptsResets, state.pts(CH)], [0, 0, 1_000], "another follow's answer")
+  const reset = state.step([{ _tag: "PtsReset", channelId: CH, epoch: asked!.epoch, pts: 500 }], 2)
+  assertEquals(reset.writes.get(CH), {
+    posts: new Map(),
+    deleted: new Set<number>(),
+    metrics: [],
+    pts: 500,
+    reset: true,
+  })
+  assertEquals([reset.ptsResets, state.pts(CH)], [1, 500])
+  // What changed since the pts read (the push dropped above) is asked for at once.
+  assertEquals(reset.diffs, [{ channelId: CH, pts: 500, epoch: 1 }])
+  const next = state.step([newPost(12, 502)], 3)
+  assertEquals([next.writes.get(CH)?.pts, next.writes.get(CH)?.reset], [undefined, undefined], "502 waits for 501")
+  const filled = state.step([{
+    _tag: "Diff",
+    channelId: CH,
+    epoch: 1,
+    viaHistory: false,
+    diff: { _tag: "Difference", pts: 501, final: true, timeout: undefined, posts: [post(11)], events: [] },
+  }], 4)
+  assertEquals([filled.writes.get(CH)?.pts, filled.writes.get(CH)?.reset, state.pts(CH)], [502, undefined, 502])
+})

@@ -48,3 +48,15 @@ Deno.test("PtsGate: a deletion of three posts counts three pts", () => {
   assertEquals(ptsOf(g.offer(u(104))), [104, 107])
   assertEquals(g.pts, 107)
 })
+
+Deno.test("PtsGate: a reset moves the pts back or forward; what waits at or below it is dropped, the next drain", () => {
+  const g = new PtsGate(1_000)
+  assertEquals(ptsOf(g.offer(u(501))), [], "behind a pts from the future: taken for applied already")
+  assertEquals(ptsOf(g.reset(500)), [])
+  assertEquals(g.pts, 500)
+  assertEquals(ptsOf(g.offer(u(501))), [501], "after the reset the same update applies")
+  g.offer(u(504))
+  g.offer(u(506))
+  assertEquals(ptsOf(g.reset(505)), [506], "504 is below the new pts, 506 follows it")
+  assertEquals([g.pts, g.gap], [506, false])
+})

@@ -6,27 +6,10 @@ import { bigintFromBytes, bigintToBytes, Reader, Writer } from "../transport/Byt
 import { makeRsaKey, modPow, random, sha1 } from "../transport/Crypto.ts"
 import { Handshake, HandshakeError, REQ_DH_PARAMS, REQ_PQ_MULTI } from "../transport/Handshake.ts"
 import { assert, assertEquals, assertThrows } from "./support/assert.ts"
+import { factor, tlNumber } from "./support/tempKeys.ts"
 
 const SERVER_DH_PARAMS_OK = 0xd0e8075c
 const P_Q_INNER_DATA_DC = 0xa9f55f95
-
-/** p < q with p * q = pq (Pollard's rho; pq is a product of two primes below 2^32). */
-function factor(pq: bigint): readonly [bigint, bigint] {
-  const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b))
-  for (let c = 1n;; c++) {
-    let x = 2n, y = 2n, d = 1n
-    while (d === 1n) {
-      x = (x * x + c) % pq
-      y = (y * y + c) % pq
-      y = (y * y + c) % pq
-      d = gcd(x > y ? x - y : y - x, pq)
-    }
-    if (d !== pq) return d < pq / d ? [d, pq / d] : [pq / d, d]
-  }
-}
-
-/** A number as TL bytes (big-endian, no leading zeros). */
-const tlNumber = (v: bigint) => bigintToBytes(v, Math.ceil(v.toString(16).length / 2))
 
 Deno.test("Handshake: req_DH_params with the padding before RSA_PAD is answered; a corrupted one is refused", async () => {
   const rsa = await makeRsaKey()

@@ -203,7 +203,7 @@ function rsaPad(data: Uint8Array, rsa: { readonly n: bigint; readonly e: number 
 }
 
 /** p < q with p * q = pq (Pollard's rho; the sandbox's pq is a product of two primes below 2^32). */
-function factor(pq: bigint): readonly [bigint, bigint] {
+export function factor(pq: bigint): readonly [bigint, bigint] {
   const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b))
   for (let c = 1n;; c++) {
     let x = 2n, y = 2n, d = 1n
@@ -218,4 +218,4 @@ function factor(pq: bigint): readonly [bigint, bigint] {
 }
 
 /** A number as TL bytes (big-endian, no leading zeros). */
-const tlNumber = (v: bigint) => bigintToBytes(v, Math.ceil(v.toString(16).length / 2))
+export const tlNumber = (v: bigint) => bigintToBytes(v, Math.ceil(v.toString(16).length / 2))

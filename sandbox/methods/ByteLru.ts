@@ -1,7 +1,14 @@
-/** A small LRU of serialized answers bounded by entries and bytes (getHistory pages are replayed many times). */
+/**
+ * A small LRU of serialized answers bounded by entries and bytes, that takes an answer the second time it is asked
+ * for: getHistory pages are replayed many times by benchmarks and tests, but a client reading a channel end to end asks
+ * for each page once, and caching those would only turn every page into long-lived garbage (each evicts an older one).
+ */
 export class ByteLru {
   private readonly map = new Map<string, Uint8Array>()
   private bytes = 0
+  /** Keys asked for once lately and not cached, oldest first (at most `maxEntries`). */
+  private readonly askedOnce = new Set<string>()
+
   constructor(private readonly maxEntries: number, private readonly maxBytes: number) {}
 
   get(key: string): Uint8Array | undefined {
@@ -13,11 +20,16 @@ export class ByteLru {
     return v
   }
 
+  /** Offers the answer to `key`: kept if `key` was offered once lately (or is cached), else only remembered. */
   set(key: string, value: Uint8Array): void {
     const old = this.map.get(key)
     if (old !== undefined) {
       this.bytes -= old.length
       this.map.delete(key)
+    } else if (!this.askedOnce.delete(key)) {
+      this.askedOnce.add(key)
+      if (this.askedOnce.size > this.maxEntries) this.askedOnce.delete(this.askedOnce.values().next().value!)
+      return
     }
     this.map.set(key, value)
     this.bytes += value.length
@@ -31,5 +43,10 @@ export class ByteLru {
 
   get size(): number {
     return this.map.size
+  }
+
+  /** Bytes of the answers held. */
+  get byteSize(): number {
+    return this.bytes
   }
 }

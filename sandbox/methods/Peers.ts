@@ -1,9 +1,9 @@
 /** Peers and access for the method handlers: input channels checked, users rendered, the chats and users of posts. */
 import { fail } from "../session/Rpc.ts"
 import { renderChannel, renderUserAs } from "../tl/Render.ts"
-import { fromLong, type TlObject } from "../tl/Tl.ts"
+import { fromLong } from "../tl/Tl.ts"
 import type { Writer } from "../transport/Bytes.ts"
-import type { ChannelInfo, Post, WorldApi } from "../world/Model.ts"
+import type { Account, ChannelInfo, Post, WorldApi } from "../world/Model.ts"
 import type { Caller } from "../session/Rpc.ts"
 
 function canRead(info: ChannelInfo, userId: number | undefined): boolean {
@@ -28,6 +28,32 @@ export function readable(world: WorldApi, input: any, caller: Caller): ChannelIn
   return info
 }
 
+/**
+ * Serialized chats and users, as a viewer sees them: every page names the same few, and GramJS's getBytes of them
+ * allocated more per page than the page's 100 posts (garbage that drives the DC's memory under load). Keyed weakly by
+ * the world's own objects: bounded by its channels (a channel looks different only to its creator, its admins and the
+ * others, as renderChannel has it) and its accounts (to themselves and to the others).
+ */
+const channelBytes = new WeakMap<ChannelInfo, Array<Uint8Array | undefined>>()
+const accountBytes = new WeakMap<Account, Array<Uint8Array | undefined>>()
+
+function channelAs(info: ChannelInfo, viewer: number | undefined): Uint8Array {
+  const admin = viewer === undefined ? -1 : info.adminUserIds.indexOf(viewer)
+  const role = admin === 0 ? 0 : admin > 0 ? 1 : 2
+  let byRole = channelBytes.get(info)
+  if (byRole === undefined) channelBytes.set(info, byRole = [])
+  return byRole[role] ??= renderChannel(info, viewer).getBytes()
+}
+
+function userAs(world: WorldApi, id: number, viewer: number | undefined): Uint8Array {
+  const account = world.account(id)
+  if (account === undefined) return renderUserAs(world, id, viewer).getBytes()
+  const self = id === viewer ? 0 : 1
+  let bySelf = accountBytes.get(account)
+  if (bySelf === undefined) accountBytes.set(account, bySelf = [])
+  return bySelf[self] ??= renderUserAs(world, id, viewer).getBytes()
+}
+
 /** Chats and users referenced by posts: the channel, forward sources, megagroup authors. */
 function related(
   world: WorldApi,
@@ -42,12 +68,12 @@ function related(
     if (p.forward) chatIds.add(p.forward.channelId)
     if (p.fromUserId !== undefined) userIds.add(p.fromUserId)
   }
-  const chats: Array<TlObject> = []
+  const chats: Array<Uint8Array> = []
   for (const id of chatIds) {
     const c = id === info.id ? info : world.channel(id)
-    if (c) chats.push(renderChannel(c, viewer))
+    if (c) chats.push(channelAs(c, viewer))
   }
-  return { chats, users: [...userIds].map((id) => renderUserAs(world, id, viewer)) }
+  return { chats, users: [...userIds].map((id) => userAs(world, id, viewer)) }
 }
 
 /** Writes the chats and users vectors for `posts` of the channel. */
@@ -62,7 +88,7 @@ export function writeRelated(
 ): void {
   const { chats, users } = related(world, page.info, page.posts, page.viewer)
   w.vector(chats.length)
-  for (const c of chats) w.raw(c.getBytes())
+  for (const c of chats) w.raw(c)
   w.vector(users.length)
-  for (const u of users) w.raw(u.getBytes())
+  for (const u of users) w.raw(u)
 }

@@ -9,6 +9,13 @@ import type { ChannelInfo, Post, WorldApi } from "../world/Model.ts"
 import type { Handlers, MethodContext } from "./MethodContext.ts"
 import { readable, writeRelated } from "./Peers.ts"
 
+/**
+ * One writer for every page, reused (pages are written synchronously): only the page's exact bytes are allocated, not
+ * a buffer for the largest page besides. Past SCRATCH_KEPT bytes (an unusual page) it is let go.
+ */
+let scratch = new Writer(64 * 1024)
+const SCRATCH_KEPT = 1024 * 1024
+
 /** messages.channelMessages bytes; `undefined` entries become messageEmpty with the matching id. */
 export function channelMessages(world: WorldApi, args: {
   readonly info: ChannelInfo
@@ -18,7 +25,7 @@ export function channelMessages(world: WorldApi, args: {
   readonly posts: ReadonlyArray<Post | undefined>
   readonly emptyIds?: ReadonlyArray<number>
 }): Uint8Array {
-  const w = new Writer(4096 + args.posts.length * 600)
+  const w = scratch.reset()
   w.uint32(Api.messages.ChannelMessages.CONSTRUCTOR_ID).uint32(args.offsetIdOffset === undefined ? 0 : 1 << 2)
   w.int32(world.pts(args.info.id)).int32(args.count)
   if (args.offsetIdOffset !== undefined) w.int32(args.offsetIdOffset)
@@ -29,7 +36,9 @@ export function channelMessages(world: WorldApi, args: {
   })
   w.vector(0)
   writeRelated(w, world, args)
-  return w.finish()
+  const bytes = w.finish()
+  if (w.capacity > SCRATCH_KEPT) scratch = new Writer(64 * 1024)
+  return bytes
 }
 
 function repliesOf(p: Post): Api.MessageReplies {

@@ -4,6 +4,7 @@
  * msg_id. An answer keeps the msg_id and seqno it was first given, so a client that had it already sees a duplicate.
  * Bounded: the oldest answers go first past MAX_ANSWERS or MAX_BYTES per session.
  */
+import { release } from "../transport/Bytes.ts"
 
 /** Answers kept per session, and their bytes. */
 const MAX_ANSWERS = 1024
@@ -90,10 +91,12 @@ export class Answers {
     return this.answered.has(reqMsgId) ? STATE.query | STATE.answered : 0
   }
 
+  /** Lets an answer go, and frees its bytes at once (only this session holds them; see `release`). */
   private drop(answer: StoredAnswer): void {
     this.byRequest.delete(answer.reqMsgId)
     this.byMsgId.delete(answer.msgId)
     this.bytes -= answer.body.length
+    release(answer.body)
   }
 
   private remember(reqMsgId: bigint): void {

@@ -4,7 +4,7 @@
  */
 import { Buffer } from "node:buffer"
 import { igeDecrypt, igeEncrypt } from "../transport/Aes.ts"
-import { bytesEqual, concat, Reader, VECTOR_ID, Writer } from "../transport/Bytes.ts"
+import { bytesEqual, Reader, VECTOR_ID, Writer } from "../transport/Bytes.ts"
 import { deriveAesKeyIv, messageKey, messageKeyLarge, random } from "../transport/Crypto.ts"
 import type { Connection } from "./Connection.ts"
 import type { AuthKeyEntry, Dc, SessionCaller } from "./Dc.ts"
@@ -345,17 +345,17 @@ export class EncryptedSessions {
       seqNo = session.outContent * 2
       payload = w.finish()
     }
-    const header = new Writer().int64(currentSalt(entry, this.dc.env.nowMs() / 1000)).int64(session.id).int64(msgId)
-      .int32(seqNo).int32(payload.length)
-      .finish()
-    const unpadded = header.length + payload.length
-    const padLen = 12 + ((16 - ((unpadded + 12) % 16)) % 16)
-    const plain = concat(header, payload, random(padLen))
+    // One buffer (the connection takes it over): auth_key_id, msg_key (set below), the plaintext encrypted in place.
+    const padLen = 12 + ((16 - ((32 + payload.length + 12) % 16)) % 16)
+    const packet = new Writer(24 + 32 + payload.length + padLen).int64(entry.id).zeros(16)
+      .int64(currentSalt(entry, this.dc.env.nowMs() / 1000)).int64(session.id).int64(msgId).int32(seqNo)
+      .int32(payload.length).raw(payload).raw(random(padLen)).finish()
+    const plain = packet.subarray(24)
     const msgKey = messageKey(entry.key, plain, 8)
+    packet.set(msgKey, 8)
     const { key, iv } = deriveAesKeyIv(entry.key, msgKey, 8)
-    const idBytes = Buffer.alloc(8)
-    idBytes.writeBigUInt64LE(entry.id, 0)
-    this.connection.write(concat(idBytes, msgKey, igeEncrypt(plain, key, iv)))
+    igeEncrypt(plain, key, iv, plain)
+    this.connection.write(packet)
   }
 }
 

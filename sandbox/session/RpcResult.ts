@@ -1,21 +1,21 @@
 /** A request's rpc_result (gzip_packed when that is smaller, or an rpc_error), and inflating gzip_packed messages. */
 import { gzipSync, unzipSync } from "node:zlib"
-import { concat, Writer } from "../transport/Bytes.ts"
+import { tlBytesLength, Writer } from "../transport/Bytes.ts"
 import type { Answer } from "./Dispatch.ts"
 import { ProtocolError } from "./ProtocolError.ts"
 import { SERVICE as ID } from "./Service.ts"
 
 /** `rpc_result req_msg_id result`: the answer (gzip_packed from `gzipThreshold` bytes, 0: never), or an rpc_error. */
 export function rpcResult(reqMsgId: bigint, answer: Answer, gzipThreshold: number): Uint8Array {
-  let result: Uint8Array
   if ("ok" in answer) {
-    result = answer.ok
+    let result = answer.ok
     if (gzipThreshold > 0 && result.length >= gzipThreshold) result = gzipPacked(result)
-  } else {
-    result = new Writer().uint32(ID.rpcError).int32(answer.code).bytes(new TextEncoder().encode(answer.message))
-      .finish()
+    // Written once, into a buffer of its exact size (no copy of the result besides).
+    return new Writer(12 + result.length).uint32(ID.rpcResult).int64(reqMsgId).raw(result).finish()
   }
-  return concat(new Writer().uint32(ID.rpcResult).int64(reqMsgId).finish(), result)
+  const message = new TextEncoder().encode(answer.message)
+  return new Writer(20 + tlBytesLength(message.length)).uint32(ID.rpcResult).int64(reqMsgId).uint32(ID.rpcError)
+    .int32(answer.code).bytes(message).finish()
 }
 
 /** Cached answers come back as the same bytes object, so their gzip_packed form is cached beside them. */
@@ -25,7 +25,8 @@ const packedCache = new WeakMap<Uint8Array, Uint8Array>()
 function gzipPacked(result: Uint8Array): Uint8Array {
   let packed = packedCache.get(result)
   if (!packed) {
-    const gz = new Writer().uint32(ID.gzipPacked).bytes(gzipSync(result)).finish()
+    const deflated = gzipSync(result)
+    const gz = new Writer(4 + tlBytesLength(deflated.length)).uint32(ID.gzipPacked).bytes(deflated).finish()
     packed = gz.length < result.length ? gz : result
     packedCache.set(result, packed)
   }

@@ -158,18 +158,22 @@ function writeWords(words: Uint32Array, dst: Uint8Array, offset: number): void {
   }
 }
 
-/** AES-256-IGE as MTProto uses it: `iv` is 32 bytes (the first half xors the input, the second the output). */
-export function igeEncrypt(data: Uint8Array, key: Uint8Array, iv: Uint8Array): Uint8Array {
-  return ige(data, new Aes256(key), iv, true)
+/**
+ * AES-256-IGE as MTProto uses it: `iv` is 32 bytes (the first half xors the input, the second the output). The result
+ * goes to `out` (a new array by default; `data` itself encrypts in place, as each block is read before it is written).
+ */
+export function igeEncrypt(data: Uint8Array, key: Uint8Array, iv: Uint8Array, out?: Uint8Array): Uint8Array {
+  return ige(data, new Aes256(key), iv, true, out)
 }
 
-export function igeDecrypt(data: Uint8Array, key: Uint8Array, iv: Uint8Array): Uint8Array {
-  return ige(data, new Aes256(key), iv, false)
+export function igeDecrypt(data: Uint8Array, key: Uint8Array, iv: Uint8Array, out?: Uint8Array): Uint8Array {
+  return ige(data, new Aes256(key), iv, false, out)
 }
 
-function ige(data: Uint8Array, aes: Aes256, iv: Uint8Array, encrypt: boolean): Uint8Array {
+function ige(data: Uint8Array, aes: Aes256, iv: Uint8Array, encrypt: boolean, into?: Uint8Array): Uint8Array {
   if (data.length % 16 !== 0) throw new RangeError(`IGE input must be a multiple of 16 bytes, got ${data.length}`)
-  const out = new Uint8Array(data.length)
+  if (into !== undefined && into.length < data.length) throw new RangeError("IGE output is shorter than the input")
+  const out = into ?? new Uint8Array(data.length)
   // prev holds [x-chain (4 words), y-chain (4 words)]
   const chain = new Uint32Array(8)
   readWords(iv, 0, chain, 0)

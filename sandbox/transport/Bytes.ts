@@ -75,13 +75,13 @@ export const VECTOR_ID = 0x1cb5c415
 /** A positive 63-bit long as its high and low 32-bit halves (cheaper than a bigint on hot paths). */
 export type Pair = readonly [hi: number, lo: number]
 
-const utf8 = new TextEncoder()
-
 /** A growable little-endian TL writer: the service layer, the handshake and the fast post encoder all use it. */
 export class Writer {
   private buf: Uint8Array
   private view: DataView
   private pos = 0
+  /** `finish` handed out the buffer itself: `reset` must not write over it. */
+  private handedOut = false
 
   constructor(capacity = 256) {
     this.buf = new Uint8Array(capacity)
@@ -92,6 +92,11 @@ export class Writer {
     return this.pos
   }
 
+  /** Bytes it can hold before it grows. */
+  get capacity(): number {
+    return this.buf.length
+  }
+
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
     let size = this.buf.length * 2
@@ -100,6 +105,7 @@ export class Writer {
     next.set(this.buf.subarray(0, this.pos))
     this.buf = next
     this.view = new DataView(next.buffer)
+    this.handedOut = false
   }
 
   /** A constructor id or flags word. */
@@ -151,26 +157,24 @@ export class Writer {
   /** TL `bytes`: a length prefix (1 byte, or 0xfe + 3 bytes), the data, zero padding to 4. */
   bytes(data: Uint8Array): this {
     const n = data.length
-    this.ensure(n + 8)
     const head = n < 254 ? 1 : 4
+    this.ensure(tlBytesLength(n))
     this.header(n)
     this.buf.set(data, this.pos + head)
     this.pad(head, n)
     return this
   }
 
-  /** TL `string` (UTF-8 `bytes`), encoded in place. */
+  /**
+   * TL `string` (UTF-8 `bytes`), encoded in place by hand: TextEncoder.encodeInto needs a view of the buffer and
+   * returns an object, two allocations per string, and a page of posts writes hundreds of strings.
+   */
   string(s: string): this {
     this.ensure(s.length * 3 + 8)
-    if (s.length <= 84) {
-      // At most 252 UTF-8 bytes: a one-byte length.
-      const n = utf8.encodeInto(s, this.buf.subarray(this.pos + 1)).written
-      this.header(n)
-      this.pad(1, n)
-      return this
-    }
-    const n = utf8.encodeInto(s, this.buf.subarray(this.pos + 4)).written
-    if (n < 254) this.buf.copyWithin(this.pos + 1, this.pos + 4, this.pos + 4 + n)
+    // At most 84 UTF-16 units are at most 252 UTF-8 bytes: a one-byte length, else room for a four-byte one.
+    const head = s.length <= 84 ? 1 : 4
+    const n = encodeUtf8(s, this.buf, this.pos + head)
+    if (head === 4 && n < 254) this.buf.copyWithin(this.pos + 1, this.pos + 4, this.pos + 4 + n)
     this.header(n)
     this.pad(n < 254 ? 1 : 4, n)
     return this
@@ -199,6 +203,14 @@ export class Writer {
     return this
   }
 
+  /** `n` zero bytes (a place filled in later). */
+  zeros(n: number): this {
+    this.ensure(n)
+    this.buf.fill(0, this.pos, this.pos + n)
+    this.pos += n
+    return this
+  }
+
   /** A boxed vector header. */
   vector(count: number): this {
     return this.uint32(VECTOR_ID).int32(count)
@@ -210,9 +222,81 @@ export class Writer {
     return this
   }
 
-  /** A copy of the bytes written so far. */
+  /**
+   * The bytes written so far: the buffer itself when they fill it (a writer sized in advance: no copy; writing more
+   * moves to a new buffer), else a copy of exactly them.
+   */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos)
+    if (this.pos < this.buf.length) return this.buf.slice(0, this.pos)
+    this.handedOut = true
+    return this.buf
+  }
+
+  /** Starts again from nothing, keeping the buffer (a scratch writer reused: only `finish`'s copy is new). */
+  reset(): this {
+    if (this.handedOut) {
+      this.buf = new Uint8Array(this.buf.length)
+      this.view = new DataView(this.buf.buffer)
+      this.handedOut = false
+    }
+    this.pos = 0
+    return this
+  }
+}
+
+/**
+ * Writes `s` as UTF-8 into `out` from `at` (room for 3 bytes per UTF-16 unit assumed); returns the bytes written. A
+ * lone surrogate becomes U+FFFD, as TextEncoder has it.
+ */
+function encodeUtf8(s: string, out: Uint8Array, at: number): number {
+  let o = at
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i)
+    if (c < 0x80) {
+      out[o++] = c
+      continue
+    }
+    if (c < 0x800) {
+      out[o++] = 0xc0 | (c >> 6)
+      out[o++] = 0x80 | (c & 0x3f)
+      continue
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00)
+        i++
+        out[o++] = 0xf0 | (c >> 18)
+        out[o++] = 0x80 | ((c >> 12) & 0x3f)
+        out[o++] = 0x80 | ((c >> 6) & 0x3f)
+        out[o++] = 0x80 | (c & 0x3f)
+        continue
+      }
+      c = 0xfffd
+    }
+    out[o++] = 0xe0 | (c >> 12)
+    out[o++] = 0x80 | ((c >> 6) & 0x3f)
+    out[o++] = 0x80 | (c & 0x3f)
+  }
+  return o - at
+}
+
+/** Bytes a TL `bytes` of `n` bytes takes: its length prefix, the data, and zero padding to 4. */
+export function tlBytesLength(n: number): number {
+  return (((n < 254 ? 1 : 4) + n + 3) & ~3)
+}
+
+/**
+ * Frees the memory of `bytes` now, when it is the whole of its buffer, instead of at the garbage collection that finds
+ * it dead: a buffer that outlives a minor collection (an answer kept until acknowledged, a packet waiting for the
+ * socket) is otherwise freed only by a full one, and a busy DC makes such garbage faster than full collections come.
+ * Only for bytes nobody else holds: every view of the buffer reads as empty afterwards. Views of part of a buffer (a
+ * shared pool's) are left alone.
+ */
+export function release(bytes: Uint8Array): void {
+  const buffer = bytes.buffer
+  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) {
+    buffer.transfer(0)
   }
 }
 

@@ -11,6 +11,9 @@ export class TransportError extends Error {
 
 /** Largest packet the sandbox accepts from a client. */
 const MAX_PACKET = 8 * 1024 * 1024
+/** The receive store's first size, and the most it keeps once empty (a larger one is let go). */
+const MIN_STORE = 4096
+const KEPT_STORE = 64 * 1024
 
 const TAG_ABRIDGED = 0xefefefef
 const TAG_INTERMEDIATE = 0xeeeeeeee
@@ -41,11 +44,11 @@ export interface Packet {
 
 /** Splits a byte stream into packets and frames outgoing packets, for one connection. */
 export class Framer {
-  private buffer: Uint8Array = new Uint8Array(0)
-  /** Chunks received since the buffer was last joined, and their bytes. */
-  private parts: Array<Uint8Array> = []
-  private partsLength = 0
-  /** Bytes the buffer must hold before the packet begun can be taken (0: try with what there is). */
+  /** Received bytes not yet taken are `store[start, end)`; the store is the framer's own, chunks are copied in. */
+  private store: Uint8Array = new Uint8Array(0)
+  private start = 0
+  private end = 0
+  /** Bytes the store must hold before the packet begun can be taken (0: try with what there is). */
   private needed = 0
   private kindValue: TransportKind | undefined
   private obfuscatedValue = false
@@ -69,32 +72,61 @@ export class Framer {
 
   /** Bytes received and not yet part of a packet taken (a packet begun, or the first bytes of one). */
   get buffered(): number {
-    return this.buffer.length + this.partsLength
+    return this.end - this.start
+  }
+
+  /** Bytes of its receive store (what it holds, and room for what it expects). */
+  get reserved(): number {
+    return this.store.length
   }
 
   /**
-   * Feeds received bytes; returns the complete packets they finish. Throws TransportError on garbage. A packet that
-   * comes in many chunks is joined once, when its last byte is there (not once per chunk).
+   * Feeds received bytes (copied: the caller may reuse `chunk`, as a connection reuses its read buffer); returns the
+   * complete packets they finish, each a copy of its own. Throws TransportError on garbage. The store grows to the
+   * packet begun (its length is known from its header, so once), and a large store is let go when it empties, so a
+   * connection holds at most what it has received and not yet taken.
    */
   push(chunk: Uint8Array): Array<Packet> {
-    if (this.decryptor) chunk = this.decryptor.apply(Uint8Array.from(chunk))
-    this.parts.push(chunk)
-    this.partsLength += chunk.length
+    this.append(chunk)
     if (this.buffered < this.needed) return []
-    this.buffer = this.buffer.length === 0 && this.parts.length === 1
-      ? chunk
-      : Buffer.concat([this.buffer, ...this.parts])
-    this.parts = []
-    this.partsLength = 0
     this.needed = 0
-    if (this.kindValue === undefined && !this.detect()) return []
     const packets: Array<Packet> = []
-    for (;;) {
-      const packet = this.next()
-      if (packet === undefined) break
-      packets.push(packet)
+    if (this.kindValue !== undefined || this.detect()) {
+      for (;;) {
+        const packet = this.next()
+        if (packet === undefined) break
+        packets.push(packet)
+      }
+    }
+    if (this.start === this.end) {
+      this.start = this.end = 0
+      if (this.store.length > KEPT_STORE) this.store = new Uint8Array(0)
     }
     return packets
+  }
+
+  /** Copies `chunk` after the bytes held (decrypted on obfuscated connections), making room as needed. */
+  private append(chunk: Uint8Array): void {
+    const held = this.end - this.start
+    const wanted = Math.max(held + chunk.length, this.needed)
+    if (this.end + chunk.length > this.store.length) {
+      if (wanted <= this.store.length) this.store.copyWithin(0, this.start, this.end)
+      else {
+        const next = new Uint8Array(Math.max(wanted, Math.min(2 * this.store.length, MAX_PACKET + 8), MIN_STORE))
+        next.set(this.store.subarray(this.start, this.end))
+        this.store = next
+      }
+      this.start = 0
+      this.end = held
+    }
+    this.store.set(chunk, this.end)
+    if (this.decryptor) this.decryptor.apply(this.store.subarray(this.end, this.end + chunk.length))
+    this.end += chunk.length
+  }
+
+  /** The bytes held, `store[start, end)`. */
+  private get held(): Uint8Array {
+    return this.store.subarray(this.start, this.end)
   }
 
   /**
@@ -108,7 +140,7 @@ export class Framer {
     return this.encryptor ? this.encryptor.apply(out) : out
   }
 
-  /** Frames one outgoing packet (and encrypts it on obfuscated connections). */
+  /** Frames one outgoing packet (and encrypts it on obfuscated connections), into a new buffer of its own. */
   encode(payload: Uint8Array): Uint8Array {
     let framed: Uint8Array
     switch (this.kindValue) {
@@ -117,7 +149,9 @@ export class Framer {
         const head = words < 0x7f
           ? Uint8Array.of(words)
           : Uint8Array.of(0x7f, words & 0xff, (words >> 8) & 0xff, (words >> 16) & 0xff)
-        framed = Buffer.concat([head, payload])
+        framed = new Uint8Array(head.length + payload.length)
+        framed.set(head)
+        framed.set(payload, head.length)
         break
       }
       case "intermediate":
@@ -145,18 +179,18 @@ export class Framer {
   }
 
   private detect(): boolean {
-    const b = this.buffer
+    const b = this.held
     if (b.length < 1) return false
     if (b[0] === 0xef) {
       this.kindValue = "abridged"
-      this.buffer = b.subarray(1)
+      this.start += 1
       return true
     }
     if (b.length < 4) return false
     const first = Buffer.from(b.buffer, b.byteOffset, b.byteLength).readUInt32LE(0)
     if (first === TAG_INTERMEDIATE || first === TAG_PADDED) {
       this.kindValue = first === TAG_INTERMEDIATE ? "intermediate" : "padded"
-      this.buffer = b.subarray(4)
+      this.start += 4
       return true
     }
     const ascii = String.fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!)
@@ -171,7 +205,7 @@ export class Framer {
   }
 
   private startObfuscated(): boolean {
-    const header = Uint8Array.from(this.buffer.subarray(0, 64))
+    const header = this.held.slice(0, 64)
     const reversed = Uint8Array.from(header.subarray(8, 56)).reverse()
     this.decryptor = new AesCtr(header.subarray(8, 40), header.subarray(40, 56))
     this.encryptor = new AesCtr(reversed.subarray(0, 32), reversed.subarray(32, 48))
@@ -183,12 +217,13 @@ export class Framer {
     else throw new TransportError("Unknown transport: bad first bytes")
     this.obfuscatedValue = true
     // Whatever followed the header arrived encrypted with the same keystream.
-    this.buffer = this.decryptor.apply(Uint8Array.from(this.buffer.subarray(64)))
+    this.start += 64
+    this.decryptor.apply(this.held)
     return true
   }
 
   private next(): Packet | undefined {
-    const b = this.buffer
+    const b = this.held
     switch (this.kindValue) {
       case "abridged": {
         if (b.length < 1) return undefined
@@ -226,8 +261,8 @@ export class Framer {
           throw new TransportError(`Bad full-transport sequence ${seq}, expected ${this.recvSeq}`)
         }
         this.recvSeq++
-        const packet = b.subarray(8, len - 4)
-        this.buffer = b.subarray(len)
+        const packet = b.slice(8, len - 4)
+        this.start += len
         return { bytes: packet, quickAck }
       }
       default:
@@ -237,12 +272,12 @@ export class Framer {
 
   private take(head: number, len: number, quickAck: boolean): Packet | undefined {
     if (len > MAX_PACKET) throw new TransportError(`Packet too large: ${len} bytes`)
-    if (this.buffer.length < head + len) {
+    if (this.end - this.start < head + len) {
       this.needed = head + len
       return undefined
     }
-    const packet = this.buffer.subarray(head, head + len)
-    this.buffer = this.buffer.subarray(head + len)
+    const packet = this.store.slice(this.start + head, this.start + head + len)
+    this.start += head + len
     return { bytes: packet, quickAck }
   }
 }

@@ -255,7 +255,7 @@ export class Sandbox {
         username: c.username,
         title: c.title,
         kind: c.kind,
-        posts: world.truth(c.id).count,
+        posts: world.postCount(c.id),
         ...(c.isPrivate ? { private: true } : {}),
       })),
       admin: `http://${options.adminHost === undefined ? "127.0.0.1" : host}:${adminServer.addr.port}`,

@@ -38,6 +38,11 @@ const NON_ASCII: ReadonlyArray<string> = ["café", "naïve", "Zürich", "日本"
 const EMOJI: ReadonlyArray<string> = ["🔥", "🚀", "👍🏽", "🎉", "📈", "❤️", "✨"]
 const HASHTAGS: ReadonlyArray<string> = ["news", "update", "breaking", "tech", "daily", "café", "sandbox"]
 
+/** The words that start a sentence capitalized (those beginning with a lowercase ASCII letter). */
+const CAPITALIZED: ReadonlyMap<string, string> = new Map(
+  [...WORDS, ...NON_ASCII].filter((w) => /^[a-z]/.test(w)).map((w) => [w, w[0]!.toUpperCase() + w.slice(1)]),
+)
+
 /** The generated content of a post's text. */
 export interface Content {
   readonly text: string
@@ -73,24 +78,31 @@ export function writeText(rng: Rng, channelId: number, id: number, publicChannel
   for (const token of specials) tokens.splice(rng.int(tokens.length + 1), 0, token)
   if (rng.int(100) < 35) tokens.unshift(rng.int(2) === 0 ? rng.pick(EMOJI) : rng.pick(NON_ASCII))
 
-  let text = ""
+  // The text is joined once from its parts: appending to a string piece by piece leaves a rope of one node per
+  // piece, which lives as long as the post.
+  const parts: Array<string> = []
+  let length = 0
+  const add = (part: string) => {
+    parts.push(part)
+    length += part.length
+  }
   const entities: Array<TextEntity> = []
   let left = 0
   for (const token of tokens) {
     let capital = false
     if (left === 0) {
-      if (text.length > 0) text += rng.int(4) === 0 ? "! " : ". "
+      if (length > 0) add(rng.int(4) === 0 ? "! " : ". ")
       left = 4 + rng.int(6)
       capital = true
     } else {
-      text += " "
+      add(" ")
     }
     left--
     if (typeof token === "string") {
-      text += capital && /^[a-z]/.test(token) ? token[0]!.toUpperCase() + token.slice(1) : token
+      add(capital ? CAPITALIZED.get(token) ?? token : token)
     } else {
-      const offset = text.length
-      text += token.text
+      const offset = length
+      add(token.text)
       entities.push(
         token.url === undefined
           ? { kind: token.kind, offset, length: token.text.length }
@@ -98,9 +110,9 @@ export function writeText(rng: Rng, channelId: number, id: number, publicChannel
       )
     }
   }
-  text += "."
-  if (text.length < 50) text += " Stay tuned for more updates from the sandbox."
-  return { text, entities }
+  add(".")
+  if (length < 50) add(" Stay tuned for more updates from the sandbox.")
+  return { text: parts.join(""), entities }
 }
 
 /** Entities Telegram would detect in a plain text: urls, mentions and hashtags. */

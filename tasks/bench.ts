@@ -7,6 +7,7 @@ import { benchCluster } from "../bench/cluster.ts"
 import { benchHistory } from "../bench/history.ts"
 import { benchPool } from "../bench/pool.ts"
 import { benchSandbox } from "../bench/sandbox.ts"
+import { benchSandboxMemory } from "../bench/sandboxMemory.ts"
 import { benchShutdown } from "../bench/shutdown.ts"
 import { benchStats } from "../bench/stats.ts"
 import { benchTracing } from "../bench/tracing.ts"
@@ -35,6 +36,18 @@ const bench = Command.make("bench", {
     Flag.withDescription("sandbox: posts in the channel (default 100,000); stats: per channel (default 1,000)"),
     Flag.optional,
   ),
+  largePosts: Flag.Int("large-posts").pipe(
+    Flag.withDescription(
+      "sandbox: posts in each of the 10 channels of the large world read end to end for peak RSS (0: no large world)",
+    ),
+    Flag.withDefault(1_000_000),
+    Flag.filter((n) => n >= 0 && n <= 10_000_000, (n) => `Flag --large-posts must be from 0 to 10000000, got ${n}`),
+  ),
+  streams: Flag.Int("streams").pipe(
+    Flag.withDescription("sandbox: live update streams (sessions that asked for updates) on the large world"),
+    Flag.withDefault(100),
+    Flag.filter((n) => n >= 1 && n <= 1_000, (n) => `Flag --streams must be from 1 to 1000, got ${n}`),
+  ),
   adminUrl: Flag.String("admin-url").pipe(
     Flag.withDescription("history, pool, stats: a PostgreSQL URL allowed to create and drop the benchmark databases"),
     Flag.withDefault("postgres://postgres@127.0.0.1:5432/postgres"),
@@ -46,17 +59,31 @@ const bench = Command.make("bench", {
   rate: Flag.Finite("rate").pipe(
     Flag.withDescription(
       "pool, cluster: getHistory calls per second per account (default 5, cluster 2); updates: changes per second " +
-        "in all (default 2,500)",
+        "in all (default 2,500); sandbox: posts published and edited per second during the update streams (default 100)",
     ),
     Flag.optional,
   ),
-}, ({ name, seconds, posts, adminUrl, concurrency, rate }) =>
+}, ({ name, seconds, posts, largePosts, streams, adminUrl, concurrency, rate }) =>
   Effect.gen(function* () {
     const progress = (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"))
     const report = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"))
     const figures = yield* Effect.promise(() =>
       name === "sandbox"
-        ? benchSandbox({ posts: Option.getOrElse(posts, () => 100_000), seconds, inflight: 8, report })
+        ? benchSandbox({ posts: Option.getOrElse(posts, () => 100_000), seconds, inflight: 8, report }).then(
+          async (figures) => ({
+            ...figures,
+            ...(largePosts === 0 ? {} : await benchSandboxMemory({
+              channels: 10,
+              posts: largePosts,
+              streams,
+              streamSeconds: Math.max(10, 3 * seconds),
+              streamRate: Option.getOrElse(rate, () => 100),
+              inflight: 8,
+              report,
+              progress,
+            })),
+          }),
+        )
         : name === "updates"
         ? benchUpdates({ rate: Option.getOrElse(rate, () => 2_500), seconds, adminUrl, report, progress })
         : name === "stats"

@@ -21,11 +21,15 @@ export function channelOf(world: WorldApi, input: any): ChannelInfo {
   return info
 }
 
-/** As `channelOf`, and the caller must be allowed to read it. */
-export function readable(world: WorldApi, input: any, caller: Caller): ChannelInfo {
-  const info = channelOf(world, input)
+/** `info` when the caller may read the channel (a private one: its members and admins); 406 CHANNEL_PRIVATE if not. */
+export function mayRead(info: ChannelInfo, caller: Caller): ChannelInfo {
   if (!canRead(info, caller.userId)) fail(406, "CHANNEL_PRIVATE")
   return info
+}
+
+/** As `channelOf`, and the caller must be allowed to read it. */
+export function readable(world: WorldApi, input: any, caller: Caller): ChannelInfo {
+  return mayRead(channelOf(world, input), caller)
 }
 
 /**

@@ -22,6 +22,7 @@ import { Api, fromLong } from "../tl/Tl.ts"
 import { bytesEqual, type Pair } from "../transport/Bytes.ts"
 import type { Post } from "../world/Model.ts"
 import type { Handlers, MethodContext } from "./MethodContext.ts"
+import { mayRead } from "./Peers.ts"
 
 const KB = 1024
 const MB = 1024 * KB
@@ -57,9 +58,7 @@ function fileAt(ctx: MethodContext, location: unknown, caller: Caller): { post: 
   const named = referencedPost(reference)
   const info = named && ctx.world.channel(named.channelId)
   if (!named || !info) return fail(400, "FILE_REFERENCE_EXPIRED")
-  const member = caller.userId !== undefined &&
-    (info.memberUserIds.includes(caller.userId) || info.adminUserIds.includes(caller.userId))
-  if (info.isPrivate && !member) fail(406, "CHANNEL_PRIVATE")
+  mayRead(info, caller)
   // A deleted post, or another file's reference: the reference no longer holds, as when Telegram's expire.
   const post = ctx.world.posts(info.id, [named.postId])[0]
   const salt = photo ? SALT_PHOTO : SALT_DOC

@@ -202,7 +202,6 @@ export class Sandbox {
             dcs: dcList,
             mainDc,
             thisDc: dc.id,
-            nowMs: clock,
             stats: { tokens: statsTokens, switches: statsSwitches },
           }),
           allowedBeforeLogin,

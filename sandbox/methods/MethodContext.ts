@@ -13,8 +13,6 @@ export interface MethodsOptions {
   readonly dcs: ReadonlyArray<{ readonly id: number; readonly host: string; readonly port: number }>
   readonly mainDc: number
   /** The DC these handlers serve. */
-  /** The wall clock (ms) for what Telegram dates by it, such as the config's expiry. @default Date.now */
-  readonly nowMs?: () => number
   readonly thisDc: number
   /**
    * Statistics tokens and switches, shared by every DC of a sandbox (a token issued on one DC is checked on all).
@@ -27,7 +25,6 @@ export interface MethodContext {
   readonly world: WorldApi
   readonly dcs: MethodsOptions["dcs"]
   readonly mainDc: number
-  readonly nowMs: () => number
   readonly thisDc: number
   /** Serialized getHistory answers, by channel, world version, query and viewer. */
   readonly history: ByteLru
@@ -57,5 +54,5 @@ export function makeContext(options: MethodsOptions): MethodContext {
   const switches = options.stats?.switches ?? new StatsSwitches()
   const tokens = options.stats?.tokens ??
     new StatsTokens({ secret: `${world.seed}`, nowMs: Date.now, bornExpired: () => switches.takeBornExpired() })
-  return { world, dcs, mainDc, thisDc, history, auth, switches, tokens, nowMs: options.nowMs ?? Date.now }
+  return { world, dcs, mainDc, thisDc, history, auth, switches, tokens }
 }

@@ -99,7 +99,7 @@ function readBoxed(r: Reader, schema: TlSchema): Obj {
       continue
     }
     if (a.flag && ((flags.get(a.flag.field) ?? 0) & (1 << a.flag.bit)) === 0) continue
-    fields.set(a.name, { type: a.type, vector: a.vector, value: a.type === "true" ? true : readValue(r, schema, a) })
+    fields.set(a.name, { type: a.type, vector: a.vector, value: readValue(r, schema, a) })
   }
   return { c, fields }
 }

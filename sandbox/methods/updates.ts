@@ -106,7 +106,7 @@ function getState(ctx: MethodContext): Api.updates.State {
   return updatesState(ctx.world)
 }
 
-// A channel changed at or after `date` (world seconds: the clock often stands still in tests) is announced with
+// A channel changed at or after `date` (the sandbox's clock, whole seconds: the same second counts) is announced with
 // updateChannelTooLong, as Telegram does for channels a client must catch up on with getChannelDifference.
 function getDifference(ctx: MethodContext, request: Api.updates.GetDifference, caller: Caller) {
   const { world } = ctx

@@ -35,8 +35,36 @@ const BASE_ENV = {
   LOG_FORMAT: "json",
 }
 
-/** Runs `tgpulse <subcommand>` (heap capped as its deno task is): its stdout and peak RSS; throws when it fails. */
-async function runMeasured(subcommand: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) {
+/** The sandbox's admin URL, read from its descriptor file. */
+async function adminOf(descriptorFile: string): Promise<string> {
+  const admin = JSON.parse(await Deno.readTextFile(descriptorFile))?.admin
+  if (typeof admin !== "string") throw new Error(`no admin URL in ${descriptorFile}`)
+  return admin
+}
+
+/** The sandbox's request log: entries after `since` (at most `limit`) and the last sequence number. */
+async function requestLog(admin: string, since: number, limit: number) {
+  const response = await fetch(`${admin}/log?since=${since}&limit=${limit}`)
+  if (!response.ok) throw new Error(`GET ${admin}/log: ${response.status} ${await response.text()}`)
+  return await response.json() as {
+    readonly lastSeq: number
+    readonly entries: ReadonlyArray<{ readonly seq: number; readonly at: number; readonly method: string }>
+  }
+}
+
+/**
+ * Runs `tgpulse <subcommand>` (heap capped as its deno task is): its stdout, peak RSS and start-up (from the spawn to
+ * the first request the sandbox at `admin` logged after it, in wall-clock ms: meaningful while the sandbox's clock was
+ * not moved; undefined if the log no longer holds that request); throws when it fails.
+ */
+async function runMeasured(
+  subcommand: string,
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>>,
+  admin: string,
+) {
+  const before = (await requestLog(admin, 999_999_999, 1)).lastSeq
+  const spawned = Date.now()
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--v8-flags=--max-old-space-size=160", "src/main.ts", subcommand, ...args],
     env: { ...BASE_ENV, ...env },
@@ -49,12 +77,16 @@ async function runMeasured(subcommand: string, args: ReadonlyArray<string>, env:
   clearInterval(poll)
   const text = new TextDecoder().decode(output.stdout)
   if (output.code !== 0) throw new Error(`${subcommand} failed: ${text}${new TextDecoder().decode(output.stderr)}`)
-  return { text, peakRssMb: peak }
+  const first = (await requestLog(admin, before, 1)).entries[0]
+  // The log is a ring: a run of more requests than it holds has pushed its first one out (start-up unknown then).
+  const startupMs = first?.seq === before + 1 ? first.at - spawned : undefined
+  return { text, peakRssMb: peak, startupMs }
 }
 
 /**
  * Runs `sync-history` for every channel into `databaseUrl`, `env` adding to or overriding the defaults; the figures of
- * its total line and its peak RSS. Throws with its output when it fails.
+ * its total line, its peak RSS and its start-up (spawn to the sandbox's first request). Throws with its output when
+ * it fails.
  */
 export async function runSyncHistory(options: {
   readonly descriptorFile: string
@@ -63,7 +95,7 @@ export async function runSyncHistory(options: {
   readonly concurrency: number
   readonly env?: Readonly<Record<string, string>>
 }) {
-  const { text, peakRssMb } = await runMeasured(
+  const { text, peakRssMb, startupMs } = await runMeasured(
     "sync-history",
     ["--channels", options.channels.map((c) => c.username).join(",")],
     {
@@ -73,20 +105,21 @@ export async function runSyncHistory(options: {
       MTPROTO_CONCURRENCY: String(options.concurrency),
       ...options.env,
     },
+    await adminOf(options.descriptorFile),
   )
   const total = /total: fetched (\d+) posts .* with (\d+) requests in ([\d.]+) s/.exec(text)
   if (!total) throw new Error(`no total line in: ${text}`)
-  return { posts: Number(total[1]), requests: Number(total[2]), seconds: Number(total[3]), peakRssMb }
+  return { posts: Number(total[1]), requests: Number(total[2]), seconds: Number(total[3]), peakRssMb, startupMs }
 }
 
-/** Runs `load-stats` for the channels into `databaseUrl`: its summary lines, total line and peak RSS. */
+/** Runs `load-stats` for the channels into `databaseUrl`: its summary lines, total line, peak RSS and start-up. */
 export async function runLoadStats(options: {
   readonly descriptorFile: string
   readonly databaseUrl: string
   readonly channels: Descriptor["channels"]
   readonly env?: Readonly<Record<string, string>>
 }) {
-  const { text, peakRssMb } = await runMeasured(
+  const { text, peakRssMb, startupMs } = await runMeasured(
     "load-stats",
     ["--peers", options.channels.map((c) => c.username).join(",")],
     {
@@ -95,8 +128,9 @@ export async function runLoadStats(options: {
       MTPROTO_STATS_ENABLED: "true",
       ...options.env,
     },
+    await adminOf(options.descriptorFile),
   )
   const total = /total: (\d+) of (\d+) peers loaded, (\d+) skipped, (\d+) failed in ([\d.]+) s/.exec(text)
   if (!total) throw new Error(`no total line in: ${text}`)
-  return { lines: text.trim().split("\n"), loaded: Number(total[1]), seconds: Number(total[5]), peakRssMb }
+  return { lines: text.trim().split("\n"), loaded: Number(total[1]), seconds: Number(total[5]), peakRssMb, startupMs }
 }

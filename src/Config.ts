@@ -89,6 +89,11 @@ const SETTINGS = {
     sandboxFile: maybeText("TG_SANDBOX_FILE", "the path of a sandbox descriptor (written by deno task sandbox)"),
     /** Seconds a Telegram call may take before it fails as a timeout. @default 30 */
     requestTimeoutS: integer("MTPROTO_REQUEST_TIMEOUT_S", 1, 600, 30),
+    /**
+     * Threads that decode getHistory answers beside the one reading the connections (0: that one decodes them too).
+     * @default 1
+     */
+    decodeWorkers: integer("MTPROTO_DECODE_WORKERS", 0, 16, 1),
   },
   /** Feature flags, all false by default. */
   features: {

@@ -68,6 +68,9 @@ if (import.meta.main) {
       "--v8-flags=--max-old-space-size=256",
       "--include",
       "dist/dashboard",
+      // Started as a Worker by URL (src/telegram/PageDecoder.ts), so compile does not find it in the module graph.
+      "--include",
+      "src/telegram/DecodeWorker.ts",
       "--output",
       out,
       ...(target === undefined ? [] : ["--target", target]),

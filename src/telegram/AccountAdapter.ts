@@ -13,6 +13,7 @@ import { AuthRevoked, describeReason, TelegramError, Timeout, Transient } from "
 import * as Metrics from "../observe/Metrics.ts"
 import type { ProxyLease, ProxyPool } from "../pool/ProxyPool.ts"
 import { type GramClient, type GramClientOptions, makeGramClient } from "./GramClient.ts"
+import { inlineDecoder, type PageDecoder } from "./PageDecoder.ts"
 import { requests, TELEGRAM_METHODS, type TelegramMethod } from "./Requests.ts"
 import { reasonOf } from "./RpcError.ts"
 import type { GramLogSink } from "./Transport.ts"
@@ -27,6 +28,8 @@ export interface ConnectOptions extends Omit<GramClientOptions, "log" | "wire"> 
   readonly gramLog?: boolean
   /** Connect through a proxy of this pool: the same one while it works, another after it fails or rotates. */
   readonly proxies?: ProxyPool
+  /** Decodes getHistory answers. @default inlineDecoder (on the connection's thread) */
+  readonly decoder?: PageDecoder
 }
 
 interface Link {
@@ -264,7 +267,8 @@ export const connectAccount = Effect.fnUntraced(function* (options: ConnectOptio
     updates,
     resolveUsername: (username) => call("contacts.ResolveUsername", (c) => requests.resolveUsername(c, username)),
     getChannel: (id, accessHash) => call("channels.GetChannels", (c) => requests.getChannel(c, id, accessHash)),
-    getHistory: (channel, params) => call("messages.GetHistory", (c) => requests.getHistory(c, channel, params)),
+    getHistory: (channel, params) =>
+      call("messages.GetHistory", (c) => requests.getHistory(c, channel, params, options.decoder ?? inlineDecoder)),
     getFullChannel: (channel) => call("channels.GetFullChannel", (c) => requests.getFullChannel(c, channel)),
     broadcastStats: (channel, dc) =>
       call("stats.GetBroadcastStats", (c) => requests.broadcastStats(c, channel, dc), dc),

@@ -1,8 +1,12 @@
-/** The account pool's connector over GramJS: the api id and hash (or the sandbox's), timeouts and GramJS's log level. */
+/**
+ * The account pool's connector over GramJS: the api id and hash (or the sandbox's), timeouts, GramJS's log level, and
+ * the decode workers every account's getHistory answers share (PageDecoder.ts).
+ */
 import { Effect, Layer, Redacted } from "effect"
 import { AppConfig } from "../Config.ts"
 import { AccountConnector } from "../pool/AccountConnector.ts"
 import { connectAccount } from "./AccountAdapter.ts"
+import { startPageDecoder } from "./PageDecoder.ts"
 import { resolveApplication } from "../pool/Accounts.ts"
 
 export const TelegramConnector = Layer.effect(
@@ -10,6 +14,10 @@ export const TelegramConnector = Layer.effect(
   Effect.gen(function* () {
     const config = yield* AppConfig
     const { apiId, apiHash, sandbox } = yield* resolveApplication(config)
+    const decoder = yield* Effect.acquireRelease(
+      Effect.sync(() => startPageDecoder(config.telegram.decodeWorkers)),
+      (d) => Effect.sync(() => d.close()),
+    )
     return AccountConnector.of({
       connect: (account, proxies) =>
         connectAccount({
@@ -21,6 +29,7 @@ export const TelegramConnector = Layer.effect(
           gramLog: config.observe.logLevel === "trace",
           ...(sandbox ? { sandbox } : {}),
           ...(proxies ? { proxies } : {}),
+          decoder,
         }),
     })
   }),

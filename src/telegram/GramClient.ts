@@ -4,6 +4,7 @@
  * keys), and GramJS's own log scrubbed of every secret it was given.
  */
 import "./NoSchemaCache.ts" // first: GramJS must not see localStorage
+import "./FastPaths.ts"
 import { TelegramClient as GramClient } from "telegram"
 import { StringSession } from "telegram/sessions/index.js"
 import type { Descriptor } from "@tgpulse/sandbox/descriptor"

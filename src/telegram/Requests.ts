@@ -8,7 +8,9 @@ import type { ChannelInfo, ChannelRef, FullChannel, HistoryPage, HistoryParams, 
 import type { ChannelStats, MessageStats, PublicForwardsPage, RawGraph } from "../domain/Stats.ts"
 import type { ChannelDifference, MetricEvent } from "../domain/Updates.ts"
 import type { GramClient } from "./GramClient.ts"
-import { historyPage, reactionsOf } from "./Normalize.ts"
+import { reactionsOf } from "./Normalize.ts"
+import type { PageDecoder } from "./PageDecoder.ts"
+import { type RawAnswer, RawHistoryRequest } from "./PageDecoding.ts"
 import { channelStats, messageStats, publicForwards, rawGraph } from "./StatsNormalize.ts"
 import { channelDifference } from "./UpdatesNormalize.ts"
 
@@ -81,22 +83,27 @@ export const requests = {
     )
     return onlyChannel(channelInfo(r.chats[0]))
   },
-  getHistory: async (c: GramClient, channel: ChannelRef, params: HistoryParams): Promise<HistoryPage> =>
-    historyPage(
-      await c.invoke(
-        new Api.messages.GetHistory({
-          peer: inputPeer(channel),
-          offsetId: params.offsetId,
-          offsetDate: params.offsetDate ?? 0,
-          addOffset: params.addOffset,
-          limit: params.limit,
-          maxId: params.maxId,
-          minId: params.minId,
-          hash: bigInt.zero,
-        }),
-      ),
-      channel.id,
-    ),
+  /** The answer comes undecoded and `decoder` decodes it (on a worker thread when it has workers). */
+  getHistory: async (
+    c: GramClient,
+    channel: ChannelRef,
+    params: HistoryParams,
+    decoder: PageDecoder,
+  ): Promise<HistoryPage> => {
+    const answer = await c.invoke(
+      new RawHistoryRequest({
+        peer: inputPeer(channel),
+        offsetId: params.offsetId,
+        offsetDate: params.offsetDate ?? 0,
+        addOffset: params.addOffset,
+        limit: params.limit,
+        maxId: params.maxId,
+        minId: params.minId,
+        hash: bigInt.zero,
+      }),
+    ) as unknown as RawAnswer
+    return decoder.history(answer.bytes, channel.id)
+  },
   getFullChannel: async (c: GramClient, channel: ChannelRef): Promise<FullChannel> => {
     const full = (await c.invoke(new Api.channels.GetFullChannel({ channel: inputChannel(channel) }))).fullChat
     const f = full instanceof Api.ChannelFull ? full : undefined

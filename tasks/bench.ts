@@ -5,6 +5,7 @@ import { runTask } from "../src/Cli.ts"
 import { benchApi } from "../bench/api.ts"
 import { benchCluster } from "../bench/cluster.ts"
 import { benchHistory } from "../bench/history.ts"
+import { benchPeer } from "../bench/peer.ts"
 import { benchPool } from "../bench/pool.ts"
 import { benchSandbox } from "../bench/sandbox.ts"
 import { benchSandboxMemory } from "../bench/sandboxMemory.ts"
@@ -24,16 +25,22 @@ const bench = Command.make("bench", {
     "tracing",
     "cluster",
     "api",
+    "peer",
   ])
     .pipe(
       Argument.withDescription("Which benchmark to run"),
     ),
   seconds: Flag.Int("seconds").pipe(
-    Flag.withDescription("sandbox: duration of each measured phase; pool, cluster: of each case at the budget"),
-    Flag.withDefault(10),
+    Flag.withDescription(
+      "sandbox: duration of each measured phase (default 10); pool, cluster: of each case at the budget (default 10, " +
+        "at least 5); updates: of each measured run (default 60)",
+    ),
+    Flag.optional,
   ),
   posts: Flag.Int("posts").pipe(
-    Flag.withDescription("sandbox: posts in the channel (default 100,000); stats: per channel (default 1,000)"),
+    Flag.withDescription(
+      "sandbox: posts in the channel (default 100,000); stats, peer: per channel (default 1,000; peer 10,000)",
+    ),
     Flag.optional,
   ),
   largePosts: Flag.Int("large-posts").pipe(
@@ -53,7 +60,9 @@ const bench = Command.make("bench", {
     Flag.withDefault("postgres://postgres@127.0.0.1:5432/postgres"),
   ),
   concurrency: Flag.Int("concurrency").pipe(
-    Flag.withDescription("history: channels synced at once; stats: peers loaded at once"),
+    Flag.withDescription(
+      "history, peer: channels synced at once (sync-history's default, 2); stats: peers loaded at once",
+    ),
     Flag.withDefault(2),
   ),
   rate: Flag.Finite("rate").pipe(
@@ -65,27 +74,44 @@ const bench = Command.make("bench", {
   ),
 }, ({ name, seconds, posts, largePosts, streams, adminUrl, concurrency, rate }) =>
   Effect.gen(function* () {
+    const secondsOr = (fallback: number) => Option.getOrElse(seconds, () => fallback)
     const progress = (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"))
     const report = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"))
     const figures = yield* Effect.promise(() =>
       name === "sandbox"
-        ? benchSandbox({ posts: Option.getOrElse(posts, () => 100_000), seconds, inflight: 8, report }).then(
-          async (figures) => ({
-            ...figures,
-            ...(largePosts === 0 ? {} : await benchSandboxMemory({
-              channels: 10,
-              posts: largePosts,
-              streams,
-              streamSeconds: Math.max(10, 3 * seconds),
-              streamRate: Option.getOrElse(rate, () => 100),
-              inflight: 8,
-              report,
-              progress,
-            })),
-          }),
-        )
+        ? benchSandbox({ posts: Option.getOrElse(posts, () => 100_000), seconds: secondsOr(10), inflight: 8, report })
+          .then(
+            async (figures) => ({
+              ...figures,
+              ...(largePosts === 0 ? {} : await benchSandboxMemory({
+                channels: 10,
+                posts: largePosts,
+                streams,
+                streamSeconds: Math.max(10, 3 * secondsOr(10)),
+                streamRate: Option.getOrElse(rate, () => 100),
+                inflight: 8,
+                report,
+                progress,
+              })),
+            }),
+          )
         : name === "updates"
-        ? benchUpdates({ rate: Option.getOrElse(rate, () => 2_500), seconds, adminUrl, report, progress })
+        ? benchUpdates({
+          rate: Option.getOrElse(rate, () => 2_500),
+          seconds: secondsOr(60),
+          adminUrl,
+          report,
+          progress,
+        })
+        : name === "peer"
+        ? benchPeer({
+          adminUrl,
+          channels: 3,
+          posts: Option.getOrElse(posts, () => 10_000),
+          concurrency,
+          report,
+          progress,
+        })
         : name === "stats"
         ? benchStats({
           channels: 8,
@@ -106,7 +132,7 @@ const bench = Command.make("bench", {
           // 2/s per account: at 5/s the 9 accounts' 4,500 posts/s saturate a 2-core machine (the sandbox, the
           // runners and PostgreSQL share it), which measures the machine rather than the budget.
           rate: Option.getOrElse(rate, () => 2),
-          seconds: Math.max(5, seconds),
+          seconds: Math.max(5, secondsOr(10)),
           adminUrl,
           report,
           progress,
@@ -114,7 +140,7 @@ const bench = Command.make("bench", {
         : name === "pool"
         ? benchPool({
           rate: Option.getOrElse(rate, () => 5),
-          seconds: Math.max(5, seconds),
+          seconds: Math.max(5, secondsOr(10)),
           adminUrl,
           report,
           progress,

@@ -1,4 +1,7 @@
-/** The composition map: every layer that crosses subsystems is wired here, and only here. */
+/**
+ * The composition map: every layer that crosses subsystems is wired here, and only here, but for the long-running
+ * tasks' own (the cluster, the supervisor, the health server: ./Daemon.ts, which a one-shot task never loads).
+ */
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "./Config.ts"
 import { HistorySync } from "./collect/HistorySync.ts"
@@ -19,13 +22,6 @@ import { AccountPool, Proxies } from "./pool/AccountPool.ts"
 import type { AccountConnector } from "./pool/AccountConnector.ts"
 import { TelegramConnector } from "./telegram/Connector.ts"
 import { TelegramClient } from "./telegram/TelegramClient.ts"
-import { HealthServer, Readiness } from "./Readiness.ts"
-import { Supervisor, type SupervisorOptions } from "./Supervisor.ts"
-import { AccountEntityLive, AccountHost } from "./cluster/AccountEntity.ts"
-import { ChannelEntityLive } from "./cluster/ChannelEntity.ts"
-import { Ownership } from "./cluster/Ownership.ts"
-import { RemoteAccounts } from "./cluster/RemoteAccounts.ts"
-import { RunnerLive } from "./cluster/Runner.ts"
 
 /** PostgreSQL at DATABASE_URL, or the embedded database under TGPULSE_DATA_DIR; migrated when built. */
 export const SqlLive = Layer.unwrap(
@@ -104,36 +100,3 @@ export const collectorsOver = <E, R>(connector: Layer.Layer<AccountConnector, E,
 
 /** Every collector over GramJS (what a long-running process runs). */
 export const CollectorsLive = collectorsOver(TelegramConnector)
-
-/**
- * Every collector on the cluster's entities (serve): this runner hosts Account entities (each connects its account
- * over GramJS) and Channel entities (each syncs its channel), and its collectors reach the accounts through their
- * entities, wherever they run. The Account entities register before the pool probes them.
- */
-export const ClusterCollectorsLive = ChannelEntityLive.pipe(
-  Layer.provideMerge(collectorsOver(RemoteAccounts)),
-  Layer.provideMerge(
-    AccountEntityLive.pipe(Layer.provide([TelegramConnector, AccountHost.layer.pipe(Layer.provide(Proxies.layer))])),
-  ),
-  Layer.provideMerge(RunnerLive),
-  Layer.provideMerge(StoreLive),
-  Layer.provideMerge(Ownership.layer),
-)
-
-/**
- * A long-running task (serve, poll-updates): the supervisor running `options.collectors` over the layers above (on
- * the cluster's entities when `cluster`), readiness, and the health server on `healthBind` when there is one.
- */
-export const DaemonLive = (
-  options: SupervisorOptions,
-  healthBind: Option.Option<string>,
-  cluster: boolean = false,
-) =>
-  Layer.mergeAll(
-    Supervisor.layer(options, {
-      store: StoreLive,
-      collectors: CollectorsLive,
-      cluster: cluster ? ClusterCollectorsLive : undefined,
-    }),
-    Option.match(healthBind, { onNone: () => Layer.empty, onSome: HealthServer }),
-  ).pipe(Layer.provideMerge(Readiness.layer(options.collectors)))

@@ -1,5 +1,5 @@
 /** Runs a task's command: Deno signals interrupt it, and its exit says what happened (0 ok, 1 failed, 2 usage). */
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
 import { Command, Flag } from "effect/cli"
 import { AppConfig } from "./Config.ts"
@@ -21,6 +21,16 @@ export function intFlag(
     ),
   )
 }
+
+/**
+ * A command's handler in a module of its own (`run`), loaded when the command runs, so that `--help` and the other
+ * commands never load its module graph. `load` is an `import()` of a string literal, which `deno compile` and
+ * `deno bundle` include.
+ */
+export const lazyHandler = <Input, E, R>(
+  load: () => Promise<{ readonly run: (input: Input) => Effect.Effect<void, E, R> }>,
+) =>
+(input: Input): Effect.Effect<void, E, R> => Effect.flatMap(Effect.promise(load), (module) => module.run(input))
 
 /** A failure that carries its own exit code and has already been reported to the user. */
 export class ExitCode {

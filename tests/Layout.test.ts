@@ -57,7 +57,7 @@ function layerOf(file: string): number {
     ["collect"],
     ["cluster"],
     ["api"],
-    ["App.ts", "Supervisor.ts", "Readiness.ts", "Cli.ts", "healthcheck.ts", "commands"],
+    ["App.ts", "Daemon.ts", "Supervisor.ts", "Readiness.ts", "Cli.ts", "healthcheck.ts", "commands"],
     ["main.ts"],
   ]
   const i = layers.findIndex((names) => names.includes(folder))

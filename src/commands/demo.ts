@@ -5,11 +5,9 @@
  * it until Ctrl-C.
  */
 import { Clock, Console, Effect, Fiber, Layer, Ref } from "effect"
-import { Command, Flag } from "effect/cli"
 import denoJson from "../../deno.json" with { type: "json" }
 import { serveApi } from "../api/Api.ts"
 import { CollectorsLive } from "../App.ts"
-import { intFlag } from "../Cli.ts"
 import { AppConfig } from "../Config.ts"
 import { type ChannelProgress, HistorySync } from "../collect/HistorySync.ts"
 import { reportProgress, statsLine, summaryLine, totalLine } from "../collect/Progress.ts"
@@ -17,6 +15,7 @@ import { StatsLoader } from "../collect/StatsLoader.ts"
 import { callbackLogger } from "../observe/Logging.ts"
 import { Sandbox } from "@tgpulse/sandbox"
 import { allTime, channelReports, count, reportText } from "./report.ts"
+import type { DemoFlags } from "./Commands.ts"
 
 const NEXT_STEPS = `
 What you just ran: tgpulse synced every channel of a local Telegram DC (the sandbox, real MTProto) into an embedded
@@ -33,17 +32,8 @@ Point it at real Telegram:
 Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-3.
 To look at what was collected in a browser: deno task demo --serve (the read API and the dashboard).`
 
-export const demo = Command.make("demo", {
-  channels: intFlag("channels", { description: "Sandbox channels", fallback: 4, min: 1, max: 100 }),
-  posts: intFlag("posts", { description: "Posts per sandbox channel", fallback: 5_000, min: 1, max: 1_000_000 }),
-  serve: Flag.Boolean("serve").pipe(
-    Flag.withDescription(
-      "Then serve the read API and the dashboard over what was collected on API_BIND (default 127.0.0.1:8080) " +
-        "until Ctrl-C",
-    ),
-    Flag.withDefault(false),
-  ),
-}, (flags) =>
+/** The demo command's work (its flags and description: ./Commands.ts). */
+export const run = (flags: DemoFlags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const dataDir = `${config.dataDir}/demo`
@@ -120,8 +110,4 @@ export const demo = Command.make("demo", {
       yield* Console.log(`\nThe dashboard: http://${address}/#days=all (Ctrl-C to stop)`)
       return yield* Effect.never
     }).pipe(Effect.provide(CollectorsLive.pipe(Layer.provide(AppConfig.layerFrom(env)))))
-  }).pipe(Effect.scoped)).pipe(
-    Command.withDescription(
-      "Try tgpulse with nothing configured: a local Telegram DC, the embedded database, a full sync and a report",
-    ),
-  )
+  }).pipe(Effect.scoped)

@@ -1,19 +1,15 @@
 /** `deno task load-stats`: loads the official statistics of admin-owned channels, then prints a summary per peer. */
 import { Clock, Console, Effect, Option } from "effect"
-import { Command, Flag } from "effect/cli"
 import { StatsLive } from "../App.ts"
 import { ExitCode, oneShot } from "../Cli.ts"
 import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
 import { peerList } from "./Flags.ts"
 import { StatsLoader } from "../collect/StatsLoader.ts"
 import { statsLine } from "../collect/Progress.ts"
+import type { LoadStatsFlags } from "./Commands.ts"
 
-export const loadStats = Command.make("load-stats", {
-  peers: Flag.String("peers").pipe(
-    Flag.withDescription("Peers, comma-separated usernames or ids (default: MTPROTO_STATS_PEERS, else MTPROTO_PEERS)"),
-    Flag.optional,
-  ),
-}, (flags) =>
+/** The load-stats command's work (its flags and description: ./Commands.ts). */
+export const run = (flags: LoadStatsFlags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const off = switchedOffBy(config, "stats")
@@ -51,4 +47,4 @@ export const loadStats = Command.make("load-stats", {
       )
       return yield* Effect.fail(new ExitCode(1))
     }
-  })).pipe(Command.withDescription("Load the official statistics of admin-owned channels into PostgreSQL"))
+  })

@@ -3,7 +3,6 @@
  * TGPULSE_DATA_DIR/sessions/NAME, readable by its owner only, or prints it once with --print. Never logs it.
  */
 import { Console, Effect, Option, Redacted } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
 import { ExitCode } from "../Cli.ts"
 import { AppConfig } from "../Config.ts"
 import { SESSION_NAME } from "../domain/Refs.ts"
@@ -11,6 +10,7 @@ import { ConfigError } from "../domain/Errors.ts"
 import { resolveApplication, sessionPath } from "../pool/Accounts.ts"
 import { login } from "../telegram/Login.ts"
 import { describeReason } from "../domain/TelegramError.ts"
+import type { LoginFlags } from "./Commands.ts"
 
 const encoder = new TextEncoder()
 const say = (text: string) => Deno.stderr.writeSync(encoder.encode(text))
@@ -71,26 +71,8 @@ async function writeSession(path: string, session: string): Promise<void> {
 const exists = (path: string) =>
   Deno.stat(path).then(() => true, (e) => (e instanceof Deno.errors.NotFound ? false : Promise.reject(e)))
 
-export const loginCommand = Command.make("login", {
-  name: Argument.String("name").pipe(
-    Argument.withDescription(
-      "The session's name: its file under TGPULSE_DATA_DIR/sessions, listed in MTPROTO_ACCOUNTS",
-    ),
-    Argument.optional,
-  ),
-  phone: Flag.String("phone").pipe(
-    Flag.withDescription("The account's phone number in international format (asked when not given)"),
-    Flag.optional,
-  ),
-  print: Flag.Boolean("print").pipe(
-    Flag.withDescription("Print the session string once (for a secret store) instead of writing a file"),
-    Flag.withDefault(false),
-  ),
-  force: Flag.Boolean("force").pipe(
-    Flag.withDescription("Replace an existing session file of that name"),
-    Flag.withDefault(false),
-  ),
-}, (flags) =>
+/** The login command's work (its flags and description: ./Commands.ts). */
+export const run = (flags: LoginFlags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const name = Option.getOrUndefined(flags.name)
@@ -141,8 +123,4 @@ export const loginCommand = Command.make("login", {
     }
     yield* Effect.promise(() => writeSession(path, session))
     say(`Signed in. Session saved to ${path} (readable by you only). Use it with MTPROTO_ACCOUNTS=${name}\n`)
-  })).pipe(
-    Command.withDescription(
-      "Sign a Telegram account in (phone, code, 2FA password) and save its session for MTPROTO_ACCOUNTS",
-    ),
-  )
+  })

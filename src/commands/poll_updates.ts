@@ -6,22 +6,14 @@
  * counters of young posts are refreshed beside it on MTPROTO_REFRESH_SCHEDULE.
  */
 import { Effect, Option } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
-import { DaemonLive } from "../App.ts"
+import { DaemonLive } from "../Daemon.ts"
 import { armShutdownDeadline, Supervisor } from "../Supervisor.ts"
 import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
 import { ConfigError } from "../domain/Errors.ts"
+import type { PollUpdatesFlags } from "./Commands.ts"
 
-export const pollUpdates = Command.make("poll-updates", {
-  restart: Flag.Boolean("restart").pipe(
-    Flag.withDescription("Restart after a failure, with exponential backoff (default); --no-restart: exit 1"),
-    Flag.optional,
-  ),
-  positional: Argument.String("restart").pipe(
-    Argument.withDescription("The original form: true (restart) or false"),
-    Argument.optional,
-  ),
-}, (flags) =>
+/** The poll-updates command's work (its flags and description: ./Commands.ts). */
+export const run = (flags: PollUpdatesFlags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const off = switchedOffBy(config, "updates")
@@ -48,6 +40,4 @@ export const pollUpdates = Command.make("poll-updates", {
     return yield* Supervisor.use((s) => s.done).pipe(
       Effect.provide(DaemonLive({ collectors, channels: refs, statsPeers: [], restart }, config.observe.healthBind)),
     )
-  })).pipe(
-    Command.withDescription("Follow the channels' live updates (with gap recovery) until interrupted"),
-  )
+  })

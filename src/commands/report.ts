@@ -3,12 +3,12 @@
  * over the period and its most viewed posts, as text (what the demo prints), JSON or CSV.
  */
 import { Console, Effect, Option } from "effect"
-import { Command, Flag } from "effect/cli"
 import { StoreLive } from "../App.ts"
 import { toCsv } from "../api/Api.ts"
 import { BadParam, validate } from "../api/Routes.ts"
 import { ConfigError } from "../domain/Errors.ts"
 import { Analytics, type ChannelRow, type Summary, type TopPost } from "../store/Analytics.ts"
+import type { ReportFlags } from "./Commands.ts"
 
 /** One channel of the report. */
 export interface ChannelReport {
@@ -82,15 +82,8 @@ const dateFlag = (name: string, raw: Option.Option<string>, fallback: Date) =>
     catch: (e) => new ConfigError({ variable: `--${name}`, message: `Invalid --${name}: ${(e as BadParam).expected}` }),
   })
 
-export const report = Command.make("report", {
-  channel: Flag.String("channel").pipe(Flag.withDescription("One channel: its id or username"), Flag.optional),
-  from: Flag.String("from").pipe(
-    Flag.withDescription("Posts from this date (YYYY-MM-DD, UTC; default: all)"),
-    Flag.optional,
-  ),
-  to: Flag.String("to").pipe(Flag.withDescription("Posts before this date (default: now)"), Flag.optional),
-  format: Flag.String("format").pipe(Flag.withDescription("text (default), json or csv"), Flag.optional),
-}, (flags) =>
+/** The report command's work (its flags and description: ./Commands.ts). */
+export const run = (flags: ReportFlags) =>
   Effect.gen(function* () {
     const format = Option.getOrElse(flags.format, () => "text")
     if (!["text", "json", "csv"].includes(format)) {
@@ -117,4 +110,4 @@ export const report = Command.make("report", {
     if (format === "json") return yield* Console.log(JSON.stringify(reports, null, 2))
     if (format === "csv") return yield* Console.log(toCsv(csvRows(reports)).trimEnd())
     for (const line of reportText(reports)) yield* Console.log(line)
-  })).pipe(Command.withDescription("What was collected: per channel, its figures and most viewed posts"))
+  })

@@ -6,13 +6,13 @@
  * commit their pts, and the process exits 0 within GRACEFUL_SHUTDOWN_TIMEOUT_S.
  */
 import { Effect, Option } from "effect"
-import { Command } from "effect/cli"
-import { DaemonLive } from "../App.ts"
+import { DaemonLive } from "../Daemon.ts"
 import { AppConfig, channelsFor, COLLECTORS, collectorsOn, switchedOffBy } from "../Config.ts"
 import { serveBind } from "../Readiness.ts"
 import { armShutdownDeadline, Supervisor } from "../Supervisor.ts"
 
-export const serve = Command.make("serve", {}, () =>
+/** The serve command's work (its flags and description: ./Commands.ts). */
+export const run = () =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const on = collectorsOn(config)
@@ -35,6 +35,4 @@ export const serve = Command.make("serve", {}, () =>
         ),
       ),
     )
-  })).pipe(
-    Command.withDescription("Run every enabled collector and the health server until SIGTERM"),
-  )
+  })

@@ -1,41 +1,18 @@
 /**
  * Every subcommand as the command line sees it: its name, flags, arguments and description. Its work is in its own
- * module (`./sync_history.ts` for sync-history...), loaded only when it runs: `tgpulse --help` and each command load
- * no other command's module graph (GramJS, the database drivers, the HTTP server, the sandbox...).
+ * module (`./load_stats.ts` for load-stats...), loaded only when it runs: a command loads no other command's module
+ * graph (the HTTP server, the cluster, the sandbox...). sync-history, below, is the one exception.
  */
 import { Effect } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { intFlag, lazyHandler } from "../Cli.ts"
 
-const syncHistoryFlags = {
-  channels: Flag.String("channels").pipe(
-    Flag.withDescription("Channels to sync, comma-separated usernames or ids (default: MTPROTO_PEERS)"),
-    Flag.optional,
-  ),
-  limit: Flag.Int("limit").pipe(
-    Flag.withDescription("Posts per channel in this run, 0 for no limit (default: MTPROTO_HISTORY_LIMIT_PER_RUN)"),
-    Flag.optional,
-  ),
-  concurrency: Flag.Int("concurrency").pipe(
-    Flag.withDescription("Channels synced at once (default: MTPROTO_CONCURRENCY)"),
-    Flag.optional,
-  ),
-  // The original positional form: sync-history "<ids>" <limit> <concurrency>.
-  ids: Argument.String("ids").pipe(Argument.withDescription("Same as --channels"), Argument.optional),
-  positionalLimit: Argument.Int("limit").pipe(Argument.withDescription("Same as --limit"), Argument.optional),
-  positionalConcurrency: Argument.Int("concurrency").pipe(
-    Argument.withDescription("Same as --concurrency"),
-    Argument.optional,
-  ),
-}
-/** What `sync-history` was given. */
-export type SyncHistoryFlags = Command.Command.Config.Infer<typeof syncHistoryFlags>
-
-export const syncHistory = Command.make(
-  "sync-history",
-  syncHistoryFlags,
-  lazyHandler(() => import("./sync_history.ts")),
-).pipe(Command.withDescription("Sync channel history (new posts first, then older ones) into PostgreSQL"))
+/**
+ * sync-history is imported with the rest, not when it runs: under deno.json's `"nodeModulesDir": "auto"`, Deno checks
+ * the npm packages of a dynamically imported graph at run time, which cost sync-history ~0.2 s of start-up (issue 20:
+ * measured 860 ms lazily against 640 ms so, to the sandbox's first request); with "manual" the two were equal.
+ */
+export { syncHistory } from "./sync_history.ts"
 
 const pollUpdatesFlags = {
   restart: Flag.Boolean("restart").pipe(

@@ -1,15 +1,34 @@
 /** `deno task sync-history`: syncs channel history into PostgreSQL, then prints a summary per channel. */
 import { Clock, Console, Effect, Fiber, Option, Ref } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
 import { HistoryLive } from "../App.ts"
 import { ExitCode, oneShot } from "../Cli.ts"
 import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
-import type { SyncHistoryFlags } from "./Commands.ts"
 import { flagAs, peerList } from "./Flags.ts"
 import { type ChannelProgress, HistorySync } from "../collect/HistorySync.ts"
 import { cutShortLine, reportProgress, summaryLine, totalLine } from "../collect/Progress.ts"
 
-/** The sync-history command's work (its flags and description: ./Commands.ts). */
-export const run = (flags: SyncHistoryFlags) =>
+export const syncHistory = Command.make("sync-history", {
+  channels: Flag.String("channels").pipe(
+    Flag.withDescription("Channels to sync, comma-separated usernames or ids (default: MTPROTO_PEERS)"),
+    Flag.optional,
+  ),
+  limit: Flag.Int("limit").pipe(
+    Flag.withDescription("Posts per channel in this run, 0 for no limit (default: MTPROTO_HISTORY_LIMIT_PER_RUN)"),
+    Flag.optional,
+  ),
+  concurrency: Flag.Int("concurrency").pipe(
+    Flag.withDescription("Channels synced at once (default: MTPROTO_CONCURRENCY)"),
+    Flag.optional,
+  ),
+  // The original positional form: sync-history "<ids>" <limit> <concurrency>.
+  ids: Argument.String("ids").pipe(Argument.withDescription("Same as --channels"), Argument.optional),
+  positionalLimit: Argument.Int("limit").pipe(Argument.withDescription("Same as --limit"), Argument.optional),
+  positionalConcurrency: Argument.Int("concurrency").pipe(
+    Argument.withDescription("Same as --concurrency"),
+    Argument.optional,
+  ),
+}, (flags) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const off = switchedOffBy(config, "history")
@@ -57,4 +76,4 @@ export const run = (flags: SyncHistoryFlags) =>
       )
       return yield* Effect.fail(new ExitCode(1))
     }
-  })
+  })).pipe(Command.withDescription("Sync channel history (new posts first, then older ones) into PostgreSQL"))

@@ -7,9 +7,12 @@ async function psql(adminUrl: string, statement: string): Promise<void> {
   if (out.code !== 0) throw new Error(`psql failed: ${new TextDecoder().decode(out.stderr)}`)
 }
 
-/** Creates database `tgpulse_bench_<label>_<random>` next to `adminUrl`; `drop` removes it (never throws). */
+/**
+ * Creates database `tgpulse_bench_<label>_<random>` next to `adminUrl`, in lower case (PostgreSQL folds the unquoted
+ * name, and the URL must name what it created); `drop` removes it (never throws).
+ */
 export async function benchDatabase(adminUrl: string, label: string) {
-  const name = `tgpulse_bench_${label}_${crypto.randomUUID().slice(0, 8)}`
+  const name = `tgpulse_bench_${label}_${crypto.randomUUID().slice(0, 8)}`.toLowerCase()
   await psql(adminUrl, `CREATE DATABASE ${name}`)
   const url = new URL(adminUrl)
   url.pathname = `/${name}`

@@ -1,12 +1,14 @@
 /**
  * Benchmark: `sync-history` into PostgreSQL against the sandbox, next to the raw ceiling measured in the same run
- * (the same pages fetched and decoded by GramJS, no normalize, no database). Cases: one channel of 10,000 posts, one
+ * (the same pages fetched and decoded by GramJS, no normalize, no database) twice: GramJS as it ships, and GramJS with
+ * tgpulse's fast paths (src/telegram/FastPaths.ts: longs and gzip, which tgpulse's own process uses). Cases: one channel of 10,000 posts, one
  * of 100,000, ten channels of 10,000; then, for memory only (no raw ceiling: it would double a long run), one channel
  * of 1,000,000 and ten of 100,000: peak RSS must stay flat from 10k to 1M. Each case also gives the task's start-up
  * (its spawn to the first request the sandbox received).
  */
 import { Api } from "telegram"
 import type { Descriptor } from "@tgpulse/sandbox/descriptor"
+import { useFastPaths } from "../src/telegram/FastPaths.ts"
 import { connectFirstAccount, pageRequest, spawnSandbox } from "./sandbox.ts"
 import { benchDatabase, runSyncHistory } from "./syncRun.ts"
 
@@ -41,8 +43,17 @@ const CASES: ReadonlyArray<Case> = [
 const RSS_TARGET_MB = 250
 const STARTUP_TARGET_MS = 1000
 
-/** Walks every channel newest to oldest with one GramJS client, `concurrency` channels at once; posts per second. */
-async function rawCeiling(descriptor: Descriptor, channels: Descriptor["channels"], concurrency: number) {
+/**
+ * Walks every channel newest to oldest with one GramJS client, `concurrency` channels at once (with tgpulse's fast
+ * paths or as GramJS ships); posts per second.
+ */
+async function rawCeiling(
+  descriptor: Descriptor,
+  channels: Descriptor["channels"],
+  concurrency: number,
+  fastPaths: boolean,
+) {
+  useFastPaths(fastPaths)
   const client = await connectFirstAccount(descriptor)
   try {
     let posts = 0
@@ -62,6 +73,7 @@ async function rawCeiling(descriptor: Descriptor, channels: Descriptor["channels
     return { posts, seconds: (performance.now() - started) / 1000 }
   } finally {
     await client.destroy()
+    useFastPaths(true)
   }
 }
 
@@ -71,11 +83,13 @@ async function runCase(c: Case, options: HistoryBenchOptions) {
   try {
     const channels = sandbox.descriptor.channels.filter((ch) => !ch.private)
     let raw: { readonly posts: number; readonly seconds: number } | undefined
+    let rawFast: { readonly posts: number; readonly seconds: number } | undefined
     if (c.raw) {
       options.progress(`${c.name}: sandbox up, warming`)
-      await rawCeiling(sandbox.descriptor, channels, options.concurrency) // renders every page once
+      await rawCeiling(sandbox.descriptor, channels, options.concurrency, true) // renders every page once
       options.progress(`${c.name}: raw ceiling`)
-      raw = await rawCeiling(sandbox.descriptor, channels, options.concurrency)
+      raw = await rawCeiling(sandbox.descriptor, channels, options.concurrency, false)
+      rawFast = await rawCeiling(sandbox.descriptor, channels, options.concurrency, true)
     }
     database = await benchDatabase(options.adminUrl, c.name)
     options.progress(`${c.name}: sync`)
@@ -89,13 +103,17 @@ async function runCase(c: Case, options: HistoryBenchOptions) {
     const requests = (await requestCount(sandbox.descriptor)) - logBefore
     const rate = run.posts / run.seconds
     const rawRate = raw === undefined ? undefined : raw.posts / raw.seconds
+    const rawFastRate = rawFast === undefined ? undefined : rawFast.posts / rawFast.seconds
     return {
       name: c.name,
       posts: run.posts,
       postsPerSec: Math.round(rate),
-      ...(rawRate === undefined
-        ? {}
-        : { rawPostsPerSec: Math.round(rawRate), ratio: Number((rate / rawRate).toFixed(2)) }),
+      ...(rawRate === undefined || rawFastRate === undefined ? {} : {
+        rawPostsPerSec: Math.round(rawRate),
+        ratio: Number((rate / rawRate).toFixed(2)),
+        rawFastPostsPerSec: Math.round(rawFastRate),
+        ratioFast: Number((rate / rawFastRate).toFixed(2)),
+      }),
       requestsPer1000: Number(((requests / run.posts) * 1000).toFixed(2)),
       peakRssMb: Math.round(run.peakRssMb),
       startupMs: run.startupMs,
@@ -110,9 +128,10 @@ type CaseResult = Awaited<ReturnType<typeof runCase>>
 
 /** A case's result line: its rates (next to the raw ceiling when measured), requests, peak RSS and start-up. */
 function caseLine(r: CaseResult): string {
-  const raw = r.rawPostsPerSec === undefined || r.ratio === undefined
+  const raw = r.rawPostsPerSec === undefined || r.ratio === undefined || r.ratioFast === undefined
     ? "  (no raw ceiling: memory case)"
-    : `  raw ${String(r.rawPostsPerSec).padStart(6)} posts/s  ratio ${r.ratio.toFixed(2)} (target >= 0.8)`
+    : `  raw GramJS ${String(r.rawPostsPerSec).padStart(6)} posts/s  ratio ${r.ratio.toFixed(2)} (target >= 0.8)` +
+      `  raw with fast paths ${String(r.rawFastPostsPerSec).padStart(6)} posts/s  ratio ${r.ratioFast.toFixed(2)}`
   const startup = r.startupMs === undefined ? "unknown" : `${r.startupMs} ms`
   return `${r.name.padEnd(7)} ${String(r.posts).padStart(7)} posts  sync ${String(r.postsPerSec).padStart(6)} posts/s` +
     `${raw}  ${r.requestsPer1000.toFixed(2)} req/1000 posts (<= 10.1)` +
@@ -138,10 +157,12 @@ export async function benchHistory(options: HistoryBenchOptions): Promise<Record
       `10x10k -> 10x100k: ${rss["10x10k"]} MB -> ${rss["10x100k"]} MB (flat, <= ${RSS_TARGET_MB} MB, is the target)`,
   )
   const ratios = results.flatMap((r) => (r.ratio === undefined ? [] : [r.ratio]))
+  const ratiosFast = results.flatMap((r) => (r.ratioFast === undefined ? [] : [r.ratioFast]))
   const startups = results.flatMap((r) => (r.startupMs === undefined ? [] : [r.startupMs]))
   return {
     cases: results,
     minRatio: Math.min(...ratios),
+    minRatioFast: Math.min(...ratiosFast),
     maxRequestsPer1000: Math.max(...results.map((r) => r.requestsPer1000)),
     maxPeakRssMb: Math.max(...results.map((r) => r.peakRssMb)),
     peakRssFlat: { "1x10k": rss["1x10k"], "1x1M": rss["1x1M"], "10x10k": rss["10x10k"], "10x100k": rss["10x100k"] },

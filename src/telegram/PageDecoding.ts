@@ -3,7 +3,7 @@
  * on the calling thread when there is no worker. `RawHistoryRequest` is the request whose answer GramJS hands over
  * undecoded (see PageDecoder.ts).
  */
-import { Api } from "telegram"
+import { Api } from "telegram/tl/api.js"
 import { BinaryReader } from "telegram/extensions/BinaryReader.js"
 import { Buffer } from "node:buffer"
 import type { HistoryPage } from "../domain/Telegram.ts"

@@ -8,7 +8,7 @@
  * released by `ensuring`, attached in the same uninterruptible step: interruption never leaks a lease or a permit.
  */
 import { Clock, Deferred, Duration, Effect, Metric } from "effect"
-import { type Bucket, earliest, makeBucket, reserve, unreserve } from "./Gcra.ts"
+import { book, cancel, fit, type Ledger, makeLedger, settle } from "./Gcra.ts"
 import type { TelegramError } from "../domain/TelegramError.ts"
 import { floodWaitSeconds, rateLimitHits } from "../observe/Metrics.ts"
 import { formatSeconds, NoAccountAvailable, WAIT_CAUSES, type WaitCause, WaitTooLong } from "./PoolErrors.ts"
@@ -101,7 +101,7 @@ export interface Scheduler<A> {
 
 interface Slot<A> {
   readonly account: PoolAccount<A>
-  readonly buckets: Record<MethodClass, Bucket>
+  readonly buckets: Record<MethodClass, Ledger>
   readonly coolUntil: Record<MethodClass, number>
   inflight: number
   requests: number
@@ -139,10 +139,10 @@ export const makeScheduler = <A>(
     const burst = settings.burstPerAccount ?? 1
     const maxBackoff = settings.maxBackoffMs ?? 60_000
     const maxWait = settings.maxWaitMs ?? Number.POSITIVE_INFINITY
-    const global = makeBucket(settings.globalRps, settings.globalBurst ?? 1)
+    const global = makeLedger(settings.globalRps, settings.globalBurst ?? 1)
     const slots: Array<Slot<A>> = accounts.map((account) => ({
       account,
-      buckets: byClass(() => makeBucket(settings.rpsPerAccount, burst)),
+      buckets: byClass(() => makeLedger(settings.rpsPerAccount, burst)),
       coolUntil: byClass(() => 0),
       inflight: 0,
       requests: 0,
@@ -162,20 +162,23 @@ export const makeScheduler = <A>(
       changed = Deferred.makeUnsafe<void>()
     }
 
+    /** Per slot, in scan order: the earliest start its own budget allows (global budget aside). */
+    const starts: Array<number> = []
+
     /**
      * The best account for a call: earliest allowed start, then fewest calls in flight, then best health, then the
-     * next in turn.
+     * next in turn. Budgets take reservations in any order of time (Gcra's Ledger), so a call reserved ahead for one
+     * account's next slot never holds back another account that may go sooner.
      */
     const decide = (methodClass: MethodClass, now: number, only: ReadonlySet<string> | undefined): Decision<A> => {
-      let best: Slot<A> | undefined
-      let bestIndex = 0
-      let bestAt = Number.POSITIVE_INFINITY
+      settle(global, now)
+      let soonest = Number.POSITIVE_INFINITY
       let eligible = 0
       let live = 0
       let busy = 0
       for (let k = 0; k < slots.length; k++) {
-        const index = (next + k) % slots.length
-        const slot = slots[index]!
+        const slot = slots[(next + k) % slots.length]!
+        starts[k] = Number.POSITIVE_INFINITY
         if (only !== undefined && !only.has(slot.account.name)) continue
         eligible++
         if (slot.quarantine !== null) continue
@@ -184,25 +187,37 @@ export const makeScheduler = <A>(
           busy++
           continue
         }
-        const ready = Math.max(now, slot.coolUntil[methodClass], slot.backoffUntil)
-        const at = earliest(global, earliest(slot.buckets[methodClass], ready))
-        if (
-          best === undefined || at < bestAt ||
-          (at === bestAt && (slot.inflight < best.inflight ||
-            (slot.inflight === best.inflight && slot.health > best.health)))
-        ) {
-          best = slot
-          bestIndex = index
-          bestAt = at
-        }
+        const ledger = slot.buckets[methodClass]
+        settle(ledger, now)
+        starts[k] = fit(ledger, Math.max(now, slot.coolUntil[methodClass], slot.backoffUntil))
+        soonest = Math.min(soonest, starts[k]!)
       }
       if (live === 0) return { _tag: "Exhausted", quarantined: eligible }
       // Nothing free, or only a long cooldown while a busy account may be free sooner: wait for a change.
+      if (!Number.isFinite(soonest)) return { _tag: "Wait", until: Number.POSITIVE_INFINITY }
+      // The global budget's earliest start from the soonest account's on; every account ready by then may take it
+      // (fit only ever moves later with a later start).
+      const bestAt = fit(global, soonest)
+      let best: Slot<A> | undefined
+      let bestIndex = 0
+      for (let k = 0; k < slots.length; k++) {
+        if (!(starts[k]! <= bestAt)) continue
+        const index = (next + k) % slots.length
+        const slot = slots[index]!
+        if (
+          best === undefined || slot.inflight < best.inflight ||
+          (slot.inflight === best.inflight && slot.health > best.health)
+        ) {
+          best = slot
+          bestIndex = index
+        }
+      }
+      // Never taken: the soonest account's own start is at or before bestAt.
       if (best === undefined) return { _tag: "Wait", until: Number.POSITIVE_INFINITY }
       if (busy > 0 && bestAt - now >= PREFER_BUSY_MS) return { _tag: "Wait", until: bestAt }
       if (bestAt - now > maxWait) return { _tag: "TooLong", at: bestAt, cause: waitCause(best, methodClass, bestAt) }
-      reserve(best.buckets[methodClass], bestAt)
-      reserve(global, bestAt)
+      book(best.buckets[methodClass], bestAt)
+      book(global, bestAt)
       best.inflight++
       next = (bestIndex + 1) % slots.length
       return { _tag: "Go", slot: best, at: bestAt }
@@ -329,10 +344,10 @@ export const makeScheduler = <A>(
             const outcome = yield* restore(attempt).pipe(
               Effect.result,
               Effect.ensuring(Effect.suspend(() => {
-                // A slot never used goes back to its buckets (when nothing was reserved after it).
+                // A slot never used goes back to its budgets (unless its time has come and gone).
                 if (!started) {
-                  unreserve(slot.buckets[methodClass], at)
-                  unreserve(global, at)
+                  cancel(slot.buckets[methodClass], at)
+                  cancel(global, at)
                 }
                 return release(slot)
               })),

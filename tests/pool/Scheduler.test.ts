@@ -313,3 +313,46 @@ virtualTest(
     assertEquals(yield* sequential(7), ["acc3", "acc0", "acc1", "acc2", "acc3", "acc0"])
   }),
 )
+
+virtualTest(
+  "Scheduler: a call reserved ahead for one account's next slot never holds back another account or class",
+  Effect.gen(function* () {
+    const pool = yield* makeScheduler(names(2), settings({ rpsPerAccount: 1 }))
+    const calls: Array<Call> = []
+    const record = recorder(calls)
+    // acc0 takes a call now and one for its next slot (1 s ahead); acc1 and acc0's views budget are free now.
+    const first = yield* Effect.forkChild(history(pool, record(0)))
+    const ahead = yield* Effect.forkChild(pool.run("history", record(1), undefined, new Set(["acc0"])))
+    const other = yield* Effect.forkChild(history(pool, record(2)))
+    const views = yield* Effect.forkChild(pool.run("views", record(3), undefined, new Set(["acc0"])))
+    yield* TestClock.adjust(Duration.seconds(2))
+    yield* Effect.forEach([first, ahead, other, views], Fiber.join)
+    // The global budget (1,000/s) spaces them by 1 ms; before, every call waited for the one reserved at 1 s.
+    assertEquals(calls.map((c) => [c.payload, c.account, c.at]).sort((a, b) => Number(a[0]) - Number(b[0])), [
+      [0, "acc0", 0],
+      [1, "acc0", 1_000],
+      [2, "acc1", 1],
+      [3, "acc0", 2],
+    ])
+  }),
+)
+
+virtualTest(
+  "Scheduler: accounts keep their own pace: one whose calls answer late is not pulled onto another's slots",
+  Effect.gen(function* () {
+    // Two channels, each on its own account at 1/s: acc0's calls take 800 ms, acc1's 100 ms and start at 0.5 s. acc1
+    // reserves its next slot (at x.5 s) before acc0 asks for its own (at x.0 s), which once made acc0 wait for it.
+    const pool = yield* makeScheduler(names(2), settings({ rpsPerAccount: 1 }))
+    const calls: Array<Call> = []
+    const chain = (account: string, millis: number) =>
+      Effect.forEach(
+        Array.from({ length: 10 }, (_, i) => i),
+        (i) => pool.run("history", recorder(calls, millis)(i), undefined, new Set([account])),
+        { discard: true },
+      )
+    yield* runFor(11, [chain("acc0", 800), Effect.delay(chain("acc1", 100), Duration.millis(500))])
+    const times = (account: string) => calls.filter((c) => c.account === account).map((c) => c.at)
+    assertEquals(times("acc0"), Array.from({ length: 10 }, (_, i) => i * 1_000))
+    assertEquals(times("acc1"), Array.from({ length: 10 }, (_, i) => 500 + i * 1_000))
+  }),
+)

@@ -2,6 +2,7 @@
  * The `tgpulse` command: every task a subcommand (what `deno task <name>`, the image and `deno compile` run). Only the
  * chosen subcommand's module is loaded (src/commands/Commands.ts).
  */
+import "./NoAsyncResource.ts" // first: Effect must not find AsyncResource
 import { Command } from "effect/cli"
 import denoJson from "../deno.json" with { type: "json" }
 import { runTask } from "./Cli.ts"

@@ -1,4 +1,5 @@
 /** `deno task bench <name>`: benchmarks that print numbers; the last line is `BENCH {json}`. */
+import "../src/NoAsyncResource.ts" // first: Effect must not find AsyncResource
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { runTask } from "../src/Cli.ts"

@@ -48,7 +48,7 @@ function layerOf(file: string): number {
   const rel = file.slice("src/".length)
   const folder = rel.includes("/") ? rel.split("/")[0]! : rel
   const layers: ReadonlyArray<ReadonlyArray<string>> = [
-    ["domain"],
+    ["domain", "NoAsyncResource.ts"],
     ["Settings.ts", "Config.ts"],
     ["store"],
     ["observe"],

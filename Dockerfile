@@ -67,5 +67,5 @@ EXPOSE 8091 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=6s --start-period=60s --retries=3 \
   CMD ["deno", "run", "--no-config", "--allow-net", "--allow-env", "/app/healthcheck.js"]
-ENTRYPOINT ["deno", "run", "-A", "--no-config", "--cached-only", "--v8-flags=--max-old-space-size=256", "/app/tgpulse.js"]
+ENTRYPOINT ["deno", "run", "-A", "--no-config", "--cached-only", "--v8-flags=--max-old-space-size=256,--max-semi-space-size=4,--memory-saver-mode", "/app/tgpulse.js"]
 CMD ["serve"]

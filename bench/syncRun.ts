@@ -69,7 +69,14 @@ async function runMeasured(
   const before = (await requestLog(admin, 999_999_999, 1)).lastSeq
   const spawned = Date.now()
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--max-old-space-size=160", "src/main.ts", subcommand, ...args],
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--max-old-space-size=160,--max-semi-space-size=4,--memory-saver-mode",
+      "src/main.ts",
+      subcommand,
+      ...args,
+    ],
     env: { ...BASE_ENV, ...env },
     stdout: "piped",
     stderr: "piped",

@@ -65,7 +65,7 @@ if (import.meta.main) {
       "compile",
       "--allow-all",
       "--no-check", // deno task check type-checks; the checker would share the binary's heap cap below
-      "--v8-flags=--max-old-space-size=256",
+      "--v8-flags=--max-old-space-size=256,--max-semi-space-size=4,--memory-saver-mode",
       "--include",
       "dist/dashboard",
       // Started as a Worker by URL (src/telegram/PageDecoder.ts), so compile does not find it in the module graph.

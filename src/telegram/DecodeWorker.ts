@@ -1,7 +1,8 @@
 /**
  * The decode worker: turns the raw TL bytes of a messages.getHistory answer into a normalized HistoryPage on a thread
- * of its own (PageDecoder.ts starts it and says why). One message in: `{ id, channelId, bytes }` (the bytes
- * transferred, not copied); one message out: `{ id, page }` or `{ id, error }`.
+ * of its own (PageDecoder.ts starts it and says why). Once its modules are loaded it says `{ ready: true }`; then one
+ * message in: `{ id, channelId, bytes }` (the bytes transferred, not copied); one message out: `{ id, page }` or
+ * `{ id, error }`.
  */
 import "./NoSchemaCache.ts" // first: GramJS must not see localStorage
 import "./FastPaths.ts"
@@ -14,6 +15,7 @@ export interface DecodeRequest {
 }
 
 export type DecodeReply =
+  | { readonly ready: true }
   | { readonly id: number; readonly page: import("../domain/Telegram.ts").HistoryPage }
   | { readonly id: number; readonly error: string }
 
@@ -29,3 +31,5 @@ scope.onmessage = ({ data }) => {
     scope.postMessage({ id: data.id, error: e instanceof Error ? e.message : String(e) })
   }
 }
+
+scope.postMessage({ ready: true })

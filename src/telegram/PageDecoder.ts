@@ -6,9 +6,11 @@
  * bytes into a normalized page: decoding, normalizing and writing run on different cores. A page goes to the worker
  * with the fewest pages in hand; the bytes are transferred, the page comes back as structured data (plain records).
  * Pages in hand are bounded by the callers (each channel's walk waits for its page), so the workers hold at most the
- * pages already requested. A worker that dies fails the pages it held (the walk retries them) and is replaced; one
- * that dies before its first answer (its module could not load: a binary built without it) is not, and pages are
- * then decoded on the calling thread. With 0 workers, answers are decoded on the calling thread.
+ * pages already requested. A worker takes pages once it said it is ready (loading GramJS takes it about 0.5 s):
+ * until one is, pages are decoded on the calling thread, so the first pages of a run never wait for a worker to start.
+ * A worker that dies fails the pages it held (the walk retries them) and is replaced; one that dies before it was
+ * ready (its module could not load: a binary built without it) is not. With 0 workers, answers are decoded on the
+ * calling thread.
  */
 import type { HistoryPage } from "../domain/Telegram.ts"
 import type { DecodeReply, DecodeRequest } from "./DecodeWorker.ts"
@@ -19,6 +21,8 @@ export interface PageDecoder {
   readonly workers: number
   /** Channel `channelId`'s page from the raw bytes of its getHistory answer (the bytes are transferred). */
   history(bytes: Uint8Array<ArrayBuffer>, channelId: number): Promise<HistoryPage>
+  /** Once every worker is ready or failed to start: how many are ready. */
+  started(): Promise<number>
   /** Stops the workers; pages still in hand fail. */
   close(): void
 }
@@ -33,6 +37,7 @@ export const inlineDecoder: PageDecoder = {
       return Promise.reject(e)
     }
   },
+  started: () => Promise.resolve(0),
   close: () => {},
 }
 
@@ -44,8 +49,10 @@ interface Pending {
 interface Slot {
   worker: Worker
   readonly pending: Map<number, Pending>
-  /** It has answered once (its module loaded). */
-  answered: boolean
+  /** Its modules are loaded: it takes pages. */
+  ready: boolean
+  /** Settled once it is ready or failed before it was. */
+  readonly start: PromiseWithResolvers<boolean>
 }
 
 /** A pool of `workers` decode workers (0: `inlineDecoder`); `module` is the worker's (tests name a missing one). */
@@ -56,8 +63,6 @@ export function startPageDecoder(
   if (workers <= 0) return inlineDecoder
   let nextId = 0
   let closed = false
-  /** A worker could not start: every page is decoded on the calling thread. */
-  let inline = false
   const slots: Array<Slot> = []
 
   const failAll = (slot: Slot, error: Error) => {
@@ -67,8 +72,12 @@ export function startPageDecoder(
   const spawn = (slot: Slot) => {
     const worker = new Worker(module, { type: "module" })
     worker.onmessage = ({ data }: MessageEvent<DecodeReply>) => {
+      if ("ready" in data) {
+        slot.ready = true
+        slot.start.resolve(true)
+        return
+      }
       const pending = slot.pending.get(data.id)
-      slot.answered = true
       if (!pending) return
       slot.pending.delete(data.id)
       if ("page" in data) pending.resolve(data.page)
@@ -78,13 +87,21 @@ export function startPageDecoder(
       event.preventDefault()
       worker.terminate()
       failAll(slot, new Error(`the decode worker failed: ${event.message}`))
-      if (!slot.answered) inline = true
-      else if (!closed) slot.worker = spawn(slot)
+      slot.start.resolve(false)
+      if (slot.ready && !closed) {
+        slot.ready = false
+        slot.worker = spawn(slot)
+      }
     }
     return worker
   }
   for (let i = 0; i < workers; i++) {
-    const slot: Slot = { worker: undefined as unknown as Worker, pending: new Map(), answered: false }
+    const slot: Slot = {
+      worker: undefined as unknown as Worker,
+      pending: new Map(),
+      ready: false,
+      start: Promise.withResolvers<boolean>(),
+    }
     slot.worker = spawn(slot)
     slots.push(slot)
   }
@@ -93,20 +110,23 @@ export function startPageDecoder(
     workers,
     history: (bytes, channelId) => {
       if (closed) return Promise.reject(new Error("the page decoder is closed"))
-      if (inline) return inlineDecoder.history(bytes, channelId)
-      let slot = slots[0]!
-      for (const s of slots) if (s.pending.size < slot.pending.size) slot = s
+      let slot: Slot | undefined
+      for (const s of slots) if (s.ready && (!slot || s.pending.size < slot.pending.size)) slot = s
+      if (!slot) return inlineDecoder.history(bytes, channelId)
       const id = nextId++
+      const chosen = slot
       return new Promise<HistoryPage>((resolve, reject) => {
-        slot.pending.set(id, { resolve, reject })
+        chosen.pending.set(id, { resolve, reject })
         const request: DecodeRequest = { id, channelId, bytes }
-        slot.worker.postMessage(request, [bytes.buffer])
+        chosen.worker.postMessage(request, [bytes.buffer])
       })
     },
+    started: async () => (await Promise.all(slots.map((s) => s.start.promise))).filter(Boolean).length,
     close: () => {
       if (closed) return
       closed = true
       for (const slot of slots) {
+        slot.start.resolve(false)
         slot.worker.terminate()
         failAll(slot, new Error("the page decoder is closed"))
       }

@@ -39,6 +39,7 @@ RUN --mount=type=secret,id=ca \
   mkdir -p /out/pglite /out/data; \
   deno bundle --quiet --platform deno -o /out/tgpulse.js src/main.ts; \
   deno bundle --quiet --platform deno -o /out/healthcheck.js src/healthcheck.ts; \
+  deno bundle --quiet --platform deno -o /out/DecodeWorker.js src/telegram/DecodeWorker.ts; \
   deno run -A tasks/dashboard.ts --out /out/dashboard; \
   set -- node_modules/.deno/@electric-sql+pglite@*/node_modules/@electric-sql/pglite/dist; \
   if [ $# -ne 1 ] || [ ! -f "$1/pglite.wasm" ]; then echo "expected one PGlite dist/ in node_modules: $*" >&2; exit 1; fi; \
@@ -50,7 +51,7 @@ RUN --mount=type=secret,id=ca \
 
 FROM ${BASE_IMAGE}
 COPY --from=build /out/deno /usr/local/bin/deno
-COPY --from=build /out/tgpulse.js /out/healthcheck.js /app/
+COPY --from=build /out/tgpulse.js /out/healthcheck.js /out/DecodeWorker.js /app/
 COPY --from=build /out/pglite /app/pglite
 COPY --from=build /out/dashboard /app/dashboard
 COPY --from=build --chown=65532:65532 /out/data /data

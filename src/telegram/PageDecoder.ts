@@ -55,11 +55,17 @@ interface Slot {
   readonly start: PromiseWithResolvers<boolean>
 }
 
+/**
+ * The worker's module: DecodeWorker.ts beside this file, or DecodeWorker.js beside the bundle this runs from (the
+ * image bundles both: see the Dockerfile).
+ */
+const WORKER_MODULE = new URL(
+  import.meta.url.endsWith(".ts") ? "./DecodeWorker.ts" : "./DecodeWorker.js",
+  import.meta.url,
+)
+
 /** A pool of `workers` decode workers (0: `inlineDecoder`); `module` is the worker's (tests name a missing one). */
-export function startPageDecoder(
-  workers: number,
-  module: URL = new URL("./DecodeWorker.ts", import.meta.url),
-): PageDecoder {
+export function startPageDecoder(workers: number, module: URL = WORKER_MODULE): PageDecoder {
   if (workers <= 0) return inlineDecoder
   let nextId = 0
   let closed = false

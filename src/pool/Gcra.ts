@@ -30,14 +30,6 @@ export function reserve(bucket: Bucket, at: number): void {
 }
 
 /**
- * Gives back the call reserved at `at` when nothing was reserved after it (then `tat < at + 2 intervals`: any later
- * reservation pushes it to at least that). Otherwise the slot stays taken, which only ever errs on the slow side.
- */
-export function unreserve(bucket: Bucket, at: number): void {
-  if (bucket.tat < at + 2 * bucket.interval) bucket.tat = Math.max(at, bucket.tat - bucket.interval)
-}
-
-/**
  * A token bucket whose calls may be reserved in any order of their times (the pool's budgets: a call reserved for its
  * account's next slot, a second ahead, must not hold back another account's call that may go now; a plain GCRA only
  * takes reservations in time order, so it would). The reservations at or before the last `settle` are folded into a

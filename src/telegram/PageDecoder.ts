@@ -17,8 +17,6 @@ import type { DecodeReply, DecodeRequest } from "./DecodeWorker.ts"
 import { decodeHistory } from "./PageDecoding.ts"
 
 export interface PageDecoder {
-  /** Decode threads (0: the calling thread). */
-  readonly workers: number
   /** Channel `channelId`'s page from the raw bytes of its getHistory answer (the bytes are transferred). */
   history(bytes: Uint8Array<ArrayBuffer>, channelId: number): Promise<HistoryPage>
   /** Once every worker is ready or failed to start: how many are ready. */
@@ -29,14 +27,7 @@ export interface PageDecoder {
 
 /** Decodes on the calling thread. */
 export const inlineDecoder: PageDecoder = {
-  workers: 0,
-  history: (bytes, channelId) => {
-    try {
-      return Promise.resolve(decodeHistory(bytes, channelId))
-    } catch (e) {
-      return Promise.reject(e)
-    }
-  },
+  history: async (bytes, channelId) => decodeHistory(bytes, channelId),
   started: () => Promise.resolve(0),
   close: () => {},
 }
@@ -113,7 +104,6 @@ export function startPageDecoder(workers: number, module: URL = WORKER_MODULE): 
   }
 
   return {
-    workers,
     history: (bytes, channelId) => {
       if (closed) return Promise.reject(new Error("the page decoder is closed"))
       let slot: Slot | undefined

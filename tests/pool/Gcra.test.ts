@@ -1,6 +1,6 @@
 /**
- * The token bucket (GCRA): rate, burst, reservations at a chosen time, and giving back an unused slot; the Ledger,
- * which takes reservations in any order of time, against a brute-force oracle.
+ * The token bucket (GCRA): rate, burst and reservations at a chosen time; the Ledger, which takes reservations in any
+ * order of time and gives back an unused one, against a brute-force oracle.
  */
 import {
   book,
@@ -12,7 +12,6 @@ import {
   makeLedger,
   reserve,
   settle,
-  unreserve,
 } from "../../src/pool/Gcra.ts"
 import { assert, assertEquals, assertThrows } from "../support/assert.ts"
 
@@ -37,16 +36,6 @@ Deno.test("Gcra: a reservation at a later time counts from that time", () => {
   const b = makeBucket(1)
   reserve(b, 5_000)
   assertEquals(earliest(b, 0), 6_000)
-})
-
-Deno.test("Gcra: unreserve gives back the latest slot only", () => {
-  const b = makeBucket(2)
-  const [first, second] = take(b, 2)
-  unreserve(b, second!)
-  assertEquals(earliest(b, 0), 500, "the second slot is free again")
-  take(b, 1)
-  unreserve(b, first!) // a later reservation exists: nothing given back
-  assertEquals(earliest(b, 0), 1000)
 })
 
 Deno.test("Gcra: a rate that is not positive is refused", () => {

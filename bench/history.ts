@@ -10,7 +10,7 @@ import { Api } from "telegram"
 import type { Descriptor } from "@tgpulse/sandbox/descriptor"
 import { useFastPaths } from "../src/telegram/FastPaths.ts"
 import { connectFirstAccount, pageRequest, spawnSandbox } from "./sandbox.ts"
-import { benchDatabase, runSyncHistory } from "./syncRun.ts"
+import { benchDatabase, lastRequest, runSyncHistory } from "./syncRun.ts"
 
 export interface HistoryBenchOptions {
   /** Where to create the benchmark databases (they are dropped afterwards). */
@@ -93,14 +93,14 @@ async function runCase(c: Case, options: HistoryBenchOptions) {
     }
     database = await benchDatabase(options.adminUrl, c.name)
     options.progress(`${c.name}: sync`)
-    const logBefore = await requestCount(sandbox.descriptor)
+    const logBefore = await lastRequest(sandbox.descriptor.admin)
     const run = await runSyncHistory({
       descriptorFile: sandbox.file,
       databaseUrl: database.url,
       channels,
       concurrency: options.concurrency,
     })
-    const requests = (await requestCount(sandbox.descriptor)) - logBefore
+    const requests = (await lastRequest(sandbox.descriptor.admin)) - logBefore
     const rate = run.posts / run.seconds
     const rawRate = raw === undefined ? undefined : raw.posts / raw.seconds
     const rawFastRate = rawFast === undefined ? undefined : rawFast.posts / rawFast.seconds
@@ -136,12 +136,6 @@ function caseLine(r: CaseResult): string {
   return `${r.name.padEnd(7)} ${String(r.posts).padStart(7)} posts  sync ${String(r.postsPerSec).padStart(6)} posts/s` +
     `${raw}  ${r.requestsPer1000.toFixed(2)} req/1000 posts (<= 10.1)` +
     `  peak RSS ${r.peakRssMb} MB (<= ${RSS_TARGET_MB})  start-up ${startup} (target < ${STARTUP_TARGET_MS})`
-}
-
-/** Every request the sandbox has answered so far (its request log's sequence number). */
-async function requestCount(descriptor: Descriptor): Promise<number> {
-  const log = await (await fetch(`${descriptor.admin}/log?since=999999999`)).json()
-  return log.lastSeq as number
 }
 
 export async function benchHistory(options: HistoryBenchOptions): Promise<Record<string, unknown>> {

@@ -11,7 +11,7 @@
  * and its RSA key trusted (Transport.ts's `routedConnection` and `trustSandboxKey`, what `makeGramClient` does for a
  * sandbox; a plain `TelegramClient` cannot reach it), and the session is the descriptor's first test account. The
  * client is otherwise GramJS's own `TelegramClient` with its defaults, not `makeGramClient`'s: GramClient.ts brings
- * tgpulse's changes to GramJS with it (FastLong.ts's reading of TL longs), which this peer must not have.
+ * tgpulse's changes to GramJS with it (FastPaths.ts: its reading of TL longs and inflating of answers), which this peer must not have.
  *
  * On pacing: iterMessages without `waitTime` picks 1 for more than 3,000 messages, then passes it to a sleep that
  * takes milliseconds (telegram 2.26.22, requestIter.js), so it waits about 1 ms per page, not 1 s: no pacing to speak

@@ -12,7 +12,7 @@
  */
 import type { Descriptor } from "@tgpulse/sandbox/descriptor"
 import { spawnSandbox } from "./sandbox.ts"
-import { benchDatabase, runSyncHistory } from "./syncRun.ts"
+import { benchDatabase, runSyncHistory, withStartup } from "./syncRun.ts"
 
 export interface PeerBenchOptions {
   /** Where to create the benchmark databases (they are dropped afterwards). */
@@ -51,12 +51,6 @@ async function psqlCount(url: string, table: string): Promise<number> {
   return Number(new TextDecoder().decode(out.stdout).trim())
 }
 
-/** The sandbox's request log: its last sequence number, or the first entry after `since`. */
-async function requestLog(descriptor: Descriptor, since: number) {
-  const log = await (await fetch(`${descriptor.admin}/log?since=${since}&limit=1`)).json()
-  return log as { readonly lastSeq: number; readonly entries: ReadonlyArray<{ seq: number; at: number }> }
-}
-
 /** Runs bench/naive.ts as its own process (as `deno run -A` runs a script): its posts and seconds by its own clock. */
 async function runNaive(descriptorFile: string, databaseUrl: string, channels: Descriptor["channels"]) {
   const output = await new Deno.Command(Deno.execPath(), {
@@ -79,17 +73,16 @@ async function runOnce(
 ): Promise<Run> {
   const database = await benchDatabase(options.adminUrl, `peer_${program}`)
   try {
-    const before = (await requestLog(sandbox.descriptor, 999_999_999)).lastSeq
-    const spawned = Date.now()
     const started = performance.now()
-    const own = program === "naive" ? await runNaive(sandbox.file, database.url, channels) : await runSyncHistory({
-      descriptorFile: sandbox.file,
-      databaseUrl: database.url,
-      channels,
-      concurrency: options.concurrency,
-    })
+    const own = program === "naive"
+      ? await withStartup(sandbox.descriptor.admin, () => runNaive(sandbox.file, database.url, channels))
+      : await runSyncHistory({
+        descriptorFile: sandbox.file,
+        databaseUrl: database.url,
+        channels,
+        concurrency: options.concurrency,
+      })
     const wallSeconds = (performance.now() - started) / 1000
-    const first = (await requestLog(sandbox.descriptor, before)).entries[0]
     const stored = await psqlCount(database.url, program === "naive" ? "naive_posts" : "posts")
     const expected = channels.length * options.posts
     if (stored !== expected || own.posts !== expected) {
@@ -99,7 +92,7 @@ async function runOnce(
       program,
       wallSeconds,
       ownSeconds: own.seconds,
-      startupMs: first?.seq === before + 1 ? first.at - spawned : undefined,
+      startupMs: own.startupMs,
       stored,
     }
   } finally {

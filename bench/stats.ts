@@ -5,7 +5,7 @@
  * must write nothing).
  */
 import { spawnSandbox } from "./sandbox.ts"
-import { benchDatabase, runLoadStats, runSyncHistory } from "./syncRun.ts"
+import { benchDatabase, lastRequest, runLoadStats, runSyncHistory } from "./syncRun.ts"
 
 export interface StatsBenchOptions {
   readonly channels: number
@@ -56,7 +56,7 @@ export async function benchStats(options: StatsBenchOptions): Promise<Record<str
     const cases = []
     for (const label of ["first run", "re-run"]) {
       options.progress(`load-stats, ${label}`)
-      const since = (await (await fetch(`${sandbox.descriptor.admin}/log?limit=1`)).json()).lastSeq ?? 0
+      const since = await lastRequest(sandbox.descriptor.admin)
       const run = await runLoadStats({ descriptorFile: sandbox.file, databaseUrl: database.url, channels, env })
       const log = await (await fetch(`${sandbox.descriptor.admin}/log?since=${since}&limit=1000000`)).json()
       const entries = (log.entries as ReadonlyArray<Entry>).filter((e) =>

@@ -55,43 +55,60 @@ async function requestLog(admin: string, since: number, limit: number) {
   }
 }
 
+/** The sequence number of the last request the sandbox at `admin` logged (every request it has answered so far). */
+export async function lastRequest(admin: string): Promise<number> {
+  return (await requestLog(admin, 999_999_999, 1)).lastSeq
+}
+
 /**
- * Runs `tgpulse <subcommand>` (heap capped as its deno task is): its stdout, peak RSS and start-up (from the spawn to
- * the first request the sandbox at `admin` logged after it, in wall-clock ms: meaningful while the sandbox's clock was
- * not moved; undefined if the log no longer holds that request); throws when it fails.
+ * Runs `spawn` (a program in a process of its own, to its exit) and adds its start-up: from the spawn to the first
+ * request the sandbox at `admin` logged after it, in wall-clock ms (meaningful while the sandbox's clock was not
+ * moved; undefined if the log no longer holds that request).
  */
-async function runMeasured(
+export async function withStartup<A extends object>(
+  admin: string,
+  spawn: () => Promise<A>,
+): Promise<A & { readonly startupMs: number | undefined }> {
+  const before = await lastRequest(admin)
+  const spawned = Date.now()
+  const result = await spawn()
+  const first = (await requestLog(admin, before, 1)).entries[0]
+  // The log is a ring: a run of more requests than it holds has pushed its first one out (start-up unknown then).
+  return { ...result, startupMs: first?.seq === before + 1 ? first.at - spawned : undefined }
+}
+
+/**
+ * Runs `tgpulse <subcommand>` (heap capped as its deno task is): its stdout, peak RSS and start-up (withStartup);
+ * throws when it fails.
+ */
+const runMeasured = (
   subcommand: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>>,
   admin: string,
-) {
-  const before = (await requestLog(admin, 999_999_999, 1)).lastSeq
-  const spawned = Date.now()
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--max-old-space-size=160,--max-semi-space-size=4,--memory-saver-mode",
-      "src/main.ts",
-      subcommand,
-      ...args,
-    ],
-    env: { ...BASE_ENV, ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn()
-  let peak = 0
-  const poll = setInterval(async () => (peak = Math.max(peak, await peakRssMb(child.pid))), 50)
-  const output = await child.output()
-  clearInterval(poll)
-  const text = new TextDecoder().decode(output.stdout)
-  if (output.code !== 0) throw new Error(`${subcommand} failed: ${text}${new TextDecoder().decode(output.stderr)}`)
-  const first = (await requestLog(admin, before, 1)).entries[0]
-  // The log is a ring: a run of more requests than it holds has pushed its first one out (start-up unknown then).
-  const startupMs = first?.seq === before + 1 ? first.at - spawned : undefined
-  return { text, peakRssMb: peak, startupMs }
-}
+) =>
+  withStartup(admin, async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--v8-flags=--max-old-space-size=160,--max-semi-space-size=4,--memory-saver-mode",
+        "src/main.ts",
+        subcommand,
+        ...args,
+      ],
+      env: { ...BASE_ENV, ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn()
+    let peak = 0
+    const poll = setInterval(async () => (peak = Math.max(peak, await peakRssMb(child.pid))), 50)
+    const output = await child.output()
+    clearInterval(poll)
+    const text = new TextDecoder().decode(output.stdout)
+    if (output.code !== 0) throw new Error(`${subcommand} failed: ${text}${new TextDecoder().decode(output.stderr)}`)
+    return { text, peakRssMb: peak }
+  })
 
 /**
  * Runs `sync-history` for every channel into `databaseUrl`, `env` adding to or overriding the defaults; the figures of

@@ -27,7 +27,8 @@ export interface PageDecoder {
 
 /** Decodes on the calling thread. */
 export const inlineDecoder: PageDecoder = {
-  history: async (bytes, channelId) => decodeHistory(bytes, channelId),
+  // A throw of decodeHistory becomes the promise's rejection.
+  history: (bytes, channelId) => new Promise((resolve) => resolve(decodeHistory(bytes, channelId))),
   started: () => Promise.resolve(0),
   close: () => {},
 }

@@ -8,19 +8,22 @@ import { z } from "zod"
 import { ConfigError } from "./domain/Errors.ts"
 import { parsePeerRef, type PeerRef, PEERS_EXPECTED } from "./domain/Refs.ts"
 import { DEFAULT_SCHEDULE, parseSchedule } from "./domain/Refresh.ts"
+import { adaptEnv, crossCheck, SAFE_MODE, SLEEP_THRESHOLD } from "./ConfigRules.ts"
 import {
   accountList,
   decimal,
   flag,
   integer,
+  leavesOf,
   listOf,
   maybeText,
   optional,
   parsedBy,
+  parseLeaves,
   proxyList,
   type Setting,
   setting,
-  settingError,
+  type ShapeOf,
 } from "./Settings.ts"
 
 export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "none"
@@ -46,6 +49,8 @@ const hostPort = (raw: string): { readonly host: string; readonly port: number }
   const port = Number(m?.[2])
   return m && port >= 1 && port <= 65_535 ? { host: m[1]!, port } : "expected host:port"
 }
+
+const isHttpUrl = (v: string) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)
 
 const isPostgresUrl = (v: string) => {
   const url = URL.canParse(v) ? new URL(v) : undefined
@@ -94,6 +99,10 @@ const SETTINGS = {
      * @default 1
      */
     decodeWorkers: integer("MTPROTO_DECODE_WORKERS", 0, 16, 1),
+    /** Tries again of a call that failed in passing (network, timeout, Telegram's own errors). @default 5 */
+    retryMax: integer("MTPROTO_RETRY_MAX", 0, 20, 5),
+    /** Seconds before the first try again; each next one waits twice as long. @default 0.25 */
+    retryBackoffS: decimal("MTPROTO_RETRY_BACKOFF", 0.01, 60, 0.25),
   },
   /** Feature flags, all false by default. */
   features: {
@@ -103,10 +112,14 @@ const SETTINGS = {
     /** Metrics refresh of young posts (run by poll-updates). */
     refresh: flag("MTPROTO_REFRESH_ENABLED"),
     stats: flag("MTPROTO_STATS_ENABLED"),
+    /** Comments under the posts of channels with a discussion group (sync-history, serve, poll-updates). */
+    comments: flag("MTPROTO_COMMENTS_ENABLED"),
     pool: flag("MTPROTO_POOL_ENABLED"),
     proxy: flag("MTPROTO_PROXY_ENABLED"),
     prometheus: flag("OBS_PROMETHEUS_ENABLED"),
     otel: flag("OBS_OTEL_ENABLED"),
+    /** Conservative limits for a first run on a fresh account (src/ConfigRules.ts fills them in). */
+    safeMode: SAFE_MODE,
   },
   updates: {
     /** Seconds between catch-ups of every followed channel (pushes are best-effort). @default 60 */
@@ -121,6 +134,13 @@ const SETTINGS = {
       expected: `AGE:EVERY pairs with units s, m, h or d, ages increasing (e.g. "${DEFAULT_SCHEDULE}")`,
     }),
   },
+  comments: {
+    /** How often a post's comments are read again, by the post's age. @default 1d:10m,7d:1h,30d:1d */
+    schedule: setting("MTPROTO_COMMENTS_SCHEDULE", {
+      schema: optional(parsedBy(schedule), parseSchedule(DEFAULT_SCHEDULE)),
+      expected: `AGE:EVERY pairs with units s, m, h or d, ages increasing (e.g. "${DEFAULT_SCHEDULE}")`,
+    }),
+  },
   history: {
     peers: peers("MTPROTO_PEERS"),
     /** Posts per channel per run; 0: no limit. @default 0 */
@@ -129,6 +149,8 @@ const SETTINGS = {
     concurrency: integer("MTPROTO_CONCURRENCY", 1, 64, 2),
     /** serve: seconds between history runs. @default 300 */
     intervalSec: integer("MTPROTO_HISTORY_INTERVAL_SEC", 1, 604_800, 300),
+    /** Seconds a sync waits after a channel before it starts the next one. @default 0 */
+    channelPauseSec: integer("MTPROTO_CHANNEL_PAUSE_SEC", 0, 86_400, 0),
   },
   pool: {
     // Slower than one call per 100 s is a stall, not a budget.
@@ -172,7 +194,13 @@ const SETTINGS = {
     otlpEndpoint: maybeText(
       "OTEL_EXPORTER_OTLP_ENDPOINT",
       "an http(s) URL of an OTLP collector, e.g. http://127.0.0.1:4318",
-      z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)),
+      z.string().refine(isHttpUrl),
+    ),
+    /** The traces endpoint itself (used as it is), as OpenTelemetry's own variable has it. */
+    otlpTracesEndpoint: maybeText(
+      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+      "an http(s) URL of an OTLP collector's traces endpoint, e.g. http://127.0.0.1:4318/v1/traces",
+      z.string().refine(isHttpUrl),
     ),
     /** @default 0.05 */
     samplerRatio: decimal("OTEL_SAMPLER_RATIO", 0, 1, 0.05),
@@ -239,33 +267,19 @@ const SETTINGS = {
      */
     shardLockExpirationS: integer("CLUSTER_SHARD_LOCK_EXPIRATION_S", 3, 600, 9),
   },
+  /** The original design's names that stand for another setting (src/ConfigRules.ts maps them). */
+  legacy: {
+    sleepThreshold: SLEEP_THRESHOLD,
+  },
 } as const
 
-type ShapeOf<T> = {
-  readonly [K in keyof T]: T[K] extends Setting<infer A> ? A : ShapeOf<T[K]>
+/** The configuration, as the settings tree gives it, and what to say about it when work starts. */
+export type AppConfigShape = ShapeOf<typeof SETTINGS> & {
+  /** Old variables read under their new names, the safe-mode preset: one line each, logged as the pool starts. */
+  readonly notices: ReadonlyArray<string>
 }
 
-/** The configuration, as the settings tree gives it. */
-export type AppConfigShape = ShapeOf<typeof SETTINGS>
-
-interface Tree {
-  readonly [key: string]: Setting<unknown> | Tree
-}
-
-const isSetting = (node: Setting<unknown> | Tree): node is Setting<unknown> => typeof node.variable === "string"
-
-/** Every setting with its path in the tree, in declaration order. */
-const LEAVES: ReadonlyArray<readonly [ReadonlyArray<string>, Setting<unknown>]> = (() => {
-  const out: Array<readonly [ReadonlyArray<string>, Setting<unknown>]> = []
-  const walk = (tree: Tree, path: ReadonlyArray<string>) => {
-    for (const [key, node] of Object.entries(tree)) {
-      if (isSetting(node)) out.push([[...path, key], node])
-      else walk(node, [...path, key])
-    }
-  }
-  walk(SETTINGS as unknown as Tree, [])
-  return out
-})()
+const LEAVES = leavesOf(SETTINGS)
 
 const BY_VARIABLE: ReadonlyMap<string, Setting<unknown>> = new Map(LEAVES.map(([, s]) => [s.variable, s]))
 
@@ -275,51 +289,13 @@ export const VARIABLES: ReadonlyArray<string> = LEAVES.map(([, s]) => s.variable
 /** The setting of one variable (a command-line flag that stands for it is held to the same schema). */
 export const settingOf = (variable: string): Setting<unknown> | undefined => BY_VARIABLE.get(variable)
 
-/** The checks that involve more than one setting: the first one a configuration fails, or undefined. */
-function crossCheck(config: AppConfigShape): ConfigError | undefined {
-  const { telegram } = config
-  if (Option.isSome(telegram.apiId) !== Option.isSome(telegram.apiHash)) {
-    const [set, missing] = Option.isSome(telegram.apiId) ? ["TG_API_ID", "TG_API_HASH"] : ["TG_API_HASH", "TG_API_ID"]
-    return new ConfigError({
-      variable: missing,
-      message: `Missing ${missing}: ${set} is set, expected both the api_id and api_hash of your application ` +
-        "from my.telegram.org",
-    })
-  }
-  if (config.cluster.enabled && Option.isNone(config.databaseUrl)) {
-    return new ConfigError({
-      variable: "DATABASE_URL",
-      message: "CLUSTER_ENABLED is true but DATABASE_URL is not set: a cluster keeps its runners and messages in " +
-        "PostgreSQL (the embedded database serves one runner only); expected postgres://user:password@host:port/db",
-    })
-  }
-  if (config.cluster.enabled && Option.isNone(config.cluster.runnerAddress)) {
-    return new ConfigError({
-      variable: "CLUSTER_RUNNER_ADDRESS",
-      message: "CLUSTER_ENABLED is true but CLUSTER_RUNNER_ADDRESS is not set: expected the host:port other runners " +
-        "reach this one at, e.g. tgpulse-1:34431",
-    })
-  }
-  if (config.features.proxy && config.proxy.proxies.length === 0) {
-    return new ConfigError({
-      variable: "MTPROTO_PROXIES",
-      message: "MTPROTO_PROXY_ENABLED is true but MTPROTO_PROXIES is empty: expected at least one proxy URL",
-    })
-  }
-  return undefined
-}
-
 /** Parses an environment (pure): the configuration, or the ConfigError of the first bad variable or combination. */
 export function parseConfig(env: Readonly<Record<string, string | undefined>>): AppConfigShape | ConfigError {
-  const root: Record<string, unknown> = {}
-  for (const [path, spec] of LEAVES) {
-    const result = spec.schema.safeParse(env[spec.variable])
-    if (!result.success) return settingError(spec, env[spec.variable] ?? "", result.error.issues[0]?.message)
-    let node = root
-    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>
-    node[path[path.length - 1]!] = result.data
-  }
-  const config = root as AppConfigShape
+  const adapted = adaptEnv(env)
+  if (adapted instanceof ConfigError) return adapted
+  const root = parseLeaves(LEAVES, adapted.env)
+  if (root instanceof ConfigError) return root
+  const config = { ...root, notices: adapted.notices } as AppConfigShape
   return crossCheck(config) ?? config
 }
 

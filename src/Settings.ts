@@ -153,3 +153,47 @@ export const proxyList = (raw: string): ReadonlyArray<ProxySpec> | string => {
   const twice = masked.findIndex((m, i) => masked.indexOf(m) !== i)
   return twice >= 0 ? `entry ${twice + 1} (${masked[twice]}) is listed twice` : specs
 }
+
+/** The shape a tree of settings gives: each setting replaced by its value. */
+export type ShapeOf<T> = {
+  readonly [K in keyof T]: T[K] extends Setting<infer A> ? A : ShapeOf<T[K]>
+}
+
+/** A tree of settings: settings and subtrees by key. */
+export interface SettingsTree {
+  readonly [key: string]: Setting<unknown> | SettingsTree
+}
+
+/** A setting and where it sits in its tree. */
+export type Leaf = readonly [path: ReadonlyArray<string>, setting: Setting<unknown>]
+
+const isSetting = (node: Setting<unknown> | SettingsTree): node is Setting<unknown> => typeof node.variable === "string"
+
+/** Every setting of `tree` with its path, in declaration order. */
+export function leavesOf(tree: SettingsTree): ReadonlyArray<Leaf> {
+  const out: Array<Leaf> = []
+  const walk = (node: SettingsTree, path: ReadonlyArray<string>) => {
+    for (const [key, child] of Object.entries(node)) {
+      if (isSetting(child)) out.push([[...path, key], child])
+      else walk(child, [...path, key])
+    }
+  }
+  walk(tree, [])
+  return out
+}
+
+/** The values of `leaves` read from `env`, as a tree, or the ConfigError of the first bad variable. */
+export function parseLeaves(
+  leaves: ReadonlyArray<Leaf>,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, unknown> | ConfigError {
+  const root: Record<string, unknown> = {}
+  for (const [path, spec] of leaves) {
+    const result = spec.schema.safeParse(env[spec.variable])
+    if (!result.success) return settingError(spec, env[spec.variable] ?? "", result.error.issues[0]?.message)
+    let node = root
+    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>
+    node[path[path.length - 1]!] = result.data
+  }
+  return root
+}

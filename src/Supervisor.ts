@@ -10,7 +10,8 @@ import type { SqlClient } from "effect/sql"
 import denoJson from "../deno.json" with { type: "json" }
 import { serveApi } from "./api/Api.ts"
 import { AppConfig } from "./Config.ts"
-import { HistorySync } from "./collect/HistorySync.ts"
+import { Comments } from "./collect/Comments.ts"
+import { HistorySync, syncOptionsOf } from "./collect/HistorySync.ts"
 import { LiveUpdates } from "./collect/LiveUpdates.ts"
 import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
 import { failureMessage } from "./collect/Peers.ts"
@@ -89,6 +90,7 @@ export type CollectorServices =
   | HistorySync
   | LiveUpdates
   | MetricsRefresh
+  | Comments
   | StatsLoader
 
 export class Supervisor extends Context.Service<Supervisor, {
@@ -188,7 +190,7 @@ export class Supervisor extends Context.Service<Supervisor, {
               ) => Effect.Effect<unknown, unknown, CollectorServices | Sharding.Sharding>
             }
           > = []
-          const historyOptions = { limitPerRun: config.history.limitPerRun, concurrency: config.history.concurrency }
+          const historyOptions = syncOptionsOf(config)
           if (on.history) {
             const history: Effect.Effect<unknown, unknown, CollectorServices | Sharding.Sharding> = cluster
               ? syncThroughEntities(channels, historyOptions)
@@ -223,6 +225,16 @@ export class Supervisor extends Context.Service<Supervisor, {
                   "metrics refresh",
                   MetricsRefresh.use((m) => m.run(cluster ? owned : channels, config.refresh.schedule)),
                 ),
+            })
+          }
+          // Comments beside the channels' other collectors, on MTPROTO_COMMENTS_SCHEDULE.
+          if ((on.history || on.updates || on.refresh) && !config.features.comments) {
+            yield* Effect.logInfo("comments are disabled (MTPROTO_COMMENTS_ENABLED is not true)")
+          } else if (on.history || on.updates || on.refresh) {
+            jobs.push({
+              name: "comments",
+              perRunner: true,
+              job: (owned) => supervise("comments", Comments.use((c) => c.run(cluster ? owned : channels))),
             })
           }
           if (on.stats) {

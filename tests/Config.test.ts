@@ -23,8 +23,8 @@ Deno.test("Config: nothing set gives the documented defaults, every feature off"
   const c = ok({})
   assert(Option.isNone(c.databaseUrl))
   assertEquals(c.dataDir, "./.tgpulse")
-  assertEquals(Object.values(c.features), [false, false, false, false, false, false, false, false, false])
-  assertEquals(c.history, { peers: [], limitPerRun: 0, concurrency: 2, intervalSec: 300 })
+  assertEquals(Object.entries(c.features).filter(([, on]) => on !== false), [])
+  assertEquals(c.history, { peers: [], limitPerRun: 0, concurrency: 2, intervalSec: 300, channelPauseSec: 0 })
   assertEquals(c.updates, { reconcileSec: 60, statusSec: 10 })
   assertEquals(c.refresh.schedule, [
     { maxAgeSec: 86_400, everySec: 600 },

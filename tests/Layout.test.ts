@@ -49,7 +49,7 @@ function layerOf(file: string): number {
   const folder = rel.includes("/") ? rel.split("/")[0]! : rel
   const layers: ReadonlyArray<ReadonlyArray<string>> = [
     ["domain", "NoAsyncResource.ts"],
-    ["Settings.ts", "Config.ts"],
+    ["Settings.ts", "ConfigRules.ts", "Config.ts"],
     ["store"],
     ["observe"],
     ["pool"],

@@ -1,5 +1,20 @@
 /** History sync: per channel a forward catch-up and a backfill walk, each page stored with its checkpoint at once. */
-import { Clock, Context, DateTime, Effect, Fiber, Layer, Metric, Option, Ref, Schedule, Schema, Stream } from "effect"
+import {
+  Clock,
+  Context,
+  DateTime,
+  Duration,
+  Effect,
+  Fiber,
+  Layer,
+  Metric,
+  Option,
+  Ref,
+  Schedule,
+  Schema,
+  Stream,
+} from "effect"
+import type { AppConfigShape } from "../Config.ts"
 import * as Metrics from "../observe/Metrics.ts"
 import type { PeerRef } from "../domain/Refs.ts"
 import {
@@ -36,7 +51,6 @@ const PERSIST_RETRY = Schedule.min([Schedule.exponential("200 millis"), Schedule
 )
 
 /** A page answered Transient or Timeout: tried again after 250 ms, doubling, five times. */
-const FETCH_RETRY = Schedule.exponential("250 millis").pipe(Schedule.upTo({ times: 5 }))
 
 /**
  * Times a channel's walk may go back to its stored checkpoint in one run. Each time means the database lost pages it
@@ -67,7 +81,25 @@ export interface SyncOptions {
   readonly limitPerRun: number
   /** Channels synced at once. */
   readonly concurrency: number
+  /** Tries again of a page that failed in passing, the first after `backoffSeconds`, each next twice as long. */
+  readonly retry?: { readonly times: number; readonly backoffSeconds: number }
+  /** Seconds to wait after a channel before the next one starts. @default 0 */
+  readonly channelPauseSec?: number
 }
+
+/** The options of a history run as the configuration sets them. */
+export const syncOptionsOf = (config: AppConfigShape): SyncOptions => ({
+  limitPerRun: config.history.limitPerRun,
+  concurrency: config.history.concurrency,
+  retry: { times: config.telegram.retryMax, backoffSeconds: config.telegram.retryBackoffS },
+  channelPauseSec: config.history.channelPauseSec,
+})
+
+/** Transient failures of a page: 5 tries again from 250 ms unless the options say otherwise. */
+const fetchRetry = (options: SyncOptions) =>
+  Schedule.exponential(Duration.seconds(options.retry?.backoffSeconds ?? 0.25)).pipe(
+    Schedule.upTo({ times: options.retry?.times ?? 5 }),
+  )
 
 /** Live counters of one channel's sync (also the end-of-run summary; a schema: it crosses runners in a cluster). */
 export const ChannelProgress = Schema.Struct({
@@ -167,7 +199,7 @@ export class HistorySync extends Context.Service<HistorySync, {
                 )
                 : Effect.void
             ),
-            Effect.retry({ schedule: FETCH_RETRY, while: transient }),
+            Effect.retry({ schedule: fetchRetry(options), while: transient }),
           )
 
         /**
@@ -347,7 +379,12 @@ export class HistorySync extends Context.Service<HistorySync, {
           yield* forEachPeer(
             refs,
             cells,
-            { concurrency: options.concurrency, stream: STREAM, failed: "channel failed" },
+            {
+              concurrency: options.concurrency,
+              stream: STREAM,
+              failed: "channel failed",
+              pauseSeconds: options.channelPauseSec ?? 0,
+            },
             (ref, cell) => syncChannel(ref, options, cell),
           )
           yield* Fiber.interrupt(publisher)

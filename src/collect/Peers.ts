@@ -1,5 +1,5 @@
 /** Channels named by the user, resolved once and cached; shared by every collector. */
-import { type Cause, Clock, Effect, Option, Ref, Schema } from "effect"
+import { type Cause, Clock, Duration, Effect, Option, Ref, Schema } from "effect"
 import type { PeerRef } from "../domain/Refs.ts"
 import type { ChannelRepo } from "../store/ChannelRepo.ts"
 import type { ChannelInfo } from "../domain/Telegram.ts"
@@ -88,18 +88,33 @@ interface PeerOutcome {
 /**
  * Runs `task` for every peer (at most `concurrency` at once), each with its own outcome cell; one peer's failure (or
  * defect) never stops the others: its cell says "failed" with the error's own message, and one error line is logged.
- * Logs inside carry the peer and the stream.
+ * Logs inside carry the peer and the stream. With `pauseSeconds`, a peer's slot waits that long after it before the
+ * next peer starts there (none after the last ones).
  */
 export const forEachPeer = <S extends PeerOutcome, R>(
   refs: ReadonlyArray<PeerRef>,
   cells: ReadonlyArray<Ref.Ref<S>>,
-  options: { readonly concurrency: number; readonly stream: string; readonly failed: string },
+  options: {
+    readonly concurrency: number
+    readonly stream: string
+    readonly failed: string
+    readonly pauseSeconds?: number
+  },
   task: (ref: PeerRef, cell: Ref.Ref<S>) => Effect.Effect<void, unknown, R>,
-): Effect.Effect<void, never, R> =>
-  Effect.forEach(
+): Effect.Effect<void, never, R> => {
+  let begun = 0
+  const pause = Effect.suspend(() =>
+    (options.pauseSeconds ?? 0) > 0 && begun < refs.length
+      ? Effect.logInfo(`pausing ${options.pauseSeconds} s before the next channel`).pipe(
+        Effect.andThen(Effect.sleep(Duration.seconds(options.pauseSeconds!))),
+      )
+      : Effect.void
+  )
+  return Effect.forEach(
     refs.map((ref, i) => [ref, cells[i]!] as const),
     ([ref, cell]) =>
       Effect.gen(function* () {
+        begun += 1
         const started = yield* Clock.currentTimeMillis
         yield* task(ref, cell).pipe(
           Effect.catchCause((cause) =>
@@ -115,6 +130,8 @@ export const forEachPeer = <S extends PeerOutcome, R>(
           ),
           Effect.annotateLogs({ channel: describePeer(ref), stream: options.stream }),
         )
+        yield* pause
       }),
     { concurrency: Math.max(1, options.concurrency), discard: true },
   )
+}

@@ -5,7 +5,8 @@ import { HistoryLive } from "../App.ts"
 import { ExitCode, oneShot } from "../Cli.ts"
 import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
 import { flagAs, peerList } from "./Flags.ts"
-import { type ChannelProgress, HistorySync } from "../collect/HistorySync.ts"
+import { type ChannelProgress, HistorySync, syncOptionsOf } from "../collect/HistorySync.ts"
+import { Comments, type CommentsRound } from "../collect/Comments.ts"
 import { cutShortLine, reportProgress, summaryLine, totalLine } from "../collect/Progress.ts"
 
 export const syncHistory = Command.make("sync-history", {
@@ -50,15 +51,21 @@ export const syncHistory = Command.make("sync-history", {
       : config.history.concurrency
 
     let seconds = 0
+    let comments: CommentsRound | undefined
     const progress = yield* Ref.make<ReadonlyArray<ChannelProgress>>([])
     const results = yield* Effect.gen(function* () {
       const sync = yield* HistorySync
       const reporter = yield* Effect.forkChild(reportProgress(progress))
       const started = yield* Clock.currentTimeMillis
-      const done = yield* sync.syncAll(refs, { limitPerRun: limit, concurrency, progress })
+      const done = yield* sync.syncAll(refs, { ...syncOptionsOf(config), limitPerRun: limit, concurrency, progress })
       seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
       yield* Ref.set(progress, done)
       yield* Fiber.interrupt(reporter)
+      // The comments of the channels synced (MTPROTO_COMMENTS_ENABLED; otherwise one line says so).
+      const reader = yield* Comments
+      const synced = refs.filter((_, i) => done[i]?.status === "ok")
+      const read = yield* reader.readOnce(synced)
+      if (reader.enabled) comments = read
       return done
     }).pipe(
       Effect.provide(HistoryLive),
@@ -69,7 +76,15 @@ export const syncHistory = Command.make("sync-history", {
       yield* Console.log(summaryLine(p))
     }
     yield* Console.log(totalLine(results, seconds))
+    if (comments) {
+      yield* Console.log(
+        `comments: ${comments.threads} threads of ${comments.channels} channels read, ${comments.inserted} new, ` +
+          `${comments.updated} updated, ${comments.requests} requests`,
+      )
+      for (const f of comments.failed) yield* Console.error(`comments failed: ${f}`)
+    }
     const failed = results.filter((p) => p.status === "failed")
+    if (comments && comments.failed.length > 0 && failed.length === 0) return yield* Effect.fail(new ExitCode(1))
     if (failed.length > 0) {
       yield* Console.error(
         `${failed.length} of ${results.length} channels failed: ${failed.map((p) => p.channel).join(", ")}`,

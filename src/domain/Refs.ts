@@ -14,8 +14,35 @@ export type AccountRef =
   | { readonly _tag: "SessionString"; readonly session: Redacted.Redacted<string> }
   | { readonly _tag: "SessionFile"; readonly name: string }
 
-/** The entries of a list setting: separated by commas and/or whitespace. */
-export const listEntries = (raw: string): Array<string> => raw.split(/[,\s]+/).filter((p) => p !== "")
+/**
+ * The entries of a list setting: separated by commas and/or whitespace, or a JSON array of strings and numbers (the
+ * original design's form, e.g. `["@durov", -1001234567890]`). A value that starts with `[` but is no such array is one
+ * entry, which the list's parser then names as bad.
+ */
+export const listEntries = (raw: string): Array<string> => {
+  const trimmed = raw.trim()
+  if (trimmed.startsWith("[")) {
+    const items = jsonArray(trimmed)
+    return items === undefined ? [trimmed] : items.filter((p) => p !== "")
+  }
+  return raw.split(/[,\s]+/).filter((p) => p !== "")
+}
+
+const jsonArray = (raw: string): Array<string> | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(raw)
+    if (!Array.isArray(parsed)) return undefined
+    const out: Array<string> = []
+    for (const item of parsed) {
+      if (typeof item === "string") out.push(item.trim())
+      else if (typeof item === "number" && Number.isSafeInteger(item)) out.push(String(item))
+      else return undefined
+    }
+    return out
+  } catch {
+    return undefined
+  }
+}
 
 /** `@name`, `name`, `https://t.me/name`, `123` or `-100123` (the Bot API form). */
 export function parsePeerRef(raw: string): PeerRef | undefined {
@@ -27,7 +54,8 @@ export function parsePeerRef(raw: string): PeerRef | undefined {
 }
 
 /** What a list of channels looks like, for error messages. */
-export const PEERS_EXPECTED = "a comma-separated list of channel usernames (@name) or ids (123 or -100123)"
+export const PEERS_EXPECTED =
+  'a comma-separated list (or a JSON list such as ["@name", -100123]) of channel usernames (@name) or ids (123 or -100123)'
 
 /** A GramJS StringSession: "1" and base64 of at least 262 bytes (dc, address, port, 256-byte key). */
 export const SESSION_STRING = /^1[A-Za-z0-9+/]{340,}={0,2}$/

@@ -77,10 +77,9 @@ function sampleRoots(tracer: Tracer.Tracer, ratio: number): Tracer.Tracer {
  * batches in order, retrying the oldest with backoff while the collector is away, and logs one warning per
  * failure streak.
  */
-const makeTracer = Effect.fnUntraced(function* (endpoint: string, ratio: number) {
+const makeTracer = Effect.fnUntraced(function* (url: string, ratio: number) {
   const transport = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
   const outbox = yield* Queue.sliding<HttpClientRequest.HttpClientRequest, Cause.Done>(OUTBOX_BATCHES)
-  const url = `${endpoint.replace(/\/+$/, "")}/v1/traces`
   const host = new URL(url).host
   let failing = false
   let dropped = 0
@@ -157,6 +156,23 @@ const makeTracer = Effect.fnUntraced(function* (endpoint: string, ratio: number)
   return sampleRoots(tracer, ratio)
 })
 
+/**
+ * Where spans go: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is; else OTEL_EXPORTER_OTLP_ENDPOINT as a base with
+ * `/v1/traces` added, as OpenTelemetry's exporters read it, unless it already ends with a signal's path
+ * (`/v1/traces`, or `/v1/metrics` or `/v1/logs` pasted from another exporter's settings), which is replaced.
+ */
+export function tracesUrl(observe: {
+  readonly otlpEndpoint: Option.Option<string>
+  readonly otlpTracesEndpoint: Option.Option<string>
+}): string | undefined {
+  if (Option.isSome(observe.otlpTracesEndpoint)) return observe.otlpTracesEndpoint.value
+  if (Option.isNone(observe.otlpEndpoint)) return undefined
+  const url = new URL(observe.otlpEndpoint.value)
+  const base = url.pathname.replace(/\/+$/, "").replace(/\/v1\/(traces|metrics|logs)$/, "")
+  url.pathname = `${base}/v1/traces`
+  return url.toString()
+}
+
 export const Tracing = {
   /**
    * Installs the OTLP tracer when OBS_OTEL_ENABLED is true and OTEL_EXPORTER_OTLP_ENDPOINT is set (one log line
@@ -170,16 +186,16 @@ export const Tracing = {
         yield* Effect.logDebug("tracing is disabled (OBS_OTEL_ENABLED is not true)")
         return Layer.empty
       }
-      if (Option.isNone(observe.otlpEndpoint)) {
+      const url = tracesUrl(observe)
+      if (url === undefined) {
         yield* Effect.logWarning(
-          "tracing is disabled: OBS_OTEL_ENABLED is true but OTEL_EXPORTER_OTLP_ENDPOINT is not set",
+          "tracing is disabled: OBS_OTEL_ENABLED is true but neither OTEL_EXPORTER_OTLP_ENDPOINT nor " +
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set",
         )
         return Layer.empty
       }
-      yield* Effect.logInfo(
-        `tracing to ${new URL(observe.otlpEndpoint.value).host} (sampler ratio ${observe.samplerRatio})`,
-      )
-      return Layer.effect(Tracer.Tracer, makeTracer(observe.otlpEndpoint.value, observe.samplerRatio)).pipe(
+      yield* Effect.logInfo(`tracing to ${new URL(url).host} (sampler ratio ${observe.samplerRatio})`)
+      return Layer.effect(Tracer.Tracer, makeTracer(url, observe.samplerRatio)).pipe(
         Layer.provide([FetchHttpClient.layer, OtlpSerialization.layerJson, OtlpExporter.layerFlusher]),
       )
     }),

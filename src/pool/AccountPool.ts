@@ -127,6 +127,8 @@ const make = Effect.gen(function* () {
     )
   }
   const clients = yield* Effect.forEach(accounts, (account) => connector.connect(account, proxies))
+  // What the configuration mapped or preset (old variable names, safe mode) is said before any call is made.
+  for (const notice of config.notices) yield* Effect.logInfo(notice)
   // Every account connects at once. A revoked one is quarantined from the start; one that cannot connect now
   // (network, proxy) stays in the pool and connects again at its first call. Only when none connects does the
   // start fail, with the first account's reason. Accounts still quarantined from an earlier run are not connected.

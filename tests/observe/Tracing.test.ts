@@ -91,6 +91,19 @@ Deno.test("Tracing.layer exports a collector run with its children to <endpoint>
   assertEquals(attributes.get("process.runtime.name"), "deno")
 })
 
+Deno.test("Tracing.layer: an endpoint given with its /v1/traces path is used as it is, not doubled", async () => {
+  await using receiver = startReceiver()
+  await runTraced(historyRun, enabled(receiver.url + "/v1/traces", "1"))
+  assertEquals(receiver.spans().length, 3)
+  await using other = startReceiver()
+  await runTraced(historyRun, {
+    OBS_OTEL_ENABLED: "true",
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: other.url + "/v1/traces",
+    OTEL_SAMPLER_RATIO: "1",
+  })
+  assertEquals(other.spans().length, 3)
+})
+
 Deno.test("Tracing.layer at OTEL_SAMPLER_RATIO=0 exports nothing", async () => {
   await using receiver = startReceiver()
   await runTraced(Effect.andThen(historyRun, rootsWithChildren(50)), enabled(receiver.url, "0"))

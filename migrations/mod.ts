@@ -7,6 +7,7 @@ import deletions from "./0005_deletions.ts"
 import metricsTime from "./0006_metrics_time.ts"
 import contentRead from "./0007_content_read.ts"
 import rollups from "./0008_rollups.ts"
+import comments from "./0009_comments.ts"
 
 export const migrations = {
   "0001_history": history,
@@ -17,4 +18,5 @@ export const migrations = {
   "0006_metrics_time": metricsTime,
   "0007_content_read": contentRead,
   "0008_rollups": rollups,
+  "0009_comments": comments,
 } as const

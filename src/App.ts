@@ -4,6 +4,7 @@
  */
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "./Config.ts"
+import { Comments } from "./collect/Comments.ts"
 import { HistorySync } from "./collect/HistorySync.ts"
 import { LiveUpdates } from "./collect/LiveUpdates.ts"
 import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
@@ -12,6 +13,7 @@ import { AccountRepo } from "./store/AccountRepo.ts"
 import { ChannelLocks } from "./store/ChannelLocks.ts"
 import { ChannelRepo } from "./store/ChannelRepo.ts"
 import { CheckpointRepo } from "./store/CheckpointRepo.ts"
+import { CommentRepo } from "./store/CommentRepo.ts"
 import { LiveStore } from "./store/LiveStore.ts"
 import { PostRepo } from "./store/PostRepo.ts"
 import { PostReads } from "./store/PostReads.ts"
@@ -49,6 +51,7 @@ const ReposLive = Layer.mergeAll(
   PostRepo.layer,
   PostReads.layer,
   CheckpointRepo.layer,
+  CommentRepo.layer,
   AccountRepo.layer,
   StatsRepo.layer,
   LocksLive,
@@ -71,8 +74,11 @@ const telegramOver = <E, R>(connector: Layer.Layer<AccountConnector, E, R>) =>
 /** Telegram over GramJS: what the tasks run. */
 const TelegramLive = telegramOver(TelegramConnector)
 
-/** History sync over the configured accounts and database (the store and the pool stay available to the caller). */
-export const HistoryLive = HistorySync.layer.pipe(
+/**
+ * History sync (and the comments read after it) over the configured accounts and database (the store and the pool
+ * stay available to the caller).
+ */
+export const HistoryLive = Layer.merge(HistorySync.layer, Comments.layer).pipe(
   Layer.provideMerge(TelegramLive),
   Layer.provideMerge(StoreLive),
 )
@@ -92,6 +98,7 @@ export const collectorsOver = <E, R>(connector: Layer.Layer<AccountConnector, E,
     HistorySync.layer,
     StatsLoader.layer,
     MetricsRefresh.layer,
+    Comments.layer,
     LiveUpdates.layer.pipe(Layer.provide(HistorySync.layer)),
   ).pipe(
     Layer.provideMerge(telegramOver(connector)),

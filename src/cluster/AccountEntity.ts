@@ -24,6 +24,7 @@ export const CALLS = [
   "resolveUsername",
   "getChannel",
   "getHistory",
+  "getReplies",
   "getFullChannel",
   "broadcastStats",
   "megagroupStats",

@@ -3,6 +3,7 @@
  * the port one connected account implements (`src/telegram/AccountAdapter.ts` does, over GramJS).
  */
 import type { Effect, Stream } from "effect"
+import type { RepliesPage } from "./Comment.ts"
 import type { Post } from "./Post.ts"
 import type { ChannelStats, MessageStats, PublicForwardsPage, RawGraph } from "./Stats.ts"
 import type { TelegramError } from "./TelegramError.ts"
@@ -35,6 +36,8 @@ export interface FullChannel {
   readonly participantsCount: number | null
   /** The channel's current pts (where live updates start). */
   readonly pts: number | null
+  /** A broadcast channel's discussion group (linked_chat_id), as the answer's chats name it; null: none. */
+  readonly linkedChat?: ChannelInfo | null
 }
 
 /** What an account's connection reports: a channel update, or that it (re)connected (updates may have been missed). */
@@ -84,6 +87,15 @@ export interface AccountClient {
   getChannel(id: number, accessHash: string): Effect.Effect<ChannelInfo, TelegramError>
   /** messages.getHistory, one page. */
   getHistory(channel: ChannelRef, params: HistoryParams): Effect.Effect<HistoryPage, TelegramError>
+  /**
+   * messages.getReplies: one page of the comments under post `postId` of broadcast `channel` (from its discussion
+   * group), paginated like getHistory; `groupId` is the group that answered (undefined on an empty page).
+   */
+  getReplies(
+    channel: ChannelRef,
+    postId: number,
+    params: HistoryParams,
+  ): Effect.Effect<RepliesPage & { readonly groupId: number | undefined }, TelegramError>
   /** channels.getFullChannel: whether this account may view the channel's statistics, and on which DC. */
   getFullChannel(channel: ChannelRef): Effect.Effect<FullChannel, TelegramError>
   /**

@@ -270,6 +270,8 @@ export const connectAccount = Effect.fnUntraced(function* (options: ConnectOptio
     getHistory: (channel, params) =>
       call("messages.GetHistory", (c) => requests.getHistory(c, channel, params, options.decoder ?? inlineDecoder)),
     getFullChannel: (channel) => call("channels.GetFullChannel", (c) => requests.getFullChannel(c, channel)),
+    getReplies: (channel, postId, params) =>
+      call("messages.GetReplies", (c) => requests.getReplies(c, channel, postId, params)),
     broadcastStats: (channel, dc) =>
       call("stats.GetBroadcastStats", (c) => requests.broadcastStats(c, channel, dc), dc),
     megagroupStats: (channel, dc) =>

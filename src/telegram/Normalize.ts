@@ -21,7 +21,7 @@ function longNumber(value: Tl): number | null {
 const intOrNull = (value: unknown): number | null => (typeof value === "number" ? value : null)
 
 /** `user:<id>`, `channel:<id>` or `chat:<id>` for a Peer. */
-function peerRef(peer: Tl): string | null {
+export function peerRef(peer: Tl): string | null {
   switch (peer?.className) {
     case "PeerUser":
       return `user:${longString(peer.userId)}`
@@ -69,7 +69,7 @@ function documentKind(media: Tl): MediaKind {
   return "document"
 }
 
-function mediaKind(media: Tl): MediaKind {
+export function mediaKind(media: Tl): MediaKind {
   if (!media || media.className === "MessageMediaEmpty") return "none"
   if (media.className === "MessageMediaDocument") return documentKind(media)
   return MEDIA[media.className] ?? "other"
@@ -111,14 +111,14 @@ function addUnique(list: Array<string>, seen: Set<string>, value: string): void 
   list.push(value)
 }
 
-interface Extracted {
+export interface Extracted {
   readonly links: Array<string>
   readonly mentions: Array<string>
   readonly hashtags: Array<string>
 }
 
 /** Links, mentions and hashtags from the message's entities (offsets are UTF-16, as JavaScript strings are). */
-function extract(text: string, entities: ReadonlyArray<Tl>): Extracted {
+export function extract(text: string, entities: ReadonlyArray<Tl>): Extracted {
   const out: Extracted = { links: [], mentions: [], hashtags: [] }
   const seen = { links: new Set<string>(), mentions: new Set<string>(), hashtags: new Set<string>() }
   for (const e of entities) {

@@ -11,6 +11,7 @@ import type { GramClient } from "./GramClient.ts"
 import { reactionsOf } from "./Normalize.ts"
 import type { PageDecoder } from "./PageDecoder.ts"
 import { type RawAnswer, RawHistoryRequest } from "./PageDecoding.ts"
+import { repliesPage } from "./CommentNormalize.ts"
 import { channelStats, messageStats, publicForwards, rawGraph } from "./StatsNormalize.ts"
 import { channelDifference } from "./UpdatesNormalize.ts"
 
@@ -20,6 +21,7 @@ export const TELEGRAM_METHODS = [
   "channels.GetFullChannel",
   "contacts.ResolveUsername",
   "messages.GetHistory",
+  "messages.GetReplies",
   "messages.GetMessagesReactions",
   "messages.GetMessagesViews",
   "stats.GetBroadcastStats",
@@ -105,15 +107,38 @@ export const requests = {
     return decoder.history(answer.bytes, channel.id)
   },
   getFullChannel: async (c: GramClient, channel: ChannelRef): Promise<FullChannel> => {
-    const full = (await c.invoke(new Api.channels.GetFullChannel({ channel: inputChannel(channel) }))).fullChat
-    const f = full instanceof Api.ChannelFull ? full : undefined
+    const answer = await c.invoke(new Api.channels.GetFullChannel({ channel: inputChannel(channel) }))
+    const f = answer.fullChat instanceof Api.ChannelFull ? answer.fullChat : undefined
+    const linked = f?.linkedChatId?.toString()
     return {
       canViewStats: f?.canViewStats === true,
       statsDc: typeof f?.statsDc === "number" ? f.statsDc : null,
       participantsCount: typeof f?.participantsCount === "number" ? f.participantsCount : null,
       pts: typeof f?.pts === "number" ? f.pts : null,
+      // A megagroup's linked_chat_id names the channel it discusses: only a broadcast's is its discussion group.
+      linkedChat: linked === undefined
+        ? null
+        : channelInfo(answer.chats.find((chat) => chat instanceof Api.Channel && chat.id.toString() === linked)) ??
+          null,
     }
   },
+  getReplies: async (c: GramClient, channel: ChannelRef, postId: number, params: HistoryParams) =>
+    repliesPage(
+      await c.invoke(
+        new Api.messages.GetReplies({
+          peer: inputPeer(channel),
+          msgId: postId,
+          offsetId: params.offsetId,
+          offsetDate: params.offsetDate ?? 0,
+          addOffset: params.addOffset,
+          limit: params.limit,
+          maxId: params.maxId,
+          minId: params.minId,
+          hash: bigInt.zero,
+        }),
+      ),
+      channel.id,
+    ),
   broadcastStats: async (c: GramClient, channel: ChannelRef, dc: number | undefined): Promise<ChannelStats> =>
     channelStats(await invokeOn(c, new Api.stats.GetBroadcastStats({ channel: inputChannel(channel) }), dc)),
   megagroupStats: async (c: GramClient, channel: ChannelRef, dc: number | undefined): Promise<ChannelStats> =>

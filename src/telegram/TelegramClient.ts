@@ -5,6 +5,7 @@
  * keeps (and stores) its own.
  */
 import { Context, Effect, Layer, Stream } from "effect"
+import type { RepliesPage } from "../domain/Comment.ts"
 import type { ChannelDifference, MetricEvent } from "../domain/Updates.ts"
 import type {
   AccountClient,
@@ -35,6 +36,13 @@ export class TelegramClient extends Context.Service<TelegramClient, {
     params: HistoryParams,
     observer?: RunObserver,
   ): Effect.Effect<HistoryPage, PoolError>
+  /** messages.getReplies, one page of a post's comments, on whichever account may call now. */
+  getReplies(
+    channel: NamedChannel,
+    postId: number,
+    params: HistoryParams,
+    observer?: RunObserver,
+  ): Effect.Effect<RepliesPage & { readonly groupId: number | undefined }, PoolError>
   /** channels.getFullChannel on whichever account may call now. */
   getFullChannel(channel: NamedChannel, observer?: RunObserver): Effect.Effect<FullChannel, PoolError>
   /** updates.getChannelDifference from `pts` (at most `limit` changes), on whichever account may call now. */
@@ -142,6 +150,8 @@ export class TelegramClient extends Context.Service<TelegramClient, {
         getHistory: (channel, params, observer) =>
           onChannel("history", channel, (c, ch) => c.getHistory(ch, params), observer),
         getFullChannel: (channel, observer) => onChannel("full", channel, (c, ch) => c.getFullChannel(ch), observer),
+        getReplies: (channel, postId, params, observer) =>
+          onChannel("history", channel, (c, ch) => c.getReplies(ch, postId, params), observer),
         getChannelDifference: (channel, pts, limit, observer) =>
           onChannel("updates", channel, (c, ch) => c.getChannelDifference(ch, pts, limit), observer),
         getMessagesViews: (channel, ids, observer) =>

@@ -153,6 +153,12 @@ export class FakeTelegram {
         this.call(account, "channels.GetChannels", id, () => this.find(account, "getChannel", id).info),
       getHistory: (ch, params) =>
         this.call(account, "messages.GetHistory", ch.id, () => this.find(account, "getHistory", ch.id).history(params)),
+      // The fake's channels have no discussion group: no post has comments.
+      getReplies: (ch) =>
+        this.call(account, "messages.GetReplies", ch.id, () => {
+          this.find(account, "getReplies", ch.id)
+          return { comments: [], ids: [], count: 0, offsetIdOffset: undefined, groupId: undefined }
+        }),
       getFullChannel: (ch) =>
         this.call(account, "channels.GetFullChannel", ch.id, () => ({
           canViewStats: false,

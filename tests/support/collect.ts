@@ -8,6 +8,7 @@ import { type ChannelProgress, HistorySync } from "../../src/collect/HistorySync
 import { type PeerStats, StatsLoader } from "../../src/collect/StatsLoader.ts"
 import { type LiveStats, LiveUpdates } from "../../src/collect/LiveUpdates.ts"
 import { MetricsRefresh, type RefreshRound } from "../../src/collect/MetricsRefresh.ts"
+import { Comments, type CommentsRound } from "../../src/collect/Comments.ts"
 import { failureMessage } from "../../src/collect/Peers.ts"
 import { DEFAULT_SCHEDULE, parseSchedule } from "../../src/domain/Refresh.ts"
 import type { Sandbox, SandboxOptions } from "@tgpulse/sandbox"
@@ -66,6 +67,8 @@ export interface SyncHarness extends AsyncDisposable {
     /** Settles when the run ends by itself: with its error's message, or "" when it stopped cleanly. */
     readonly ended: Promise<string>
   }
+  /** One comments pass at `nowSec` (UNIX seconds; default now), on `schedule` (default: MTPROTO_COMMENTS_SCHEDULE). */
+  comments(refs: ReadonlyArray<PeerRef | string>, nowSec?: number, schedule?: string): Promise<CommentsRound>
   /** One metrics refresh round at `nowSec` (UNIX seconds), on `schedule` (default: tgpulse's). */
   refresh(refs: ReadonlyArray<PeerRef | string>, nowSec: number, schedule?: string): Promise<RefreshRound>
   /** An effect on the harness's database (its SqlClient). */
@@ -146,6 +149,15 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
     refresh: (refs, nowSec, schedule = DEFAULT_SCHEDULE) =>
       runtime.runPromise(
         MetricsRefresh.use((m) => m.refreshOnce(refs.map(asRef), parseSchedule(schedule), nowSec)),
+      ),
+    comments: (refs, nowSec, schedule) =>
+      runtime.runPromise(
+        Comments.use((c) =>
+          c.readOnce(refs.map(asRef), {
+            ...(nowSec === undefined ? {} : { nowSec }),
+            ...(schedule === undefined ? {} : { tiers: parseSchedule(schedule) }),
+          })
+        ),
       ),
     run: (effect) => runtime.runPromise(effect),
     query: <A extends object>(text: string) =>

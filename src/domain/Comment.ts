@@ -1,0 +1,90 @@
+/**
+ * Comments under channel posts (messages of the channel's discussion group), and which posts' threads are due for a
+ * read (pure: the schedule of src/domain/Refresh.ts, thinning with the post's age, plus a reply count above what is
+ * stored).
+ */
+import { isDue, type RefreshTier } from "./Refresh.ts"
+
+/** One comment as tgpulse stores it, free of any Telegram client type. */
+export interface Comment {
+  /** The discussion group's message id. */
+  readonly commentId: number
+  readonly groupId: number
+  /** `user:<id>` or `channel:<id>` (a channel or the group itself posting), null when Telegram names no one. */
+  readonly author: string | null
+  /** Unix seconds. */
+  readonly date: number
+  readonly text: string
+  readonly links: ReadonlyArray<string>
+  readonly mentions: ReadonlyArray<string>
+  readonly hashtags: ReadonlyArray<string>
+  /** The message's entities as `[kind, offset, length, url or user id]` (kind without "MessageEntity"). */
+  readonly entities: ReadonlyArray<readonly [string, number, number, string | null]>
+  readonly mediaKind: string
+  /** The message it answers: the discussion message (a comment on the post) or another comment. */
+  readonly replyTo: number | null
+  /** The discussion message of the thread (reply_to_top_id, else reply_to_msg_id). */
+  readonly threadTop: number | null
+  readonly reactions: Readonly<Record<string, number>>
+  readonly reactionsTotal: number
+  /** Unix seconds. */
+  readonly editDate: number | null
+}
+
+/** One messages.getReplies page of a post's thread, normalized. */
+export interface RepliesPage {
+  /** Newest first, as Telegram answers (service messages and unknown shapes left out). */
+  readonly comments: ReadonlyArray<Comment>
+  /** Every message id the page covered, skipped ones included. */
+  readonly ids: ReadonlyArray<number>
+  /** All comments of the thread. */
+  readonly count: number
+  readonly offsetIdOffset: number | undefined
+}
+
+/** A post's thread as the store knows it (`readAt` undefined: never read). */
+export interface ThreadState {
+  readonly postId: number
+  /** Unix seconds. */
+  readonly postDate: number
+  /** The post's reply count as last stored with the post (null: the post carries no replies). */
+  readonly replies: number | null
+  /** Comments stored for the post. */
+  readonly stored: number
+  /** Every comment up to this id is stored (0: none read). */
+  readonly maxCommentId: number
+  /** Unix seconds of the last read. */
+  readonly readAt: number | undefined
+}
+
+/** Why a thread is read now. */
+export type DueReason = "count" | "schedule"
+
+/**
+ * Whether a post's thread is read at `nowSec`: never when the post has no replies; when its reply count exceeds the
+ * comments stored (a comment came since), whatever its age; else on the refresh schedule (a slot of its age tier
+ * passed since the last read; older than the schedule: never).
+ */
+export function threadDue(
+  tiers: ReadonlyArray<RefreshTier>,
+  thread: ThreadState,
+  nowSec: number,
+): DueReason | undefined {
+  if (thread.replies === null || thread.replies <= 0) return undefined
+  if (thread.replies > thread.stored) return "count"
+  return isDue(tiers, thread.postDate, thread.readAt, nowSec) ? "schedule" : undefined
+}
+
+/** The due threads, oldest post first within each reason: those whose count moved, then those of the schedule. */
+export function dueThreads(
+  tiers: ReadonlyArray<RefreshTier>,
+  threads: ReadonlyArray<ThreadState>,
+  nowSec: number,
+): ReadonlyArray<ThreadState & { readonly reason: DueReason }> {
+  const due = threads.flatMap((t) => {
+    const reason = threadDue(tiers, t, nowSec)
+    return reason ? [{ ...t, reason }] : []
+  })
+  const rank = (r: DueReason) => (r === "count" ? 0 : 1)
+  return due.sort((a, b) => rank(a.reason) - rank(b.reason) || a.postId - b.postId)
+}

@@ -256,6 +256,8 @@ export class Sandbox {
         kind: c.kind,
         posts: world.postCount(c.id),
         ...(c.isPrivate ? { private: true } : {}),
+        ...(c.inviteHash === undefined ? {} : { inviteLink: `https://t.me/+${c.inviteHash}` }),
+        memberUserIds: [...new Set([...c.adminUserIds, ...c.memberUserIds])],
       })),
       admin: `http://${options.adminHost === undefined ? "127.0.0.1" : host}:${adminServer.addr.port}`,
     }

@@ -19,7 +19,12 @@ export interface Descriptor {
     readonly title: string
     readonly kind: "broadcast" | "megagroup"
     readonly posts: number
+    /** Private channels: no username (empty), reached by id and access hash (from dialogs) or the invite link. */
     readonly private?: boolean
+    /** A private channel's invite link, `https://t.me/+HASH`. */
+    readonly inviteLink?: string
+    /** User ids of the test accounts that are members or admins at the start (they see it in their dialogs). */
+    readonly memberUserIds?: ReadonlyArray<number>
   }>
   readonly admin: string
 }

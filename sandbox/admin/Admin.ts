@@ -11,6 +11,7 @@ import type { WorldApi } from "../world/Model.ts"
 import { activityRoutes, pushRoutes } from "./ActivityRoutes.ts"
 import type { AdminContext } from "./AdminContext.ts"
 import { channelRoutes } from "./ChannelRoutes.ts"
+import { dialogRoutes } from "./DialogRoutes.ts"
 import { HttpError, json } from "./Http.ts"
 import { operatorRoutes } from "./OperatorRoutes.ts"
 import { Publisher } from "./Publisher.ts"
@@ -52,6 +53,8 @@ const ROUTES: ReadonlyArray<string> = [
   "PUT /channels/:id/stats/graphs/:graph {malformed}",
   "PUT /channels/:id/stats/dc {advertise}",
   "GET /channels/:id/posts/:msgId/forwards",
+  "GET /accounts/:userId/dialogs",
+  "POST /accounts/:userId/join {channelIds}",
   "GET /stats",
   "POST /stats/expire-next {count}",
   "GET /clock",
@@ -98,6 +101,7 @@ export function makeAdminApp(options: AdminOptions): AdminApp {
 
   app.get("/", () => json({ ok: true, routes: ROUTES }))
   channelRoutes(app, ctx)
+  dialogRoutes(app, ctx)
   activityRoutes(app, ctx)
   statsRoutes(app, ctx)
   operatorRoutes(app, ctx)

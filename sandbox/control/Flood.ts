@@ -146,6 +146,8 @@ export const TELEGRAM_LIKE_BUDGETS: ReadonlyArray<FloodBudget> = [
   { method: "messages.GetMessagesViews", rate: 1, burst: 20, escalate: { maxWaitS: 900 } },
   { method: "channels.GetMessages", rate: 0.5, burst: 20, escalate: { maxWaitS: 900 } },
   { method: "channels.GetFullChannel", rate: 0.2, burst: 10, escalate: { maxWaitS: 3_600 } },
+  // The dialog list: a few pages in a row, then waits that grow (what aborts other tools' first runs).
+  { method: "messages.GetDialogs", rate: 0.1, burst: 5, escalate: { maxWaitS: 3_600 } },
   // Username resolution is what Telegram punishes hardest: bursts end in waits of hours.
   { method: "contacts.ResolveUsername", rate: 0.05, burst: 5, escalate: { maxWaitS: 86_400 } },
   // Downloads without Premium: parts of up to 1 MB, 20 back to back, then 2 a second (FLOOD_PREMIUM_WAIT_X).

@@ -6,6 +6,7 @@ import { type Caller, fail, type MethodHandler, type MethodTable, type RpcResult
 import { authMethods } from "./auth.ts"
 import { channelsMethods } from "./channels.ts"
 import { contactsMethods } from "./contacts.ts"
+import { dialogsMethods } from "./dialogs.ts"
 import { helpMethods } from "./help.ts"
 import { type Handlers, makeContext, type MethodsOptions } from "./MethodContext.ts"
 import { messagesMethods } from "./messages.ts"
@@ -55,6 +56,7 @@ const HANDLERS: Handlers = {
   ...contactsMethods,
   ...channelsMethods,
   ...messagesMethods,
+  ...dialogsMethods,
   ...statsMethods,
   ...authMethods,
   ...uploadMethods,

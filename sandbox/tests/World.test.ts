@@ -44,9 +44,9 @@ Deno.test("World: the same options give the same world, its dates shifted by the
   assertNotEquals(a.posts(first, [1, 2, 3]).map((p) => p?.text), c.posts(first, [1, 2, 3]).map((p) => p?.text))
 })
 
-Deno.test("World: channels, the private channel and exactly `posts` existing posts", () => {
+Deno.test("World: channels, the private channels and exactly `posts` existing posts", () => {
   const world = World.create(small)
-  assertEquals(world.channels.length, 6)
+  assertEquals(world.channels.length, 7)
   world.channels.slice(0, 5).forEach((c, i) => {
     assertEquals(c.id, 1_000_000 + i)
     assertEquals(c.username, `sandbox_chan_${i}`)
@@ -72,13 +72,22 @@ Deno.test("World: channels, the private channel and exactly `posts` existing pos
     assertEquals(world.posts(c.id, all).filter((p) => p !== undefined).length, 2_000)
     assertEquals(world.pts(c.id), 2_000)
   })
-  const secret = world.channels[5]!
-  assertEquals(world.channelByUsername("sandbox_private"), secret)
-  assertEquals(secret.isPrivate, true)
-  assertEquals(secret.adminUserIds, [])
+  const [secret, members] = [world.channels[5]!, world.channels[6]!]
+  for (const c of [secret, members]) {
+    assertEquals([c.username, c.isPrivate, c.adminUserIds], ["", true, []])
+    assert(/^[\w-]{16}$/.test(c.inviteHash ?? ""), "an invite hash")
+    assertEquals(world.channelByInvite(c.inviteHash!), c)
+    assertEquals(world.truth(c.id).count, 100)
+    assertEquals(world.history(c.id, historyQuery({ limit: 100 })).posts.length, 100)
+  }
   assertEquals(secret.memberUserIds, [])
-  assertEquals(world.truth(secret.id).count, 100)
-  assertEquals(world.history(secret.id, historyQuery({ limit: 100 })).posts.length, 100)
+  assertEquals(members.memberUserIds, [777_000_001])
+  assertEquals(world.channelByUsername(""), undefined)
+  assertEquals(world.channelsOf(777_000_003).map((c) => c.id), [1_000_000, 1_000_001, 1_000_002, 1_000_003, 1_000_004])
+  assertEquals(world.join(secret.id, 777_000_003), true)
+  assertEquals(world.join(secret.id, 777_000_003), false)
+  assertEquals(world.isMember(secret.id, 777_000_003), true)
+  assertEquals(world.channelsOf(777_000_003).at(-1), secret)
   assertEquals(world.channel(42), undefined)
   assertEquals(world.channelByUsername("nope"), undefined)
   assertThrows(() => world.truth(42), (e) => assertEquals((e as Error).message, "CHANNEL_INVALID"))

@@ -82,7 +82,7 @@ export function renderChannel(info: ChannelInfo, viewerUserId: number | undefine
     id: idLong(info.id),
     accessHash: toLong(info.accessHash),
     title: info.title,
-    username: info.username,
+    ...(info.username === "" ? {} : { username: info.username }),
     photo: new Api.ChatPhotoEmpty(),
     date: info.createdAt,
     participantsCount: info.participantsCount,

@@ -1,4 +1,4 @@
-/** The world at its start, from the seed: test accounts, channels (a private one last), their starting state. */
+/** The world at its start, from the seed: test accounts, channels (the private ones last), their starting state. */
 import { createHash } from "node:crypto"
 import { ChannelState } from "./ChannelState.ts"
 import { hash, hash63, mix32, S_CHANNEL, S_RANGES } from "./Hash.ts"
@@ -23,13 +23,16 @@ export interface WorldOptions {
   readonly start?: number
 }
 
-/** First public channel id; channel i is `CHANNEL_ID_BASE + i`, the private one follows the public ones. */
+/**
+ * First public channel id; channel i is `CHANNEL_ID_BASE + i`, the private ones follow the public ones: first one no
+ * test account belongs to (joined by its invite link), then one the first account is a member of.
+ */
 export const CHANNEL_ID_BASE = 1_000_000
 /** First account's user id; account i is `USER_ID_BASE + i`. */
 export const USER_ID_BASE = 777_000_001
 /** Changes kept in a channel's pts log by default (Telegram keeps "usually" 100,000 pts of channel difference). */
 export const PTS_LOG_SIZE = 100_000
-/** Posts of the private channel. */
+/** Posts of each private channel. */
 export const PRIVATE_POSTS = 100
 /** The 2FA password of the second account. */
 export const SANDBOX_PASSWORD = "sandbox-2fa"
@@ -41,7 +44,7 @@ const TOPICS: ReadonlyArray<string> = ["News", "Tech", "Markets", "Travel", "Sci
 /** What `World.create` starts from. */
 export interface Genesis {
   readonly accounts: ReadonlyArray<Account>
-  /** Every channel, the private one last. */
+  /** Every channel, the private ones last. */
   readonly channels: ReadonlyArray<ChannelInfo>
   /** Each channel's state, in the order of `channels`. */
   readonly states: ReadonlyArray<ChannelState>
@@ -88,8 +91,10 @@ export function genesis(options: WorldOptions, start: number): Genesis {
   const epoch = start - span - DAY
   const infos: Array<ChannelInfo> = []
   const states: Array<ChannelState> = []
-  for (let i = 0; i <= channelCount; i++) {
-    const isPrivate = i === channelCount
+  for (let i = 0; i <= channelCount + 1; i++) {
+    const isPrivate = i >= channelCount
+    // The first private channel has no members (it is joined by its invite link), the second one the first account.
+    const privateMembers = i === channelCount || admin0 === undefined ? [] : [admin0]
     const id = CHANNEL_ID_BASE + i
     const key = hash(worldKey, S_CHANNEL, id)
     const topic = TOPICS[hash(key, S_CHANNEL, 1) % TOPICS.length]!
@@ -100,18 +105,22 @@ export function genesis(options: WorldOptions, start: number): Genesis {
     const info: ChannelInfo = {
       id,
       accessHash: hash63(key, S_CHANNEL, 2),
-      username: isPrivate ? "sandbox_private" : `sandbox_chan_${i}`,
-      title: isPrivate ? "Sandbox Private" : `Sandbox ${topic} ${i}`,
-      about: isPrivate
-        ? "A private sandbox channel: nobody is a member."
+      username: isPrivate ? "" : `sandbox_chan_${i}`,
+      title: i === channelCount ? "Sandbox Private" : isPrivate ? "Sandbox Members" : `Sandbox ${topic} ${i}`,
+      about: i === channelCount
+        ? "A private sandbox channel: nobody is a member until they join by its invite link."
+        : isPrivate
+        ? "A private sandbox channel the first test account is a member of."
         : `Deterministic sandbox channel ${i} about ${topic.toLowerCase()}.`,
       kind: !isPrivate && i % 4 === 3 ? "megagroup" : "broadcast",
       createdAt: epoch,
       participantsCount: 500 + (hash(key, S_CHANNEL, 3) % 199_501),
       statsDc: dcs[i % dcs.length]!,
       adminUserIds: admins,
-      memberUserIds: isPrivate ? [] : members,
+      // A fresh array per channel: it grows when an account joins (World.join).
+      memberUserIds: isPrivate ? privateMembers : [...members],
       isPrivate,
+      ...(isPrivate ? { inviteHash: inviteHash(key) } : {}),
     }
     const count = isPrivate ? PRIVATE_POSTS : posts
     const ranges = deletedRanges(key, count)
@@ -132,6 +141,15 @@ export function genesis(options: WorldOptions, start: number): Genesis {
     )
   }
   return { accounts, channels: infos, states, start }
+}
+
+const INVITE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+/** A private channel's invite hash: 16 characters of base64url from the channel's key (as `t.me/+HASH` has them). */
+function inviteHash(key: number): string {
+  let out = ""
+  for (let k = 0; k < 16; k++) out += INVITE_ALPHABET[hash(key, S_CHANNEL, 100 + k) % 64]
+  return out
 }
 
 /** 256 bytes from sha256 in counter mode over (seed, userId); never starts with a zero byte. */

@@ -6,6 +6,7 @@ export interface ChannelInfo {
   /** Bare channel id (positive, as in PeerChannel). */
   readonly id: number
   readonly accessHash: bigint
+  /** Empty for a private channel (private channels have no username, as on Telegram). */
   readonly username: string
   readonly title: string
   readonly about: string
@@ -17,10 +18,15 @@ export interface ChannelInfo {
   readonly statsDc: number
   /** User ids (test accounts) that are admins of this channel. */
   readonly adminUserIds: ReadonlyArray<number>
-  /** User ids (test accounts) that joined this channel (they receive pushed updates). */
+  /**
+   * User ids (test accounts) that joined this channel (they receive pushed updates); grows when an account joins
+   * (`WorldApi.join`, an invite link).
+   */
   readonly memberUserIds: ReadonlyArray<number>
   /** Private channels answer CHANNEL_PRIVATE to non-members. */
   readonly isPrivate: boolean
+  /** The hash of the channel's invite link (`https://t.me/+HASH`); private channels have one. */
+  readonly inviteHash?: string
 }
 
 export type MediaKind = "none" | "photo" | "video" | "document" | "poll" | "webpage"
@@ -171,6 +177,14 @@ export interface WorldApi {
   advance(seconds: number): void
   channel(id: number): ChannelInfo | undefined
   channelByUsername(username: string): ChannelInfo | undefined
+  /** The channel whose invite link has this hash. */
+  channelByInvite(hash: string): ChannelInfo | undefined
+  /** True when the account is a member or an admin of the channel. */
+  isMember(channelId: number, userId: number): boolean
+  /** Makes the account a member of the channel (it sees it in its dialogs, reads it, gets its pushes); false if it was. */
+  join(channelId: number, userId: number): boolean
+  /** The channels the account is a member or an admin of (its dialogs), in the world's order. */
+  channelsOf(userId: number): ReadonlyArray<ChannelInfo>
   account(userId: number): Account | undefined
   accountByPhone(phone: string): Account | undefined
   /** messages.getHistory semantics, exactly as Telegram (see World.ts). */

@@ -56,7 +56,7 @@ export class World implements WorldApi {
   ) {
     this.told = start
     this.states = new Map(states.map((s) => [s.info.id, s]))
-    this.byUsername = new Map(channels.map((c) => [c.username.toLowerCase(), c]))
+    this.byUsername = new Map(channels.filter((c) => c.username !== "").map((c) => [c.username.toLowerCase(), c]))
     this.byUserId = new Map(accounts.map((a) => [a.userId, a]))
     this.byPhone = new Map(accounts.map((a) => [a.phone, a]))
     this.publicIds = channels.filter((c) => !c.isPrivate).map((c) => c.id)
@@ -95,6 +95,31 @@ export class World implements WorldApi {
 
   channelByUsername(username: string): ChannelInfo | undefined {
     return this.byUsername.get(username.replace(/^@/, "").toLowerCase())
+  }
+
+  channelByInvite(hash: string): ChannelInfo | undefined {
+    return hash === "" ? undefined : this.channels.find((c) => c.inviteHash === hash)
+  }
+
+  isMember(channelId: number, userId: number): boolean {
+    const info = this.state(channelId).info
+    return info.memberUserIds.includes(userId) || info.adminUserIds.includes(userId)
+  }
+
+  join(channelId: number, userId: number): boolean {
+    const s = this.state(channelId)
+    if (this.account(userId) === undefined) throw new RangeError(`no test account ${userId}`)
+    if (this.isMember(channelId, userId)) return false
+    // Genesis gives every channel an array of its own: the members grow in place, so everyone holding the channel
+    // (pushes, access checks) sees the new member.
+    const members = s.info.memberUserIds as Array<number>
+    members.push(userId)
+    s.version++
+    return true
+  }
+
+  channelsOf(userId: number): ReadonlyArray<ChannelInfo> {
+    return this.channels.filter((c) => c.memberUserIds.includes(userId) || c.adminUserIds.includes(userId))
   }
 
   account(userId: number): Account | undefined {

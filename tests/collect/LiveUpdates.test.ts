@@ -169,7 +169,8 @@ sandboxTest(
 sandboxTest("live: a private or unknown channel among the peers is left out; the others are followed", async () => {
   const { h, names, ids } = await following(1, 50)
   await using _ = h
-  const live = h.follow([...names, "sandbox_private", "no_such_channel"])
+  const secret = String(h.sandbox.descriptor.channels.find((c) => c.private && c.memberUserIds?.length === 0)!.id)
+  const live = h.follow([...names, secret, "no_such_channel"])
   await until(allCommitted(h.query, h.sandbox, ids), 10_000, "the start")
   await activity(h.sandbox, ids[0]!, 20, 200)
   await until(() => activityDone(h.sandbox, ids), 10_000, "the activity")
@@ -177,7 +178,7 @@ sandboxTest("live: a private or unknown channel among the peers is left out; the
   await live.stop()
   assertEquals(await differences(h.query, h.sandbox, ids[0]!, false), [])
   // Alone, they are a clear failure of the run.
-  const none = h.follow(["sandbox_private", "no_such_channel"])
+  const none = h.follow([secret, "no_such_channel"])
   const ended = await settled(none.ended, "the run to fail")
   assert(ended.includes("none of the channels can be followed live"), ended)
 })

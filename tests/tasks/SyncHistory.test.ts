@@ -30,9 +30,10 @@ sandboxTest(
       assertEquals(fetchedIn(good.stdout), 150, "the positional limit")
 
       // Some channels failed: 1, each named.
-      const partial = yield* run(["--channels", `${a!.username},sandbox_private,no_such_channel`])
+      const secret = sandbox.descriptor.channels.find((c) => c.private && c.memberUserIds?.length === 0)!.id
+      const partial = yield* run(["--channels", `${a!.username},${secret},no_such_channel`])
       assertEquals(partial.code, 1, partial.output)
-      assert(partial.stderr.includes("2 of 3 channels failed: @sandbox_private, @no_such_channel"), partial.output)
+      assert(partial.stderr.includes(`2 of 3 channels failed: ${secret}, @no_such_channel`), partial.output)
       noStack(partial.output)
 
       // Configuration errors: 2, a plain line naming what is wrong.

@@ -99,7 +99,7 @@ export const collectorsOver = <E, R>(connector: Layer.Layer<AccountConnector, E,
     StatsLoader.layer,
     MetricsRefresh.layer,
     Comments.layer,
-    LiveUpdates.layer.pipe(Layer.provide(HistorySync.layer)),
+    LiveUpdates.layer.pipe(Layer.provide([HistorySync.layer, Comments.layer])),
   ).pipe(
     Layer.provideMerge(telegramOver(connector)),
     Layer.provideMerge(StoreLive),

@@ -69,6 +69,13 @@ export class Comments extends Context.Service<Comments, {
    * channels, so live updates can follow it), then from the store. None: the channel has no group.
    */
   groupOf(channel: ChannelInfo): Effect.Effect<Option.Option<number>, StoreError | PoolError>
+  /**
+   * `refs` followed by the discussion groups of those channels (by id: their rows are cached), which live updates then
+   * follow too, their new messages stored as comments; `refs` alone when comments are disabled. Each channel's group
+   * is read once per process; a channel whose group cannot be read now is followed alone (one line) and asked again
+   * next time.
+   */
+  withGroups(refs: ReadonlyArray<PeerRef>): Effect.Effect<ReadonlyArray<PeerRef>>
 }>()("tgpulse/collect/Comments") {
   static readonly layer = Layer.effect(
     Comments,
@@ -210,7 +217,34 @@ export class Comments extends Context.Service<Comments, {
         return Effect.forever(Effect.andThen(pass, untilNext))
       }
 
-      return Comments.of({ enabled, readOnce, run, groupOf })
+      /** Each channel's group as read by this process (null: none). */
+      const groups = new Map<string, number | null>()
+      const withGroups = (refs: ReadonlyArray<PeerRef>): Effect.Effect<ReadonlyArray<PeerRef>> =>
+        !enabled ? Effect.succeed(refs) : Effect.gen(function* () {
+          const out: Array<PeerRef> = [...refs]
+          for (const ref of refs) {
+            const key = describePeer(ref)
+            if (!groups.has(key)) {
+              const read = yield* Effect.exit(
+                Effect.flatMap(resolve(ref), (channel) => groupOf(channel)),
+              )
+              if (read._tag === "Failure") {
+                yield* Effect.logWarning("the discussion group of a channel could not be read: followed without").pipe(
+                  Effect.annotateLogs({ channel: key, error: failureMessage(read.cause) }),
+                )
+                continue
+              }
+              groups.set(key, Option.getOrNull(read.value))
+            }
+            const group = groups.get(key)
+            if (group !== null && group !== undefined && !out.some((r) => r._tag === "Id" && r.id === group)) {
+              out.push({ _tag: "Id", id: group })
+            }
+          }
+          return out
+        })
+
+      return Comments.of({ enabled, readOnce, run, groupOf, withGroups })
     }),
   )
 }

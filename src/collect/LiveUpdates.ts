@@ -31,6 +31,7 @@ import { CheckpointRepo } from "../store/CheckpointRepo.ts"
 import { LiveStore } from "../store/LiveStore.ts"
 import { PostRepo } from "../store/PostRepo.ts"
 import { type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
+import { Comments } from "./Comments.ts"
 import { HistorySync } from "./HistorySync.ts"
 import { EMPTY, type LiveStats } from "./LiveStats.ts"
 import { type Join, type LiveOptions, makeWriter, UPDATES_STREAM, UpdatesEnded } from "./LiveWriter.ts"
@@ -106,6 +107,8 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
       const history = yield* HistorySync
       const locks = yield* ChannelLocks
       const store = yield* LiveStore
+      // With comments enabled, the channels' discussion groups are followed too (LiveStore stores their comments).
+      const comments = yield* Comments
       const resolve = makeResolver(telegram, channels)
       const stats = yield* Ref.make(EMPTY)
 
@@ -212,7 +215,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
 
       const run = Effect.fn("mtproto.collector.updates")(
         function* (refs: ReadonlyArray<PeerRef>, options: LiveOptions) {
-          const resolved = yield* resolveAll(refs)
+          const resolved = yield* resolveAll(yield* comments.withGroups(refs))
           // One follower per channel across processes: another one following these channels makes this run a
           // standby that starts when it stops (locks taken in ascending order: two standbys never wait on each other).
           for (const id of [...resolved.keys()].sort((a, b) => a - b)) yield* locks.lock(id, UPDATES_STREAM)
@@ -232,7 +235,8 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
       )
 
       const follow = Effect.fn("mtproto.collector.updates")(
-        function* (owned: Effect.Effect<ReadonlyArray<PeerRef>>, options: LiveOptions) {
+        function* (followed: Effect.Effect<ReadonlyArray<PeerRef>>, options: LiveOptions) {
+          const owned = Effect.flatMap(followed, comments.withGroups)
           const live = yield* follower(options)
           const members = new Map<string, Fiber.Fiber<number | undefined, unknown>>()
 

@@ -88,3 +88,41 @@ export function dueThreads(
   const rank = (r: DueReason) => (r === "count" ? 0 : 1)
   return due.sort((a, b) => rank(a.reason) - rank(b.reason) || a.postId - b.postId)
 }
+
+/**
+ * A group message that came live (normalized as a Post of the group) as a Comment: all but its raw entities, which
+ * the next read of its thread fills in. Its thread is found by what it answers (see CommentRepo.storeLive).
+ */
+export function commentOfPost(post: {
+  readonly channelId: number
+  readonly msgId: number
+  readonly date: number
+  readonly text: string
+  readonly links: ReadonlyArray<string>
+  readonly mentions: ReadonlyArray<string>
+  readonly hashtags: ReadonlyArray<string>
+  readonly mediaKind: string
+  readonly fromId: string | null
+  readonly replyToMsgId: number | null
+  readonly reactions: Readonly<Record<string, number>>
+  readonly reactionsTotal: number
+  readonly editDate: number | null
+}): Comment {
+  return {
+    commentId: post.msgId,
+    groupId: post.channelId,
+    author: post.fromId ?? `channel:${post.channelId}`,
+    date: post.date,
+    text: post.text,
+    links: post.links,
+    mentions: post.mentions,
+    hashtags: post.hashtags,
+    entities: [],
+    mediaKind: post.mediaKind,
+    replyTo: post.replyToMsgId,
+    threadTop: null,
+    reactions: post.reactions,
+    reactionsTotal: post.reactionsTotal,
+    editDate: post.editDate,
+  }
+}

@@ -51,6 +51,19 @@ export class CommentRepo extends Context.Service<CommentRepo, {
     comments: ReadonlyArray<Comment>,
     checkpoint: ThreadCheckpoint,
   ): Effect.Effect<StoredThread, StoreError>
+  /**
+   * Stores comments of group `groupId` (discussing `channelId`) that came live, each under the post its thread belongs
+   * to: the post whose discussion message it answers, or that of the comment it answers (stored, or earlier in
+   * `comments`). `discussions` (the group's automatic forwards of new posts) are recorded first. A comment whose thread
+   * is unknown is left to the next read of the post (counted in `unknown`). No thread checkpoint moves: a comment
+   * pushed live says nothing of the ones before it. Stored raw entities stay when the live comment has none.
+   */
+  storeLive(
+    groupId: number,
+    channelId: number,
+    discussions: ReadonlyArray<{ readonly msgId: number; readonly postId: number }>,
+    comments: ReadonlyArray<Comment>,
+  ): Effect.Effect<{ readonly inserted: number; readonly unknown: number }, StoreError>
   /** The post whose discussion message in group `groupId` is `discussionMsgId`, when a read has seen it. */
   threadOf(
     groupId: number,
@@ -108,14 +121,16 @@ export class CommentRepo extends Context.Service<CommentRepo, {
         StoreError.mapError("CommentRepo.threads"),
       )
 
-      const storeThread = Effect.fn("mtproto.db.CommentRepo.storeThread")(
-        function* (
-          channelId: number,
-          postId: number,
-          groupId: number,
-          comments: ReadonlyArray<Comment>,
-          checkpoint: ThreadCheckpoint,
-        ) {
+      /** See storeThread; `live` keeps stored raw entities where the comment has none. */
+      const writeThread = (
+        channelId: number,
+        postId: number,
+        groupId: number,
+        comments: ReadonlyArray<Comment>,
+        checkpoint: ThreadCheckpoint,
+        live: boolean,
+      ) =>
+        Effect.gen(function* () {
           const byId = new Map(comments.map((c) => [c.commentId, c]))
           const page = [...byId.values()].sort((a, b) => a.commentId - b.commentId)
           const col = <A extends Scalar>(f: (c: Comment) => A) => arrayLiteral(page.map(f))
@@ -145,12 +160,15 @@ export class CommentRepo extends Context.Service<CommentRepo, {
               FROM input u ORDER BY u.comment_id
               ON CONFLICT (channel_id, post_id, comment_id) DO UPDATE SET
                 group_id = excluded.group_id, author = excluded.author, text = excluded.text, links = excluded.links,
-                mentions = excluded.mentions, hashtags = excluded.hashtags, entities = excluded.entities,
+                mentions = excluded.mentions, hashtags = excluded.hashtags,
+                entities = CASE WHEN ${live}::bool AND excluded.entities = '[]'::jsonb THEN c.entities
+                  ELSE excluded.entities END,
                 media_kind = excluded.media_kind, reply_to = excluded.reply_to, reactions = excluded.reactions,
                 reactions_total = excluded.reactions_total, edit_date = excluded.edit_date, updated_at = now()
               WHERE (c.group_id, c.author, c.text, c.entities, c.media_kind, c.reply_to, c.reactions,
                 c.reactions_total, c.edit_date)
-                IS DISTINCT FROM (excluded.group_id, excluded.author, excluded.text, excluded.entities,
+                IS DISTINCT FROM (excluded.group_id, excluded.author, excluded.text,
+                CASE WHEN ${live}::bool AND excluded.entities = '[]'::jsonb THEN c.entities ELSE excluded.entities END,
                 excluded.media_kind, excluded.reply_to, excluded.reactions, excluded.reactions_total,
                 excluded.edit_date)
               RETURNING (c.xmax = 0) AS inserted
@@ -184,8 +202,58 @@ export class CommentRepo extends Context.Service<CommentRepo, {
             updated: row?.updated ?? 0,
             maxCommentId: row?.max_comment_id ?? checkpoint.maxCommentId,
           }
-        },
+        })
+
+      const storeThread = Effect.fn("mtproto.db.CommentRepo.storeThread")(
+        (
+          channelId: number,
+          postId: number,
+          groupId: number,
+          comments: ReadonlyArray<Comment>,
+          checkpoint: ThreadCheckpoint,
+        ) => writeThread(channelId, postId, groupId, comments, checkpoint, false),
         StoreError.mapError("CommentRepo.storeThread"),
+      )
+
+      const storeLive = Effect.fn("mtproto.db.CommentRepo.storeLive")(
+        function* (
+          groupId: number,
+          channelId: number,
+          discussions: ReadonlyArray<{ readonly msgId: number; readonly postId: number }>,
+          comments: ReadonlyArray<Comment>,
+        ) {
+          for (const d of discussions) {
+            yield* writeThread(channelId, d.postId, groupId, [], { maxCommentId: 0, discussionMsgId: d.msgId }, true)
+          }
+          const answered = [...new Set(comments.flatMap((c) => (c.replyTo === null ? [] : [c.replyTo])))]
+          if (answered.length === 0) return { inserted: 0, unknown: comments.length }
+          const rows = yield* sql<{ id: number; post_id: number }>`
+            SELECT discussion_msg_id AS id, post_id FROM comment_threads
+            WHERE group_id = ${groupId}::int8 AND channel_id = ${channelId}::int8
+              AND discussion_msg_id = ANY(${arrayLiteral(answered)}::int4[])
+            UNION ALL
+            SELECT comment_id AS id, post_id FROM comments
+            WHERE group_id = ${groupId}::int8 AND channel_id = ${channelId}::int8
+              AND comment_id = ANY(${arrayLiteral(answered)}::int4[])`
+          const postOf = new Map(rows.map((r) => [r.id, r.post_id]))
+          const byPost = new Map<number, Array<Comment>>()
+          let unknown = 0
+          for (const c of [...comments].sort((a, b) => a.commentId - b.commentId)) {
+            const postId = c.replyTo === null ? undefined : postOf.get(c.replyTo)
+            if (postId === undefined) {
+              unknown++
+              continue
+            }
+            postOf.set(c.commentId, postId)
+            byPost.set(postId, [...(byPost.get(postId) ?? []), c])
+          }
+          let inserted = 0
+          for (const [postId, list] of byPost) {
+            inserted += (yield* writeThread(channelId, postId, groupId, list, { maxCommentId: 0 }, true)).inserted
+          }
+          return { inserted, unknown }
+        },
+        StoreError.mapError("CommentRepo.storeLive"),
       )
 
       const threadOf = Effect.fn("mtproto.db.CommentRepo.threadOf")(
@@ -222,6 +290,7 @@ export class CommentRepo extends Context.Service<CommentRepo, {
         setLinkedGroup,
         threads,
         storeThread,
+        storeLive,
         threadOf,
         channelsOfGroup,
         countsByPost,

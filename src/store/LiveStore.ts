@@ -13,6 +13,8 @@ import { SqlClient } from "effect/sql"
 import { describeStoreFailure, sqlReasonOf, StoreError } from "../domain/Errors.ts"
 import { PtsBehind, type Writes } from "../domain/LiveState.ts"
 import { CheckpointRepo } from "./CheckpointRepo.ts"
+import { CommentRepo } from "./CommentRepo.ts"
+import { commentOfPost } from "../domain/Comment.ts"
 import { PostRepo } from "./PostRepo.ts"
 
 export class LiveStore extends Context.Service<LiveStore, {
@@ -34,12 +36,41 @@ export class LiveStore extends Context.Service<LiveStore, {
       const sql = yield* SqlClient.SqlClient
       const posts = yield* PostRepo
       const checkpoints = yield* CheckpointRepo
+      const comments = yield* CommentRepo
+      /** The channel each followed discussion group discusses (null: the channel is no group), looked up once. */
+      const discussed = new Map<number, number | null>()
+      const discussedBy = (channelId: number) =>
+        discussed.has(channelId)
+          ? Effect.succeed(discussed.get(channelId)!)
+          : Effect.map(comments.channelsOfGroup(channelId), (ids) => {
+            discussed.set(channelId, ids[0] ?? null)
+            return ids[0] ?? null
+          })
+      /**
+       * A discussion group's new messages are comments (stored under their posts: CommentRepo.storeLive), its
+       * automatic forwards of the channel's posts the threads' discussion messages; nothing of it goes to `posts`.
+       */
+      const writeComments = (groupId: number, channelId: number, w: Writes) => {
+        const messages = [...w.posts.values()]
+        const discussions = messages.flatMap((p) =>
+          p.fwdFromChannelId === channelId && p.fwdFromMsgId !== null
+            ? [{ msgId: p.msgId, postId: p.fwdFromMsgId }]
+            : []
+        )
+        const replies = messages.filter((p) => !p.isService && p.replyToMsgId !== null).map(commentOfPost)
+        return comments.storeLive(groupId, channelId, discussions, replies)
+      }
       /** One channel's writes and pts in one transaction, then its deletions settled. */
       const commitChannel = (channelId: number, w: Writes, committed: number, takenAt: Date) =>
         sql.withTransaction(Effect.gen(function* () {
-          if (w.posts.size > 0) yield* posts.upsertPage(channelId, [...w.posts.values()], takenAt)
-          if (w.deleted.size > 0) yield* posts.markDeleted(channelId, [...w.deleted], takenAt)
-          if (w.metrics.length > 0) yield* posts.applyMetrics(channelId, w.metrics, takenAt)
+          const group = w.posts.size > 0 || w.deleted.size > 0 || w.metrics.length > 0
+            ? yield* discussedBy(channelId)
+            : null
+          if (group !== null) {
+            if (w.posts.size > 0) yield* writeComments(channelId, group, w)
+          } else if (w.posts.size > 0) yield* posts.upsertPage(channelId, [...w.posts.values()], takenAt)
+          if (w.deleted.size > 0 && group === null) yield* posts.markDeleted(channelId, [...w.deleted], takenAt)
+          if (w.metrics.length > 0 && group === null) yield* posts.applyMetrics(channelId, w.metrics, takenAt)
           if (w.pts === undefined) return
           if (w.reset) return yield* checkpoints.put(channelId, "updates", { pts: w.pts })
           const moved = yield* checkpoints.advancePts(channelId, "updates", w.pts, { from: committed })

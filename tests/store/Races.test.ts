@@ -12,6 +12,7 @@ import { ChannelRepo } from "../../src/store/ChannelRepo.ts"
 import { CheckpointRepo } from "../../src/store/CheckpointRepo.ts"
 import { LiveStore } from "../../src/store/LiveStore.ts"
 import { PostRepo } from "../../src/store/PostRepo.ts"
+import { CommentRepo } from "../../src/store/CommentRepo.ts"
 import { assertEquals } from "../support/assert.ts"
 import { effectTest } from "../support/effectTest.ts"
 import { pgAvailable, pgLayer } from "../support/PgTest.ts"
@@ -21,7 +22,7 @@ const at = (minute: number) => new Date((T0 + 86_400 + minute * 60) * 1000)
 
 const layer = () =>
   LiveStore.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(ChannelRepo.layer, PostRepo.layer, CheckpointRepo.layer)),
+    Layer.provideMerge(Layer.mergeAll(ChannelRepo.layer, PostRepo.layer, CheckpointRepo.layer, CommentRepo.layer)),
     Layer.provideMerge(pgLayer()),
   )
 

@@ -30,8 +30,6 @@ export function makePost(channelId: number, msgId: number, overrides: Partial<Po
     reactionsTotal: 0,
     editDate: null,
     contentHash: `h${msgId}:${text}`,
-    entities: "[]",
-    mediaIdentity: null,
     isService: false,
     ...overrides,
   }

@@ -258,6 +258,7 @@ export class Sandbox {
         ...(c.isPrivate ? { private: true } : {}),
         ...(c.inviteHash === undefined ? {} : { inviteLink: `https://t.me/+${c.inviteHash}` }),
         memberUserIds: [...new Set([...c.adminUserIds, ...c.memberUserIds])],
+        discussionGroupId: c.discussionGroupId ?? null,
       })),
       admin: `http://${options.adminHost === undefined ? "127.0.0.1" : host}:${adminServer.addr.port}`,
     }

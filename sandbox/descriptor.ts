@@ -25,6 +25,8 @@ export interface Descriptor {
     readonly inviteLink?: string
     /** User ids of the test accounts that are members or admins at the start (they see it in their dialogs). */
     readonly memberUserIds?: ReadonlyArray<number>
+    /** The channel's linked discussion group (a megagroup holding its posts' comments), null when it has none. */
+    readonly discussionGroupId?: number | null
   }>
   readonly admin: string
 }

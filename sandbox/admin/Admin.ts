@@ -11,6 +11,7 @@ import type { WorldApi } from "../world/Model.ts"
 import { activityRoutes, pushRoutes } from "./ActivityRoutes.ts"
 import type { AdminContext } from "./AdminContext.ts"
 import { channelRoutes } from "./ChannelRoutes.ts"
+import { commentRoutes } from "./CommentRoutes.ts"
 import { dialogRoutes } from "./DialogRoutes.ts"
 import { HttpError, json } from "./Http.ts"
 import { operatorRoutes } from "./OperatorRoutes.ts"
@@ -53,6 +54,9 @@ const ROUTES: ReadonlyArray<string> = [
   "PUT /channels/:id/stats/graphs/:graph {malformed}",
   "PUT /channels/:id/stats/dc {advertise}",
   "GET /channels/:id/posts/:msgId/forwards",
+  "GET /channels/:id/comments/truth",
+  "GET /channels/:id/posts/:msgId/comments",
+  "POST /channels/:id/posts/:msgId/comments {count?, text?, fromUserId?}",
   "GET /accounts/:userId/dialogs",
   "POST /accounts/:userId/join {channelIds}",
   "GET /stats",
@@ -101,6 +105,7 @@ export function makeAdminApp(options: AdminOptions): AdminApp {
 
   app.get("/", () => json({ ok: true, routes: ROUTES }))
   channelRoutes(app, ctx)
+  commentRoutes(app, ctx)
   dialogRoutes(app, ctx)
   activityRoutes(app, ctx)
   statsRoutes(app, ctx)

@@ -10,6 +10,7 @@ import { dialogsMethods } from "./dialogs.ts"
 import { helpMethods } from "./help.ts"
 import { type Handlers, makeContext, type MethodsOptions } from "./MethodContext.ts"
 import { messagesMethods } from "./messages.ts"
+import { repliesMethods } from "./replies.ts"
 import { statsMethods } from "./stats.ts"
 import { updatesMethods } from "./updates.ts"
 import { uploadMethods } from "./upload.ts"
@@ -56,6 +57,7 @@ const HANDLERS: Handlers = {
   ...contactsMethods,
   ...channelsMethods,
   ...messagesMethods,
+  ...repliesMethods,
   ...dialogsMethods,
   ...statsMethods,
   ...authMethods,

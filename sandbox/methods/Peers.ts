@@ -64,8 +64,9 @@ function related(
   info: ChannelInfo,
   posts: ReadonlyArray<Post | undefined>,
   viewer: number | undefined,
+  extra: ReadonlyArray<ChannelInfo> = [],
 ) {
-  const chatIds = new Set<number>([info.id])
+  const chatIds = new Set<number>([info.id, ...extra.map((c) => c.id)])
   const userIds = new Set<number>()
   for (const p of posts) {
     if (!p) continue
@@ -88,9 +89,10 @@ export function writeRelated(
     readonly info: ChannelInfo
     readonly posts: ReadonlyArray<Post | undefined>
     readonly viewer: number | undefined
+    readonly chats?: ReadonlyArray<ChannelInfo>
   },
 ): void {
-  const { chats, users } = related(world, page.info, page.posts, page.viewer)
+  const { chats, users } = related(world, page.info, page.posts, page.viewer, page.chats)
   w.vector(chats.length)
   for (const c of chats) w.raw(c)
   w.vector(users.length)

@@ -18,6 +18,9 @@ function getFullChannel(ctx: MethodContext, request: Api.channels.GetFullChannel
   const info = readable(world, request.channel, caller)
   const admin = caller.userId !== undefined && info.adminUserIds.includes(caller.userId)
   const newest = world.history(info.id, historyQuery({ limit: 1 })).posts[0]?.id ?? 0
+  // A broadcast channel's discussion group, or a group's channel: linked_chat_id, and the linked chat in `chats`.
+  const linked = info.discussionGroupId ?? info.linkedChannelId
+  const linkedInfo = linked === undefined ? undefined : world.channel(linked)
   return new Api.messages.ChatFull({
     fullChat: new Api.ChannelFull({
       ...(admin ? { canViewStats: true, canViewParticipants: true } : {}),
@@ -32,8 +35,9 @@ function getFullChannel(ctx: MethodContext, request: Api.channels.GetFullChannel
       botInfo: [],
       ...(switches.statsDcAdvertised(info.id) ? { statsDc: info.statsDc } : {}),
       pts: world.pts(info.id),
+      ...(linkedInfo === undefined ? {} : { linkedChatId: toLong(linkedInfo.id) }),
     }),
-    chats: [renderChannel(info, caller.userId)],
+    chats: [renderChannel(info, caller.userId), ...(linkedInfo ? [renderChannel(linkedInfo, caller.userId)] : [])],
     users: [],
   })
 }

@@ -2,7 +2,6 @@
 import { type Caller, RawResult } from "../session/Rpc.ts"
 import { writeMessage } from "../tl/Encode.ts"
 import { peerChannel, renderChannel, renderReactions } from "../tl/Render.ts"
-import { discussionGroupId } from "../tl/Synthetic.ts"
 import { Api, fromLong, toLong } from "../tl/Tl.ts"
 import { Writer } from "../transport/Bytes.ts"
 import type { ChannelInfo, Post, WorldApi } from "../world/Model.ts"
@@ -24,6 +23,8 @@ export function channelMessages(world: WorldApi, args: {
   readonly offsetIdOffset: number | undefined
   readonly posts: ReadonlyArray<Post | undefined>
   readonly emptyIds?: ReadonlyArray<number>
+  /** Chats to name besides the channel and the posts' forward sources (getReplies: the discussion group's channel). */
+  readonly chats?: ReadonlyArray<ChannelInfo>
 }): Uint8Array {
   const w = scratch.reset()
   w.uint32(Api.messages.ChannelMessages.CONSTRUCTOR_ID).uint32(args.offsetIdOffset === undefined ? 0 : 1 << 2)
@@ -41,12 +42,22 @@ export function channelMessages(world: WorldApi, args: {
   return bytes
 }
 
-function repliesOf(p: Post): Api.MessageReplies {
-  return new Api.MessageReplies(
-    p.fromUserId === undefined
-      ? { comments: true, channelId: toLong(discussionGroupId(p.channelId)), replies: p.replies, repliesPts: p.id }
-      : { replies: p.replies, repliesPts: p.id },
-  )
+/** A post's replies as messages.getMessagesViews tells them (as its message carries them, see Encode.ts). */
+function repliesOf(p: Post): Api.MessageReplies | undefined {
+  const maxId = p.repliesMaxId === undefined ? {} : { maxId: p.repliesMaxId }
+  if (p.fromUserId === undefined && p.fromChannelId === undefined) {
+    if (p.commentsGroupId === undefined) return undefined
+    return new Api.MessageReplies({
+      comments: true,
+      channelId: toLong(p.commentsGroupId),
+      replies: p.replies,
+      repliesPts: p.id,
+      ...maxId,
+    })
+  }
+  return p.replyTo === undefined
+    ? new Api.MessageReplies({ replies: p.replies, repliesPts: p.id, ...maxId })
+    : undefined
 }
 
 function getHistory(ctx: MethodContext, request: Api.messages.GetHistory, caller: Caller): RawResult {
@@ -92,9 +103,7 @@ function getMessagesViews(ctx: MethodContext, request: Api.messages.GetMessagesV
   const posts = world.posts(info.id, ids)
   return new Api.messages.MessageViews({
     views: posts.map((p) =>
-      p
-        ? new Api.MessageViews({ views: p.views, forwards: p.forwards, replies: repliesOf(p) })
-        : new Api.MessageViews({})
+      p ? new Api.MessageViews({ views: p.views, forwards: p.forwards, ...replies(p) }) : new Api.MessageViews({})
     ),
     chats: [renderChannel(info, caller.userId)],
     users: [],
@@ -122,6 +131,11 @@ function getMessagesReactions(ctx: MethodContext, request: Api.messages.GetMessa
     date: world.now(),
     seq: 0,
   })
+}
+
+function replies(p: Post): { replies?: Api.MessageReplies } {
+  const r = repliesOf(p)
+  return r === undefined ? {} : { replies: r }
 }
 
 export const messagesMethods: Handlers = {

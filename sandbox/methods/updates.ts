@@ -112,7 +112,8 @@ function getDifference(ctx: MethodContext, request: Api.updates.GetDifference, c
   const { world } = ctx
   const since = Math.trunc(Number(request.date) || 0)
   const userId = caller.userId!
-  const changed = world.channels.filter((c) =>
+  // Discussion groups are channels too (not listed in `channels`): their members follow them.
+  const changed = [...world.channels, ...world.groups].filter((c) =>
     follows(c, userId) && (world.lastChangeDate(c.id) ?? Number.NEGATIVE_INFINITY) >= since
   )
   if (changed.length === 0) return new Api.updates.DifferenceEmpty({ date: world.now(), seq: 0 })

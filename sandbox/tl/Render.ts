@@ -3,7 +3,6 @@ import { Buffer } from "node:buffer"
 import type { Pair } from "../transport/Bytes.ts"
 import type { Account, ChannelInfo, Post, Reaction, TextEntity, WorldApi } from "../world/Model.ts"
 import {
-  discussionGroupId,
   docSpec,
   fileReference,
   MEDIA_DC,
@@ -79,6 +78,8 @@ export function renderChannel(info: ChannelInfo, viewerUserId: number | undefine
   return new Api.Channel({
     ...(info.kind === "broadcast" ? { broadcast: true } : { megagroup: true }),
     ...(adminIndex === 0 ? { creator: true } : {}),
+    // A channel with a discussion group, or a group linked to a channel.
+    ...(info.discussionGroupId !== undefined || info.linkedChannelId !== undefined ? { hasLink: true } : {}),
     id: idLong(info.id),
     accessHash: toLong(info.accessHash),
     title: info.title,
@@ -223,7 +224,7 @@ function renderMedia(post: Post): Api.TypeMessageMedia | undefined {
  * broadcast posts (`post: true`, replies counted as comments in a discussion group).
  */
 export function renderMessage(post: Post): Api.Message {
-  const broadcast = post.fromUserId === undefined
+  const broadcast = post.fromUserId === undefined && post.fromChannelId === undefined
   const args: ConstructorParameters<typeof Api.Message>[0] = {
     id: post.id,
     peerId: peerChannel(post.channelId),
@@ -231,19 +232,28 @@ export function renderMessage(post: Post): Api.Message {
     message: post.text,
     views: post.views,
     forwards: post.forwards,
-    replies: new Api.MessageReplies(
-      broadcast
-        ? {
-          comments: true,
-          channelId: idLong(discussionGroupId(post.channelId)),
-          replies: post.replies,
-          repliesPts: post.id,
-        }
-        : { replies: post.replies, repliesPts: post.id },
-    ),
+  }
+  const maxId = post.repliesMaxId === undefined ? {} : { maxId: post.repliesMaxId }
+  // replies: a broadcast post's comments (only with a discussion group), a group message's thread (not a comment's).
+  if (broadcast && post.commentsGroupId !== undefined) {
+    args.replies = new Api.MessageReplies({
+      comments: true,
+      channelId: idLong(post.commentsGroupId),
+      replies: post.replies,
+      repliesPts: post.id,
+      ...maxId,
+    })
+  } else if (!broadcast && post.replyTo === undefined) {
+    args.replies = new Api.MessageReplies({ replies: post.replies, repliesPts: post.id, ...maxId })
   }
   if (broadcast) args.post = true
-  else args.fromId = peerUser(post.fromUserId!)
+  else args.fromId = post.fromUserId === undefined ? peerChannel(post.fromChannelId!) : peerUser(post.fromUserId)
+  if (post.replyTo) {
+    args.replyTo = new Api.MessageReplyHeader({
+      replyToMsgId: post.replyTo.msgId,
+      ...(post.replyTo.topId === undefined ? {} : { replyToTopId: post.replyTo.topId }),
+    })
+  }
   if (post.entities.length > 0) args.entities = post.entities.map(renderEntity)
   const media = renderMedia(post)
   if (media) args.media = media
@@ -254,6 +264,9 @@ export function renderMessage(post: Post): Api.Message {
       fromId: peerChannel(post.forward.channelId),
       channelPost: post.forward.messageId,
       date: post.forward.date,
+      ...(post.forward.saved
+        ? { savedFromPeer: peerChannel(post.forward.channelId), savedFromMsgId: post.forward.messageId }
+        : {}),
     })
   }
   if (post.reactions.length > 0) args.reactions = renderReactions(post.reactions)

@@ -1,6 +1,6 @@
 /**
  * What rendered posts carry that the world does not hold: ids, access hashes, file references and sizes of their media,
- * poll and web page texts, the discussion group. Deterministic, and shared by the object renderer and the byte encoder
+ * poll and web page texts. Deterministic, and shared by the object renderer and the byte encoder
  * (both must produce identical bytes).
  */
 import { Buffer } from "node:buffer"
@@ -139,9 +139,4 @@ export const WEB_SITE = "Example"
 
 export function webTitle(post: Post): string {
   return `Article ${post.id}`
-}
-
-/** Id of the (fictional) discussion group whose comments a broadcast post's `replies` count. */
-export function discussionGroupId(channelId: number): number {
-  return channelId + 1_000_000_000
 }

@@ -1,6 +1,6 @@
 /** The mutable state of one channel of the world: deleted ids, edits, bumps, pts and its log; the rest is generated. */
 import { Bumps } from "./Bumps.ts"
-import type { ChannelInfo, PtsChange, TextEntity } from "./Model.ts"
+import type { ChannelInfo, Post, PtsChange, TextEntity } from "./Model.ts"
 import { firstAtLeast, lastAtMost } from "./Search.ts"
 
 export interface Edit {
@@ -35,6 +35,10 @@ export class ChannelState {
   version = 1
   /** Changes that moved pts, oldest first; beyond `ptsLogSize` the oldest fall off (difference too long). */
   changes: Array<PtsChange> = []
+  /** Comments added to posts (admin API), by post id: their ids in the discussion group, ascending. */
+  readonly addedComments = new Map<number, Array<number>>()
+  /** Comments deleted in the discussion group, by post id. */
+  readonly deletedComments = new Map<number, number>()
 
   constructor(
     readonly info: ChannelInfo,
@@ -48,11 +52,16 @@ export class ChannelState {
     readonly span: number,
     readonly epoch: number,
     baseCount: number,
-    private readonly ptsLogSize: number,
+    readonly ptsLogSize: number,
   ) {
     this.maxId = baseMaxId
     this.count = baseCount
     this.pts = baseCount
+  }
+
+  /** A message this state builds itself (a discussion group's, see Comments.ts); undefined: a generated post. */
+  message(_id: number): Post | undefined {
+    return undefined
   }
 
   /** True when the id is in one of the generated deleted ranges. */

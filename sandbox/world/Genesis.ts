@@ -3,6 +3,7 @@ import { createHash } from "node:crypto"
 import { ChannelState } from "./ChannelState.ts"
 import { hash, hash63, mix32, S_CHANNEL, S_RANGES } from "./Hash.ts"
 import type { Account, ChannelInfo } from "./Model.ts"
+import { groupIdOf, hasDiscussionGroup } from "./Threads.ts"
 
 export interface WorldOptions {
   readonly seed: number
@@ -121,6 +122,7 @@ export function genesis(options: WorldOptions, start: number): Genesis {
       memberUserIds: isPrivate ? privateMembers : [...members],
       isPrivate,
       ...(isPrivate ? { inviteHash: inviteHash(key) } : {}),
+      ...(hasDiscussionGroup(i, isPrivate) ? { discussionGroupId: groupIdOf(id) } : {}),
     }
     const count = isPrivate ? PRIVATE_POSTS : posts
     const ranges = deletedRanges(key, count)

@@ -15,6 +15,9 @@ export const S_EDIT = 11
 export const S_FROM = 12
 export const S_RANGES = 13
 export const S_CHANNEL = 14
+export const S_COMMENTS = 15
+export const S_COMMENT = 16
+export const S_GROUP = 17
 export const S_REACTION_COUNT = 32
 
 /** lowbias32: a fast 32-bit integer mixer (bijective). */

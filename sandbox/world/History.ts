@@ -35,8 +35,11 @@ export interface HistoryIds {
   readonly notModified: boolean
 }
 
+/** What `historyIds` pages: existing ids ranked from the oldest (a channel's posts, a thread's comments). */
+export type Ranked = Pick<ChannelState, "count" | "rankAtMost" | "select" | "previous" | "firstIdDatedAtLeast">
+
 /** The page of a channel that `query` asks for, exactly as Telegram slices it. */
-export function historyIds(s: ChannelState, query: HistoryQuery): HistoryIds {
+export function historyIds(s: Ranked, query: HistoryQuery): HistoryIds {
   const count = s.count
   let limit = Math.min(100, Math.max(0, Math.trunc(query.limit)))
   if (limit === 0) limit = 20

@@ -27,6 +27,10 @@ export interface ChannelInfo {
   readonly isPrivate: boolean
   /** The hash of the channel's invite link (`https://t.me/+HASH`); private channels have one. */
   readonly inviteHash?: string
+  /** A broadcast channel's linked discussion group (a megagroup of the world, see Comments.ts), if it has one. */
+  readonly discussionGroupId?: number
+  /** A discussion group's broadcast channel. */
+  readonly linkedChannelId?: number
 }
 
 export type MediaKind = "none" | "photo" | "video" | "document" | "poll" | "webpage"
@@ -47,6 +51,16 @@ export interface ForwardSource {
   readonly messageId: number
   /** Unix seconds. */
   readonly date: number
+  /** A discussion message: the automatic forward also names the post as `saved_from_peer` / `saved_from_msg_id`. */
+  readonly saved?: boolean
+}
+
+/** What a comment (a message of a discussion group) replies to. */
+export interface ReplyTo {
+  /** The discussion message, or the comment replied to. */
+  readonly msgId: number
+  /** The thread's discussion message, when `msgId` is a comment. */
+  readonly topId?: number
 }
 
 export interface Reaction {
@@ -74,6 +88,14 @@ export interface Post {
   readonly editDate: number | undefined
   /** For megagroups: the author user id (posts in megagroups come from users). */
   readonly fromUserId: number | undefined
+  /** Broadcast posts of a channel with a discussion group: the group (`replies` counts its comments there). */
+  readonly commentsGroupId?: number | undefined
+  /** Highest comment id of a post or discussion message with comments (`replies.max_id`). */
+  readonly repliesMaxId?: number | undefined
+  /** A discussion message: the channel it is sent as (`from_id`). */
+  readonly fromChannelId?: number | undefined
+  /** A comment: what it replies to. */
+  readonly replyTo?: ReplyTo | undefined
 }
 
 /** Ground truth over the posts that exist now. */
@@ -227,4 +249,31 @@ export interface WorldApi {
   version(channelId: number): number
   /** Subscribes to world changes; returns the unsubscribe function. */
   subscribe(listener: (event: WorldEvent) => void): () => void
+  /**
+   * The discussion groups linked to broadcast channels (megagroups reached by `channel(id)` like any channel, but not
+   * listed in `channels`), in the order of their channels.
+   */
+  readonly groups: ReadonlyArray<ChannelInfo>
+  /** messages.getReplies: a post's comments paged as getHistory pages posts (newest first). Throws MSG_ID_INVALID. */
+  replies(channelId: number, postId: number, query: HistoryQuery): HistoryPage
+  /** messages.getDiscussionMessage: the post's discussion message in its group. Throws MSG_ID_INVALID. */
+  discussionMessage(channelId: number, postId: number): Post
+  /** The comments that exist under the channel's existing posts. */
+  commentTruth(channelId: number): CommentTruth
+  /** Adds comments to a post, dated now, with ids above every message of the group; returns them. */
+  addComments(channelId: number, postId: number, options: AddComments): ReadonlyArray<Post>
+}
+
+/** Ground truth of a channel's comments: all of them, and per post (posts with comments only). */
+export interface CommentTruth {
+  readonly count: number
+  readonly groupId: number | undefined
+  readonly posts: ReadonlyMap<number, number>
+}
+
+export interface AddComments {
+  readonly count: number
+  readonly text?: string
+  /** The author. @default a commenter of the world's own */
+  readonly fromUserId?: number
 }

@@ -22,6 +22,7 @@ import {
   S_VIEWS,
 } from "./Hash.ts"
 import type { Account, MediaKind, Post, Reaction } from "./Model.ts"
+import { baseComments, lastCommentId } from "./Threads.ts"
 import { writeText } from "./Text.ts"
 
 const DAY = 86_400
@@ -62,6 +63,8 @@ export class Posts {
 
   /** The post as it exists now (the caller checked that it exists). */
   build(s: ChannelState, id: number): Post {
+    const own = s.message(id)
+    if (own !== undefined) return own
     const { key, info } = s
     const date = s.dateOf(id)
     const edited = s.edits.get(id)
@@ -98,6 +101,8 @@ export class Posts {
         : undefined,
       forward,
       replies: repliesOf(s, id),
+      commentsGroupId: info.discussionGroupId,
+      repliesMaxId: info.discussionGroupId === undefined ? undefined : lastCommentId(s, id),
       views: this.views(s, id),
       forwards: this.forwards(s, id),
       reactions: reactionsOf(s, id),
@@ -134,7 +139,15 @@ function albumOf(s: ChannelState, id: number): bigint | undefined {
   return hash63(s.key, S_ALBUM_ID, block)
 }
 
+/**
+ * A post's `replies`: a broadcast post's comments in its discussion group (none without a group), a megagroup
+ * message's generated thread replies.
+ */
 export function repliesOf(s: ChannelState, id: number): number {
+  if (s.info.discussionGroupId !== undefined) {
+    return baseComments(s, id) + (s.addedComments.get(id)?.length ?? 0) - (s.deletedComments.get(id) ?? 0)
+  }
+  if (s.info.kind === "broadcast") return 0
   const h = hash(s.key, S_REPLIES, id)
   return h % 100 < 30 ? 1 + ((h >>> 8) % 25) : 0
 }

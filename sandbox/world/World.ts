@@ -1,12 +1,15 @@
 /** The sandbox's deterministic world: channels, accounts and lazily generated posts, with mutations and getHistory. */
 import type { Bumps } from "./Bumps.ts"
 import type { ChannelState } from "./ChannelState.ts"
+import { Discussions } from "./Comments.ts"
 import { genesis, type WorldOptions } from "./Genesis.ts"
 import { historyIds } from "./History.ts"
 import type {
   Account,
+  AddComments,
   ChannelInfo,
   ChannelTruth,
+  CommentTruth,
   HistoryPage,
   HistoryQuery,
   Post,
@@ -45,6 +48,9 @@ export class World implements WorldApi {
   private readonly publicIds: ReadonlyArray<number>
   /** Builds the posts and counts their views and forwards (aged at `asOf`). */
   private readonly builder: Posts
+  /** The discussion groups of broadcast channels and their comments (Comments.ts). */
+  private readonly discussions: Discussions
+  readonly groups: ReadonlyArray<ChannelInfo>
 
   private constructor(
     readonly seed: number,
@@ -61,6 +67,13 @@ export class World implements WorldApi {
     this.byPhone = new Map(accounts.map((a) => [a.phone, a]))
     this.publicIds = channels.filter((c) => !c.isPrivate).map((c) => c.id)
     this.builder = new Posts({ publicIds: this.publicIds, accounts, asOf: () => this.asOf() })
+    this.discussions = new Discussions(states, {
+      now: () => this.now(),
+      asOf: () => this.asOf(),
+      build: (s, id) => this.builder.build(s, id),
+      emit: (event) => this.emit(event),
+    })
+    this.groups = this.discussions.groups
   }
 
   static create(options: WorldCreateOptions): World {
@@ -90,7 +103,7 @@ export class World implements WorldApi {
   }
 
   channel(id: number): ChannelInfo | undefined {
-    return this.states.get(id)?.info
+    return this.states.get(id)?.info ?? this.discussions.info(id)
   }
 
   channelByUsername(username: string): ChannelInfo | undefined {
@@ -298,6 +311,22 @@ export class World implements WorldApi {
     return this.state(channelId).version
   }
 
+  replies(channelId: number, postId: number, query: HistoryQuery): HistoryPage {
+    return this.discussions.replies(this.state(channelId), postId, query)
+  }
+
+  discussionMessage(channelId: number, postId: number): Post {
+    return this.discussions.discussionMessage(this.state(channelId), postId)
+  }
+
+  commentTruth(channelId: number): CommentTruth {
+    return this.discussions.truth(this.state(channelId))
+  }
+
+  addComments(channelId: number, postId: number, options: AddComments): ReadonlyArray<Post> {
+    return this.discussions.add(this.state(channelId), postId, options)
+  }
+
   subscribe(listener: (event: WorldEvent) => void): () => void {
     this.listeners.add(listener)
     return () => void this.listeners.delete(listener)
@@ -308,7 +337,7 @@ export class World implements WorldApi {
   }
 
   private state(channelId: number): ChannelState {
-    const s = this.states.get(channelId)
+    const s = this.states.get(channelId) ?? this.discussions.state(channelId)
     if (!s) throw new Error("CHANNEL_INVALID")
     return s
   }

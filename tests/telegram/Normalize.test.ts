@@ -2,7 +2,7 @@
 import { Api } from "telegram"
 import bigInt from "big-integer"
 import { Buffer } from "node:buffer"
-import { contentHash, normalizeMessage } from "../../src/telegram/Normalize.ts"
+import { contentHash, contentOf, normalizeMessage } from "../../src/telegram/Normalize.ts"
 import { renderMessage, World } from "@tgpulse/sandbox"
 import { assert, assertEquals, assertNotEquals } from "../support/assert.ts"
 import { historyQuery } from "../support/world.ts"
@@ -80,9 +80,28 @@ Deno.test("Normalize.normalizeMessage reads every field of a broadcast post", ()
     reactionsTotal: 15,
     editDate: 1_767_300_500,
     contentHash: "",
+    entities: JSON.stringify([
+      ["MessageEntityUrl", at("https://a.example/x"), 19, null],
+      ["MessageEntityMention", at("@Some_Chan"), 10, null],
+      ["MessageEntityHashtag", at("#news"), 5, null],
+      ["MessageEntityTextUrl", at("today"), 5, "https://b.example/t"],
+      ["MessageEntityUrl", at("https://a.example/x", 10), 19, null],
+      ["MessageEntityMentionName", 0, 4, "777"],
+      ["MessageEntityBold", 0, 4, null],
+    ]),
+    mediaIdentity: null,
     isService: false,
   })
   assert(/^[0-9a-f]{16}$/.test(post.contentHash), "a 64-bit hex content hash")
+  // What a version keeps is what the hash covers: the same hash as contentHash of the message's parts.
+  const photo = new Api.MessageMediaPhoto({ photo: new Api.Photo({ id: bigInt(77) } as never) })
+  const bold = [new Api.MessageEntityBold({ offset: 0, length: 4 })]
+  const parts = contentOf(text, bold, photo)
+  assertEquals(parts, {
+    entities: '[["MessageEntityBold",0,4,null]]',
+    mediaIdentity: '["photo","77"]',
+    contentHash: contentHash(text, bold, photo),
+  })
 })
 
 Deno.test("Normalize.normalizeMessage counts entity offsets in UTF-16, as Telegram does", () => {
@@ -263,7 +282,9 @@ Deno.test("Normalize.normalizeMessage agrees with the sandbox world on its gener
       assertEquals(post.hashtags, [...new Set(slice("hashtag"))])
       assertEquals(post.mediaKind, p.media)
       assertEquals(post.reactionsTotal, p.reactions.reduce((a, r) => a + r.count, 0))
-      assertEquals([post.views, post.forwards, post.replies], [p.views, p.forwards, p.replies])
+      // A broadcast post of a channel without a discussion group carries no replies (unknown, not 0).
+      const replies = p.fromUserId === undefined && p.commentsGroupId === undefined ? null : p.replies
+      assertEquals([post.views, post.forwards, post.replies], [p.views, p.forwards, replies])
       assertEquals(post.fwdFromChannelId, p.forward?.channelId ?? null)
       assertEquals(post.groupedId, p.groupedId?.toString() ?? null)
       assertEquals(post.postAuthor, p.postAuthor ?? null)

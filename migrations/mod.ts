@@ -8,6 +8,7 @@ import metricsTime from "./0006_metrics_time.ts"
 import contentRead from "./0007_content_read.ts"
 import rollups from "./0008_rollups.ts"
 import comments from "./0009_comments.ts"
+import versions from "./0010_versions.ts"
 
 export const migrations = {
   "0001_history": history,
@@ -19,4 +20,5 @@ export const migrations = {
   "0007_content_read": contentRead,
   "0008_rollups": rollups,
   "0009_comments": comments,
+  "0010_versions": versions,
 } as const

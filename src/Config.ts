@@ -114,6 +114,8 @@ const SETTINGS = {
     stats: flag("MTPROTO_STATS_ENABLED"),
     /** Comments under the posts of channels with a discussion group (sync-history, serve, poll-updates). */
     comments: flag("MTPROTO_COMMENTS_ENABLED"),
+    /** Deletions found without live updates: stored posts asked about again (serve, poll-updates). */
+    deletionProbe: flag("MTPROTO_DELETION_PROBE_ENABLED"),
     pool: flag("MTPROTO_POOL_ENABLED"),
     proxy: flag("MTPROTO_PROXY_ENABLED"),
     prometheus: flag("OBS_PROMETHEUS_ENABLED"),
@@ -140,6 +142,10 @@ const SETTINGS = {
       schema: optional(parsedBy(schedule), parseSchedule(DEFAULT_SCHEDULE)),
       expected: `AGE:EVERY pairs with units s, m, h or d, ages increasing (e.g. "${DEFAULT_SCHEDULE}")`,
     }),
+  },
+  deletionProbe: {
+    /** Seconds one sweep over every stored post is spread over (its calls evenly spaced). @default 86400 */
+    periodSec: integer("MTPROTO_DELETION_PROBE_PERIOD_SEC", 60, 2_592_000, 86_400),
   },
   history: {
     peers: peers("MTPROTO_PEERS"),

@@ -62,6 +62,10 @@ export interface Post {
   readonly editDate: number | null
   /** A hash of what the author wrote and attached (text, entities, media identity): an edit changes it. */
   readonly contentHash: string
+  /** The entities `contentHash` covers, as canonical JSON (Normalize.contentOf); kept with each version. */
+  readonly entities: string
+  /** The media identity `contentHash` covers, as canonical JSON; null without media. */
+  readonly mediaIdentity: string | null
   readonly isService: boolean
 }
 

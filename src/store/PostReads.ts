@@ -35,7 +35,7 @@ export class PostReads extends Context.Service<PostReads, {
         channel_id, msg_id, date_part('epoch', date) AS date, text, links, mentions, hashtags, media_kind,
         grouped_id::text AS grouped_id, post_author, from_id, fwd_from_channel_id, fwd_from_msg_id,
         date_part('epoch', fwd_date) AS fwd_date, fwd_from_name, reply_to_msg_id, replies, views, forwards, reactions,
-        reactions_total, date_part('epoch', edit_date) AS edit_date, content_hash, is_service`)
+        reactions_total, date_part('epoch', edit_date) AS edit_date, content_hash, entities, media_identity, is_service`)
 
       const channelPosts = Effect.fn("mtproto.db.PostReads.channelPosts")(
         function* (channelId: number, options: { readonly limit: number; readonly beforeMsgId?: number }) {
@@ -108,6 +108,8 @@ interface PostRow {
   readonly reactions_total: number
   readonly edit_date: number | null
   readonly content_hash: string
+  readonly entities: string | null
+  readonly media_identity: string | null
   readonly is_service: boolean
 }
 
@@ -136,6 +138,8 @@ function toPost(r: PostRow): Post {
     reactionsTotal: r.reactions_total,
     editDate: r.edit_date,
     contentHash: r.content_hash,
+    entities: r.entities ?? "[]",
+    mediaIdentity: r.media_identity,
     isService: r.is_service,
   }
 }

@@ -124,11 +124,12 @@ export class PostRepo extends Context.Service<PostRepo, {
                 ${col((p) => p.replies)}::int4[], ${col((p) => p.views)}::int4[], ${col((p) => p.forwards)}::int4[],
                 ${json((p) => p.reactions)}::jsonb[], ${col((p) => p.reactionsTotal)}::int4[],
                 ${col((p) => p.editDate)}::int8[], ${col((p) => p.contentHash)}::text[],
-                ${col((p) => p.isService)}::bool[]
+                ${col((p) => p.isService)}::bool[], ${col((p) => p.entities)}::text[],
+                ${col((p) => p.mediaIdentity)}::text[]
               ) AS u(
                 msg_id, date, text, links, mentions, hashtags, media_kind, grouped_id, post_author, from_id,
                 fwd_from_channel_id, fwd_from_msg_id, fwd_date, fwd_from_name, reply_to_msg_id, replies, views,
-                forwards, reactions, reactions_total, edit_date, content_hash, is_service
+                forwards, reactions, reactions_total, edit_date, content_hash, is_service, entities, media_identity
               ) LEFT JOIN post_deletions d ON d.channel_id = ${channelId}::int8 AND d.msg_id = u.msg_id
             ),
             upserted AS (
@@ -136,7 +137,7 @@ export class PostRepo extends Context.Service<PostRepo, {
                 channel_id, msg_id, date, text, links, mentions, hashtags, media_kind, grouped_id, post_author,
                 from_id, fwd_from_channel_id, fwd_from_msg_id, fwd_date, fwd_from_name, reply_to_msg_id, replies,
                 views, forwards, reactions, reactions_total, edit_date, content_hash, is_service, metrics_changed_at,
-                deleted_at, content_read_at
+                deleted_at, content_read_at, entities, media_identity
               )
               SELECT
                 ${channelId}::int8, u.msg_id, to_timestamp(u.date), u.text, string_to_array(u.links, chr(31)),
@@ -144,7 +145,7 @@ export class PostRepo extends Context.Service<PostRepo, {
                 u.grouped_id, u.post_author, u.from_id, u.fwd_from_channel_id, u.fwd_from_msg_id,
                 to_timestamp(u.fwd_date), u.fwd_from_name, u.reply_to_msg_id, u.replies, u.views, u.forwards,
                 u.reactions, u.reactions_total, to_timestamp(u.edit_date), u.content_hash, u.is_service, now(),
-                u.deleted_at, ${readAt}::timestamptz
+                u.deleted_at, ${readAt}::timestamptz, u.entities, u.media_identity
               FROM input u
               -- Rows in ascending id order: two statements writing the same posts (a history page and a live batch)
               -- take their row locks in the same order, so they wait for each other instead of deadlocking.
@@ -159,7 +160,10 @@ export class PostRepo extends Context.Service<PostRepo, {
                 reply_to_msg_id = excluded.reply_to_msg_id, replies = excluded.replies, views = excluded.views,
                 forwards = excluded.forwards, reactions = excluded.reactions,
                 reactions_total = excluded.reactions_total, edit_date = ${newest("edit_date")},
-                content_hash = ${newest("content_hash")}, is_service = excluded.is_service, deleted_at = ${deletedAt},
+                content_hash = ${newest("content_hash")}, entities = ${newest("entities")},
+                media_identity = ${
+            newest("media_identity")
+          }, is_service = excluded.is_service, deleted_at = ${deletedAt},
                 updated_at = now(),
                 content_read_at = CASE
                   WHEN ${older} THEN p.content_read_at
@@ -180,14 +184,14 @@ export class PostRepo extends Context.Service<PostRepo, {
                 p.date, p.text, p.links, p.mentions, p.hashtags, p.media_kind, p.grouped_id, p.post_author,
                 p.from_id, p.fwd_from_channel_id, p.fwd_from_msg_id, p.fwd_date, p.fwd_from_name, p.reply_to_msg_id,
                 p.replies, p.views, p.forwards, p.reactions, p.reactions_total, p.edit_date, p.content_hash,
-                p.is_service, p.deleted_at
+                p.is_service, p.deleted_at, p.entities, p.media_identity
               ) IS DISTINCT FROM (
                 excluded.date, ${newest("text")}, ${newest("links")}, ${newest("mentions")}, ${newest("hashtags")},
                 ${newest("media_kind")}, excluded.grouped_id, excluded.post_author, excluded.from_id,
                 excluded.fwd_from_channel_id, excluded.fwd_from_msg_id, excluded.fwd_date, excluded.fwd_from_name,
                 excluded.reply_to_msg_id, excluded.replies, excluded.views, excluded.forwards, excluded.reactions,
                 excluded.reactions_total, ${newest("edit_date")}, ${newest("content_hash")}, excluded.is_service,
-                ${deletedAt}
+                ${deletedAt}, ${newest("entities")}, ${newest("media_identity")}
               )
               RETURNING
                 p.msg_id, (p.xmax = 0) AS inserted, (p.content_changed_at = now()) IS TRUE AS content_changed,

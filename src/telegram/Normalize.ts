@@ -175,8 +175,30 @@ function entityIdentity(entities: ReadonlyArray<Tl>): unknown {
  * 2^64), and sha256 per post cost a sixth of the normalize time.
  */
 export function contentHash(text: string, entities: ReadonlyArray<Tl>, media: Tl): string {
-  const payload = JSON.stringify([text, entityIdentity(entities), mediaIdentity(media)])
-  // Two independently seeded 32-bit multiply-xorshift hashes over the UTF-16 code units.
+  return hash64(JSON.stringify([text, entityIdentity(entities), mediaIdentity(media)]))
+}
+
+/**
+ * What the content hash covers besides the text, as canonical JSON kept with each version of a post (`entities`:
+ * `[[class, offset, length, url or user id or null], ...]`; `mediaIdentity`: null without media), and the hash itself
+ * (the same as `contentHash`).
+ */
+export function contentOf(
+  text: string,
+  entities: ReadonlyArray<Tl>,
+  media: Tl,
+): { readonly entities: string; readonly mediaIdentity: string | null; readonly contentHash: string } {
+  const e = JSON.stringify(entityIdentity(entities))
+  const m = JSON.stringify(mediaIdentity(media) ?? null)
+  return {
+    entities: e,
+    mediaIdentity: m === "null" ? null : m,
+    contentHash: hash64(`[${JSON.stringify(text)},${e},${m}]`),
+  }
+}
+
+/** Two independently seeded 32-bit multiply-xorshift hashes over the UTF-16 code units, as 16 hex characters. */
+function hash64(payload: string): string {
   let h1 = 0xdeadbeef
   let h2 = 0x41c6ce57
   for (let i = 0; i < payload.length; i++) {
@@ -226,9 +248,7 @@ export function normalizeMessage(message: Tl, channelId: number): Post | undefin
     reactions: reactions.byKey,
     reactionsTotal: reactions.total,
     editDate: intOrNull(message.editDate),
-    contentHash: service
-      ? contentHash(message.action?.className ?? "", [], null)
-      : contentHash(text, entities, message.media),
+    ...(service ? contentOf(message.action?.className ?? "", [], null) : contentOf(text, entities, message.media)),
     isService: service,
   }
 }

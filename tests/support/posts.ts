@@ -30,6 +30,8 @@ export function makePost(channelId: number, msgId: number, overrides: Partial<Po
     reactionsTotal: 0,
     editDate: null,
     contentHash: `h${msgId}:${text}`,
+    entities: "[]",
+    mediaIdentity: null,
     isService: false,
     ...overrides,
   }

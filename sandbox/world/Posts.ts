@@ -88,6 +88,7 @@ export class Posts {
     const editRoll = hash(key, S_EDIT, id)
     const baseEdit = id <= s.baseMaxId && editRoll % 100 < 30 ? date + 60 + (editRoll % (DAY / 2)) : undefined
     const fromRoll = hash(key, S_FROM, id)
+    const replies = repliesOf(s, id)
     return {
       channelId: info.id,
       id,
@@ -100,9 +101,9 @@ export class Posts {
         ? SIGNATURES[(authorRoll >>> 1) % SIGNATURES.length]!
         : undefined,
       forward,
-      replies: repliesOf(s, id),
+      replies,
       commentsGroupId: info.discussionGroupId,
-      repliesMaxId: info.discussionGroupId === undefined ? undefined : lastCommentId(s, id),
+      repliesMaxId: replies === 0 || info.discussionGroupId === undefined ? undefined : lastCommentId(s, id),
       views: this.views(s, id),
       forwards: this.forwards(s, id),
       reactions: reactionsOf(s, id),
@@ -145,7 +146,11 @@ function albumOf(s: ChannelState, id: number): bigint | undefined {
  */
 export function repliesOf(s: ChannelState, id: number): number {
   if (s.info.discussionGroupId !== undefined) {
-    return baseComments(s, id) + (s.addedComments.get(id)?.length ?? 0) - (s.deletedComments.get(id) ?? 0)
+    // The maps are empty but where the admin API added or deleted comments: no lookups per post in a large world.
+    let n = baseComments(s, id)
+    if (s.addedComments.size > 0) n += s.addedComments.get(id)?.length ?? 0
+    if (s.deletedComments.size > 0) n -= s.deletedComments.get(id) ?? 0
+    return n
   }
   if (s.info.kind === "broadcast") return 0
   const h = hash(s.key, S_REPLIES, id)

@@ -41,7 +41,7 @@ export function discussionSlot(id: number): number {
 
 /** The highest comment id of post `id`, or undefined when it has no comments. */
 export function lastCommentId(s: ChannelState, id: number): number | undefined {
-  const added = s.addedComments.get(id)
+  const added = s.addedComments.size > 0 ? s.addedComments.get(id) : undefined
   if (added !== undefined && added.length > 0) return added[added.length - 1]
   const n = baseComments(s, id)
   return n === 0 ? undefined : discussionSlot(id) + n

@@ -17,6 +17,7 @@ import {
   sandbox,
   serve,
   syncHistory,
+  verify,
 } from "./commands/Commands.ts"
 
 export const tgpulse = Command.make("tgpulse").pipe(
@@ -32,6 +33,7 @@ export const tgpulse = Command.make("tgpulse").pipe(
     sandbox,
     demo,
     healthcheck,
+    verify,
   ]),
 )
 

@@ -95,6 +95,31 @@ export const loginCommand = Command.make("login", loginFlags, lazyHandler(() => 
   ),
 )
 
+const verifyFlags = {
+  channel: Flag.String("channel").pipe(
+    Flag.withDescription("One channel's chain: its numeric id, bare or -100... (default: every channel)"),
+    Flag.optional,
+  ),
+  file: Flag.String("file").pipe(
+    Flag.withDescription("Verify an exported chain (one entry per JSON line) instead of the database"),
+    Flag.optional,
+  ),
+  export: Flag.String("export").pipe(
+    Flag.withDescription(
+      "Also write the chains checked to this file, one entry per JSON line (verifiable with --file)",
+    ),
+    Flag.optional,
+  ),
+}
+/** What `verify` was given. */
+export type VerifyFlags = Command.Command.Config.Infer<typeof verifyFlags>
+
+export const verify = Command.make("verify", verifyFlags, lazyHandler(() => import("./verify.ts"))).pipe(
+  Command.withDescription(
+    "Check the edit and deletion log's hash chains: every entry's hash recomputed, no gap, each linked to the one before",
+  ),
+)
+
 export const migrate = Command.make("migrate", {}, lazyHandler(() => import("./migrate.ts"))).pipe(
   Command.withDescription("Apply pending database migrations (DATABASE_URL, or the embedded database)"),
 )

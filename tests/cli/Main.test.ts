@@ -15,6 +15,7 @@ const SUBCOMMANDS: ReadonlyArray<readonly [name: string, says: string]> = [
   ["sandbox", "Run a local Telegram data centre"],
   ["demo", "Try tgpulse with nothing configured"],
   ["healthcheck", "Exit 0 when the running daemon"],
+  ["verify", "Check the edit and deletion log's hash chains"],
 ]
 
 Deno.test("tgpulse: every subcommand has its --help (exit 0) and rejects a bad flag in one line (exit 2)", async () => {

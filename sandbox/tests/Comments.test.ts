@@ -292,6 +292,14 @@ sandboxTest(
       const group = { id: groupId, accessHash: String(sandbox.world.channel(groupId)!.accessHash) } as Channel
       const diff = await channelDifference(client, group, g0)
       assertEquals(diff.newMessages.map((m: any) => m.id), added.ids)
+      // getDifference names the changed group as it names any changed channel the account follows.
+      const since = await client.invoke(new Api.updates.GetDifference({ pts: 1, date: pushed[0].message.date, qts: 0 }))
+      assert(
+        (since as any).otherUpdates.some((u: any) =>
+          u.className === "UpdateChannelTooLong" && num(u.channelId) === groupId
+        ),
+        "the group in getDifference",
+      )
 
       // A post published since the start: its first comment brings its discussion message (pushed first).
       const { ids: [fresh] } = await admin(sandbox, `/channels/${channel.id}/posts`, { body: { count: 1 } })

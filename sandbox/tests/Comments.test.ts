@@ -81,6 +81,20 @@ Deno.test("Comments: a discussion group is a megagroup of the world: history, co
   const posts = world.truth(withGroup!.id).count
   assert(counts.filter((n) => n <= 3).length + (posts - counts.length) > 0.85 * posts, "mostly 0-3")
   assert(counts.some((n) => n > 3) && counts.every((n) => n <= 15), "a few more")
+  // The group's own truth: its messages, comments and their reactions; a comment deleted in the group leaves its post.
+  const groupTruth = world.truth(groupId)
+  assertEquals(
+    [groupTruth.count, groupTruth.minId, groupTruth.maxId, groupTruth.replies, groupTruth.deletedIds],
+    [ids.length, ids[ids.length - 1], ids[0], comments.length, []],
+  )
+  assertEquals(groupTruth.reactions, comments.reduce((n, c) => n + (c!.reactions[0]?.count ?? 0), 0))
+  const [postId, n] = [...truth.posts][0]!
+  const gone = world.replies(withGroup!.id, postId, historyQuery()).posts[0]!.id
+  assertEquals(world.delete(groupId, [gone]), [gone])
+  assertEquals(world.truth(groupId).deletedIds, [gone])
+  assertEquals(world.commentTruth(withGroup!.id).count, truth.count - 1)
+  assertEquals(world.posts(withGroup!.id, [postId])[0]!.replies, n - 1)
+  assertEquals(world.replies(withGroup!.id, postId, historyQuery()).count, n - 1)
   // A channel without a group: no comments, no replies on its posts.
   assertEquals(world.commentTruth(without!.id), { count: 0, groupId: undefined, posts: new Map() })
   assertEquals(world.truth(without!.id).replies, 0)

@@ -1,6 +1,6 @@
 /** The mutable state of one channel of the world: deleted ids, edits, bumps, pts and its log; the rest is generated. */
 import { Bumps } from "./Bumps.ts"
-import type { ChannelInfo, Post, PtsChange, TextEntity } from "./Model.ts"
+import type { ChannelInfo, ChannelTruth, Post, PtsChange, TextEntity } from "./Model.ts"
 import { firstAtLeast, lastAtMost } from "./Search.ts"
 
 export interface Edit {
@@ -61,6 +61,11 @@ export class ChannelState {
 
   /** A message this state builds itself (a discussion group's, see Comments.ts); undefined: a generated post. */
   message(_id: number): Post | undefined {
+    return undefined
+  }
+
+  /** The truth of a state that reckons it itself (a discussion group's); undefined: World.truth walks the posts. */
+  ownTruth(): ChannelTruth | undefined {
     return undefined
   }
 

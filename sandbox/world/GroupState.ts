@@ -5,7 +5,7 @@
  */
 import { ChannelState } from "./ChannelState.ts"
 import { hash, S_COMMENT, S_GROUP } from "./Hash.ts"
-import type { ChannelInfo, Post, Reaction, ReplyTo } from "./Model.ts"
+import type { ChannelInfo, ChannelTruth, Post, Reaction, ReplyTo } from "./Model.ts"
 import { REACTION_EMOJI } from "./Posts.ts"
 import { lastAtMost } from "./Search.ts"
 import { detectEntities } from "./Text.ts"
@@ -37,6 +37,10 @@ export type Appended =
     readonly fromUserId: number
     readonly replyTo: ReplyTo
   }
+
+/** One generated comment in five has a reaction (`h`: the comment's hash), of 1-9. */
+const reacted = (h: number) => (h >>> 20) % 5 === 0
+const reactionCount = (h: number) => 1 + ((h >>> 24) % 9)
 
 /** Slots of generated post `p` in its group: its discussion message and its comments (none if it never existed). */
 function slotsOf(channel: ChannelState, p: number): number {
@@ -173,11 +177,51 @@ export class GroupState extends ChannelState {
     const replyTo = slot > 1 && (h >>> 28) % 4 === 0 ? { msgId: top + 1 + ((h >>> 12) % (slot - 1)), topId: top } : {
       msgId: top,
     }
-    const reactions: Array<Reaction> = (h >>> 20) % 5 === 0
-      ? [{ emoji: REACTION_EMOJI[(h >>> 4) % REACTION_EMOJI.length]!, count: 1 + ((h >>> 24) % 9) }]
+    const reactions: Array<Reaction> = reacted(h)
+      ? [{ emoji: REACTION_EMOJI[(h >>> 4) % REACTION_EMOJI.length]!, count: reactionCount(h) }]
       : []
     const text = PHRASES[h % PHRASES.length]!
     return this.comment(id, text, COMMENTER_BASE + ((h >>> 8) % COMMENTERS), replyTo, reactions)
+  }
+
+  /**
+   * The group's truth: its messages (views and forwards 0, as comments have none), `replies` = its comments, `reactions`
+   * theirs; `deletedIds` lists the ids deleted in the group, not the unused ids of the generated blocks.
+   */
+  override ownTruth(): ChannelTruth {
+    let minId = 0
+    let maxId = 0
+    let comments = 0
+    let reactions = 0
+    for (let p = 1; p <= this.channel.baseMaxId; p++) {
+      const top = discussionSlot(p)
+      for (let slot = 0, slots = slotsOf(this.channel, p); slot < slots; slot++) {
+        const id = top + slot
+        if (this.deletedSet.has(id)) continue
+        if (minId === 0) minId = id
+        maxId = id
+        if (slot === 0) continue
+        comments++
+        const h = hash(this.key, S_COMMENT, id)
+        if (reacted(h)) reactions += reactionCount(h)
+      }
+    }
+    for (let id = this.baseMaxId + 1; id <= this.maxId; id++) {
+      if (this.deletedSet.has(id)) continue
+      if (minId === 0) minId = id
+      maxId = id
+      if (this.appended.get(id)?.kind === "comment") comments++
+    }
+    return {
+      count: this.count,
+      minId,
+      maxId,
+      views: 0,
+      forwards: 0,
+      replies: comments,
+      reactions,
+      deletedIds: this.deleted.filter((id) => id <= maxId),
+    }
   }
 
   private comment(

@@ -161,6 +161,8 @@ export class World implements WorldApi {
 
   truth(channelId: number): ChannelTruth {
     const s = this.state(channelId)
+    const own = s.ownTruth()
+    if (own !== undefined) return own
     const deletedIds: Array<number> = []
     let views = 0
     let forwards = 0

@@ -8,15 +8,18 @@
 import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config.ts"
 import { afterPage, type HistoryCursor, planPage } from "../domain/Checkpoint.ts"
-import { dueThreads, type ThreadState } from "../domain/Comment.ts"
+import { dueThreads, grown, type ThreadState } from "../domain/Comment.ts"
 import type { StoreError } from "../domain/Errors.ts"
 import type { PeerRef } from "../domain/Refs.ts"
-import { nextRound, type RefreshTier } from "../domain/Refresh.ts"
+import { maxAgeOf, nextRound, type RefreshTier } from "../domain/Refresh.ts"
 import type { ChannelInfo } from "../domain/Telegram.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { CommentRepo } from "../store/CommentRepo.ts"
 import { type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
 import { describeChannel, describePeer, failureMessage, makeResolver } from "./Peers.ts"
+
+/** Posts per getMessagesViews probe (Telegram's maximum). */
+const PROBE_BATCH = 100
 
 /** Comments per getReplies page (Telegram's maximum). */
 export const REPLIES_PAGE = 100
@@ -28,6 +31,8 @@ export interface CommentsRound {
   readonly threads: number
   /** messages.getReplies calls. */
   readonly requests: number
+  /** messages.getMessagesViews calls asking the reply counts of the posts whose schedule slot came. */
+  readonly probes: number
   /** Comments stored for the first time. */
   readonly inserted: number
   /** Comments whose text, entities or reactions changed. */
@@ -36,12 +41,13 @@ export interface CommentsRound {
   readonly failed: ReadonlyArray<string>
 }
 
-const EMPTY: CommentsRound = { channels: 0, threads: 0, requests: 0, inserted: 0, updated: 0, failed: [] }
+const EMPTY: CommentsRound = { channels: 0, threads: 0, requests: 0, probes: 0, inserted: 0, updated: 0, failed: [] }
 
 const add = (a: CommentsRound, b: CommentsRound): CommentsRound => ({
   channels: a.channels + b.channels,
   threads: a.threads + b.threads,
   requests: a.requests + b.requests,
+  probes: a.probes + b.probes,
   inserted: a.inserted + b.inserted,
   updated: a.updated + b.updated,
   failed: [...a.failed, ...b.failed],
@@ -144,14 +150,35 @@ export class Comments extends Context.Service<Comments, {
           }
         })
 
-      /** One channel's due threads, one after another. */
+      /**
+       * The threads of the posts whose schedule slot came that grew: their reply counts asked afresh, 100 posts a
+       * call; the others are marked looked at.
+       */
+      const probe = (channel: ChannelInfo, groupId: number, due: ReadonlyArray<ThreadState>, nowSec: number) =>
+        Effect.gen(function* () {
+          const fresh = new Map<number, number | null>()
+          let probes = 0
+          for (let i = 0; i < due.length; i += PROBE_BATCH) {
+            const views = yield* telegram.getMessagesViews(channel, due.slice(i, i + PROBE_BATCH).map((t) => t.postId))
+            probes++
+            for (const v of views) fresh.set(v.msgId, v.replies)
+          }
+          const read = grown(due, fresh)
+          const reading = new Set(read.map((t) => t.postId))
+          const looked = due.filter((t) => !reading.has(t.postId)).map((t) => t.postId)
+          yield* comments.markLooked(channel.id, groupId, looked, new Date(nowSec * 1000))
+          return { read, probes }
+        })
+
+      /** One channel's due threads: those whose count grew, then those the probe found grown, one after another. */
       const readChannel = (channel: ChannelInfo, tiers: ReadonlyArray<RefreshTier>, nowSec: number) =>
         Effect.gen(function* () {
           const group = yield* groupOf(channel)
           if (Option.isNone(group)) return EMPTY
-          const due = dueThreads(tiers, yield* comments.threads(channel.id), nowSec)
-          let round: CommentsRound = { ...EMPTY, channels: 1 }
-          for (const thread of due) {
+          const due = dueThreads(tiers, yield* comments.threads(channel.id, nowSec - maxAgeOf(tiers)), nowSec)
+          const probed = yield* probe(channel, group.value, due.filter((t) => t.reason === "schedule"), nowSec)
+          let round: CommentsRound = { ...EMPTY, channels: 1, probes: probed.probes }
+          for (const thread of [...due.filter((t) => t.reason === "count"), ...probed.read]) {
             const read = yield* Effect.exit(readThread(channel, group.value, thread, nowSec))
             if (read._tag === "Success") {
               round = add(round, read.value)

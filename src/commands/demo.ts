@@ -14,7 +14,9 @@ import { reportProgress, statsLine, summaryLine, totalLine } from "../collect/Pr
 import { StatsLoader } from "../collect/StatsLoader.ts"
 import { callbackLogger } from "../observe/Logging.ts"
 import { Sandbox } from "@tgpulse/sandbox"
-import { allTime, channelReports, count, reportText } from "./report.ts"
+import { allTime, type ChannelReport, channelReports, count, reportText } from "./report.ts"
+import { Comments } from "../collect/Comments.ts"
+import { CommentRepo } from "../store/CommentRepo.ts"
 import type { DemoFlags } from "./Commands.ts"
 
 const NEXT_STEPS = `
@@ -31,6 +33,27 @@ Point it at real Telegram:
   7. for channels you administer: MTPROTO_STATS_ENABLED=true deno task load-stats
 Or keep the sandbox running (deno task sandbox) and set TG_SANDBOX_FILE=.tgpulse/sandbox.json instead of 1-3.
 To look at what was collected in a browser: deno task demo --serve (the read API and the dashboard).`
+
+/** Per channel with comments: the comment count of each top post and its two newest comments. */
+const commentLines = (reports: ReadonlyArray<ChannelReport>) =>
+  Effect.gen(function* () {
+    const comments = yield* CommentRepo
+    const lines: Array<string> = []
+    for (const { channel, top } of reports) {
+      const counts = yield* comments.countsByPost(channel.id)
+      if (counts.size === 0) continue
+      const total = [...counts.values()].reduce((a, b) => a + b, 0)
+      lines.push(`  @${channel.username}: ${count(total)} comments under ${count(counts.size)} posts`)
+      for (const p of top) {
+        lines.push(`    #${p.msgId}: ${count(counts.get(p.msgId) ?? 0)} comments`)
+        for (const c of yield* comments.newest(channel.id, p.msgId, 2)) {
+          const text = c.text.replace(/\s+/g, " ").trim()
+          lines.push(`      ${c.author ?? "?"}: "${text.length <= 60 ? text : `${text.slice(0, 59)}…`}"`)
+        }
+      }
+    }
+    return lines
+  })
 
 /** The demo command's work (its flags and description: ./Commands.ts). */
 export const run = (flags: DemoFlags) =>
@@ -64,6 +87,7 @@ export const run = (flags: DemoFlags) =>
       MTPROTO_ENABLED: "true",
       MTPROTO_HISTORY_ENABLED: "true",
       MTPROTO_STATS_ENABLED: "true",
+      MTPROTO_COMMENTS_ENABLED: "true",
       // Every test account in one pool; the sandbox enforces no flood budget unless asked, so neither do we.
       MTPROTO_POOL_ENABLED: "true",
       MTPROTO_RPS_PER_ACCOUNT: "1000",
@@ -89,13 +113,20 @@ export const run = (flags: DemoFlags) =>
         channels.map((c) => ({ _tag: "Username", username: c.username })),
         { periodDays: 30, concurrency: 2, postsLimit: 20 },
       )
+      // The comments under the posts of the channels with a discussion group (messages.getReplies).
+      const read = yield* (yield* Comments).readOnce(channels.map((c) => ({ _tag: "Username", username: c.username })))
+      const reports = yield* channelReports(allTime())
       const report = [
         ...results.map(summaryLine),
         totalLine(results, seconds),
         "",
         "Official statistics (stats.getBroadcastStats / getMegagroupStats on each channel's stats DC):",
         ...loaded.map(statsLine),
-        ...reportText(yield* channelReports(allTime())),
+        ...reportText(reports),
+        "",
+        `Comments (messages.getReplies from each channel's discussion group): ${count(read.inserted)} read under ` +
+        `${count(read.threads)} posts of ${read.channels} channels, ${count(read.requests)} requests`,
+        ...yield* commentLines(reports),
       ]
       for (const line of report) yield* Console.log(line)
       yield* Console.log(NEXT_STEPS)

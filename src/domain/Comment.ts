@@ -1,7 +1,8 @@
 /**
- * Comments under channel posts (messages of the channel's discussion group), and which posts' threads are due for a
- * read (pure: the schedule of src/domain/Refresh.ts, thinning with the post's age, plus a reply count above what is
- * stored).
+ * Comments under channel posts (messages of the channel's discussion group), and which posts' threads are read (pure):
+ * a thread whose stored reply count exceeds the comments stored is read at once; on the schedule of
+ * src/domain/Refresh.ts (thinning with the post's age) the reply counts of the posts whose slot came are asked afresh
+ * (messages.getMessagesViews, 100 posts a call: the stored count goes stale) and the threads that grew are read.
  */
 import { isDue, type RefreshTier } from "./Refresh.ts"
 
@@ -57,20 +58,20 @@ export interface ThreadState {
   readonly readAt: number | undefined
 }
 
-/** Why a thread is read now. */
+/** Why a thread is looked at now: its stored count grew (read it), or its slot of the schedule came (probe it). */
 export type DueReason = "count" | "schedule"
 
 /**
- * Whether a post's thread is read at `nowSec`: never when the post has no replies; when its reply count exceeds the
- * comments stored (a comment came since), whatever its age; else on the refresh schedule (a slot of its age tier
- * passed since the last read; older than the schedule: never).
+ * Whether a post's thread is looked at `nowSec`: never when the post carries no replies (its channel has no group);
+ * read when its reply count exceeds the comments stored, whatever its age; else probed on the refresh schedule (a
+ * slot of its age tier passed since the last look; older than the schedule: never).
  */
 export function threadDue(
   tiers: ReadonlyArray<RefreshTier>,
   thread: ThreadState,
   nowSec: number,
 ): DueReason | undefined {
-  if (thread.replies === null || thread.replies <= 0) return undefined
+  if (thread.replies === null) return undefined
   if (thread.replies > thread.stored) return "count"
   return isDue(tiers, thread.postDate, thread.readAt, nowSec) ? "schedule" : undefined
 }
@@ -87,6 +88,20 @@ export function dueThreads(
   })
   const rank = (r: DueReason) => (r === "count" ? 0 : 1)
   return due.sort((a, b) => rank(a.reason) - rank(b.reason) || a.postId - b.postId)
+}
+
+/**
+ * The probed threads to read: those whose fresh reply count (`fresh`, by post id; a post Telegram left out: none)
+ * exceeds the comments stored. The others are only marked looked at.
+ */
+export function grown(
+  probed: ReadonlyArray<ThreadState>,
+  fresh: ReadonlyMap<number, number | null>,
+): ReadonlyArray<ThreadState> {
+  return probed.flatMap((t) => {
+    const replies = fresh.get(t.postId)
+    return typeof replies === "number" && replies > t.stored ? [{ ...t, replies }] : []
+  })
 }
 
 /**

@@ -37,8 +37,18 @@ export class CommentRepo extends Context.Service<CommentRepo, {
   linkedGroup(channelId: number): Effect.Effect<Option.Option<number | null>, StoreError>
   /** Records the channel's discussion group (null: none), read now. The group's own row must exist already. */
   setLinkedGroup(channelId: number, groupId: number | null): Effect.Effect<void, StoreError>
-  /** The posts with replies (not deleted) of `channelId`, each with its thread's state. */
-  threads(channelId: number): Effect.Effect<ReadonlyArray<ThreadState>, StoreError>
+  /**
+   * The posts of `channelId` (not deleted) that have replies, or carry a reply count (their channel has a group) and
+   * are dated at or after `sinceSec` (UNIX), each with its thread's state.
+   */
+  threads(channelId: number, sinceSec: number): Effect.Effect<ReadonlyArray<ThreadState>, StoreError>
+  /** Marks the threads of these posts looked at, at `at` (a probe found nothing new); their checkpoints stay. */
+  markLooked(
+    channelId: number,
+    groupId: number,
+    postIds: ReadonlyArray<number>,
+    at: Date,
+  ): Effect.Effect<void, StoreError>
   /**
    * Stores comments of post `postId` and the thread's checkpoint in ONE statement: new comments inserted, changed ones
    * updated, identical ones untouched (idempotent); the checkpoint only moves up (`greatest`), `comments_stored`
@@ -71,6 +81,15 @@ export class CommentRepo extends Context.Service<CommentRepo, {
   ): Effect.Effect<Option.Option<{ readonly channelId: number; readonly postId: number }>, StoreError>
   /** The channels whose discussion group is `groupId`. */
   channelsOfGroup(groupId: number): Effect.Effect<ReadonlyArray<number>, StoreError>
+  /** The newest `limit` comments of a post, newest first. */
+  newest(
+    channelId: number,
+    postId: number,
+    limit: number,
+  ): Effect.Effect<
+    ReadonlyArray<{ readonly commentId: number; readonly author: string | null; readonly text: string }>,
+    StoreError
+  >
   /** Comments stored per post of `channelId` (posts with none left out). */
   countsByPost(channelId: number): Effect.Effect<ReadonlyMap<number, number>, StoreError>
 }>()("tgpulse/store/CommentRepo") {
@@ -99,7 +118,7 @@ export class CommentRepo extends Context.Service<CommentRepo, {
       )
 
       const threads = Effect.fn("mtproto.db.CommentRepo.threads")(
-        function* (channelId: number) {
+        function* (channelId: number, sinceSec: number) {
           const rows = yield* sql<
             { msg_id: number; date: number; replies: number | null; stored: number; max_id: number; read_at: number }
           >`
@@ -107,7 +126,8 @@ export class CommentRepo extends Context.Service<CommentRepo, {
               coalesce(t.comments_stored, 0) AS stored, coalesce(t.max_comment_id, 0) AS max_id,
               date_part('epoch', t.read_at)::float8 AS read_at
             FROM posts p LEFT JOIN comment_threads t ON t.channel_id = p.channel_id AND t.post_id = p.msg_id
-            WHERE p.channel_id = ${channelId}::int8 AND p.replies > 0 AND p.deleted_at IS NULL AND NOT p.is_service
+            WHERE p.channel_id = ${channelId}::int8 AND p.deleted_at IS NULL AND NOT p.is_service
+              AND (p.replies > 0 OR (p.replies IS NOT NULL AND p.date >= to_timestamp(${sinceSec}::int8)))
             ORDER BY p.msg_id`
           return rows.map((r): ThreadState => ({
             postId: r.msg_id,
@@ -256,6 +276,18 @@ export class CommentRepo extends Context.Service<CommentRepo, {
         StoreError.mapError("CommentRepo.storeLive"),
       )
 
+      const markLooked = Effect.fn("mtproto.db.CommentRepo.markLooked")(
+        function* (channelId: number, groupId: number, postIds: ReadonlyArray<number>, at: Date) {
+          if (postIds.length === 0) return
+          yield* sql`
+            INSERT INTO comment_threads AS t (channel_id, post_id, group_id, read_at)
+            SELECT ${channelId}::int8, id, ${groupId}::int8, ${at}::timestamptz
+            FROM unnest(${arrayLiteral(postIds)}::int4[]) AS id ORDER BY id
+            ON CONFLICT (channel_id, post_id) DO UPDATE SET read_at = excluded.read_at, updated_at = now()`
+        },
+        StoreError.mapError("CommentRepo.markLooked"),
+      )
+
       const threadOf = Effect.fn("mtproto.db.CommentRepo.threadOf")(
         function* (groupId: number, discussionMsgId: number) {
           const rows = yield* sql<{ channel_id: string; post_id: number }>`
@@ -285,12 +317,24 @@ export class CommentRepo extends Context.Service<CommentRepo, {
         StoreError.mapError("CommentRepo.countsByPost"),
       )
 
+      const newest = Effect.fn("mtproto.db.CommentRepo.newest")(
+        function* (channelId: number, postId: number, limit: number) {
+          return yield* sql<{ commentId: number; author: string | null; text: string }>`
+            SELECT comment_id AS "commentId", author, text FROM comments
+            WHERE channel_id = ${channelId}::int8 AND post_id = ${postId}::int4
+            ORDER BY comment_id DESC LIMIT ${limit}::int4`
+        },
+        StoreError.mapError("CommentRepo.newest"),
+      )
+
       return CommentRepo.of({
+        newest,
         linkedGroup,
         setLinkedGroup,
         threads,
         storeThread,
         storeLive,
+        markLooked,
         threadOf,
         channelsOfGroup,
         countsByPost,

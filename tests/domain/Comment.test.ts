@@ -5,7 +5,7 @@
  */
 import { Clock, Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { dueThreads, threadDue, type ThreadState } from "../../src/domain/Comment.ts"
+import { dueThreads, grown, threadDue, type ThreadState } from "../../src/domain/Comment.ts"
 import { nextRound, parseSchedule } from "../../src/domain/Refresh.ts"
 import { assertEquals } from "../support/assert.ts"
 import { virtualTest } from "../support/effectTest.ts"
@@ -27,7 +27,8 @@ const thread = (over: Partial<ThreadState>): ThreadState => ({
 Deno.test("Comment.threadDue: by count whatever the age, else once per slot of the post's age tier", () => {
   const date = 100 * D
   const rows: ReadonlyArray<[string, Partial<ThreadState>, number, string | undefined]> = [
-    ["no replies", { replies: 0, stored: 0, readAt: undefined }, date + 60, undefined],
+    ["no replies, same slot", { replies: 0, stored: 0 }, date + 599, undefined],
+    ["no replies, next slot: probed", { replies: 0, stored: 0 }, date + 600, "schedule"],
     ["replies unknown (no group)", { replies: null, stored: 0, readAt: undefined }, date + 60, undefined],
     ["never read", { stored: 0, readAt: undefined }, date + 60, "count"],
     ["a new comment, same slot", { replies: 4 }, date + 120, "count"],
@@ -51,10 +52,16 @@ Deno.test("Comment.dueThreads: threads whose count moved first, then the schedul
     thread({ postId: 5 }),
     thread({ postId: 3, replies: 9 }),
     thread({ postId: 1 }),
-    thread({ postId: 2, replies: 0, stored: 0 }),
+    thread({ postId: 2, replies: null, stored: 0 }),
     thread({ postId: 4, postDate: 10 * D, replies: 4 }),
   ], now)
   assertEquals(due.map((t) => [t.postId, t.reason]), [[3, "count"], [4, "count"], [1, "schedule"], [5, "schedule"]])
+})
+
+Deno.test("Comment.grown: of the probed threads, those whose fresh reply count exceeds the comments stored", () => {
+  const probed = [thread({ postId: 1 }), thread({ postId: 2 }), thread({ postId: 3 }), thread({ postId: 4 })]
+  const fresh = new Map<number, number | null>([[1, 3], [2, 5], [3, null]])
+  assertEquals(grown(probed, fresh).map((t) => [t.postId, t.replies]), [[2, 5]])
 })
 
 virtualTest(

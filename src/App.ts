@@ -5,11 +5,13 @@
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "./Config.ts"
 import { Comments } from "./collect/Comments.ts"
+import { DeletionProbe } from "./collect/DeletionProbe.ts"
 import { HistorySync } from "./collect/HistorySync.ts"
 import { LiveUpdates } from "./collect/LiveUpdates.ts"
 import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
 import { StatsLoader } from "./collect/StatsLoader.ts"
 import { AccountRepo } from "./store/AccountRepo.ts"
+import { ChainRepo } from "./store/ChainRepo.ts"
 import { ChannelLocks } from "./store/ChannelLocks.ts"
 import { ChannelRepo } from "./store/ChannelRepo.ts"
 import { CheckpointRepo } from "./store/CheckpointRepo.ts"
@@ -52,6 +54,7 @@ const ReposLive = Layer.mergeAll(
   PostReads.layer,
   CheckpointRepo.layer,
   CommentRepo.layer,
+  ChainRepo.layer,
   AccountRepo.layer,
   StatsRepo.layer,
   LocksLive,
@@ -99,6 +102,7 @@ export const collectorsOver = <E, R>(connector: Layer.Layer<AccountConnector, E,
     StatsLoader.layer,
     MetricsRefresh.layer,
     Comments.layer,
+    DeletionProbe.layer,
     LiveUpdates.layer.pipe(Layer.provide([HistorySync.layer, Comments.layer])),
   ).pipe(
     Layer.provideMerge(telegramOver(connector)),

@@ -11,6 +11,7 @@ import denoJson from "../deno.json" with { type: "json" }
 import { serveApi } from "./api/Api.ts"
 import { AppConfig } from "./Config.ts"
 import { Comments } from "./collect/Comments.ts"
+import { DeletionProbe } from "./collect/DeletionProbe.ts"
 import { HistorySync, syncOptionsOf } from "./collect/HistorySync.ts"
 import { LiveUpdates } from "./collect/LiveUpdates.ts"
 import { MetricsRefresh } from "./collect/MetricsRefresh.ts"
@@ -91,6 +92,7 @@ export type CollectorServices =
   | LiveUpdates
   | MetricsRefresh
   | Comments
+  | DeletionProbe
   | StatsLoader
 
 export class Supervisor extends Context.Service<Supervisor, {
@@ -235,6 +237,20 @@ export class Supervisor extends Context.Service<Supervisor, {
               name: "comments",
               perRunner: true,
               job: (owned) => supervise("comments", Comments.use((c) => c.run(cluster ? owned : channels))),
+            })
+          }
+          // The deletion probe beside the channels' other collectors, one sweep every MTPROTO_DELETION_PROBE_PERIOD_SEC.
+          if ((on.history || on.updates || on.refresh) && !config.features.deletionProbe) {
+            yield* Effect.logInfo("the deletion probe is disabled (MTPROTO_DELETION_PROBE_ENABLED is not true)")
+          } else if (on.history || on.updates || on.refresh) {
+            jobs.push({
+              name: "deletion probe",
+              perRunner: true,
+              job: (owned) =>
+                supervise(
+                  "deletion probe",
+                  DeletionProbe.use((d) => d.run(cluster ? owned : channels, config.deletionProbe.periodSec)),
+                ),
             })
           }
           if (on.stats) {

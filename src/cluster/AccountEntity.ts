@@ -34,6 +34,7 @@ export const CALLS = [
   "getChannelDifference",
   "getMessagesViews",
   "getMessagesReactions",
+  "getMessagesByIds",
 ] as const satisfies ReadonlyArray<keyof AccountClient>
 export type CallName = (typeof CALLS)[number]
 

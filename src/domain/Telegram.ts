@@ -2,6 +2,7 @@
  * What tgpulse asks of a Telegram account, in its own terms: the records the calls return (never GramJS objects) and
  * the port one connected account implements (`src/telegram/AccountAdapter.ts` does, over GramJS).
  */
+import type { ProbedIds } from "./DeletionPlan.ts"
 import type { Effect, Stream } from "effect"
 import type { RepliesPage } from "./Comment.ts"
 import type { Post } from "./Post.ts"
@@ -126,6 +127,8 @@ export interface AccountClient {
     channel: ChannelRef,
     ids: ReadonlyArray<number>,
   ): Effect.Effect<ReadonlyArray<MetricEvent>, TelegramError>
+  /** channels.getMessages by ids (up to 100): the ids it returned a message for and those it answered messageEmpty. */
+  getMessagesByIds(channel: ChannelRef, ids: ReadonlyArray<number>): Effect.Effect<ProbedIds, TelegramError>
   /**
    * Every channel update this account's connection receives, and Connected when it (re)connects, while the stream
    * runs; it survives reconnections through another proxy. Bounded: when the reader falls behind, the connection's

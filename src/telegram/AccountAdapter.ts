@@ -287,5 +287,6 @@ export const connectAccount = Effect.fnUntraced(function* (options: ConnectOptio
       call("messages.GetMessagesViews", (c) => requests.getMessagesViews(c, channel, ids)),
     getMessagesReactions: (channel, ids) =>
       call("messages.GetMessagesReactions", (c) => requests.getMessagesReactions(c, channel, ids)),
+    getMessagesByIds: (channel, ids) => call("channels.GetMessages", (c) => requests.getMessagesByIds(c, channel, ids)),
   } satisfies AccountClient
 })

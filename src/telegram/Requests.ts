@@ -7,6 +7,7 @@ import bigInt from "big-integer"
 import type { ChannelInfo, ChannelRef, FullChannel, HistoryPage, HistoryParams, PostViews } from "../domain/Telegram.ts"
 import type { ChannelStats, MessageStats, PublicForwardsPage, RawGraph } from "../domain/Stats.ts"
 import type { ChannelDifference, MetricEvent } from "../domain/Updates.ts"
+import type { ProbedIds } from "../domain/DeletionPlan.ts"
 import type { GramClient } from "./GramClient.ts"
 import { reactionsOf } from "./Normalize.ts"
 import type { PageDecoder } from "./PageDecoder.ts"
@@ -19,6 +20,7 @@ import { channelDifference } from "./UpdatesNormalize.ts"
 export const TELEGRAM_METHODS = [
   "channels.GetChannels",
   "channels.GetFullChannel",
+  "channels.GetMessages",
   "contacts.ResolveUsername",
   "messages.GetHistory",
   "messages.GetReplies",
@@ -194,6 +196,19 @@ export const requests = {
       ),
       channel.id,
     ),
+  getMessagesByIds: async (c: GramClient, channel: ChannelRef, ids: ReadonlyArray<number>): Promise<ProbedIds> => {
+    const r = await c.invoke(
+      new Api.channels.GetMessages({
+        channel: inputChannel(channel),
+        id: ids.map((id) => new Api.InputMessageID({ id })),
+      }),
+    )
+    const messages: ReadonlyArray<Api.TypeMessage> = "messages" in r ? r.messages : []
+    const found: Array<number> = []
+    const empty: Array<number> = []
+    for (const m of messages) (m instanceof Api.MessageEmpty ? empty : found).push(m.id)
+    return { found, empty }
+  },
   getMessagesViews: async (
     c: GramClient,
     channel: ChannelRef,

@@ -6,6 +6,7 @@
  */
 import { Context, Effect, Layer, Stream } from "effect"
 import type { RepliesPage } from "../domain/Comment.ts"
+import type { ProbedIds } from "../domain/DeletionPlan.ts"
 import type { ChannelDifference, MetricEvent } from "../domain/Updates.ts"
 import type {
   AccountClient,
@@ -64,6 +65,12 @@ export class TelegramClient extends Context.Service<TelegramClient, {
     ids: ReadonlyArray<number>,
     observer?: RunObserver,
   ): Effect.Effect<ReadonlyArray<MetricEvent>, PoolError>
+  /** channels.getMessages for up to 100 ids (the deletion probe), in the "other" method class. */
+  getMessagesByIds(
+    channel: NamedChannel,
+    ids: ReadonlyArray<number>,
+    observer?: RunObserver,
+  ): Effect.Effect<ProbedIds, PoolError>
   /**
    * Every update any account's connection receives (the same update arrives once per member account: the pts rules
    * drop the copies), and Connected when an account (re)connects, with the account it came from.
@@ -158,6 +165,8 @@ export class TelegramClient extends Context.Service<TelegramClient, {
           onChannel("views", channel, (c, ch) => c.getMessagesViews(ch, ids), observer),
         getMessagesReactions: (channel, ids, observer) =>
           onChannel("views", channel, (c, ch) => c.getMessagesReactions(ch, ids), observer),
+        getMessagesByIds: (channel, ids, observer) =>
+          onChannel("other", channel, (c, ch) => c.getMessagesByIds(ch, ids), observer),
         updates: Stream.mergeAll(
           pool.clients.map((c) => Stream.map(c.updates, (signal) => ({ account: c.account, signal }))),
           { concurrency: "unbounded" },

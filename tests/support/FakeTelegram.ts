@@ -189,6 +189,11 @@ export class FakeTelegram {
           })
         }),
       getMessagesReactions: (ch) => this.call(account, "messages.GetMessagesReactions", ch.id, () => []),
+      getMessagesByIds: (ch, ids) =>
+        this.call(account, "channels.GetMessages", ch.id, () => {
+          const channel = this.find(account, "getMessagesByIds", ch.id)
+          return { found: ids.filter((id) => channel.posts.has(id)), empty: ids.filter((id) => !channel.posts.has(id)) }
+        }),
       broadcastStats: () => unsupported("stats.GetBroadcastStats"),
       megagroupStats: () => unsupported("stats.GetMegagroupStats"),
       loadAsyncGraph: () => unsupported("stats.LoadAsyncGraph"),

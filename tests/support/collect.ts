@@ -9,6 +9,9 @@ import { type PeerStats, StatsLoader } from "../../src/collect/StatsLoader.ts"
 import { type LiveStats, LiveUpdates } from "../../src/collect/LiveUpdates.ts"
 import { MetricsRefresh, type RefreshRound } from "../../src/collect/MetricsRefresh.ts"
 import { Comments, type CommentsRound } from "../../src/collect/Comments.ts"
+import { DeletionProbe, type ProbeSweep } from "../../src/collect/DeletionProbe.ts"
+import { verifyStoredChain } from "../../src/store/ChainRepo.ts"
+import type { ChainBreak } from "../../src/domain/Chain.ts"
 import { failureMessage } from "../../src/collect/Peers.ts"
 import { DEFAULT_SCHEDULE, parseSchedule } from "../../src/domain/Refresh.ts"
 import type { Sandbox, SandboxOptions } from "@tgpulse/sandbox"
@@ -71,6 +74,10 @@ export interface SyncHarness extends AsyncDisposable {
   comments(refs: ReadonlyArray<PeerRef | string>, nowSec?: number, schedule?: string): Promise<CommentsRound>
   /** One metrics refresh round at `nowSec` (UNIX seconds), on `schedule` (default: tgpulse's). */
   refresh(refs: ReadonlyArray<PeerRef | string>, nowSec: number, schedule?: string): Promise<RefreshRound>
+  /** One deletion probe sweep over the channels, its calls `periodMs / calls` apart (default 0: at once). */
+  probeDeletions(refs: ReadonlyArray<PeerRef | string>, periodMs?: number): Promise<ProbeSweep>
+  /** A channel's edit and deletion log checked (every hash recomputed): its entries, or its first break. */
+  verifyChain(channelId: number): Promise<{ readonly count: number; readonly broken: ChainBreak | undefined }>
   /** An effect on the harness's database (its SqlClient). */
   run<A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>): Promise<A>
   /** A query on the harness's database. */
@@ -159,6 +166,9 @@ export async function syncHarness(backend: BackendName, options: HarnessOptions 
           })
         ),
       ),
+    probeDeletions: (refs, periodMs = 0) =>
+      runtime.runPromise(DeletionProbe.use((d) => d.sweepOnce(refs.map(asRef), periodMs))),
+    verifyChain: (channelId) => runtime.runPromise(verifyStoredChain(channelId)),
     run: (effect) => runtime.runPromise(effect),
     query: <A extends object>(text: string) =>
       runtime.runPromise(SqlClient.SqlClient.use((sql) => sql.unsafe<A>(text))),

@@ -1,19 +1,32 @@
 /**
  * Comments of channel posts: messages.getReplies (a post's comments in the channel's discussion group, paged as
- * getHistory pages posts) and messages.getDiscussionMessage (the post's forward in the group).
+ * getHistory pages posts) and messages.getDiscussionMessage (the post's forward in the group), asked by the channel and
+ * the post or by the group and the discussion message.
  */
 import { type Caller, fail, RawResult } from "../session/Rpc.ts"
 import { renderChannel, renderMessage } from "../tl/Render.ts"
 import { Api, fromLong } from "../tl/Tl.ts"
-import type { ChannelInfo, HistoryQuery } from "../world/Model.ts"
+import type { HistoryQuery } from "../world/Model.ts"
 import type { Handlers, MethodContext } from "./MethodContext.ts"
 import { channelMessages } from "./messages.ts"
 import { readable } from "./Peers.ts"
 
-/** The channel's discussion group; 400 MSG_ID_INVALID for a channel without one (its posts have no comments). */
-function groupOf(ctx: MethodContext, info: ChannelInfo): ChannelInfo {
-  const group = info.discussionGroupId === undefined ? undefined : ctx.world.channel(info.discussionGroupId)
-  return group ?? fail(400, "MSG_ID_INVALID")
+/**
+ * The thread `msgId` names in `peer`, as Telegram takes it: a channel and one of its posts, or the discussion group and
+ * the post's discussion message. 400 MSG_ID_INVALID for a channel without a group (its posts have no comments) or a
+ * group message that is no discussion message.
+ */
+function threadOf(ctx: MethodContext, peer: unknown, msgId: number, caller: Caller) {
+  const { world } = ctx
+  const info = readable(world, peer, caller)
+  if (info.linkedChannelId !== undefined) {
+    const channel = world.channel(info.linkedChannelId)
+    const forward = world.posts(info.id, [msgId])[0]?.forward
+    if (channel === undefined || forward?.saved !== true) return fail(400, "MSG_ID_INVALID")
+    return { channel, group: info, postId: forward.messageId }
+  }
+  const group = info.discussionGroupId === undefined ? undefined : world.channel(info.discussionGroupId)
+  return { channel: info, group: group ?? fail(400, "MSG_ID_INVALID"), postId: msgId }
 }
 
 /** Runs a world call, answering its MSG_ID_INVALID (a post that does not exist) as the RPC error. */
@@ -32,8 +45,7 @@ function getReplies(
   caller: Caller,
 ): RawResult | Api.messages.MessagesNotModified {
   const { world } = ctx
-  const info = readable(world, request.peer, caller)
-  const group = groupOf(ctx, info)
+  const { channel, group, postId } = threadOf(ctx, request.peer, Number(request.msgId) || 0, caller)
   const query: HistoryQuery = {
     offsetId: Number(request.offsetId) || 0,
     offsetDate: Number(request.offsetDate) || 0,
@@ -43,7 +55,7 @@ function getReplies(
     minId: Number(request.minId) || 0,
     hash: request.hash === undefined || request.hash === null ? 0n : fromLong(request.hash),
   }
-  const page = orInvalid(() => world.replies(info.id, Number(request.msgId) || 0, query))
+  const page = orInvalid(() => world.replies(channel.id, postId, query))
   if (page.notModified) return new Api.messages.MessagesNotModified({ count: page.count })
   return new RawResult(channelMessages(world, {
     info: group,
@@ -51,20 +63,19 @@ function getReplies(
     count: page.count,
     offsetIdOffset: page.offsetIdOffset,
     posts: page.posts,
-    chats: [info],
+    chats: [channel],
   }))
 }
 
 function getDiscussionMessage(ctx: MethodContext, request: Api.messages.GetDiscussionMessage, caller: Caller) {
   const { world } = ctx
-  const info = readable(world, request.peer, caller)
-  const group = groupOf(ctx, info)
-  const message = orInvalid(() => world.discussionMessage(info.id, Number(request.msgId) || 0))
+  const { channel, group, postId } = threadOf(ctx, request.peer, Number(request.msgId) || 0, caller)
+  const message = orInvalid(() => world.discussionMessage(channel.id, postId))
   return new Api.messages.DiscussionMessage({
     messages: [renderMessage(message)],
     ...(message.repliesMaxId === undefined ? {} : { maxId: message.repliesMaxId }),
     unreadCount: 0,
-    chats: [renderChannel(group, caller.userId), renderChannel(info, caller.userId)],
+    chats: [renderChannel(group, caller.userId), renderChannel(channel, caller.userId)],
     users: [],
   })
 }

@@ -248,6 +248,42 @@ sandboxTest(
         channel.id,
       ])
       assertEquals(d.replies!.replies, truth.posts[String(postId)])
+      // The same thread asked of the group by its discussion message; a comment is no thread there.
+      const groupPeer = new Api.InputPeerChannel({ channelId: bigInt(groupId), accessHash: group.accessHash })
+      const byGroup = await client.invoke(
+        new Api.messages.GetReplies({
+          peer: groupPeer,
+          msgId: d.id,
+          offsetId: 0,
+          offsetDate: 0,
+          addOffset: 0,
+          limit: 100,
+          maxId: 0,
+          minId: 0,
+          hash: bigInt(0),
+        }),
+      ) as any
+      const byChannel = await replies(client, channel, postId!)
+      assertEquals(byGroup.messages.map((m: any) => m.id), byChannel.messages.map((m: any) => m.id))
+      const again = await client.invoke(new Api.messages.GetDiscussionMessage({ peer: groupPeer, msgId: d.id }))
+      assertEquals(again.messages[0]!.id, d.id)
+      await assertRejects(
+        () =>
+          client.invoke(
+            new Api.messages.GetReplies({
+              peer: groupPeer,
+              msgId: byChannel.messages[0].id,
+              offsetId: 0,
+              offsetDate: 0,
+              addOffset: 0,
+              limit: 100,
+              maxId: 0,
+              minId: 0,
+              hash: bigInt(0),
+            }),
+          ),
+        (e) => assertEquals((e as { errorMessage?: string }).errorMessage, "MSG_ID_INVALID"),
+      )
     } finally {
       await client.destroy()
     }

@@ -9,6 +9,7 @@ import contentRead from "./0007_content_read.ts"
 import rollups from "./0008_rollups.ts"
 import comments from "./0009_comments.ts"
 import versions from "./0010_versions.ts"
+import dialogs from "./0011_dialogs.ts"
 
 export const migrations = {
   "0001_history": history,
@@ -21,4 +22,5 @@ export const migrations = {
   "0008_rollups": rollups,
   "0009_comments": comments,
   "0010_versions": versions,
+  "0011_dialogs": dialogs,
 } as const

@@ -5,6 +5,7 @@
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "./Config.ts"
 import { Comments } from "./collect/Comments.ts"
+import { Dialogs } from "./collect/Dialogs.ts"
 import { DeletionProbe } from "./collect/DeletionProbe.ts"
 import { HistorySync } from "./collect/HistorySync.ts"
 import { LiveUpdates } from "./collect/LiveUpdates.ts"
@@ -16,6 +17,7 @@ import { ChannelLocks } from "./store/ChannelLocks.ts"
 import { ChannelRepo } from "./store/ChannelRepo.ts"
 import { CheckpointRepo } from "./store/CheckpointRepo.ts"
 import { CommentRepo } from "./store/CommentRepo.ts"
+import { DialogRepo } from "./store/DialogRepo.ts"
 import { LiveStore } from "./store/LiveStore.ts"
 import { PostRepo } from "./store/PostRepo.ts"
 import { PostReads } from "./store/PostReads.ts"
@@ -57,6 +59,7 @@ const ReposLive = Layer.mergeAll(
   ChainRepo.layer,
   AccountRepo.layer,
   StatsRepo.layer,
+  DialogRepo.layer.pipe(Layer.provide(ChannelRepo.layer)),
   LocksLive,
 )
 
@@ -82,12 +85,14 @@ const TelegramLive = telegramOver(TelegramConnector)
  * stay available to the caller).
  */
 export const HistoryLive = Layer.merge(HistorySync.layer, Comments.layer).pipe(
+  Layer.provideMerge(Dialogs.layer),
   Layer.provideMerge(TelegramLive),
   Layer.provideMerge(StoreLive),
 )
 
 /** Official statistics over the configured accounts and database (the store and the pool stay available). */
 export const StatsLive = StatsLoader.layer.pipe(
+  Layer.provideMerge(Dialogs.layer),
   Layer.provideMerge(TelegramLive),
   Layer.provideMerge(StoreLive),
 )
@@ -105,6 +110,7 @@ export const collectorsOver = <E, R>(connector: Layer.Layer<AccountConnector, E,
     DeletionProbe.layer,
     LiveUpdates.layer.pipe(Layer.provide([HistorySync.layer, Comments.layer])),
   ).pipe(
+    Layer.provideMerge(Dialogs.layer),
     Layer.provideMerge(telegramOver(connector)),
     Layer.provideMerge(StoreLive),
   )

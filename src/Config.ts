@@ -6,7 +6,7 @@
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { z } from "zod"
 import { ConfigError } from "./domain/Errors.ts"
-import { parsePeerRef, type PeerRef, PEERS_EXPECTED } from "./domain/Refs.ts"
+import { ALL_PEERS, parsePeerRef, type PeerRef, PEERS_EXPECTED } from "./domain/Refs.ts"
 import { DEFAULT_SCHEDULE, parseSchedule } from "./domain/Refresh.ts"
 import { adaptEnv, crossCheck, SAFE_MODE, SLEEP_THRESHOLD } from "./ConfigRules.ts"
 import {
@@ -118,6 +118,8 @@ const SETTINGS = {
     deletionProbe: flag("MTPROTO_DELETION_PROBE_ENABLED"),
     pool: flag("MTPROTO_POOL_ENABLED"),
     proxy: flag("MTPROTO_PROXY_ENABLED"),
+    /** Channels named by an invite link that no account belongs to are joined (importChatInvite). */
+    joinInvites: flag("MTPROTO_JOIN_INVITES"),
     prometheus: flag("OBS_PROMETHEUS_ENABLED"),
     otel: flag("OBS_OTEL_ENABLED"),
     /** Conservative limits for a first run on a fresh account (src/ConfigRules.ts fills them in). */
@@ -365,5 +367,7 @@ export const channelsFor = (
   const configured = job === "load-stats" && config.stats.peers.length > 0 ? config.stats.peers : config.history.peers
   const refs = Option.getOrElse(given, () => configured)
   const [variable, message] = NO_CHANNELS[job]
+  // sync-history with no channels named syncs every channel of the accounts' dialogs (the original design's default).
+  if (refs.length === 0 && job === "sync-history") return Effect.succeed([ALL_PEERS])
   return refs.length > 0 ? Effect.succeed(refs) : Effect.fail(new ConfigError({ variable, message }))
 }

@@ -11,6 +11,7 @@ import denoJson from "../deno.json" with { type: "json" }
 import { serveApi } from "./api/Api.ts"
 import { AppConfig } from "./Config.ts"
 import { Comments } from "./collect/Comments.ts"
+import { Dialogs } from "./collect/Dialogs.ts"
 import { DeletionProbe } from "./collect/DeletionProbe.ts"
 import { HistorySync, syncOptionsOf } from "./collect/HistorySync.ts"
 import { LiveUpdates } from "./collect/LiveUpdates.ts"
@@ -94,6 +95,7 @@ export type CollectorServices =
   | Comments
   | DeletionProbe
   | StatsLoader
+  | Dialogs
 
 export class Supervisor extends Context.Service<Supervisor, {
   /** Never ends while the task runs; fails with the failure that ended it (only without restarts). */
@@ -178,7 +180,21 @@ export class Supervisor extends Context.Service<Supervisor, {
             ownership: owned ?? Option.none(),
           })
           yield* api(services)
-          const { channels, statsPeers } = options
+          // `all`: the channels of the accounts' dialogs (statistics: those an account administers), read once.
+          const dialogs = Context.get(services, Dialogs)
+          const expand = (refs: ReadonlyArray<PeerRef>, adminOnly: boolean) =>
+            dialogs.expand(refs, { adminOnly }).pipe(
+              Effect.catch((e) =>
+                Effect.as(
+                  Effect.logError("the accounts' dialogs could not be read: `all` names no channel this run").pipe(
+                    Effect.annotateLogs({ error: e.message }),
+                  ),
+                  refs.filter((r) => r._tag !== "All"),
+                )
+              ),
+            )
+          const channels = yield* expand(options.channels, false)
+          const statsPeers = yield* expand(options.statsPeers, true)
           /**
            * The collectors: `perRunner` ones run on every runner of a cluster over the channels it owns (live updates
            * and the refresh move with the channels' entities), the others once per cluster.

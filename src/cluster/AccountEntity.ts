@@ -35,6 +35,9 @@ export const CALLS = [
   "getMessagesViews",
   "getMessagesReactions",
   "getMessagesByIds",
+  "getDialogs",
+  "checkChatInvite",
+  "importChatInvite",
 ] as const satisfies ReadonlyArray<keyof AccountClient>
 export type CallName = (typeof CALLS)[number]
 

@@ -30,6 +30,7 @@ import {
 import type { Post } from "../domain/Post.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { describeChannel, describePeer, forEachPeer, makeResolver } from "./Peers.ts"
+import { Dialogs } from "./Dialogs.ts"
 import { ChannelLocks } from "../store/ChannelLocks.ts"
 import { CheckpointRepo } from "../store/CheckpointRepo.ts"
 import { PostRepo } from "../store/PostRepo.ts"
@@ -85,6 +86,8 @@ export interface SyncOptions {
   readonly retry?: { readonly times: number; readonly backoffSeconds: number }
   /** Seconds to wait after a channel before the next one starts. @default 0 */
   readonly channelPauseSec?: number
+  /** Join the channels of invite links no account belongs to. @default MTPROTO_JOIN_INVITES */
+  readonly joinInvites?: boolean
 }
 
 /** The options of a history run as the configuration sets them. */
@@ -164,7 +167,7 @@ export class HistorySync extends Context.Service<HistorySync, {
       const checkpoints = yield* CheckpointRepo
       const locks = yield* ChannelLocks
 
-      const resolve = makeResolver(telegram, channels)
+      const resolve = makeResolver(telegram, channels, yield* Dialogs)
 
       /** Walks one channel from its stored checkpoint (forward catch-up, then backfill) until it is durably stored. */
       const walkChannel = Effect.fnUntraced(function* (
@@ -352,7 +355,7 @@ export class HistorySync extends Context.Service<HistorySync, {
         const started = yield* Clock.currentTimeMillis
         const bump = bumper(progress)
         yield* bump(() => ({ status: "running" }))
-        const channel = yield* resolve(ref)
+        const channel = yield* resolve(ref, { join: options.joinInvites })
         yield* bump(() => ({
           channelId: channel.id,
           channel: describeChannel(channel),

@@ -36,6 +36,7 @@ import { HistorySync } from "./HistorySync.ts"
 import { EMPTY, type LiveStats } from "./LiveStats.ts"
 import { type Join, type LiveOptions, makeWriter, UPDATES_STREAM, UpdatesEnded } from "./LiveWriter.ts"
 import { type ChannelUnavailable, describeChannel, describePeer, failureMessage, makeResolver, refOf } from "./Peers.ts"
+import { Dialogs } from "./Dialogs.ts"
 
 export { type LiveStats, percentile } from "./LiveStats.ts"
 export { PtsBehind } from "../domain/LiveState.ts"
@@ -109,7 +110,7 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
       const store = yield* LiveStore
       // With comments enabled, the channels' discussion groups are followed too (LiveStore stores their comments).
       const comments = yield* Comments
-      const resolve = makeResolver(telegram, channels)
+      const resolve = makeResolver(telegram, channels, yield* Dialogs)
       const stats = yield* Ref.make(EMPTY)
 
       /** The channels that can be followed (a private or unknown one is left out with one line). */

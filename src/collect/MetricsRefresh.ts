@@ -14,6 +14,7 @@ import type { PoolError } from "../telegram/TelegramClient.ts"
 import { TelegramClient } from "../telegram/TelegramClient.ts"
 import type { StoreError } from "../domain/Errors.ts"
 import { describePeer, failureMessage, makeResolver } from "./Peers.ts"
+import { Dialogs } from "./Dialogs.ts"
 
 /** Ids per getMessagesViews / getMessagesReactions call. */
 export const REFRESH_BATCH = 100
@@ -49,7 +50,7 @@ export class MetricsRefresh extends Context.Service<MetricsRefresh, {
       const telegram = yield* TelegramClient
       const channels = yield* ChannelRepo
       const posts = yield* PostRepo
-      const resolve = makeResolver(telegram, channels)
+      const resolve = makeResolver(telegram, channels, yield* Dialogs)
 
       /** One channel's due posts, in batches of 100: counters then reactions, stored with one snapshot each. */
       const refreshChannel = (channel: ChannelInfo, tiers: ReadonlyArray<RefreshTier>, nowSec: number) =>

@@ -3,11 +3,21 @@ import { type Cause, Clock, Duration, Effect, Option, Ref, Schema } from "effect
 import type { PeerRef } from "../domain/Refs.ts"
 import type { ChannelRepo } from "../store/ChannelRepo.ts"
 import type { ChannelInfo } from "../domain/Telegram.ts"
-import type { TelegramClient } from "../telegram/TelegramClient.ts"
+import type { PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
+import type { StoreError } from "../domain/Errors.ts"
 
-/** `@name` or the id, as the user wrote it. */
+/** `@name`, the id, an invite link's first characters or `all`, as the user wrote it. */
 export function describePeer(ref: PeerRef): string {
-  return ref._tag === "Username" ? `@${ref.username}` : String(ref.id)
+  switch (ref._tag) {
+    case "Username":
+      return `@${ref.username}`
+    case "Id":
+      return String(ref.id)
+    case "Invite":
+      return `t.me/+${ref.hash.slice(0, 4)}…`
+    case "All":
+      return "all"
+  }
 }
 
 /** A resolved channel named as the user would: by its username when it has one, else by its id. */
@@ -27,14 +37,37 @@ export class ChannelUnavailable extends Schema.TaggedError<ChannelUnavailable>()
   }
 }
 
+/** What the resolver asks of the accounts' dialogs (the Dialogs service, src/collect/Dialogs.ts). */
+export interface DialogLookup {
+  find(id: number): Effect.Effect<Option.Option<{ readonly channel: ChannelInfo }>, PoolError | StoreError>
+  restrict(id: number): Effect.Effect<void, StoreError>
+  invite(hash: string, join?: boolean): Effect.Effect<ChannelInfo, PoolError | StoreError | ChannelUnavailable>
+}
+
 /**
- * A cached channel, or one resolved once over the network (contacts.resolveUsername) and cached with its access
- * hash. A channel named by id only must have been resolved by username before.
+ * A cached channel, or one resolved once over the network and cached with its access hash: a username by
+ * contacts.resolveUsername, an id through the accounts' dialogs (private channels included), an invite link by
+ * messages.checkChatInvite (joined with `join`, default MTPROTO_JOIN_INVITES). Without `dialogs`, a channel named by id
+ * must have been resolved before, and invite links are refused.
  */
-export const makeResolver = (telegram: TelegramClient["Service"], channels: ChannelRepo["Service"]) =>
-  Effect.fn("resolvePeer")(function* (ref: PeerRef) {
+export const makeResolver = (
+  telegram: TelegramClient["Service"],
+  channels: ChannelRepo["Service"],
+  dialogs?: DialogLookup,
+) =>
+  Effect.fn("resolvePeer")(function* (ref: PeerRef, options: { readonly join?: boolean | undefined } = {}) {
+    if (ref._tag === "All") {
+      return yield* new ChannelUnavailable({ reason: "all names every channel of the dialogs, not one channel" })
+    }
+    if (ref._tag === "Invite") {
+      if (dialogs === undefined) {
+        return yield* new ChannelUnavailable({ reason: `${describePeer(ref)}: invite links are not resolved here` })
+      }
+      return yield* dialogs.invite(ref.hash, options.join)
+    }
     const cached = ref._tag === "Username" ? yield* channels.byUsername(ref.username) : yield* channels.byId(ref.id)
     if (Option.isSome(cached) && cached.value.accessHash) {
+      if (!cached.value.username && dialogs !== undefined) yield* dialogs.restrict(cached.value.id)
       return {
         id: cached.value.id,
         accessHash: cached.value.accessHash,
@@ -45,11 +78,19 @@ export const makeResolver = (telegram: TelegramClient["Service"], channels: Chan
       } satisfies ChannelInfo
     }
     if (ref._tag === "Id") {
-      return yield* Effect.fail(
-        new ChannelUnavailable({
+      if (dialogs === undefined) {
+        return yield* new ChannelUnavailable({
           reason: `Channel ${ref.id} has no cached access hash: name it once by username so it can be resolved`,
-        }),
-      )
+        })
+      }
+      const seen = yield* dialogs.find(ref.id)
+      if (Option.isNone(seen)) {
+        return yield* new ChannelUnavailable({
+          reason: `Channel ${ref.id} is in no account's dialogs: join it with an account (or name its invite link ` +
+            "t.me/+HASH, with MTPROTO_JOIN_INVITES=true or --join-invites), or name it by username",
+        })
+      }
+      return seen.value.channel
     }
     const info = yield* telegram.resolveUsername(ref.username)
     yield* channels.upsert({

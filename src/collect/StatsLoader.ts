@@ -32,6 +32,7 @@ import type { AccountClient, ChannelInfo, ChannelRef } from "../domain/Telegram.
 import { type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
 import type { TelegramError } from "../domain/TelegramError.ts"
 import { describeChannel, describePeer, forEachPeer, makeResolver } from "./Peers.ts"
+import { Dialogs } from "./Dialogs.ts"
 
 export type { PeerStats } from "../domain/StatsPlan.ts"
 
@@ -59,7 +60,7 @@ export class StatsLoader extends Context.Service<StatsLoader, {
       const channels = yield* ChannelRepo
       const locks = yield* ChannelLocks
       const repo = yield* StatsRepo
-      const resolve = makeResolver(telegram, channels)
+      const resolve = makeResolver(telegram, channels, yield* Dialogs)
 
       /** The first account that may view the channel's statistics, with its stats DC; undefined when none may. */
       const findAdmin = Effect.fn("StatsLoader.findAdmin")(function* (channel: ChannelInfo, observer: RunObserver) {

@@ -4,6 +4,7 @@ import { StatsLive } from "../App.ts"
 import { ExitCode, oneShot } from "../Cli.ts"
 import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
 import { peerList } from "./Flags.ts"
+import { Dialogs } from "../collect/Dialogs.ts"
 import { StatsLoader } from "../collect/StatsLoader.ts"
 import { statsLine } from "../collect/Progress.ts"
 import type { LoadStatsFlags } from "./Commands.ts"
@@ -21,7 +22,9 @@ export const run = (flags: LoadStatsFlags) =>
     const started = yield* Clock.currentTimeMillis
     const results = yield* Effect.gen(function* () {
       const loader = yield* StatsLoader
-      return yield* loader.loadAll(refs, config.stats)
+      // `all`: the channels of the accounts' dialogs that an account administers (only admins see statistics).
+      const named = yield* Dialogs.use((d) => d.expand(refs, { adminOnly: true }))
+      return yield* loader.loadAll(named, config.stats)
     }).pipe(
       Effect.provide(StatsLive),
       (work) =>

@@ -5,6 +5,7 @@ import { HistoryLive } from "../App.ts"
 import { ExitCode, oneShot } from "../Cli.ts"
 import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
 import { flagAs, peerList } from "./Flags.ts"
+import { Dialogs } from "../collect/Dialogs.ts"
 import { type ChannelProgress, HistorySync, syncOptionsOf } from "../collect/HistorySync.ts"
 import { Comments, type CommentsRound } from "../collect/Comments.ts"
 import { cutShortLine, reportProgress, summaryLine, totalLine } from "../collect/Progress.ts"
@@ -21,6 +22,10 @@ export const syncHistory = Command.make("sync-history", {
   concurrency: Flag.Int("concurrency").pipe(
     Flag.withDescription("Channels synced at once (default: MTPROTO_CONCURRENCY)"),
     Flag.optional,
+  ),
+  joinInvites: Flag.Boolean("join-invites").pipe(
+    Flag.withDescription("Join the channels of invite links no account belongs to (default: MTPROTO_JOIN_INVITES)"),
+    Flag.withDefault(false),
   ),
   // The original positional form: sync-history "<ids>" <limit> <concurrency>.
   ids: Argument.String("ids").pipe(Argument.withDescription("Same as --channels"), Argument.optional),
@@ -40,7 +45,7 @@ export const syncHistory = Command.make("sync-history", {
         yield* peerList(rawChannels.value, Option.isSome(flags.channels) ? "--channels" : "the ids argument"),
       )
       : Option.none()
-    const refs = yield* channelsFor(config, "sync-history", given)
+    const named = yield* channelsFor(config, "sync-history", given)
     const limitFlag = Option.orElse(flags.limit, () => flags.positionalLimit)
     const limit = Option.isSome(limitFlag)
       ? yield* flagAs("--limit", "MTPROTO_HISTORY_LIMIT_PER_RUN", limitFlag.value)
@@ -57,7 +62,16 @@ export const syncHistory = Command.make("sync-history", {
       const sync = yield* HistorySync
       const reporter = yield* Effect.forkChild(reportProgress(progress))
       const started = yield* Clock.currentTimeMillis
-      const done = yield* sync.syncAll(refs, { ...syncOptionsOf(config), limitPerRun: limit, concurrency, progress })
+      // No channels named, or `all`: every channel of the accounts' dialogs.
+      const refs = yield* Dialogs.use((d) => d.expand(named))
+      const joinInvites = flags.joinInvites || config.features.joinInvites
+      const done = yield* sync.syncAll(refs, {
+        ...syncOptionsOf(config),
+        limitPerRun: limit,
+        concurrency,
+        progress,
+        joinInvites,
+      })
       seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
       yield* Ref.set(progress, done)
       yield* Fiber.interrupt(reporter)

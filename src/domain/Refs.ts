@@ -4,10 +4,19 @@
  */
 import { Redacted } from "effect"
 
-/** A channel as the user names it: a username (`@name`, `name`, `t.me/name`) or a numeric id (`123`, `-100123`). */
+/**
+ * A channel as the user names it: a username (`@name`, `name`, `t.me/name`), a numeric id (`123`, `-100123`), an
+ * invite link (`https://t.me/+HASH`, `t.me/joinchat/HASH`), or `all`: every broadcast channel and supergroup in the
+ * accounts' dialogs.
+ */
 export type PeerRef =
   | { readonly _tag: "Username"; readonly username: string }
   | { readonly _tag: "Id"; readonly id: number }
+  | { readonly _tag: "Invite"; readonly hash: string }
+  | { readonly _tag: "All" }
+
+/** `all`: every channel in the accounts' dialogs. */
+export const ALL_PEERS: PeerRef = { _tag: "All" }
 
 /** An account: a GramJS session string, or the name of a session file under `<data dir>/sessions`. */
 export type AccountRef =
@@ -44,9 +53,16 @@ const jsonArray = (raw: string): Array<string> | undefined => {
   }
 }
 
-/** `@name`, `name`, `https://t.me/name`, `123` or `-100123` (the Bot API form). */
+/**
+ * `@name`, `name`, `https://t.me/name`, `123` or `-100123` (the Bot API form), an invite link (`https://t.me/+HASH`,
+ * `t.me/+HASH`, `t.me/joinchat/HASH`) or `all`.
+ */
 export function parsePeerRef(raw: string): PeerRef | undefined {
-  const s = raw.trim().replace(/^(?:https?:\/\/)?(?:www\.)?(?:t|telegram)\.me\//i, "").replace(/^@/, "")
+  if (/^all$/i.test(raw.trim())) return ALL_PEERS
+  const link = raw.trim().replace(/^(?:https?:\/\/)?(?:www\.)?(?:t|telegram)\.me\//i, "")
+  const invite = /^(?:\+|joinchat\/)([A-Za-z0-9_-]{4,64})\/?$/.exec(link)
+  if (invite && link !== raw.trim()) return { _tag: "Invite", hash: invite[1]! }
+  const s = link.replace(/^@/, "")
   if (/^-100\d+$/.test(s)) return { _tag: "Id", id: Number(s.slice(4)) }
   if (/^\d+$/.test(s)) return Number.isSafeInteger(Number(s)) ? { _tag: "Id", id: Number(s) } : undefined
   if (/^[A-Za-z][A-Za-z0-9_]{3,31}$/.test(s)) return { _tag: "Username", username: s }
@@ -54,8 +70,8 @@ export function parsePeerRef(raw: string): PeerRef | undefined {
 }
 
 /** What a list of channels looks like, for error messages. */
-export const PEERS_EXPECTED =
-  'a comma-separated list (or a JSON list such as ["@name", -100123]) of channel usernames (@name) or ids (123 or -100123)'
+export const PEERS_EXPECTED = 'a comma-separated list (or a JSON list such as ["@name", -100123]) of channel ' +
+  "usernames (@name), ids (123 or -100123) or invite links (https://t.me/+HASH), or all"
 
 /** A GramJS StringSession: "1" and base64 of at least 262 bytes (dc, address, port, 256-byte key). */
 export const SESSION_STRING = /^1[A-Za-z0-9+/]{340,}={0,2}$/

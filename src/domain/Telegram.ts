@@ -88,6 +88,12 @@ export interface AccountClient {
   getChannel(id: number, accessHash: string): Effect.Effect<ChannelInfo, TelegramError>
   /** messages.getHistory, one page. */
   getHistory(channel: ChannelRef, params: HistoryParams): Effect.Effect<HistoryPage, TelegramError>
+  /** messages.getDialogs: one page of `limit` (at most 100) dialogs from `offset`. */
+  getDialogs(offset: DialogOffset, limit: number): Effect.Effect<DialogsPage, TelegramError>
+  /** messages.checkChatInvite: the channel when the account is a member, else what the link leads to. */
+  checkChatInvite(hash: string): Effect.Effect<InviteCheck, TelegramError>
+  /** messages.importChatInvite: joins the channel of the link (USER_ALREADY_PARTICIPANT for a member). */
+  importChatInvite(hash: string): Effect.Effect<ChannelInfo, TelegramError>
   /**
    * messages.getReplies: one page of the comments under post `postId` of broadcast `channel` (from its discussion
    * group), paginated like getHistory; `groupId` is the group that answered (undefined on an empty page).
@@ -142,3 +148,49 @@ export interface AccountClient {
   /** The proxy of the current connection, masked (null: direct or not connected). */
   readonly proxy: () => string | null
 }
+
+// An account's dialogs and invite links: Telegram pages dialogs by the last one's top message date and id and its peer.
+
+/** The peer of a dialog page's offset: its kind, bare id and access hash (as the account knows it). */
+export interface DialogPeer {
+  readonly kind: "channel" | "user" | "chat"
+  readonly id: number
+  readonly accessHash: string
+}
+
+/** Where a page of dialogs starts: after the dialog whose top message has this date and id and whose peer this is. */
+export interface DialogOffset {
+  readonly date: number
+  readonly id: number
+  readonly peer: DialogPeer | null
+}
+
+/** The first page's offset. */
+export const DIALOGS_START: DialogOffset = { date: 0, id: 0, peer: null }
+
+/** A channel or supergroup in an account's dialogs. */
+export interface DialogChannel {
+  readonly channel: ChannelInfo
+  /** The account administers (or created) it. */
+  readonly admin: boolean
+}
+
+/** One messages.getDialogs answer. */
+export interface DialogsPage {
+  /** The channels and supergroups of the page (users, bots and basic groups left out). */
+  readonly channels: ReadonlyArray<DialogChannel>
+  /** Dialogs of every kind in the page. */
+  readonly size: number
+  /** The next page's offset, or undefined when this page is the last. */
+  readonly next: DialogOffset | undefined
+}
+
+/** What an invite link leads to, for the account that checked it. */
+export type InviteCheck =
+  | { readonly _tag: "Member"; readonly channel: ChannelInfo }
+  | {
+    readonly _tag: "NotMember"
+    readonly title: string
+    readonly kind: "broadcast" | "megagroup" | "chat"
+    readonly participantsCount: number
+  }

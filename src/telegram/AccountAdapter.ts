@@ -13,6 +13,7 @@ import { AuthRevoked, describeReason, TelegramError, Timeout, Transient } from "
 import * as Metrics from "../observe/Metrics.ts"
 import type { ProxyLease, ProxyPool } from "../pool/ProxyPool.ts"
 import { type GramClient, type GramClientOptions, makeGramClient } from "./GramClient.ts"
+import { dialogRequests } from "./DialogRequests.ts"
 import { inlineDecoder, type PageDecoder } from "./PageDecoder.ts"
 import { requests, TELEGRAM_METHODS, type TelegramMethod } from "./Requests.ts"
 import { reasonOf } from "./RpcError.ts"
@@ -270,6 +271,9 @@ export const connectAccount = Effect.fnUntraced(function* (options: ConnectOptio
     getHistory: (channel, params) =>
       call("messages.GetHistory", (c) => requests.getHistory(c, channel, params, options.decoder ?? inlineDecoder)),
     getFullChannel: (channel) => call("channels.GetFullChannel", (c) => requests.getFullChannel(c, channel)),
+    getDialogs: (offset, limit) => call("messages.GetDialogs", (c) => dialogRequests.getDialogs(c, offset, limit)),
+    checkChatInvite: (hash) => call("messages.CheckChatInvite", (c) => dialogRequests.checkChatInvite(c, hash)),
+    importChatInvite: (hash) => call("messages.ImportChatInvite", (c) => dialogRequests.importChatInvite(c, hash)),
     getReplies: (channel, postId, params) =>
       call("messages.GetReplies", (c) => requests.getReplies(c, channel, postId, params)),
     broadcastStats: (channel, dc) =>

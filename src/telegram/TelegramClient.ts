@@ -13,9 +13,12 @@ import type {
   AccountSignal,
   ChannelInfo,
   ChannelRef,
+  DialogOffset,
+  DialogsPage,
   FullChannel,
   HistoryPage,
   HistoryParams,
+  InviteCheck,
   NamedChannel,
   PostViews,
 } from "../domain/Telegram.ts"
@@ -71,6 +74,22 @@ export class TelegramClient extends Context.Service<TelegramClient, {
     ids: ReadonlyArray<number>,
     observer?: RunObserver,
   ): Effect.Effect<ProbedIds, PoolError>
+  /** messages.getDialogs on `account` (its own dialog list), one page, within that account's "other" budget. */
+  getDialogs(
+    account: string,
+    offset: DialogOffset,
+    limit: number,
+    observer?: RunObserver,
+  ): Effect.Effect<DialogsPage, PoolError>
+  /** messages.checkChatInvite on `account`. */
+  checkChatInvite(account: string, hash: string, observer?: RunObserver): Effect.Effect<InviteCheck, PoolError>
+  /** messages.importChatInvite on `account`: it joins the channel. */
+  importChatInvite(account: string, hash: string, observer?: RunObserver): Effect.Effect<ChannelInfo, PoolError>
+  /**
+   * From now on, calls on channel `channelId` run only on these accounts (a private channel: its members, learned from
+   * their dialogs or an invite); other channels run on any account.
+   */
+  readableBy(channelId: number, accounts: ReadonlyArray<string>): void
   /**
    * Every update any account's connection receives (the same update arrives once per member account: the pts rules
    * drop the copies), and Connected when an account (re)connects, with the account it came from.
@@ -145,8 +164,11 @@ export class TelegramClient extends Context.Service<TelegramClient, {
       ) =>
         pool.run(methodClass, (lease) => withOwnHash(lease, channel, (ch) => call(lease.client, ch)), {
           observer,
-          only,
+          only: only ?? readers.get(channel.id),
         })
+      /** Channels only some accounts may read (private ones), by id. */
+      const readers = new Map<number, ReadonlySet<string>>()
+      const onlyOn = (account: string) => new Set([account])
 
       return TelegramClient.of({
         accounts: pool.accounts,
@@ -171,6 +193,16 @@ export class TelegramClient extends Context.Service<TelegramClient, {
           pool.clients.map((c) => Stream.map(c.updates, (signal) => ({ account: c.account, signal }))),
           { concurrency: "unbounded" },
         ),
+        getDialogs: (account, offset, limit, observer) =>
+          pool.run("other", (lease) => lease.client.getDialogs(offset, limit), { observer, only: onlyOn(account) }),
+        checkChatInvite: (account, hash, observer) =>
+          pool.run("other", (lease) => lease.client.checkChatInvite(hash), { observer, only: onlyOn(account) }),
+        importChatInvite: (account, hash, observer) =>
+          pool.run("other", (lease) => lease.client.importChatInvite(hash), { observer, only: onlyOn(account) }),
+        readableBy: (channelId, accounts) => {
+          const known = readers.get(channelId)
+          readers.set(channelId, new Set([...(known ?? []), ...accounts]))
+        },
         onAccount: (account, methodClass, channel, call, observer) =>
           onChannel(methodClass, channel, call, observer, new Set([account])),
       })

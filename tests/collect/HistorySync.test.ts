@@ -153,7 +153,7 @@ for (const backend of BACKENDS) {
     ])
     assert(results[1]!.error!.includes(secret), results[1]!.error!)
     assert(results[2]!.error!.includes("USERNAME_NOT_OCCUPIED"), results[2]!.error!)
-    assert(results[4]!.error!.includes("no cached access hash"), results[4]!.error!)
+    assert(results[4]!.error!.includes("is in no account's dialogs"), results[4]!.error!)
     for (const c of [a!, b!]) assertEquals(await stored(h, c.id), truthOf(h, c.id))
   })
 

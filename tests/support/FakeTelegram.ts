@@ -194,6 +194,9 @@ export class FakeTelegram {
           const channel = this.find(account, "getMessagesByIds", ch.id)
           return { found: ids.filter((id) => channel.posts.has(id)), empty: ids.filter((id) => !channel.posts.has(id)) }
         }),
+      getDialogs: () => unsupported("messages.GetDialogs"),
+      checkChatInvite: () => unsupported("messages.CheckChatInvite"),
+      importChatInvite: () => unsupported("messages.ImportChatInvite"),
       broadcastStats: () => unsupported("stats.GetBroadcastStats"),
       megagroupStats: () => unsupported("stats.GetMegagroupStats"),
       loadAsyncGraph: () => unsupported("stats.LoadAsyncGraph"),

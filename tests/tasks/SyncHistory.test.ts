@@ -36,6 +36,17 @@ sandboxTest(
       assert(partial.stderr.includes(`2 of 3 channels failed: ${secret}, @no_such_channel`), partial.output)
       noStack(partial.output)
 
+      // No channels named: every channel of the account's dialogs (the private one it belongs to too).
+      const all = yield* run([])
+      assertEquals(all.code, 0, all.output)
+      const members = sandbox.descriptor.channels.find((c) => c.private && (c.memberUserIds?.length ?? 0) > 0)!
+      assertEquals(all.stdout.trim().split("\n").map((l) => l.split(":")[0]).sort(), [
+        `${members.id}`,
+        `@${a!.username}`,
+        `@${b!.username}`,
+        "total",
+      ].sort())
+
       // Configuration errors: 2, a plain line naming what is wrong.
       const cases: ReadonlyArray<[ReadonlyArray<string>, Record<string, string>, string]> = [
         [["--bogus"], {}, "bogus"],
@@ -47,7 +58,6 @@ sandboxTest(
         ],
         [["--channels", "x_name", "--concurrency", "100000"], {}, "Invalid --concurrency 100000: expected an integer"],
         [["--channels", "x_name", "--limit", "-1"], {}, "Invalid --limit -1: expected an integer of at least 0"],
-        [[], {}, "No channels to sync: pass --channels @name,123 or set MTPROTO_PEERS"],
         [["--channels", "x_name"], { DATABASE_URL: "postgres//nope" }, "Invalid DATABASE_URL (value hidden)"],
         [["--channels", "x_name"], { MTPROTO_CONCURRENCY: "many" }, 'Invalid MTPROTO_CONCURRENCY "many"'],
         [["--channels", "x_name"], { MTPROTO_RPS_PER_ACCOUNT: "-1" }, 'Invalid MTPROTO_RPS_PER_ACCOUNT "-1"'],

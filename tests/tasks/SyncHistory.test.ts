@@ -40,12 +40,15 @@ sandboxTest(
       const all = yield* run([])
       assertEquals(all.code, 0, all.output)
       const members = sandbox.descriptor.channels.find((c) => c.private && (c.memberUserIds?.length ?? 0) > 0)!
-      assertEquals(all.stdout.trim().split("\n").map((l) => l.split(":")[0]).sort(), [
-        `${members.id}`,
-        `@${a!.username}`,
-        `@${b!.username}`,
-        "total",
-      ].sort())
+      assertEquals(
+        all.stdout.trim().split("\n").map((l) => l.split(":")[0]).sort(),
+        [
+          `${members.id}`,
+          `@${a!.username}`,
+          `@${b!.username}`,
+          "total",
+        ].sort(),
+      )
 
       // Configuration errors: 2, a plain line naming what is wrong.
       const cases: ReadonlyArray<[ReadonlyArray<string>, Record<string, string>, string]> = [

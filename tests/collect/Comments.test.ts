@@ -42,8 +42,8 @@ const assertTruth = async (query: Query, sandbox: Sandbox) => {
   for (const id of IDS) {
     const truth = await truthOf(sandbox, id)
     assertEquals(await storedOf(query, id), { ...truth.posts }, `channel ${id}: comments per post`)
-    const [{ n }] = await query<{ n: number }>(`SELECT count(*)::int4 AS n FROM comments WHERE channel_id = ${id}`)
-    assertEquals(n, truth.count, `channel ${id}: comments in all`)
+    const [row] = await query<{ n: number }>(`SELECT count(*)::int4 AS n FROM comments WHERE channel_id = ${id}`)
+    assertEquals(row?.n, truth.count, `channel ${id}: comments in all`)
   }
 }
 
@@ -63,7 +63,7 @@ sandboxTest(
     // New comments: 150 under a post with comments (two pages), 2 under a post without, 1 in the other channel.
     const counts = await storedOf(h.query, IDS[0]!)
     const withComments = Number(Object.keys(counts)[0])
-    const [{ msg_id: without }] = await h.query<{ msg_id: number }>(
+    const [{ msg_id: without } = { msg_id: 0 }] = await h.query<{ msg_id: number }>(
       `SELECT msg_id FROM posts WHERE channel_id = ${IDS[0]} AND NOT is_service AND msg_id NOT IN
         (SELECT post_id FROM comments WHERE channel_id = ${IDS[0]}) ORDER BY msg_id DESC LIMIT 1`,
     )
@@ -76,7 +76,7 @@ sandboxTest(
     const add = (channel: number, post: number, count: number) =>
       admin(h.sandbox, `/channels/${channel}/posts/${post}/comments`, { body: { count } })
     await add(IDS[0]!, withComments, 150)
-    await add(IDS[0]!, without!, 2)
+    await add(IDS[0]!, without, 2)
     await add(IDS[1]!, other, 1)
 
     // The second run, every thread due: each asks only above its highest stored comment.

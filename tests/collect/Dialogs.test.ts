@@ -105,6 +105,19 @@ for (const backend of BACKENDS) {
     assertEquals(rows.map((r) => Number(r.channel_id)), [...await w.dialogIds()].sort((x, y) => x - y))
   })
 
+  test("a private channel in a pool runs only on the accounts whose dialogs have it", async () => {
+    await using w = await world(backend.name, { channels: 1, posts: 20 })
+    // Six pages of history: a pool of three would spread them over its accounts.
+    await admin(w.sandbox, `/channels/${w.members.id}/posts`, { body: { count: 500 } })
+    await using run = w.open({ MTPROTO_POOL_ENABLED: "true" })
+    const [r] = await run.sync([String(w.members.id)])
+    assertEquals([r!.status, r!.error], ["ok", undefined])
+    assertEquals(await stored(run, w.members.id), w.posts(w.members.id))
+    const callers = w.sandbox.control.log.since(0, "messages.GetHistory").map((e) => e.userId)
+    assert(callers.length >= 6, `${callers.length} pages`)
+    assertEquals([...new Set(callers)], [w.account.userId])
+  })
+
   test("invite links: a member's is synced; not a member: refused without the flag, joined with it", async () => {
     await using w = await world(backend.name, { channels: 1, posts: 50 })
     await using run = w.open()

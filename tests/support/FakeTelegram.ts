@@ -194,7 +194,26 @@ export class FakeTelegram {
           const channel = this.find(account, "getMessagesByIds", ch.id)
           return { found: ids.filter((id) => channel.posts.has(id)), empty: ids.filter((id) => !channel.posts.has(id)) }
         }),
-      getDialogs: () => unsupported("messages.GetDialogs"),
+      // Every channel is in every account's dialogs, the highest id first; a page's offset is its last channel.
+      getDialogs: (offset, limit) =>
+        this.call(account, "messages.GetDialogs", undefined, () => {
+          const all = [...this.channels.values()].sort((a, b) => b.info.id - a.info.id)
+          const from = offset.peer === null ? 0 : all.findIndex((c) => c.info.id < offset.peer!.id)
+          const page = from < 0 ? [] : all.slice(from, from + limit)
+          const last = page.at(-1)
+          const more = last !== undefined && all.indexOf(last) < all.length - 1 && page.length === limit
+          return {
+            channels: page.map((c) => ({ channel: c.info, admin: false })),
+            size: page.length,
+            next: more
+              ? {
+                date: 0,
+                id: last.ids()[0] ?? 0,
+                peer: { kind: "channel" as const, id: last.info.id, accessHash: last.info.accessHash },
+              }
+              : undefined,
+          }
+        }),
       checkChatInvite: () => unsupported("messages.CheckChatInvite"),
       importChatInvite: () => unsupported("messages.ImportChatInvite"),
       broadcastStats: () => unsupported("stats.GetBroadcastStats"),

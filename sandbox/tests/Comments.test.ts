@@ -144,10 +144,17 @@ Deno.test("Comments: a thread is paged exactly as getHistory pages a channel", (
   assertEquals(failed, "MSG_ID_INVALID")
 })
 
-async function replies(client: TelegramClient, channel: Channel, msgId: number, q: Partial<HistoryQuery> = {}) {
+/** messages.getReplies of the thread of `msgId` in `channel` (a descriptor channel, or an input peer). */
+async function replies(
+  client: TelegramClient,
+  channel: Channel | Api.InputPeerChannel,
+  msgId: number,
+  q: Partial<HistoryQuery> = {},
+) {
   const { hash, ...rest } = historyQuery(q)
+  const peer = channel instanceof Api.InputPeerChannel ? channel : peerOf(channel)
   return await client.invoke(
-    new Api.messages.GetReplies({ peer: peerOf(channel), msgId, ...rest, hash: bigInt(hash.toString()) }),
+    new Api.messages.GetReplies({ peer, msgId, ...rest, hash: bigInt(hash.toString()) }),
   ) as any
 }
 
@@ -250,38 +257,13 @@ sandboxTest(
       assertEquals(d.replies!.replies, truth.posts[String(postId)])
       // The same thread asked of the group by its discussion message; a comment is no thread there.
       const groupPeer = new Api.InputPeerChannel({ channelId: bigInt(groupId), accessHash: group.accessHash })
-      const byGroup = await client.invoke(
-        new Api.messages.GetReplies({
-          peer: groupPeer,
-          msgId: d.id,
-          offsetId: 0,
-          offsetDate: 0,
-          addOffset: 0,
-          limit: 100,
-          maxId: 0,
-          minId: 0,
-          hash: bigInt(0),
-        }),
-      ) as any
+      const byGroup = await replies(client, groupPeer, d.id)
       const byChannel = await replies(client, channel, postId!)
       assertEquals(byGroup.messages.map((m: any) => m.id), byChannel.messages.map((m: any) => m.id))
       const again = await client.invoke(new Api.messages.GetDiscussionMessage({ peer: groupPeer, msgId: d.id }))
       assertEquals(again.messages[0]!.id, d.id)
       await assertRejects(
-        () =>
-          client.invoke(
-            new Api.messages.GetReplies({
-              peer: groupPeer,
-              msgId: byChannel.messages[0].id,
-              offsetId: 0,
-              offsetDate: 0,
-              addOffset: 0,
-              limit: 100,
-              maxId: 0,
-              minId: 0,
-              hash: bigInt(0),
-            }),
-          ),
+        () => replies(client, groupPeer, byChannel.messages[0].id),
         (e) => assertEquals((e as { errorMessage?: string }).errorMessage, "MSG_ID_INVALID"),
       )
     } finally {

@@ -332,6 +332,18 @@ sandboxTest(
         ),
         "the group in getDifference",
       )
+      // The group's history shows the post as it is now: an edit of the post reaches its discussion message.
+      const discussionOf = async () => {
+        const top = sandbox.world.discussionMessage(channel.id, postId!).id
+        const page = await client.invoke(
+          new Api.messages.GetHistory({ peer: peerOf(group), offsetId: top + 1, limit: 1, hash: bigInt(0) } as any),
+        ) as any
+        return page.messages[0].message
+      }
+      // Asked twice: the DC caches a page the second time it is asked for.
+      for (let i = 0; i < 2; i++) await discussionOf()
+      await admin(sandbox, `/channels/${channel.id}/posts/${postId}/edit`, { body: { text: "Edited post" } })
+      assertEquals(await discussionOf(), "Edited post")
 
       // A post published since the start: its first comment brings its discussion message (pushed first).
       const { ids: [fresh] } = await admin(sandbox, `/channels/${channel.id}/posts`, { body: { count: 1 } })

@@ -69,6 +69,11 @@ export class ChannelState {
     return undefined
   }
 
+  /** What `WorldApi.version` tells: changes whenever anything this state shows changes. */
+  cacheVersion(): number {
+    return this.version
+  }
+
   /** True when the id is in one of the generated deleted ranges. */
   inDeletedRange(id: number): boolean {
     const k = lastAtMost(this.rangeStart, id)

@@ -89,6 +89,11 @@ export class GroupState extends ChannelState {
     return new GroupState(info, hash(channel.key, S_GROUP, 1), channel, cum, total, post)
   }
 
+  /** A group shows its channel's posts (discussion messages copy them): it changes with them too. */
+  override cacheVersion(): number {
+    return this.version + this.channel.version
+  }
+
   /** True for the ids of a generated block that hold no message (and those of posts that never existed). */
   override inDeletedRange(id: number): boolean {
     if (id > this.baseMaxId) return false

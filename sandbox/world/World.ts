@@ -310,7 +310,7 @@ export class World implements WorldApi {
   }
 
   version(channelId: number): number {
-    return this.state(channelId).version
+    return this.state(channelId).cacheVersion()
   }
 
   replies(channelId: number, postId: number, query: HistoryQuery): HistoryPage {

@@ -185,6 +185,8 @@ export class Analytics extends Context.Service<Analytics, {
               WHERE p.channel_id = c.id AND p.deleted_at IS NULL AND NOT p.is_service
               ORDER BY p.date DESC LIMIT 1
             ) n ON true
+          -- A channel's discussion group is kept for its comments (and live updates), not collected as a channel.
+          WHERE NOT EXISTS (SELECT 1 FROM channels l WHERE l.linked_chat_id = c.id)
           ORDER BY c.title, c.id`
         return rows.map((r): ChannelRow => ({
           id: Number(r.id),

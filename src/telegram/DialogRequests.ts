@@ -66,7 +66,10 @@ export function dialogsPage(answer: Api.messages.TypeDialogs, limit: number): Di
     const info = channelInfo(chat)
     if (!info) continue
     const channel = chat as Api.Channel
-    channels.push({ channel: info, admin: channel.creator === true || channel.adminRights !== undefined })
+    channels.push({
+      channel: info,
+      admin: channel.creator === true || channel.adminRights instanceof Api.ChatAdminRights,
+    })
   }
   const last = dialogs.at(-1)
   // The whole list (messages.dialogs), a short page or an empty one: nothing after it.

@@ -48,6 +48,8 @@ async function world(backend: BackendName, options: { readonly channels: number;
         ),
       query: <A extends object>(text: string) =>
         runtime.runPromise(SqlClient.SqlClient.use((sql) => sql.unsafe<A>(text))),
+      /** What `all` names for load-stats (poll-updates and serve: `expand` without adminOnly, as sync-history). */
+      statsPeers: () => runtime.runPromise(Dialogs.use((d) => d.expand([ALL_PEERS], { adminOnly: true }))),
       [Symbol.asyncDispose]: () => runtime.dispose(),
     }
   }
@@ -158,6 +160,13 @@ for (const backend of BACKENDS) {
       "SELECT channel_id, count(*) AS n FROM posts GROUP BY channel_id ORDER BY channel_id",
     )
     assertEquals(rows.map((r) => [Number(r.channel_id), Number(r.n)]), expected.map((id) => [id, w.posts(id)]))
+    // load-stats: those of them the account administers (channel 1 of every 4 and the private ones it is not admin of).
+    const administered = w.sandbox.world.channels.filter((c) => c.adminUserIds.includes(w.account.userId))
+    assertEquals(administered.length, 2)
+    assertEquals(
+      (await run.statsPeers()).map((r) => (r._tag === "Id" ? r.id : -1)).sort((x, y) => x - y),
+      administered.map((c) => c.id),
+    )
   })
 
   test("dialog pages: a FLOOD_WAIT in the middle asks the same page again; a walk cut off resumes", async () => {

@@ -4,7 +4,7 @@ import { StatsLive } from "../App.ts"
 import { ExitCode, oneShot } from "../Cli.ts"
 import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
 import { peerList } from "./Flags.ts"
-import { Dialogs } from "../collect/Dialogs.ts"
+import { expandAll } from "./AllPeers.ts"
 import { StatsLoader } from "../collect/StatsLoader.ts"
 import { statsLine } from "../collect/Progress.ts"
 import type { LoadStatsFlags } from "./Commands.ts"
@@ -23,7 +23,7 @@ export const run = (flags: LoadStatsFlags) =>
     const results = yield* Effect.gen(function* () {
       const loader = yield* StatsLoader
       // `all`: the channels of the accounts' dialogs that an account administers (only admins see statistics).
-      const named = yield* Dialogs.use((d) => d.expand(refs, { adminOnly: true }))
+      const named = yield* expandAll(refs, { adminOnly: true })
       return yield* loader.loadAll(named, config.stats)
     }).pipe(
       Effect.provide(StatsLive),

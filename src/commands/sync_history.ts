@@ -5,7 +5,7 @@ import { HistoryLive } from "../App.ts"
 import { ExitCode, oneShot } from "../Cli.ts"
 import { AppConfig, channelsFor, switchedOffBy } from "../Config.ts"
 import { flagAs, peerList } from "./Flags.ts"
-import { Dialogs } from "../collect/Dialogs.ts"
+import { expandAll } from "./AllPeers.ts"
 import { type ChannelProgress, HistorySync, syncOptionsOf } from "../collect/HistorySync.ts"
 import { Comments, type CommentsRound } from "../collect/Comments.ts"
 import { cutShortLine, reportProgress, summaryLine, totalLine } from "../collect/Progress.ts"
@@ -63,7 +63,7 @@ export const syncHistory = Command.make("sync-history", {
       const reporter = yield* Effect.forkChild(reportProgress(progress))
       const started = yield* Clock.currentTimeMillis
       // No channels named, or `all`: every channel of the accounts' dialogs.
-      const refs = yield* Dialogs.use((d) => d.expand(named))
+      const refs = yield* expandAll(named)
       const joinInvites = flags.joinInvites || config.features.joinInvites
       const done = yield* sync.syncAll(refs, {
         ...syncOptionsOf(config),

@@ -50,6 +50,19 @@ sandboxTest(
         ].sort(),
       )
 
+      // The dialogs cannot be read (a wait longer than MTPROTO_MAX_FLOOD_WAIT_S): one line, exit 1.
+      sandbox.control.faults.add({
+        _tag: "RpcError",
+        method: "messages.GetDialogs",
+        code: 420,
+        message: "FLOOD_WAIT_3600",
+        times: 1,
+      })
+      const unread = yield* run([], { MTPROTO_MAX_FLOOD_WAIT_S: "60" })
+      assertEquals(unread.code, 1, unread.output)
+      assert(unread.stderr.includes("the accounts' dialogs could not be read"), unread.output)
+      noStack(unread.output)
+
       // Configuration errors: 2, a plain line naming what is wrong.
       const cases: ReadonlyArray<[ReadonlyArray<string>, Record<string, string>, string]> = [
         [["--bogus"], {}, "bogus"],

@@ -26,6 +26,22 @@ export interface ProbeSweep {
   readonly failed: ReadonlyArray<string>
 }
 
+/**
+ * Runs `f` on each item in turn, waiting `spacingMs` after each one it ran (`f` answers whether it did): calls evenly
+ * spaced, and a sweep that spans its period.
+ */
+export const pace = <A, E, R>(
+  items: ReadonlyArray<A>,
+  spacingMs: number,
+  f: (item: A) => Effect.Effect<boolean, E, R>,
+): Effect.Effect<void, E, R> =>
+  Effect.forEach(
+    items,
+    (item) =>
+      Effect.flatMap(f(item), (ran) => (ran && spacingMs > 0 ? Effect.sleep(Duration.millis(spacingMs)) : Effect.void)),
+    { discard: true },
+  )
+
 export class DeletionProbe extends Context.Service<DeletionProbe, {
   /**
    * One sweep over `refs`: every stored live post asked about once, the calls `periodMs / calls` apart (0: at once).
@@ -88,24 +104,25 @@ export class DeletionProbe extends Context.Service<DeletionProbe, {
         let deleted = 0
         let made = 0
         let probed = 0
-        for (const call of calls) {
-          if (broken.has(call.channelId)) continue
-          const channel = byId.get(call.channelId)!
-          const result = yield* Effect.exit(probe(channel, call))
-          made++
-          if (result._tag === "Failure") {
-            broken.add(call.channelId)
-            const message = failureMessage(result.cause)
-            failed.push(`${describeChannel(channel)}: ${message}`)
-            yield* Effect.logWarning("deletion probe failed for a channel").pipe(
-              Effect.annotateLogs({ channel: channel.id, error: message }),
-            )
-          } else {
-            deleted += result.value
-            probed += call.ids.length
-          }
-          if (spacing > 0) yield* Effect.sleep(Duration.millis(spacing))
-        }
+        yield* pace(calls, spacing, (call) =>
+          Effect.gen(function* () {
+            if (broken.has(call.channelId)) return false
+            const channel = byId.get(call.channelId)!
+            const result = yield* Effect.exit(probe(channel, call))
+            made++
+            if (result._tag === "Failure") {
+              broken.add(call.channelId)
+              const message = failureMessage(result.cause)
+              failed.push(`${describeChannel(channel)}: ${message}`)
+              yield* Effect.logWarning("deletion probe failed for a channel").pipe(
+                Effect.annotateLogs({ channel: channel.id, error: message }),
+              )
+            } else {
+              deleted += result.value
+              probed += call.ids.length
+            }
+            return true
+          }))
         return { calls: made, probed, deleted, failed }
       })
 

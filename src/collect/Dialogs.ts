@@ -80,6 +80,7 @@ export class Dialogs extends Context.Service<Dialogs, {
           while (true) {
             const page = yield* telegram.getDialogs(account, offset, pageSize)
             yield* repo.savePage(account, number, page)
+            for (const { channel } of page.channels) telegram.knowHash(account, channel.id, channel.accessHash)
             pages++
             if (page.next === undefined) break
             offset = page.next
@@ -154,6 +155,7 @@ export class Dialogs extends Context.Service<Dialogs, {
             participantsCount: channel.participantsCount,
           })
           if (!channel.username) telegram.readableBy(channel.id, [account])
+          telegram.knowHash(account, channel.id, channel.accessHash)
           return channel
         })
 

@@ -1,6 +1,7 @@
 /**
  * Each account's dialog list in SQL (migration 0011): the walk's offset, and the channels it has seen (with their
- * access hashes in `channels`). A page's channels and the next offset are written in one transaction.
+ * access hashes in `channels`, and the account's own in `account_peers`). A page's channels and the next offset are
+ * written in one transaction.
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
@@ -108,6 +109,11 @@ export class DialogRepo extends Context.Service<DialogRepo, {
               kind: channel.kind,
               participantsCount: channel.participantsCount,
             })
+            // The account's own access hash (Telegram's differ per account; `channels` keeps the last one seen).
+            yield* sql`
+              INSERT INTO account_peers (account, channel_id, access_hash)
+              VALUES (${account}, ${channel.id}::int8, ${channel.accessHash}::int8)
+              ON CONFLICT (account, channel_id) DO UPDATE SET access_hash = excluded.access_hash, resolved_at = now()`
             yield* sql`
               INSERT INTO dialogs (account, channel_id, admin, walk) VALUES (${account}, ${channel.id}::int8, ${admin},
                 ${walk})

@@ -90,6 +90,8 @@ export class TelegramClient extends Context.Service<TelegramClient, {
    * their dialogs or an invite); other channels run on any account.
    */
   readableBy(channelId: number, accounts: ReadonlyArray<string>): void
+  /** `account`'s own access hash of a channel, learned from its dialogs (used for its calls on that channel). */
+  knowHash(account: string, channelId: number, accessHash: string): void
   /**
    * Every update any account's connection receives (the same update arrives once per member account: the pts rules
    * drop the copies), and Connected when an account (re)connects, with the account it came from.
@@ -199,6 +201,7 @@ export class TelegramClient extends Context.Service<TelegramClient, {
           pool.run("other", (lease) => lease.client.checkChatInvite(hash), { observer, only: onlyOn(account) }),
         importChatInvite: (account, hash, observer) =>
           pool.run("other", (lease) => lease.client.importChatInvite(hash), { observer, only: onlyOn(account) }),
+        knowHash: (account, channelId, accessHash) => void ownHashes.set(`${account}\u0000${channelId}`, accessHash),
         readableBy: (channelId, accounts) => {
           const known = readers.get(channelId)
           readers.set(channelId, new Set([...(known ?? []), ...accounts]))

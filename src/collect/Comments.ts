@@ -8,7 +8,7 @@
 import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config.ts"
 import { afterPage, type HistoryCursor, planPage } from "../domain/Checkpoint.ts"
-import { dueThreads, grown, type ThreadState } from "../domain/Comment.ts"
+import { dueThreads, everyThread, grown, type ThreadState } from "../domain/Comment.ts"
 import type { StoreError } from "../domain/Errors.ts"
 import type { PeerRef } from "../domain/Refs.ts"
 import { maxAgeOf, nextRound, type RefreshTier } from "../domain/Refresh.ts"
@@ -16,6 +16,7 @@ import type { ChannelInfo } from "../domain/Telegram.ts"
 import { ChannelRepo } from "../store/ChannelRepo.ts"
 import { CommentRepo } from "../store/CommentRepo.ts"
 import { type PoolError, TelegramClient } from "../telegram/TelegramClient.ts"
+import { Dialogs } from "./Dialogs.ts"
 import { describeChannel, describePeer, failureMessage, makeResolver } from "./Peers.ts"
 
 /** Posts per getMessagesViews probe (Telegram's maximum). */
@@ -63,7 +64,12 @@ export class Comments extends Context.Service<Comments, {
    */
   readOnce(
     refs: ReadonlyArray<PeerRef>,
-    options?: { readonly nowSec?: number; readonly tiers?: ReadonlyArray<RefreshTier> },
+    options?: {
+      readonly nowSec?: number
+      readonly tiers?: ReadonlyArray<RefreshTier>
+      /** Every thread with a reply count looked at, whatever its slot and age (a catch-up). */
+      readonly all?: boolean
+    },
   ): Effect.Effect<CommentsRound, StoreError>
   /**
    * Passes on the schedule's grid until interrupted, over `refs` (or the channels an effect names at each pass);
@@ -82,6 +88,12 @@ export class Comments extends Context.Service<Comments, {
    * next time.
    */
   withGroups(refs: ReadonlyArray<PeerRef>): Effect.Effect<ReadonlyArray<PeerRef>>
+  /**
+   * When `channelId` is a followed discussion group whose difference is too long (or whose pts was refused): its
+   * channels' comments are read instead of a history sync (a group's messages are no posts), and true; false for any
+   * other channel.
+   */
+  catchUpGroup(channelId: number): Effect.Effect<boolean, StoreError>
 }>()("tgpulse/collect/Comments") {
   static readonly layer = Layer.effect(
     Comments,
@@ -92,7 +104,7 @@ export class Comments extends Context.Service<Comments, {
       const telegram = yield* TelegramClient
       const channels = yield* ChannelRepo
       const comments = yield* CommentRepo
-      const resolve = makeResolver(telegram, channels)
+      const resolve = makeResolver(telegram, channels, yield* Dialogs)
       const disabled = Effect.logInfo("comments are disabled (MTPROTO_COMMENTS_ENABLED is not true): none are read")
 
       const groupOf = Effect.fn("Comments.groupOf")(function* (channel: ChannelInfo) {
@@ -171,11 +183,13 @@ export class Comments extends Context.Service<Comments, {
         })
 
       /** One channel's due threads: those whose count grew, then those the probe found grown, one after another. */
-      const readChannel = (channel: ChannelInfo, tiers: ReadonlyArray<RefreshTier>, nowSec: number) =>
+      const readChannel = (channel: ChannelInfo, tiers: ReadonlyArray<RefreshTier>, nowSec: number, all: boolean) =>
         Effect.gen(function* () {
           const group = yield* groupOf(channel)
           if (Option.isNone(group)) return EMPTY
-          const due = dueThreads(tiers, yield* comments.threads(channel.id, nowSec - maxAgeOf(tiers)), nowSec)
+          const due = all
+            ? everyThread(yield* comments.threads(channel.id, 0))
+            : dueThreads(tiers, yield* comments.threads(channel.id, nowSec - maxAgeOf(tiers)), nowSec)
           const probed = yield* probe(channel, group.value, due.filter((t) => t.reason === "schedule"), nowSec)
           let round: CommentsRound = { ...EMPTY, channels: 1, probes: probed.probes }
           for (const thread of [...due.filter((t) => t.reason === "count"), ...probed.read]) {
@@ -198,7 +212,7 @@ export class Comments extends Context.Service<Comments, {
 
       const readOnce = Effect.fn("mtproto.collector.comments")(function* (
         refs: ReadonlyArray<PeerRef>,
-        options: { readonly nowSec?: number; readonly tiers?: ReadonlyArray<RefreshTier> } = {},
+        options: { readonly nowSec?: number; readonly tiers?: ReadonlyArray<RefreshTier>; readonly all?: boolean } = {},
       ) {
         if (!enabled) {
           yield* disabled
@@ -208,7 +222,10 @@ export class Comments extends Context.Service<Comments, {
         let total = EMPTY
         for (const ref of refs) {
           const result = yield* Effect.exit(
-            Effect.flatMap(resolve(ref), (channel) => readChannel(channel, options.tiers ?? schedule, nowSec)),
+            Effect.flatMap(
+              resolve(ref),
+              (channel) => readChannel(channel, options.tiers ?? schedule, nowSec, options.all === true),
+            ),
           )
           if (result._tag === "Success") {
             total = add(total, result.value)
@@ -271,7 +288,17 @@ export class Comments extends Context.Service<Comments, {
           return out
         })
 
-      return Comments.of({ enabled, readOnce, run, groupOf, withGroups })
+      const catchUpGroup = Effect.fn("Comments.catchUpGroup")(function* (channelId: number) {
+        const discussed = yield* comments.channelsOfGroup(channelId)
+        if (discussed.length === 0) return false
+        const r = yield* readOnce(discussed.map((id): PeerRef => ({ _tag: "Id", id })), { all: true })
+        yield* Effect.logInfo("discussion group caught up by reading its comments").pipe(
+          Effect.annotateLogs({ group: channelId, threads: r.threads, inserted: r.inserted }),
+        )
+        return true
+      })
+
+      return Comments.of({ enabled, readOnce, run, groupOf, withGroups, catchUpGroup })
     }),
   )
 }

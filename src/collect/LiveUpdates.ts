@@ -170,7 +170,9 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
         yield* Effect.logWarning("channel pts refused: its history synced, it goes on from its current pts").pipe(
           Effect.annotateLogs({ channel: describeChannel(info), error: refusal, pts: request.pts, reset: pts }),
         )
-        yield* history.syncAll([refOf(info)], { limitPerRun: 0, concurrency: 1 })
+        if (!(yield* comments.catchUpGroup(info.id))) {
+          yield* history.syncAll([refOf(info)], { limitPerRun: 0, concurrency: 1 })
+        }
         return { _tag: "PtsReset" as const, channelId, epoch, pts }
       })
 
@@ -191,7 +193,9 @@ export class LiveUpdates extends Context.Service<LiveUpdates, {
           yield* Effect.logWarning("channel difference too long: syncing its history").pipe(
             Effect.annotateLogs({ channel: describeChannel(info), pts: request.pts }),
           )
-          yield* history.syncAll([refOf(info)], { limitPerRun: 0, concurrency: 1 })
+          if (!(yield* comments.catchUpGroup(info.id))) {
+            yield* history.syncAll([refOf(info)], { limitPerRun: 0, concurrency: 1 })
+          }
           return { _tag: "Diff" as const, channelId: info.id, epoch, diff, viaHistory: true }
         }).pipe(
           Effect.catchCause((cause) =>

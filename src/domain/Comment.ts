@@ -91,6 +91,18 @@ export function dueThreads(
 }
 
 /**
+ * Every thread looked at now, whatever its slot and age (a catch-up: a followed group's updates were lost): read when
+ * its stored count exceeds the comments stored, else probed.
+ */
+export function everyThread(
+  threads: ReadonlyArray<ThreadState>,
+): ReadonlyArray<ThreadState & { readonly reason: DueReason }> {
+  return threads.flatMap((t) =>
+    t.replies === null ? [] : [{ ...t, reason: t.replies > t.stored ? "count" as const : "schedule" as const }]
+  )
+}
+
+/**
  * The probed threads to read: those whose fresh reply count (`fresh`, by post id; a post Telegram left out: none)
  * exceeds the comments stored. The others are only marked looked at.
  */

@@ -163,6 +163,39 @@ sandboxTest("comments: a comment pushed live is stored under its post by the upd
   }
 })
 
+sandboxTest(
+  "comments: a group's difference too long while not followed is caught up by reading the comments, not as history",
+  async () => {
+    await using h = await syncHarness(backend, { channels: 1, posts: 100, ptsLogSize: 5, env: ON })
+    const names = NAMES.slice(0, 1)
+    await h.sync(names)
+    await h.comments(names)
+    const group = (await truthOf(h.sandbox, IDS[0]!)).groupId!
+    const followed = async () =>
+      (await h.query(`SELECT 1 FROM checkpoints WHERE channel_id = ${group} AND stream = 'updates'`)).length > 0
+    const first = h.follow(names)
+    await until(followed, 10_000, "the discussion group followed")
+    await first.stop()
+    // 30 comments while nobody follows: the group's pts log (5) no longer reaches back to the stored pts.
+    const post = Number(Object.keys(await storedOf(h.query, IDS[0]!))[0])
+    await admin(h.sandbox, `/channels/${IDS[0]}/posts/${post}/comments`, { body: { count: 30 } })
+    const since = h.sandbox.control.log.lastSeq
+    const again = h.follow(names)
+    try {
+      await until(
+        async () =>
+          (await storedOf(h.query, IDS[0]!))[String(post)] === (await truthOf(h.sandbox, IDS[0]!)).posts[post],
+        10_000,
+        "the comments caught up",
+      )
+      assert(h.sandbox.control.log.since(since, "messages.GetReplies").length > 0, "read with getReplies")
+      assertEquals((await h.query(`SELECT 1 FROM posts WHERE channel_id = ${group}`)).length, 0, "no group posts")
+    } finally {
+      await again.stop()
+    }
+  },
+)
+
 sandboxTest("comments: disabled (the default), a pass reads nothing and stores nothing", async () => {
   await using h = await syncHarness(backend, { channels: 2, posts: 50, env: { MTPROTO_POOL_ENABLED: "true" } })
   await h.sync(NAMES.slice(0, 2))

@@ -5,7 +5,6 @@
  * silently ignored). After: the checks that involve more than one setting.
  */
 import { Option } from "effect"
-import type { AppConfigShape } from "./Config.ts"
 import { ConfigError } from "./domain/Errors.ts"
 import { flag, integer, type Setting } from "./Settings.ts"
 
@@ -107,8 +106,17 @@ export function adaptEnv(env: Env): Adapted | ConfigError {
   return { env: preset.env, notices }
 }
 
+/** What the cross checks read of a configuration (Config.ts's shape has it; named here so as not to import it). */
+interface Checked {
+  readonly telegram: { readonly apiId: Option.Option<number>; readonly apiHash: Option.Option<unknown> }
+  readonly databaseUrl: Option.Option<unknown>
+  readonly cluster: { readonly enabled: boolean; readonly runnerAddress: Option.Option<unknown> }
+  readonly features: { readonly proxy: boolean }
+  readonly proxy: { readonly proxies: ReadonlyArray<unknown> }
+}
+
 /** The checks that involve more than one setting: the first one a configuration fails, or undefined. */
-export function crossCheck(config: AppConfigShape): ConfigError | undefined {
+export function crossCheck(config: Checked): ConfigError | undefined {
   const { telegram } = config
   if (Option.isSome(telegram.apiId) !== Option.isSome(telegram.apiHash)) {
     const [set, missing] = Option.isSome(telegram.apiId) ? ["TG_API_ID", "TG_API_HASH"] : ["TG_API_HASH", "TG_API_ID"]

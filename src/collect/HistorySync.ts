@@ -1,19 +1,5 @@
 /** History sync: per channel a forward catch-up and a backfill walk, each page stored with its checkpoint at once. */
-import {
-  Clock,
-  Context,
-  DateTime,
-  Duration,
-  Effect,
-  Fiber,
-  Layer,
-  Metric,
-  Option,
-  Ref,
-  Schedule,
-  Schema,
-  Stream,
-} from "effect"
+import { Clock, Context, DateTime, Effect, Fiber, Layer, Metric, Option, Ref, Schedule, Schema, Stream } from "effect"
 import type { AppConfigShape } from "../Config.ts"
 import * as Metrics from "../observe/Metrics.ts"
 import type { PeerRef } from "../domain/Refs.ts"
@@ -100,7 +86,7 @@ export const syncOptionsOf = (config: AppConfigShape): SyncOptions => ({
 
 /** Transient failures of a page: 5 tries again from 250 ms unless the options say otherwise. */
 const fetchRetry = (options: SyncOptions) =>
-  Schedule.exponential(Duration.seconds(options.retry?.backoffSeconds ?? 0.25)).pipe(
+  Schedule.exponential((options.retry?.backoffSeconds ?? 0.25) * 1000).pipe(
     Schedule.upTo({ times: options.retry?.times ?? 5 }),
   )
 

@@ -1,9 +1,15 @@
 /**
  * `deno task sync-history` with MTPROTO_COMMENTS_ENABLED, run twice as separate processes (a restart): the first reads
  * every comment of the synced channels after their history, the second (after new comments) asks only the thread that
- * grew, above its highest stored comment; disabled, one line says so and nothing is asked.
+ * grew, above its highest stored comment; disabled, one line says so and nothing is asked. `deno task poll-updates`
+ * with comments: the supervisor's comments job reads them, and a new comment comes live.
  */
-import { Effect } from "effect"
+import { Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { Sql } from "../../src/store/Sql.ts"
+import { freshDatabase } from "../support/PgTest.ts"
+import { spawnTask } from "../support/tasks.ts"
+import { until } from "../support/wait.ts"
 import { assert, assertEquals } from "../support/assert.ts"
 import { type BackendName, databaseEnv, descriptorFile, UNLIMITED } from "../support/collect.ts"
 import { runEffect } from "../support/effectTest.ts"
@@ -60,4 +66,62 @@ sandboxTest(
       const asked = sandbox.control.log.since(since, "messages.GetReplies").map((e) => e.params)
       assertEquals(asked.map((p) => [p.peer, p.msgId, p.minId]), [[a!.id, post, highest]])
     })),
+)
+
+sandboxTest(
+  "poll-updates: the supervisor's comments job reads the comments, and a new one comes live",
+  () =>
+    runEffect(Effect.gen(function* () {
+      const sandbox = yield* scopedSandbox({ channels: 2, posts: 100 })
+      const url = yield* freshDatabase
+      const names = sandbox.descriptor.channels.filter((c) => !c.private).map((c) => c.username)
+      const env = {
+        ...ENABLED,
+        DATABASE_URL: Redacted.value(url),
+        TG_SANDBOX_FILE: yield* descriptorFile(sandbox),
+        MTPROTO_PEERS: names.join(","),
+        MTPROTO_POOL_ENABLED: "true",
+        MTPROTO_UPDATES_ENABLED: "true",
+      }
+      // The test reads the database beside the process (PostgreSQL only: the embedded one is exclusive).
+      const sql = yield* Layer.build(Sql.layerUrl(url, { migrate: true, maxConnections: 2 }))
+      const count = (where: string) =>
+        Effect.promise(() =>
+          Effect.runPromise(
+            SqlClient.SqlClient.use((c) => c.unsafe<{ n: number }>(`SELECT count(*)::int4 AS n FROM comments ${where}`))
+              .pipe(Effect.provideContext(sql)),
+          )
+        ).pipe(Effect.map((rows) => rows[0]?.n ?? 0))
+      // The history without comments, then poll-updates with them: its comments job reads every thread.
+      const history = yield* Effect.promise(() => runTask("sync-history", [], env))
+      assertEquals(history.code, 0, history.output)
+      const a = sandbox.descriptor.channels[0]!
+      const truth = () => Effect.promise(() => admin(sandbox, `/channels/${a.id}/comments/truth`))
+      const child = spawnTask("poll-updates", [], { ...env, MTPROTO_COMMENTS_ENABLED: "true" })
+      try {
+        const expected = (yield* truth()).count
+        yield* Effect.promise(() =>
+          until(
+            () => Effect.runPromise(count(`WHERE channel_id = ${a.id}`)).then((n) => n === expected),
+            20_000,
+            "read",
+          )
+        )
+        const post = Number(Object.keys((yield* truth()).posts)[0])
+        const { ids } = yield* Effect.promise(() =>
+          admin(sandbox, `/channels/${a.id}/posts/${post}/comments`, { body: { text: "pushed" } })
+        )
+        yield* Effect.promise(() =>
+          until(
+            () => Effect.runPromise(count(`WHERE comment_id = ${ids[0]} AND text = 'pushed'`)).then((n) => n === 1),
+            20_000,
+            "the live comment",
+          )
+        )
+      } finally {
+        child.kill("SIGTERM")
+        yield* Effect.promise(() => child.status)
+      }
+    })),
+  { ignore: !pgAvailable },
 )

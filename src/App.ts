@@ -84,7 +84,7 @@ const TelegramLive = telegramOver(TelegramConnector)
  * History sync (and the comments read after it) over the configured accounts and database (the store and the pool
  * stay available to the caller).
  */
-export const HistoryLive = Layer.merge(HistorySync.layer, Comments.layer).pipe(
+export const HistoryLive = Layer.mergeAll(HistorySync.layer, Comments.layer, DeletionProbe.layer).pipe(
   Layer.provideMerge(Dialogs.layer),
   Layer.provideMerge(TelegramLive),
   Layer.provideMerge(StoreLive),

@@ -8,6 +8,7 @@ import { flagAs, peerList } from "./Flags.ts"
 import { expandAll } from "./AllPeers.ts"
 import { type ChannelProgress, HistorySync, syncOptionsOf } from "../collect/HistorySync.ts"
 import { Comments, type CommentsRound } from "../collect/Comments.ts"
+import { DeletionProbe, type ProbeSweep } from "../collect/DeletionProbe.ts"
 import { cutShortLine, reportProgress, summaryLine, totalLine } from "../collect/Progress.ts"
 
 export const syncHistory = Command.make("sync-history", {
@@ -22,6 +23,12 @@ export const syncHistory = Command.make("sync-history", {
   concurrency: Flag.Int("concurrency").pipe(
     Flag.withDescription("Channels synced at once (default: MTPROTO_CONCURRENCY)"),
     Flag.optional,
+  ),
+  probeDeletions: Flag.Boolean("probe-deletions").pipe(
+    Flag.withDescription(
+      "Then ask Telegram once about every stored post of the channels synced: those it answers empty are deleted",
+    ),
+    Flag.withDefault(false),
   ),
   joinInvites: Flag.Boolean("join-invites").pipe(
     Flag.withDescription("Join the channels of invite links no account belongs to (default: MTPROTO_JOIN_INVITES)"),
@@ -57,6 +64,7 @@ export const syncHistory = Command.make("sync-history", {
 
     let seconds = 0
     let comments: CommentsRound | undefined
+    let probe: ProbeSweep | undefined
     const progress = yield* Ref.make<ReadonlyArray<ChannelProgress>>([])
     const results = yield* Effect.gen(function* () {
       const sync = yield* HistorySync
@@ -80,6 +88,8 @@ export const syncHistory = Command.make("sync-history", {
       const synced = refs.filter((_, i) => done[i]?.status === "ok")
       const read = yield* reader.readOnce(synced)
       if (reader.enabled) comments = read
+      // One deletion probe sweep at once, when asked for.
+      if (flags.probeDeletions) probe = yield* DeletionProbe.use((d) => d.sweepOnce(synced, 0))
       return done
     }).pipe(
       Effect.provide(HistoryLive),
@@ -97,7 +107,14 @@ export const syncHistory = Command.make("sync-history", {
       )
       for (const f of comments.failed) yield* Console.error(`comments failed: ${f}`)
     }
+    if (probe) {
+      yield* Console.log(
+        `deletion probe: ${probe.probed} stored posts asked in ${probe.calls} requests, ${probe.deleted} found deleted`,
+      )
+      for (const f of probe.failed) yield* Console.error(`deletion probe failed: ${f}`)
+    }
     const failed = results.filter((p) => p.status === "failed")
+    if (probe && probe.failed.length > 0 && failed.length === 0) return yield* Effect.fail(new ExitCode(1))
     if (comments && comments.failed.length > 0 && failed.length === 0) return yield* Effect.fail(new ExitCode(1))
     if (failed.length > 0) {
       yield* Console.error(

@@ -22,6 +22,9 @@ const ALL = [
   { migration_id: 6, name: "metrics_time" },
   { migration_id: 7, name: "content_read" },
   { migration_id: 8, name: "rollups" },
+  { migration_id: 9, name: "comments" },
+  { migration_id: 10, name: "versions" },
+  { migration_id: 11, name: "dialogs" },
 ]
 
 /** Builds `layer` in a child scope and returns its failure (the layer must fail). */

@@ -1,7 +1,7 @@
 /**
  * Embedded databases for tests without running initdb each time: the first test process that needs one creates a
  * data directory with PGlite through `Sql.layerEmbedded` (initdb, every migration) under the temp directory, keyed by
- * the PGlite version and the migrations; every test then starts from a copy of it (a few seconds saved per database).
+ * the PGlite version and the migrations' source; every test then starts from a copy of it (a few seconds saved per database).
  * Creating one from nothing stays tested: the template itself, the demo's first run, the bundle test.
  */
 import { createHash } from "node:crypto"
@@ -10,9 +10,14 @@ import denoJson from "../../deno.json" with { type: "json" }
 import { migrations } from "../../migrations/mod.ts"
 import { Sql } from "../../src/store/Sql.ts"
 
+// The migrations' source, not only their names: a migration changed before it lands must not reuse an old template.
+const sources = await Promise.all(
+  Object.keys(migrations).map((name) => Deno.readTextFile(new URL(`../../migrations/${name}.ts`, import.meta.url))),
+)
 const KEY = createHash("sha256")
   .update(denoJson.imports["@electric-sql/pglite"])
-  .update(JSON.stringify(migrations))
+  .update(JSON.stringify(Object.keys(migrations)))
+  .update(sources.join("\0"))
   .digest("hex")
   .slice(0, 12)
 

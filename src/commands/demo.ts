@@ -45,7 +45,8 @@ const commentLines = (reports: ReadonlyArray<ChannelReport>) =>
       const total = [...counts.values()].reduce((a, b) => a + b, 0)
       lines.push(`  @${channel.username}: ${count(total)} comments under ${count(counts.size)} posts`)
       for (const p of top) {
-        lines.push(`    #${p.msgId}: ${count(counts.get(p.msgId) ?? 0)} comments`)
+        const n = counts.get(p.msgId) ?? 0
+        lines.push(`    #${p.msgId}: ${count(n)} ${n === 1 ? "comment" : "comments"}`)
         for (const c of yield* comments.newest(channel.id, p.msgId, 2)) {
           const text = c.text.replace(/\s+/g, " ").trim()
           lines.push(`      ${c.author ?? "?"}: "${text.length <= 60 ? text : `${text.slice(0, 59)}…`}"`)

@@ -4,7 +4,7 @@ import { writeMessage } from "../tl/Encode.ts"
 import { peerChannel, renderChannel, renderReactions } from "../tl/Render.ts"
 import { Api, fromLong, toLong } from "../tl/Tl.ts"
 import { Writer } from "../transport/Bytes.ts"
-import type { ChannelInfo, Post, WorldApi } from "../world/Model.ts"
+import type { ChannelInfo, HistoryQuery, Post, WorldApi } from "../world/Model.ts"
 import type { Handlers, MethodContext } from "./MethodContext.ts"
 import { readable, writeRelated } from "./Peers.ts"
 
@@ -60,10 +60,9 @@ function repliesOf(p: Post): Api.MessageReplies | undefined {
     : undefined
 }
 
-function getHistory(ctx: MethodContext, request: Api.messages.GetHistory, caller: Caller): RawResult {
-  const { world, history } = ctx
-  const info = readable(world, request.peer, caller)
-  const q = {
+/** The paging parameters of messages.getHistory or messages.getReplies, as numbers (absent ones 0). */
+export function pagingOf(request: Api.messages.GetHistory | Api.messages.GetReplies): HistoryQuery {
+  return {
     offsetId: Number(request.offsetId) || 0,
     offsetDate: Number(request.offsetDate) || 0,
     addOffset: Number(request.addOffset) || 0,
@@ -72,6 +71,12 @@ function getHistory(ctx: MethodContext, request: Api.messages.GetHistory, caller
     minId: Number(request.minId) || 0,
     hash: request.hash === undefined || request.hash === null ? 0n : fromLong(request.hash),
   }
+}
+
+function getHistory(ctx: MethodContext, request: Api.messages.GetHistory, caller: Caller): RawResult {
+  const { world, history } = ctx
+  const info = readable(world, request.peer, caller)
+  const q = pagingOf(request)
   const viewer = caller.userId
   const key = `${info.id}:${
     world.version(info.id)

@@ -5,10 +5,9 @@
  */
 import { type Caller, fail, RawResult } from "../session/Rpc.ts"
 import { renderChannel, renderMessage } from "../tl/Render.ts"
-import { Api, fromLong } from "../tl/Tl.ts"
-import type { HistoryQuery } from "../world/Model.ts"
+import { Api } from "../tl/Tl.ts"
 import type { Handlers, MethodContext } from "./MethodContext.ts"
-import { channelMessages } from "./messages.ts"
+import { channelMessages, pagingOf } from "./messages.ts"
 import { readable } from "./Peers.ts"
 
 /**
@@ -46,15 +45,7 @@ function getReplies(
 ): RawResult | Api.messages.MessagesNotModified {
   const { world } = ctx
   const { channel, group, postId } = threadOf(ctx, request.peer, Number(request.msgId) || 0, caller)
-  const query: HistoryQuery = {
-    offsetId: Number(request.offsetId) || 0,
-    offsetDate: Number(request.offsetDate) || 0,
-    addOffset: Number(request.addOffset) || 0,
-    limit: Number(request.limit) || 0,
-    maxId: Number(request.maxId) || 0,
-    minId: Number(request.minId) || 0,
-    hash: request.hash === undefined || request.hash === null ? 0n : fromLong(request.hash),
-  }
+  const query = pagingOf(request)
   const page = orInvalid(() => world.replies(channel.id, postId, query))
   if (page.notModified) return new Api.messages.MessagesNotModified({ count: page.count })
   return new RawResult(channelMessages(world, {

@@ -113,14 +113,7 @@ export class Comments extends Context.Service<Comments, {
         // A megagroup's linked chat is the channel it discusses, not a group of comments.
         const group = channel.kind === "broadcast" ? (yield* telegram.getFullChannel(channel)).linkedChat : null
         if (group) {
-          yield* channels.upsert({
-            id: group.id,
-            accessHash: group.accessHash,
-            username: group.username,
-            title: group.title,
-            kind: group.kind,
-            participantsCount: group.participantsCount,
-          })
+          yield* channels.upsert(group)
         }
         yield* comments.setLinkedGroup(channel.id, group?.id ?? null)
         return Option.fromNullishOr(group?.id)

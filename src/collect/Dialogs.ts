@@ -146,14 +146,7 @@ export class Dialogs extends Context.Service<Dialogs, {
 
       const keep = (channel: ChannelInfo, account: string) =>
         Effect.gen(function* () {
-          yield* channelRepo.upsert({
-            id: channel.id,
-            accessHash: channel.accessHash,
-            username: channel.username,
-            title: channel.title,
-            kind: channel.kind,
-            participantsCount: channel.participantsCount,
-          })
+          yield* channelRepo.upsert(channel)
           if (!channel.username) telegram.readableBy(channel.id, [account])
           telegram.knowHash(account, channel.id, channel.accessHash)
           return channel

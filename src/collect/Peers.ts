@@ -93,14 +93,7 @@ export const makeResolver = (
       return seen.value.channel
     }
     const info = yield* telegram.resolveUsername(ref.username)
-    yield* channels.upsert({
-      id: info.id,
-      accessHash: info.accessHash,
-      username: info.username,
-      title: info.title,
-      kind: info.kind,
-      participantsCount: info.participantsCount,
-    })
+    yield* channels.upsert(info)
     return info
   })
 

@@ -101,14 +101,7 @@ export class DialogRepo extends Context.Service<DialogRepo, {
       const savePage = (account: string, walk: number, page: DialogsPage) =>
         sql.withTransaction(Effect.gen(function* () {
           for (const { channel, admin } of page.channels) {
-            yield* channels.upsert({
-              id: channel.id,
-              accessHash: channel.accessHash,
-              username: channel.username,
-              title: channel.title,
-              kind: channel.kind,
-              participantsCount: channel.participantsCount,
-            })
+            yield* channels.upsert(channel)
             // The account's own access hash (Telegram's differ per account; `channels` keeps the last one seen).
             yield* sql`
               INSERT INTO account_peers (account, channel_id, access_hash)

@@ -77,6 +77,17 @@ const onlyChannel = (info: ChannelInfo | undefined): ChannelInfo => {
   return info
 }
 
+/** The paging fields getHistory and getReplies share (no hash: tgpulse keeps no cached pages to confirm). */
+const pageOf = (params: HistoryParams) => ({
+  offsetId: params.offsetId,
+  offsetDate: params.offsetDate ?? 0,
+  addOffset: params.addOffset,
+  limit: params.limit,
+  maxId: params.maxId,
+  minId: params.minId,
+  hash: bigInt.zero,
+})
+
 export const requests = {
   resolveUsername: async (c: GramClient, username: string): Promise<ChannelInfo> => {
     const r = await c.invoke(new Api.contacts.ResolveUsername({ username }))
@@ -98,16 +109,7 @@ export const requests = {
     decoder: PageDecoder,
   ): Promise<HistoryPage> => {
     const answer = await c.invoke(
-      new RawHistoryRequest({
-        peer: inputPeer(channel),
-        offsetId: params.offsetId,
-        offsetDate: params.offsetDate ?? 0,
-        addOffset: params.addOffset,
-        limit: params.limit,
-        maxId: params.maxId,
-        minId: params.minId,
-        hash: bigInt.zero,
-      }),
+      new RawHistoryRequest({ peer: inputPeer(channel), ...pageOf(params) }),
     ) as unknown as RawAnswer
     return decoder.history(answer.bytes, channel.id)
   },
@@ -130,17 +132,7 @@ export const requests = {
   getReplies: async (c: GramClient, channel: ChannelRef, postId: number, params: HistoryParams) =>
     repliesPage(
       await c.invoke(
-        new Api.messages.GetReplies({
-          peer: inputPeer(channel),
-          msgId: postId,
-          offsetId: params.offsetId,
-          offsetDate: params.offsetDate ?? 0,
-          addOffset: params.addOffset,
-          limit: params.limit,
-          maxId: params.maxId,
-          minId: params.minId,
-          hash: bigInt.zero,
-        }),
+        new Api.messages.GetReplies({ peer: inputPeer(channel), msgId: postId, ...pageOf(params) }),
       ),
       channel.id,
     ),

@@ -245,30 +245,41 @@ export class Supervisor extends Context.Service<Supervisor, {
                 ),
             })
           }
-          // Comments beside the channels' other collectors, on MTPROTO_COMMENTS_SCHEDULE.
-          if ((on.history || on.updates || on.refresh) && !config.features.comments) {
-            yield* Effect.logInfo("comments are disabled (MTPROTO_COMMENTS_ENABLED is not true)")
-          } else if (on.history || on.updates || on.refresh) {
-            jobs.push({
-              name: "comments",
-              perRunner: true,
-              job: (owned) => supervise("comments", Comments.use((c) => c.run(cluster ? owned : channels))),
-            })
-          }
-          // The deletion probe beside the channels' other collectors, one sweep every MTPROTO_DELETION_PROBE_PERIOD_SEC.
-          if ((on.history || on.updates || on.refresh) && !config.features.deletionProbe) {
-            yield* Effect.logInfo("the deletion probe is disabled (MTPROTO_DELETION_PROBE_ENABLED is not true)")
-          } else if (on.history || on.updates || on.refresh) {
-            jobs.push({
-              name: "deletion probe",
-              perRunner: true,
-              job: (owned) =>
-                supervise(
-                  "deletion probe",
-                  DeletionProbe.use((d) => d.run(cluster ? owned : channels, config.deletionProbe.periodSec)),
-                ),
-            })
-          }
+          // Comments and the deletion probe go beside the channels' other collectors, each behind its own flag
+          // (off: one line saying so, when there is channel work at all).
+          const beside = (
+            name: string,
+            enabled: boolean,
+            off: string,
+            work: (refs: Effect.Effect<ReadonlyArray<PeerRef>> | ReadonlyArray<PeerRef>) => Effect.Effect<
+              unknown,
+              unknown,
+              CollectorServices
+            >,
+          ) =>
+            !(on.history || on.updates || on.refresh)
+              ? Effect.void
+              : !enabled
+              ? Effect.logInfo(off)
+              : Effect.sync(() =>
+                jobs.push({
+                  name,
+                  perRunner: true,
+                  job: (owned) => supervise(name, work(cluster ? owned : channels)),
+                })
+              )
+          yield* beside(
+            "comments",
+            config.features.comments,
+            "comments are disabled (MTPROTO_COMMENTS_ENABLED is not true)",
+            (refs) => Comments.use((c) => c.run(refs)),
+          )
+          yield* beside(
+            "deletion probe",
+            config.features.deletionProbe,
+            "the deletion probe is disabled (MTPROTO_DELETION_PROBE_ENABLED is not true)",
+            (refs) => DeletionProbe.use((d) => d.run(refs, config.deletionProbe.periodSec)),
+          )
           if (on.stats) {
             jobs.push({
               name: "statistics",

@@ -123,9 +123,19 @@ function periodOf(v: Readonly<Record<string, Value>>) {
   return { channelId: v.channelId as number, since, until }
 }
 
+const msgId: Param = {
+  name: "msgId",
+  in: "path",
+  type: "integer",
+  min: 1,
+  max: 2_147_483_647,
+  description: "The post's id",
+}
+
 const num = { type: "number" } as const
 const nullableNum = { type: ["number", "null"] } as const
 const str = { type: "string" } as const
+const nullableStr = { type: ["string", "null"] } as const
 const arrayOf = (properties: Record<string, unknown>) => ({
   type: "array",
   items: { type: "object", properties, required: Object.keys(properties) },
@@ -266,10 +276,41 @@ export const ROUTES: ReadonlyArray<Route> = [
     summary: "A post's counters at every snapshot, oldest first",
     params: [
       channelId,
-      { name: "msgId", in: "path", type: "integer", min: 1, max: 2_147_483_647, description: "The post's id" },
+      msgId,
     ],
     returns: arrayOf({ at: num, views: nullableNum, forwards: nullableNum, replies: nullableNum, reactions: num }),
     handler: (v) => Analytics.use((a) => a.postSeries(v.channelId as number, v.msgId as number)),
+    csv: rows,
+  },
+  {
+    path: "/posts/{channelId}/{msgId}/comments",
+    summary: "The newest comments under a post (its channel's discussion group), newest first",
+    params: [channelId, msgId, { ...limit, default: 100 }],
+    returns: arrayOf({
+      commentId: num,
+      date: num,
+      author: nullableStr,
+      text: str,
+      replyTo: nullableNum,
+      reactions: num,
+    }),
+    handler: (v) => Analytics.use((a) => a.postComments(v.channelId as number, v.msgId as number, v.limit as number)),
+    csv: rows,
+  },
+  {
+    path: "/posts/{channelId}/{msgId}/versions",
+    summary: "Every version of a post and its deletion, hash-chained (verify with deno task verify), oldest first",
+    params: [channelId, msgId],
+    returns: arrayOf({
+      seq: num,
+      kind: { type: "string", enum: ["version", "deleted"] },
+      seenAt: num,
+      editDate: nullableNum,
+      text: str,
+      contentHash: str,
+      hash: str,
+    }),
+    handler: (v) => Analytics.use((a) => a.postVersions(v.channelId as number, v.msgId as number)),
     csv: rows,
   },
 ]

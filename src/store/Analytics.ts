@@ -79,6 +79,31 @@ export interface TopPost {
 }
 
 /** One snapshot of a post's counters. */
+/** A comment under a post, as the API lists it. */
+export interface CommentRow {
+  readonly commentId: number
+  /** UNIX seconds. */
+  readonly date: number
+  /** `user:<id>` or `channel:<id>`; null when Telegram hides it. */
+  readonly author: string | null
+  readonly text: string
+  /** The comment it answers (null: the post itself). */
+  readonly replyTo: number | null
+  readonly reactions: number
+}
+
+/** One entry of a post's edit and deletion log (post_versions), as the API lists it. */
+export interface VersionRow {
+  readonly seq: number
+  readonly kind: "version" | "deleted"
+  /** UNIX seconds (milliseconds as a fraction). */
+  readonly seenAt: number
+  readonly editDate: number | null
+  readonly text: string
+  readonly contentHash: string
+  readonly hash: string
+}
+
 export interface MetricPoint {
   /** UNIX seconds. */
   readonly at: number
@@ -106,6 +131,10 @@ export class Analytics extends Context.Service<Analytics, {
   topPosts(period: Period, limit: number): Effect.Effect<ReadonlyArray<TopPost>, StoreError>
   /** A post's snapshots, oldest first. */
   postSeries(channelId: number, msgId: number): Effect.Effect<ReadonlyArray<MetricPoint>, StoreError>
+  /** The `limit` newest comments under a post, newest first. */
+  postComments(channelId: number, msgId: number, limit: number): Effect.Effect<ReadonlyArray<CommentRow>, StoreError>
+  /** A post's versions and its deletion, in the order of its channel's chain. */
+  postVersions(channelId: number, msgId: number): Effect.Effect<ReadonlyArray<VersionRow>, StoreError>
   /** Every day of the period with posts or official metrics, in order. */
   dailySeries(period: Period): Effect.Effect<ReadonlyArray<DailyPoint>, StoreError>
   /**
@@ -271,6 +300,28 @@ export class Analytics extends Context.Service<Analytics, {
         StoreError.mapError("Analytics.postSeries"),
       )
 
+      const postComments = Effect.fn("mtproto.db.Analytics.postComments")(
+        function* (channelId: number, msgId: number, limit: number) {
+          return yield* sql<CommentRow>`
+            SELECT comment_id AS "commentId", date_part('epoch', date)::float8 AS date, author, text,
+              reply_to AS "replyTo", reactions_total AS reactions
+            FROM comments WHERE channel_id = ${channelId}::int8 AND post_id = ${msgId}::int4
+            ORDER BY comment_id DESC LIMIT ${limitOf(limit)}::int4`
+        },
+        StoreError.mapError("Analytics.postComments"),
+      )
+
+      const postVersions = Effect.fn("mtproto.db.Analytics.postVersions")(
+        function* (channelId: number, msgId: number) {
+          return yield* sql<VersionRow>`
+            SELECT seq::float8 AS seq, kind, date_part('epoch', seen_at)::float8 AS "seenAt",
+              date_part('epoch', edit_date)::float8 AS "editDate", text, content_hash AS "contentHash", hash
+            FROM post_versions WHERE channel_id = ${channelId}::int8 AND msg_id = ${msgId}::int4
+            ORDER BY seq`
+        },
+        StoreError.mapError("Analytics.postVersions"),
+      )
+
       const dailySeries = Effect.fn("mtproto.db.Analytics.dailySeries")(
         function* (period: Period) {
           const rows = yield* sql<{ day: string; posts: number; views: number; official: Record<string, number> }>`
@@ -314,6 +365,8 @@ export class Analytics extends Context.Service<Analytics, {
         summary,
         topPosts,
         postSeries,
+        postComments,
+        postVersions,
         dailySeries,
         trendingByGrowth: trendingByGrowth(sql),
         heatmap,

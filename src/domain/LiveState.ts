@@ -262,9 +262,13 @@ export class LiveState {
           const d = input.diff
           const w = of(input.channelId)
           // New posts as they are now, then edits, deletions and counters in order, each standing after the one
-          // before it and before anything received since the difference was asked for.
-          const fresh = d._tag === "Empty" || (d._tag === "TooLong" && input.viaHistory) ? [] : d.posts
-          const events = d._tag === "Difference" ? d.events : []
+          // before it and before anything received since the difference was asked for. A difference that reaches no
+          // further than the pts already applied (a catch-up asked while pushes went on, answered after them) brings
+          // nothing new, and its posts may be older than what the pushes applied (read before an edit or a deletion
+          // that came after): only its counters are taken.
+          const stale = d._tag !== "TooLong" && d.pts <= channel.gate.pts
+          const fresh = stale || d._tag === "Empty" || (d._tag === "TooLong" && input.viaHistory) ? [] : d.posts
+          const events = d._tag !== "Difference" ? [] : stale ? d.events.filter((e) => !isPtsEvent(e)) : d.events
           const step = 1 / (fresh.length + events.length + 1)
           let seq = channel.diffSeq
           for (const post of fresh) {

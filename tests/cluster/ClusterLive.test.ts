@@ -18,6 +18,36 @@ import { until } from "../support/wait.ts"
 
 const CHANNELS = 6
 
+/** Prints the stored rows, versions and deletions of the posts that differ, and the runners' logs about them. */
+async function explain(
+  query: <A extends object>(text: string) => Promise<ReadonlyArray<A>>,
+  channelId: number,
+  differ: ReadonlyArray<string>,
+  output: string,
+) {
+  const msgIds = differ.map((d) => Number(d.split(":")[0])).filter(Number.isInteger)
+  const list = msgIds.join(",")
+  const tables = {
+    posts: `SELECT msg_id, left(text, 40) AS text, edit_date, first_seen_at, content_read_at, updated_at, deleted_at
+            FROM posts WHERE channel_id = ${channelId} AND msg_id IN (${list})`,
+    versions: `SELECT seq, msg_id, kind, left(text, 40) AS text, edit_date, seen_at FROM post_versions
+               WHERE channel_id = ${channelId} AND msg_id IN (${list}) ORDER BY seq`,
+    deletions: `SELECT * FROM post_deletions WHERE channel_id = ${channelId} AND msg_id IN (${list})`,
+    checkpoints: `SELECT stream, cursor, updated_at FROM checkpoints WHERE channel_id = ${channelId}`,
+  }
+  for (const [name, text] of Object.entries(tables)) {
+    await Console.error(
+      `${name} of channel ${channelId}:`,
+      JSON.stringify(await query(text), (_, v) => (typeof v === "bigint" ? String(v) : v)),
+    ).pipe(Effect.runPromise)
+  }
+  const name = `sandbox_chan_${channelId - 1_000_000}`
+  const lines = output.split("\n").filter((l) =>
+    l.includes(String(channelId)) || l.includes(name) || /error|warn/i.test(l)
+  )
+  await Console.error(lines.slice(-200).join("\n")).pipe(Effect.runPromise)
+}
+
 sandboxTest(
   "cluster: a runner joins and takes its share of the channels live, the first keeps the rest; SIGKILLed " +
     "mid-activity, its channels go back from the stored pts and every channel ends equal to the world",
@@ -112,7 +142,11 @@ sandboxTest(
       yield* wait(() => activityDone(sandbox, ids), "the activity")
       yield* wait(allCommitted, "every pts committed")
       for (const id of ids) {
-        assertEquals(yield* Effect.promise(() => differences(query, sandbox, id, false)), [], `channel ${id}`)
+        const differ = yield* Effect.promise(() => differences(query, sandbox, id, false))
+        // A difference is a rare race (about one loaded run in fifteen): what the database knows of the posts, for
+        // the next one who reads a failed run.
+        if (differ.length > 0) yield* Effect.promise(() => explain(query, id, differ, output()))
+        assertEquals(differ, [], `channel ${id}`)
       }
       // The metrics refresh goes on too: every channel refreshed after the kill.
       yield* wait(async () => {

@@ -316,3 +316,45 @@ Deno.test("LiveState: a pts reset (Telegram refused ours) moves the pts back, wr
   }], 4)
   assertEquals([filled.writes.get(CH)?.pts, filled.writes.get(CH)?.reset, state.pts(CH)], [502, undefined, 502])
 })
+
+Deno.test("LiveState: a catch-up answered after the pushes it covers undoes no edit and no deletion they applied", () => {
+  const edit = (msgId: number, text: string, pts: number) =>
+    event({ _tag: "EditPost", channelId: CH, post: post(msgId, text), pts, ptsCount: 1 })
+  const deletion = (ids: ReadonlyArray<number>, pts: number) =>
+    event({ _tag: "DeletePosts", channelId: CH, ids, pts, ptsCount: ids.length })
+  // Read before the edit of post 11 and the deletion of post 12 (its posts as they were then), reaching pts 102.
+  const staleDiff: LiveInput = {
+    _tag: "Diff",
+    channelId: CH,
+    viaHistory: false,
+    diff: {
+      _tag: "Difference",
+      pts: 102,
+      final: true,
+      timeout: undefined,
+      posts: [post(11), post(12)],
+      events: [{ _tag: "Views", channelId: CH, msgId: 11, views: 9 }],
+    },
+  }
+  for (const together of [true, false]) {
+    const state = following()
+    assertEquals(state.step([{ _tag: "Connected", account: "a" }], 0).diffs, [{ channelId: CH, pts: 100, epoch: 1 }])
+    // While the catch-up is out, the pushes go on without a gap: new 11 and 12, 11 edited, 12 deleted.
+    const pushes = [newPost(11, 101), newPost(12, 102), edit(11, "edited", 103), deletion([12], 104)]
+    const steps = together
+      ? [state.step([...pushes, staleDiff], 10)]
+      : [state.step(pushes, 10), state.step([staleDiff], 20)]
+    const posts = new Map<number, string>()
+    const deleted = new Set<number>()
+    for (const step of steps) {
+      const w = step.writes.get(CH)
+      for (const [id, p] of w?.posts ?? []) [posts.set(id, p.text), deleted.delete(id)]
+      for (const id of w?.deleted ?? []) [deleted.add(id), posts.delete(id)]
+    }
+    assertEquals([...posts], [[11, "edited"]], together ? "one batch" : "two batches")
+    assertEquals([...deleted], [12])
+    assertEquals(state.pts(CH), 104)
+    // The catch-up counts as answered.
+    assertEquals(steps.at(-1)!.differences, 1)
+  }
+})

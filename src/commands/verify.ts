@@ -53,29 +53,36 @@ const verifyFile = (path: string, channel: number | undefined) =>
     }))
   })
 
-/** Every channel's stored chain (or the one named), checked; `exportTo` gets the entries of the verified ones. */
+/** `--export`'s file, open for writing while the chains are read (closed however that ends); a ConfigError if it cannot be. */
+const exportFile = (path: string) => {
+  const failed = (e: unknown) =>
+    new ConfigError({ variable: "--export", message: `--export ${path}: cannot write it (${(e as Error).message})` })
+  return Effect.map(
+    Effect.acquireRelease(
+      Effect.tryPromise({ try: () => Deno.open(path, { write: true, create: true, truncate: true }), catch: failed }),
+      (file) => Effect.sync(() => file.close()),
+    ),
+    (file) => {
+      const encoder = new TextEncoder()
+      return (page: ReadonlyArray<ChainEntry>) =>
+        Effect.tryPromise({
+          try: () => file.write(encoder.encode(page.map((e) => `${entryToJson(e)}\n`).join(""))),
+          catch: failed,
+        }).pipe(Effect.asVoid)
+    },
+  )
+}
+
+/** Every channel's stored chain (or the one named), checked in one read that also writes `exportTo` (every entry). */
 const verifyDatabase = (channel: number | undefined, exportTo: string | undefined) =>
   Effect.gen(function* () {
     const repo = yield* ChainRepo
+    const write = exportTo === undefined ? undefined : yield* exportFile(exportTo)
     const ids = channel === undefined ? yield* repo.channels() : [channel]
     const results = []
-    for (const id of ids) results.push({ channelId: id, ...(yield* verifyStoredChain(id)) })
-    if (exportTo !== undefined) {
-      const file = yield* Effect.promise(() => Deno.open(exportTo, { write: true, create: true, truncate: true }))
-      const encoder = new TextEncoder()
-      for (const id of ids) {
-        let after = 0
-        while (true) {
-          const page = yield* repo.entries(id, after, 5000)
-          if (page.length === 0) break
-          yield* Effect.promise(() => file.write(encoder.encode(page.map((e) => `${entryToJson(e)}\n`).join(""))))
-          after = page[page.length - 1]!.seq
-        }
-      }
-      file.close()
-    }
+    for (const id of ids) results.push({ channelId: id, ...(yield* verifyStoredChain(id, write)) })
     return results
-  }).pipe(Effect.provide(ChainRepo.layer.pipe(Layer.provide(SqlLive))))
+  }).pipe(Effect.scoped, Effect.provide(ChainRepo.layer.pipe(Layer.provide(SqlLive))))
 
 /** `--channel`: a numeric id, bare or in its -100... form. */
 const channelOf = (raw: string | undefined) => {

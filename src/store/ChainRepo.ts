@@ -4,7 +4,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { type ChainEntry, type ChainKind, ChainVerifier } from "../domain/Chain.ts"
+import { type ChainBreak, type ChainEntry, type ChainKind, ChainVerifier } from "../domain/Chain.ts"
 import { StoreError } from "../domain/Errors.ts"
 
 export interface ChainHead {
@@ -112,22 +112,29 @@ const PAGE = 5000
 
 /**
  * Verifies one channel's stored chain in TypeScript, page by page (every hash recomputed, seqs gap-free, links, the
- * head): the number of entries, or the first break.
+ * head): the number of entries, or the first break. With `onPage` (an export), every page of the chain is handed to it
+ * as it is read, the pages after a break too; without, the reading stops at the break.
  */
-export const verifyStoredChain = (channelId: number) =>
+export const verifyStoredChain = <E = never>(
+  channelId: number,
+  onPage?: (page: ReadonlyArray<ChainEntry>) => Effect.Effect<void, E>,
+) =>
   Effect.gen(function* () {
     const repo = yield* ChainRepo
     const verifier = new ChainVerifier(channelId)
+    let broken: ChainBreak | undefined
+    let count = 0
     let after = 0
     while (true) {
       const page = yield* repo.entries(channelId, after, PAGE)
+      if (onPage) yield* onPage(page)
       for (const entry of page) {
-        const broken = verifier.push(entry)
-        if (broken) return { count: verifier.count, broken }
+        if (broken) break
+        broken = verifier.push(entry)
+        count = verifier.count
       }
-      if (page.length < PAGE) break
+      if ((broken && !onPage) || page.length < PAGE) break
       after = page[page.length - 1]!.seq
     }
-    const broken = verifier.finish(yield* repo.head(channelId))
-    return { count: verifier.count, broken }
+    return { count, broken: broken ?? verifier.finish(yield* repo.head(channelId)) }
   })

@@ -86,5 +86,10 @@ Deno.test({
       const bad = yield* verify("--channel", "nope")
       assertEquals(bad.code, 2, bad.output)
       noStack(bad.output)
+      // An export that cannot be written: one line naming it, no stack trace.
+      const unwritable = yield* verify("--export", "/nonexistent-dir/chain.jsonl")
+      assertEquals(unwritable.code, 2, unwritable.output)
+      assert(unwritable.output.includes("--export /nonexistent-dir/chain.jsonl: cannot write it"), unwritable.output)
+      noStack(unwritable.output)
     })),
 })
